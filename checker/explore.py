@@ -1,0 +1,432 @@
+"""Explicit-state exploration of any `Model`: breadth-first, depth-first, random walks.
+
+Breadth-first search goes level by level, so the first state found to break an
+invariant is at the least depth, and the path to it is a shortest counterexample. The
+visited set keeps one fingerprint and one parent fingerprint per state
+(`checker.store`); the frontier keeps whole states for one level only. A
+counterexample is rebuilt by replaying: starting from the initial state at the root of
+the fingerprint chain, each step tries the enabled actions until one yields the next
+fingerprint on the chain. A model whose transitions are not deterministic cannot be
+replayed, and is reported as such (`InvalidModel`).
+
+Depth-first search finds deep bugs with a small frontier but not shortest paths.
+Random simulation takes seeded random walks, never proves anything, and reports
+`incomplete` unless it finds a violation.
+
+The hot loop binds everything to locals and does, per successor, one `next_state`, one
+hash, one dict lookup and one coverage count; invariants run once per new state.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidModel, UsageError
+from .model import Model, Property
+from .report import ActionCoverage, CheckResult, Step, Violation, state_changes
+from .store import FingerprintStore, collision_probability
+
+STRATEGIES = ("bfs", "dfs", "simulate")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    distinct: int
+    generated: int
+    depth: int
+    queue: int
+    seconds: float
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Options:
+    strategy: str = "bfs"
+    max_states: int | None = None
+    max_depth: int | None = None  # in states, initial states at depth 1 (as TLC)
+    time_limit: float | None = None
+    seed: int = 0
+    symmetry: bool = True
+    walks: int = 1000  # simulate: number of random walks
+    walk_depth: int = 100  # simulate: steps per walk when max_depth is unset
+    properties: Sequence[str] | None = None  # check only these property ids
+    progress: Callable[[Progress], None] | None = None
+    progress_interval: float = 0.25
+
+
+class _Found(Exception):
+    """Raised inside the search when a state breaks an invariant."""
+
+    def __init__(self, prop: Property, fp: int, state: Hashable) -> None:
+        self.prop, self.fp, self.state = prop, fp, state
+
+
+class _Bound(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Explorer:
+    """One run of one strategy over one model. Use `check()` for the whole job."""
+
+    def __init__(self, model: Model, options: Options) -> None:
+        if options.strategy not in STRATEGIES:
+            raise UsageError(
+                f"unknown strategy {options.strategy!r}; allowed: {', '.join(STRATEGIES)}"
+            )
+        self.model = model
+        self.opts = options
+        props = list(model.properties())
+        if options.properties is not None:
+            known = {p.id for p in props}
+            unknown = [pid for pid in options.properties if pid not in known]
+            if unknown:
+                raise UsageError(
+                    f"unknown property {unknown[0]!r}; allowed: {', '.join(sorted(known))}"
+                )
+            props = [p for p in props if p.id in options.properties]
+        self.props = props
+        self.invariants = [p for p in props if p.kind == "always"]
+        self.goals = [p for p in props if p.kind == "sometimes"]
+        self.reached: list[str] = []
+        canonical = getattr(model, "canonical", None) if options.symmetry else None
+        self.canonical: Callable[[Any], Any] | None = canonical
+        self.store = FingerprintStore()
+        self.generated = 0
+        self.depth = 0
+        self.walks = 0
+        self.gen_by_action: dict[str, int] = {}
+        self.new_by_action: dict[str, int] = {}
+        self.start = time.monotonic()
+        self.next_tick = self.start + options.progress_interval
+
+    # -- fingerprints -------------------------------------------------------------
+
+    def fp(self, state: Hashable) -> int:
+        canonical = self.canonical
+        return hash(canonical(state) if canonical is not None else state)
+
+    # -- per-state work off the hot path -----------------------------------------
+
+    def _check_new(self, fp: int, state: Hashable) -> None:
+        for prop in self.invariants:
+            if not prop.holds(state):
+                raise _Found(prop, fp, state)
+        if self.goals:
+            self._check_goals(state)
+
+    def _check_goals(self, state: Hashable) -> None:
+        for prop in list(self.goals):
+            if prop.holds(state):
+                self.goals.remove(prop)
+                self.reached.append(prop.id)
+
+    def _tick(self, queue: int) -> None:
+        """Called every few hundred expansions: time bound and progress line."""
+        now = time.monotonic()
+        limit = self.opts.time_limit
+        if limit is not None and now - self.start >= limit:
+            raise _Bound("time-limit")
+        if self.opts.progress is not None and now >= self.next_tick:
+            self.next_tick = now + self.opts.progress_interval
+            self.opts.progress(
+                Progress(len(self.store), self.generated, self.depth, queue, now - self.start)
+            )
+
+    def _seen_before(self, state: Hashable) -> bool:
+        return self.fp(state) in self.store
+
+    # -- breadth-first -----------------------------------------------------------
+
+    def _roots(self) -> list[tuple[int, Hashable]]:
+        roots = []
+        max_states = self.opts.max_states
+        for s in self.model.init_states():
+            self.generated += 1
+            fp = self.fp(s)
+            if not self.store.add_root(fp):
+                continue
+            self._check_new(fp, s)
+            roots.append((fp, s))
+            if max_states is not None and len(self.store) >= max_states:
+                raise _Bound("max-states")
+        return roots
+
+    def bfs(self) -> None:
+        level = self._roots()
+        self.depth = 1 if level else 0
+        actions, step = self.model.actions, self.model.next_state
+        parents = self.store.parents
+        gen, new = self.gen_by_action, self.new_by_action
+        canonical = self.canonical
+        invariants = [(p, p.holds) for p in self.invariants]
+        max_states = self.opts.max_states if self.opts.max_states is not None else -1
+        max_depth = self.opts.max_depth
+        expanded = 0
+        while level:
+            if max_depth is not None and self.depth >= max_depth:
+                if any(not self._seen_before(step(s, a)) for _, s in level for a in actions(s)):
+                    raise _Bound("max-depth")
+                return
+            nxt: list[tuple[int, Hashable]] = []
+            for sfp, s in level:
+                for a in actions(s):
+                    t = step(s, a)
+                    fp = hash(t) if canonical is None else hash(canonical(t))
+                    name = a[0]
+                    gen[name] = gen.get(name, 0) + 1
+                    if fp in parents:
+                        continue
+                    parents[fp] = sfp
+                    new[name] = new.get(name, 0) + 1
+                    for prop, holds in invariants:
+                        if not holds(t):
+                            raise _Found(prop, fp, t)
+                    if self.goals:
+                        self._check_goals(t)
+                    nxt.append((fp, t))
+                    if len(parents) == max_states:
+                        raise _Bound("max-states")
+                expanded += 1
+                if not expanded & 255:
+                    self.generated = sum(gen.values()) + len(level)
+                    self._tick(len(nxt))
+            level = nxt
+            if level:
+                self.depth += 1
+
+    # -- depth-first -------------------------------------------------------------
+
+    def dfs(self) -> None:
+        stack = [(fp, s, 1) for fp, s in reversed(self._roots())]
+        self.depth = 1 if stack else 0
+        actions, step = self.model.actions, self.model.next_state
+        parents = self.store.parents
+        gen, new = self.gen_by_action, self.new_by_action
+        max_states = self.opts.max_states if self.opts.max_states is not None else -1
+        max_depth = self.opts.max_depth
+        cut = False
+        expanded = 0
+        while stack:
+            sfp, s, d = stack.pop()
+            if max_depth is not None and d >= max_depth:
+                cut = cut or any(not self._seen_before(step(s, a)) for a in actions(s))
+                continue
+            children = []
+            for a in actions(s):
+                t = step(s, a)
+                fp = self.fp(t)
+                name = a[0]
+                gen[name] = gen.get(name, 0) + 1
+                if fp in parents:
+                    continue
+                parents[fp] = sfp
+                new[name] = new.get(name, 0) + 1
+                self._check_new(fp, t)
+                children.append((fp, t, d + 1))
+                if d + 1 > self.depth:
+                    self.depth = d + 1
+                if len(parents) == max_states:
+                    raise _Bound("max-states")
+            # Reversed, so the first enabled action is explored first.
+            stack.extend(reversed(children))
+            expanded += 1
+            if not expanded & 255:
+                self.generated = sum(gen.values())
+                self._tick(len(stack))
+        if cut:
+            raise _Bound("max-depth")
+
+    # -- random simulation -------------------------------------------------------
+
+    def simulate(self) -> list[tuple[tuple | None, Hashable]] | None:
+        """Seeded random walks; returns the walk that broke an invariant, if any."""
+        rng = random.Random(self.opts.seed)
+        inits = list(self.model.init_states())
+        if not inits:
+            return None
+        walk_len = self.opts.max_depth or self.opts.walk_depth
+        parents = self.store.parents
+        max_states = self.opts.max_states
+        for _ in range(self.opts.walks):
+            self.walks += 1
+            s = rng.choice(inits)
+            self.generated += 1
+            fp = self.fp(s)
+            if fp not in parents:
+                parents[fp] = fp
+            walk: list[tuple[tuple | None, Hashable]] = [(None, s)]
+            if self._violated(s) is not None:
+                return walk
+            for _ in range(walk_len - 1):
+                enabled = list(self.model.actions(s))
+                if not enabled:
+                    break
+                a = rng.choice(enabled)
+                t = self.model.next_state(s, a)
+                self.generated += 1
+                self.gen_by_action[a[0]] = self.gen_by_action.get(a[0], 0) + 1
+                tfp = self.fp(t)
+                if tfp not in parents:
+                    parents[tfp] = fp
+                    self.new_by_action[a[0]] = self.new_by_action.get(a[0], 0) + 1
+                walk.append((a, t))
+                self.depth = max(self.depth, len(walk))
+                if self._violated(t) is not None:
+                    return walk
+                s, fp = t, tfp
+            if max_states is not None and len(parents) >= max_states:
+                raise _Bound("max-states")
+            self._tick(0)
+        return None
+
+    def _violated(self, state: Hashable) -> Property | None:
+        for prop in self.invariants:
+            if not prop.holds(state):
+                return prop
+        if self.goals:
+            self._check_goals(state)
+        return None
+
+    # -- counterexamples ---------------------------------------------------------
+
+    def replay(self, fp: int) -> list[tuple[tuple | None, Hashable]]:
+        """The states on the stored path to `fp`, rebuilt by replaying actions."""
+        chain = self.store.path_to(fp)
+        model = self.model
+        state = next((s for s in model.init_states() if self.fp(s) == chain[0]), None)
+        if state is None:
+            raise InvalidModel(
+                "cannot rebuild the counterexample: no initial state has the stored "
+                "fingerprint; init_states() is probably not deterministic"
+            )
+        path: list[tuple[tuple | None, Hashable]] = [(None, state)]
+        for want in chain[1:]:
+            for a in model.actions(state):
+                t = model.next_state(state, a)
+                if self.fp(t) == want:
+                    path.append((a, t))
+                    state = t
+                    break
+            else:
+                raise InvalidModel(
+                    f"cannot rebuild the counterexample at step {len(path)}: no enabled "
+                    "action reproduces the stored successor; actions() or next_state() "
+                    "is probably not deterministic"
+                )
+        return path
+
+
+def steps_of(model: Model, path: list[tuple[tuple | None, Hashable]]) -> list[Step]:
+    steps: list[Step] = []
+    before: dict[str, Any] = {}
+    for i, (action, state) in enumerate(path):
+        described = model.describe(state)
+        steps.append(
+            Step(
+                index=i,
+                action=None if action is None else model.format_action(action),
+                state=described,
+                changes=state_changes(before, described) if i else [],
+            )
+        )
+        before = described
+    return steps
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def check(
+    model: Model,
+    options: Options = Options(),
+    *,
+    name: str = "model",
+    params: dict[str, Any] | None = None,
+    mutant: str | None = None,
+) -> CheckResult:
+    """Explore `model` with `options` and return the verdict with its statistics."""
+    ex = Explorer(model, options)
+    violation: Violation | None = None
+    bound: str | None = None
+    try:
+        if options.strategy == "simulate":
+            walk = ex.simulate()
+            if walk is not None:
+                state = walk[-1][1]
+                prop = ex._violated(state)
+                assert prop is not None
+                violation = Violation(prop.id, "always", prop.message(state), steps_of(model, walk))
+        elif options.strategy == "dfs":
+            ex.dfs()
+        else:
+            ex.bfs()
+    except _Found as found:
+        path = ex.replay(found.fp)
+        violation = Violation(
+            found.prop.id, "always", found.prop.message(found.state), steps_of(model, path)
+        )
+    except _Bound as hit:
+        bound = hit.name
+    seconds = time.monotonic() - ex.start
+    if options.strategy != "simulate":
+        ex.generated = sum(ex.gen_by_action.values()) + _count_inits(model)
+    exhaustive = options.strategy != "simulate" and bound is None
+    if violation is None and exhaustive and ex.goals:
+        goal = ex.goals[0]
+        violation = Violation(
+            goal.id,
+            "sometimes",
+            f"never reached in {len(ex.store)} states: {goal.description} "
+            "(the model is vacuous for this goal)",
+        )
+    if violation is not None:
+        result = "violation"
+    elif exhaustive:
+        result = "ok"
+    else:
+        result = "incomplete"
+        if bound is None:
+            bound = "walks"
+    distinct = len(ex.store)
+    coverage = {
+        name: ActionCoverage(ex.gen_by_action[name], ex.new_by_action.get(name, 0))
+        for name in ex.gen_by_action
+    }
+    return CheckResult(
+        model=name,
+        params=dict(params or {}),
+        mutant=mutant,
+        strategy=options.strategy,
+        seed=options.seed,
+        symmetry=ex.canonical is not None,
+        result=result,
+        distinct_states=distinct,
+        generated_states=ex.generated,
+        depth=ex.depth,
+        seconds=round(seconds, 6),
+        states_per_second=round(distinct / seconds, 1) if seconds > 0 else 0.0,
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        collision_probability=collision_probability(distinct, ex.generated),
+        coverage=coverage,
+        properties=[p.id for p in ex.props],
+        reached=list(ex.reached),
+        unreached=[p.id for p in ex.goals],
+        bound=bound,
+        violation=violation,
+        walks=ex.walks,
+    )
+
+
+def _count_inits(model: Model) -> int:
+    return sum(1 for _ in model.init_states())

@@ -1,0 +1,169 @@
+"""The contract between a protocol model and the explorer.
+
+A model is four pure functions over immutable, hashable states (Stateright's `Model`
+trait, TLA+'s Init/Next): initial states, the enabled actions of a state in a
+deterministic order, the successor of a state under an action, and the named
+properties to check. The explorer stores only 64-bit fingerprints of states, so a
+state's hash must be stable across processes: states are built from small ints,
+tuples, frozensets and named tuples, never from `str`, `None`, enums or floats, whose
+hashes CPython salts per process or derives from addresses.
+
+A `ModelSpec` describes a model to the CLI: its parameters with defaults and ranges,
+its mutants (named variants that break one rule of the protocol) and a builder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from .errors import UsageError
+
+S = TypeVar("S", bound=Hashable)
+A = TypeVar("A", bound=tuple)
+
+PropertyKind = Literal["always", "sometimes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Property(Generic[S]):
+    """A named predicate over states with a stable id (`PAXOS-AGREEMENT`).
+
+    `always` properties are invariants: `holds(s)` must be true in every reachable
+    state. `sometimes` properties are reachability goals: `holds(s)` must be true in
+    at least one reachable state, which proves the model is not vacuous. `explain(s)`
+    says, for a state where an invariant fails, which ballot, slot and nodes are
+    involved; it runs only off the hot path.
+    """
+
+    id: str
+    kind: PropertyKind
+    holds: Callable[[S], bool]
+    description: str
+    explain: Callable[[S], str] | None = None
+
+    def message(self, state: S) -> str:
+        if self.explain is not None:
+            return self.explain(state)
+        return self.description
+
+
+class Model(Protocol[S, A]):
+    """What the explorer needs of a protocol; it knows nothing else about it."""
+
+    def init_states(self) -> Iterable[S]: ...
+
+    def actions(self, s: S) -> Iterable[A]: ...
+
+    def next_state(self, s: S, a: A) -> S: ...
+
+    def properties(self) -> Sequence[Property[S]]: ...
+
+    # Presentation, used off the hot path to print and export counterexamples.
+    def describe(self, s: S) -> dict[str, Any]: ...
+
+    def format_action(self, a: A) -> str: ...
+
+
+# Value vocabulary of `Model.describe`: plain ints, strs and bools, tuples (TLA+
+# sequences), `Record`s (TLA+ records), `FnMap`s (TLA+ functions) and `TlaSet`s. The
+# distinction matters for the ITF writer, which tags each kind differently.
+class Record(dict):
+    """A TLA+ record: string field names to values."""
+
+
+class FnMap(dict):
+    """A TLA+ function, e.g. maxBal: [Acceptor -> Ballot]."""
+
+
+class TlaSet(tuple):
+    """A TLA+ set, its elements in a canonical (sorted) order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A model parameter the user sets with `-p NAME=VALUE`."""
+
+    name: str
+    default: int | str
+    help: str
+    # Allowed values: an inclusive int range, or a tuple of strings.
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] | None = None
+
+    def parse(self, raw: str) -> int | str:
+        if self.choices is not None:
+            if raw not in self.choices:
+                raise UsageError(
+                    f"parameter {self.name} must be one of {', '.join(self.choices)}; "
+                    f"got {raw!r}"
+                )
+            return raw
+        try:
+            value = int(raw)
+        except ValueError:
+            raise UsageError(
+                f"parameter {self.name} must be an integer in {self.allowed()}; got {raw!r}"
+            ) from None
+        if (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum
+        ):
+            raise UsageError(
+                f"parameter {self.name} must be an integer in {self.allowed()}; got {value}"
+            )
+        return value
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            return ", ".join(self.choices)
+        return f"{self.minimum}..{self.maximum}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """A named variant of a model that breaks one rule of the protocol."""
+
+    name: str
+    breaks: str  # the rule it breaks, in a sentence
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as the CLI lists and builds it."""
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    mutants: tuple[Mutant, ...]
+    build: Callable[[Mapping[str, Any], str | None], Model]
+    property_ids: tuple[str, ...] = field(default=())
+    notes: str = ""
+
+    def resolve_params(self, assignments: Sequence[str]) -> dict[str, Any]:
+        """Defaults overridden by `NAME=VALUE` strings; bad input is a UsageError."""
+        by_name = {p.name: p for p in self.params}
+        values: dict[str, Any] = {p.name: p.default for p in self.params}
+        for text in assignments:
+            name, sep, raw = text.partition("=")
+            name = name.strip()
+            if not sep:
+                raise UsageError(f"-p takes NAME=VALUE; got {text!r}")
+            if name not in by_name:
+                allowed = ", ".join(by_name) or "(none)"
+                raise UsageError(
+                    f"unknown parameter {name!r} for model {self.name}; allowed: {allowed}"
+                )
+            values[name] = by_name[name].parse(raw.strip())
+        return values
+
+    def check_mutant(self, mutant: str | None) -> None:
+        if mutant is None:
+            return
+        names = [m.name for m in self.mutants]
+        if mutant not in names:
+            raise UsageError(
+                f"unknown mutant {mutant!r} for model {self.name}; allowed: "
+                + (", ".join(names) or "(none)")
+            )

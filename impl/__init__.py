@@ -1,0 +1,1 @@
+"""Real replicas that run on loopback and write traces (not yet built)."""

@@ -1,0 +1,1 @@
+"""Protocol models as pure transition systems over immutable, hashable states."""

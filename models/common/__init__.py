@@ -1,0 +1,1 @@
+"""Vocabulary shared by the models and the replicas: ids, quorum systems."""

@@ -1,0 +1,1 @@
+"""smrcheck.models.paxos."""

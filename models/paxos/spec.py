@@ -1,0 +1,87 @@
+"""Single-decree Paxos, transcribed from Lamport's Paxos.tla (tlaplus/Examples).
+
+The algorithm of "Paxos Made Simple" §2 without explicit leaders or learners:
+proposers are the ballots (any ballot's leader may run Phase1a and Phase2a), acceptors
+promise and vote, and a value is chosen when a quorum votes for it in one ballot. The
+constants are Paxos.tla's, made finite as MCPaxos.tla does: `acceptors` acceptors
+a1..an, `values` values v1..vk, ballots 0..max_ballot, and Quorum the minimal
+majorities. With these constants the reachable state space is exactly TLC's on
+MCPaxos (the test pins TLC's published counts), which is our evidence the
+transcription is faithful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...checker.model import ModelSpec, Param
+from ..common.ids import acceptor_name, node_set, value_name
+from ..common.quorums import majority, threshold
+from . import actions as act
+from .invariants import make_properties
+from .mutants import MUTANTS, rules_for
+from .state import PaxosState, describe, initial
+
+
+class PaxosModel:
+    """Paxos.tla as a `Model`: states are `PaxosState`s, actions tuples."""
+
+    def __init__(self, acceptors: int = 3, values: int = 2, max_ballot: int = 1,
+                 mutant: str | None = None) -> None:
+        self.n = acceptors
+        self.n_values = values
+        self.ballots = range(max_ballot + 1)
+        self.rules = rules_for(mutant)
+        size = acceptors // 2 + 1 if self.rules.majority_quorums else max(1, acceptors // 2)
+        self.quorums = majority(acceptors) if self.rules.majority_quorums else threshold(acceptors, size)
+        self._properties = make_properties(self.quorums, self.ballots, values)
+        self._step = {
+            "Phase1a": lambda s, a: act.phase1a(s, a[1]),
+            "Phase1b": lambda s, a: act.phase1b(s, a[1], a[2], self.rules),
+            "Phase2a": lambda s, a: act.phase2a(s, a[1], a[2]),
+            "Phase2b": lambda s, a: act.phase2b(s, a[1], a[2], a[3], self.rules),
+        }
+
+    def init_states(self) -> list[PaxosState]:
+        return [initial(self.n)]
+
+    def actions(self, s: PaxosState) -> list[tuple]:
+        return act.enabled_actions(s, self.ballots, self.n_values, self.quorums, self.rules)
+
+    def next_state(self, s: PaxosState, a: tuple) -> PaxosState:
+        return self._step[a[0]](s, a)
+
+    def properties(self):
+        return self._properties
+
+    def describe(self, s: PaxosState) -> dict[str, Any]:
+        return describe(s)
+
+    def format_action(self, a: tuple) -> str:
+        name = a[0]
+        if name == "Phase1a":
+            return f"Phase1a(b={a[1]})"
+        if name == "Phase1b":
+            return f"Phase1b(a={acceptor_name(a[1])}, on 1a bal={a[2]})"
+        if name == "Phase2a":
+            return f"Phase2a(b={a[1]}, v={value_name(a[2])}, Q={node_set(a[3])})"
+        return f"Phase2b(a={acceptor_name(a[1])}, on 2a bal={a[2]} val={value_name(a[3])})"
+
+
+def build(params: Mapping[str, Any], mutant: str | None) -> PaxosModel:
+    return PaxosModel(params["acceptors"], params["values"], params["max_ballot"], mutant)
+
+
+SPEC = ModelSpec(
+    name="paxos",
+    summary="single-decree Paxos, transcribed from Lamport's Paxos.tla",
+    params=(
+        Param("acceptors", 3, "number of acceptors a1..an", minimum=1, maximum=7),
+        Param("values", 2, "number of proposable values v1..vk", minimum=1, maximum=5),
+        Param("max_ballot", 1, "ballots are 0..max_ballot", minimum=0, maximum=9),
+    ),
+    mutants=tuple(m for _, m in MUTANTS.values()),
+    build=build,
+    property_ids=tuple(p.id for p in make_properties(majority(3), range(2), 2)),
+)

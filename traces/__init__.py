@@ -1,0 +1,1 @@
+"""The smrtrace format: schema, reader and merger (not yet built)."""
