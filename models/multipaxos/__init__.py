@@ -1,0 +1,1 @@
+"""MultiPaxos state machine replication (Lamport, Paxos Made Simple §3)."""

@@ -1,0 +1,1 @@
+"""PBFT (Castro & Liskov, OSDI 1999 / TOCS 2002)."""
