@@ -1,0 +1,177 @@
+"""The `smrcheck` command: thin subcommands over the engine; the composition root.
+
+This is the only module that imports models/ (and later impl/ and traces/) together
+with the engine. Each subcommand declares its options and hands off to one function.
+Exit codes are a contract (DESIGN.md): 0 holds, 1 violation, 2 usage or input error,
+3 incomplete (a bound was reached first), 4 internal error. Usage errors print one
+line naming what is allowed, never a traceback; `SMRCHECK_DEBUG=1` shows tracebacks of
+internal errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__, render
+from .errors import SmrcheckError, UsageError
+from .explore import STRATEGIES, Options, check
+from .report import write_itf
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _registry():
+    from ..models.registry import MODELS
+
+    return MODELS
+
+
+def _positive(kind: type, minimum: float = 1):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="smrcheck", description="Find safety bugs in state machine replication.")
+    parser.add_argument("--version", action="version", version=f"smrcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list models, parameters, properties, mutants")
+    models.add_argument("--json", action="store_true", help="print one JSON list on stdout")
+
+    c = sub.add_parser("check", help="model check a protocol exhaustively")
+    c.add_argument("model", metavar="MODEL")
+    c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a model parameter (see `smrcheck models`)")
+    c.add_argument("--mutant", metavar="NAME", help="check a variant that breaks one rule")
+    c.add_argument("--strategy", default="bfs", metavar="|".join(STRATEGIES),
+                   help="bfs (shortest counterexample), dfs, or seeded random simulation")
+    c.add_argument("--max-states", type=_positive(int), metavar="N")
+    c.add_argument("--max-depth", type=_positive(int), metavar="D",
+                   help="explore states up to depth D (initial states are depth 1)")
+    c.add_argument("--time-limit", type=_positive(float, 0.001), metavar="S")
+    c.add_argument("--workers", type=_positive(int), default=1, metavar="N")
+    c.add_argument("--seed", type=int, default=0, metavar="S")
+    c.add_argument("--walks", type=_positive(int), default=1000, metavar="K",
+                   help="simulate: number of random walks")
+    c.add_argument("--property", action="append", metavar="ID",
+                   help="check only this property (repeatable)")
+    c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
+                   help="reduce by symmetry where the model defines it")
+    c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    c.add_argument("--itf", metavar="FILE", help="write the counterexample as an ITF trace")
+    return parser
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    specs = list(_registry().values())
+    if args.json:
+        print(json.dumps([
+            {
+                "name": s.name,
+                "summary": s.summary,
+                "params": [{"name": p.name, "default": p.default, "help": p.help,
+                            "allowed": p.allowed()} for p in s.params],
+                "properties": list(s.property_ids),
+                "mutants": [{"name": m.name, "breaks": m.breaks} for m in s.mutants],
+                "notes": s.notes,
+            }
+            for s in specs
+        ], indent=1))
+    else:
+        render.models_table(specs, render.console())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    models = _registry()
+    spec = models.get(args.model)
+    if spec is None:
+        raise UsageError(f"unknown model {args.model!r}; allowed: {', '.join(models)}")
+    if args.strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {args.strategy!r}; allowed: {', '.join(STRATEGIES)}")
+    if args.workers != 1:
+        raise UsageError("--workers: only 1 worker is supported so far; allowed: 1")
+    params = spec.resolve_params(args.param)
+    spec.check_mutant(args.mutant)
+    if args.itf and args.json and args.itf == "-":
+        raise UsageError("--itf - and --json both write to stdout; give --itf a file name")
+    if args.itf and not os.path.isdir(os.path.dirname(os.path.abspath(args.itf))):
+        raise UsageError(f"cannot write --itf {args.itf}: its folder does not exist")
+    model = spec.build(params, args.mutant)
+    out = render.console()
+    show_progress = not args.json and sys.stdout.isatty()
+    with render.live_progress(out, show_progress) as progress:
+        options = Options(
+            strategy=args.strategy,
+            max_states=args.max_states,
+            max_depth=args.max_depth,
+            time_limit=args.time_limit,
+            seed=args.seed,
+            symmetry=args.symmetry,
+            walks=args.walks,
+            properties=args.property,
+            progress=progress,
+        )
+        result = check(model, options, name=spec.name, params=params, mutant=args.mutant)
+    if args.itf and result.violation is not None and result.violation.trace:
+        try:
+            write_itf(result, args.itf)
+        except OSError as err:
+            raise UsageError(f"cannot write --itf {args.itf}: {err.strerror}") from None
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        render.result(result, out)
+        if args.itf:
+            out.print(f"ITF trace written to {args.itf}" if result.violation and result.violation.trace
+                      else "no counterexample: no ITF trace written")
+    return result.exit_code
+
+
+COMMANDS = {"models": cmd_models, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise UsageError("a command is required; allowed: " + ", ".join(COMMANDS))
+        return COMMANDS[args.command](args)
+    except SmrcheckError as err:
+        render.error(str(err))
+        return err.exit_code
+    except KeyboardInterrupt:
+        render.error("interrupted")
+        return 130
+    except Exception as err:  # noqa: BLE001 - the contract is exit 4, not a traceback
+        if os.environ.get("SMRCHECK_DEBUG"):
+            raise
+        render.error(f"internal error: {type(err).__name__}: {err} (set SMRCHECK_DEBUG=1 for a traceback)")
+        return 4
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

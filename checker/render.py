@@ -1,0 +1,133 @@
+"""Everything smrcheck draws for a person: the only module that imports rich.
+
+Results arrive as plain data (`checker.report`); this module turns them into tables,
+a live progress line and numbered counterexample steps. A counterexample shows, for
+each step, the action as the paper names it and what it changed, not the whole state:
+the full states are in `--json` and `--itf`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from .explore import Progress
+from .model import ModelSpec
+from .report import CheckResult, format_value
+
+VERDICT_STYLE = {"ok": "bold green", "violation": "bold red", "incomplete": "bold yellow"}
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
+
+
+def models_table(specs: Sequence[ModelSpec], out: Console) -> None:
+    for spec in specs:
+        table = Table(title=f"{spec.name}: {spec.summary}", title_justify="left", expand=False)
+        table.add_column("parameter")
+        table.add_column("default", justify="right")
+        table.add_column("allowed")
+        table.add_column("meaning")
+        for p in spec.params:
+            table.add_row(p.name, str(p.default), p.allowed(), p.help)
+        out.print(table)
+        out.print("properties: " + ", ".join(spec.property_ids))
+        mutants = Table(show_header=True, expand=False, box=None)
+        mutants.add_column("mutant", style="cyan")
+        mutants.add_column("breaks")
+        for m in spec.mutants:
+            mutants.add_row(m.name, m.breaks)
+        out.print(mutants)
+        if spec.notes:
+            out.print(f"[dim]{spec.notes}[/dim]")
+        out.print()
+
+
+def _stats_table(r: CheckResult) -> Table:
+    table = Table(show_header=False, box=None, expand=False)
+    table.add_column(style="dim")
+    table.add_column()
+    params = ", ".join(f"{k}={v}" for k, v in r.params.items())
+    table.add_row("model", f"{r.model}({params})" + (f"  mutant={r.mutant}" if r.mutant else ""))
+    table.add_row("strategy", f"{r.strategy}" + (f" seed={r.seed}" if r.strategy == "simulate" else "")
+                  + f"  symmetry={'on' if r.symmetry else 'off'}")
+    table.add_row("states", f"{r.distinct_states:,} distinct, {r.generated_states:,} generated")
+    table.add_row("depth", str(r.depth))
+    table.add_row("time", f"{r.seconds:.2f} s, {r.states_per_second:,.0f} states/s, "
+                  f"peak RSS {r.peak_rss_mb:.0f} MB")
+    table.add_row("fingerprints", f"collision probability {r.collision_probability:.1e}")
+    if r.bound:
+        table.add_row("stopped by", r.bound)
+    if r.reached:
+        table.add_row("reached", ", ".join(r.reached))
+    if r.unreached:
+        table.add_row("not reached", ", ".join(r.unreached))
+    return table
+
+
+def _coverage_table(r: CheckResult) -> Table:
+    table = Table(title="coverage", title_justify="left", expand=False)
+    table.add_column("action")
+    table.add_column("generated", justify="right")
+    table.add_column("distinct", justify="right")
+    for name in sorted(r.coverage):
+        c = r.coverage[name]
+        table.add_row(name, f"{c.generated:,}", f"{c.distinct:,}", style="red" if not c.generated else None)
+    return table
+
+
+def result(r: CheckResult, out: Console) -> None:
+    verdict = {
+        "ok": "all properties hold",
+        "violation": f"violation of {r.violation.property}" if r.violation else "violation",
+        "incomplete": "incomplete: a bound was reached before the space was exhausted",
+    }[r.result]
+    out.print(Text(f"{r.result.upper()}: {verdict}", style=VERDICT_STYLE[r.result]))
+    out.print(_stats_table(r))
+    if r.coverage:
+        out.print(_coverage_table(r))
+    if r.violation is not None:
+        v = r.violation
+        out.print(Text(f"\n{v.property}: {v.message}", style="bold red"))
+        if v.trace:
+            out.print(f"counterexample, {len(v.trace) - 1} steps:")
+            for step in v.trace:
+                if step.action is None:
+                    out.print(Text("  0. initial state", style="bold"))
+                    for name, value in step.state.items():
+                        out.print(f"       {name} = {format_value(value)}", markup=False)
+                    continue
+                out.print(Text(f"{step.index:>3}. {step.action}", style="bold"))
+                for change in step.changes or ["(no change: a stuttering step)"]:
+                    out.print(f"       {change}", markup=False)
+
+
+@contextmanager
+def live_progress(out: Console, enabled: bool) -> Iterator[object]:
+    """A live status line while the explorer runs; None (no line) when disabled."""
+    if not enabled:
+        yield None
+        return
+    with Live(Text("starting..."), console=out, refresh_per_second=4, transient=True) as live:
+
+        def update(p: Progress) -> None:
+            live.update(
+                Text(
+                    f"{p.distinct:,} distinct  {p.generated:,} generated  depth {p.depth}  "
+                    f"queue {p.queue:,}  {p.states_per_second:,.0f} states/s  {p.seconds:.0f}s"
+                )
+            )
+
+        yield update
+
+
+def error(message: str) -> None:
+    # One line however narrow the terminal: CI logs and scripts grep for it.
+    console(stderr=True).print(Text(f"smrcheck: error: {message}", style="red"), soft_wrap=True)
