@@ -1,0 +1,168 @@
+"""PBFT, Practical Byzantine Fault Tolerance (Castro and Liskov, OSDI 1999; TOCS 2002).
+
+`replicas` replicas r0..r(n-1), `f` of them tolerated and the ones `byzantine` names
+faulty; quorums of n - f (2f + 1 when n = 3f + 1); the primary of view v is r(v mod
+n). Client c issues request c (`requests` clients, one request each, issued at the
+start: issuing later only delays it). Views run 0..max_view and sequence numbers
+1..max_seq. Messages are signed: a faulty replica has sent, from the start, every
+well-formed message under its own name (see `actions`), which covers equivocation and
+lies in VIEW-CHANGE and NEW-VIEW; it can never sign for a correct replica.
+
+With n = 3f the quorums of n - f no longer intersect in a correct replica, and the
+checker finds a faulty primary's equivocation committed two ways (the n >= 3f + 1
+lower bound); with n = 3f + 1 the same bounds hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...checker.errors import UsageError
+from ...checker.model import ModelSpec, Param
+from ..common.ids import replica_name
+from . import actions as act
+from .invariants import make_properties
+from .mutants import MUTANTS, rules_for
+from .state import PbftState, client_name, describe, digest_name, initial
+
+BYZANTINE = ("primary", "new-primary", "backups", "none")
+NETWORKS = ("sent-set",)
+
+
+def faulty_replicas(n: int, f: int, byzantine: str) -> frozenset[int]:
+    """Which replicas are faulty: `primary` r0..r(f-1) (view 0's primary among them),
+    `new-primary` r1..rf (view 1's primary among them), `backups` the last f,
+    `none` no one."""
+    if byzantine == "none" or f == 0:
+        return frozenset()
+    if byzantine == "primary":
+        return frozenset(range(f))
+    if byzantine == "new-primary":
+        return frozenset(range(1, f + 1))
+    return frozenset(range(n - f, n))
+
+
+class PbftModel:
+    """PBFT with view changes as a `Model`: states are `PbftState`s, actions tuples."""
+
+    def __init__(self, replicas: int = 4, f: int = 1, byzantine: str = "primary",
+                 requests: int = 2, max_view: int = 1, max_seq: int = 1,
+                 network: str = "sent-set", mutant: str | None = None) -> None:
+        if f >= replicas or (byzantine == "new-primary" and f + 1 > replicas):
+            raise UsageError(f"f must be below replicas; got replicas={replicas}, f={f}")
+        if network not in NETWORKS:
+            raise UsageError(f"network must be one of {', '.join(NETWORKS)}; got {network!r}")
+        self.setup = act.Setup(
+            replicas, f, faulty_replicas(replicas, f, byzantine), requests, max_view,
+            max_seq, rules_for(mutant),
+        )
+        self._properties = make_properties(self.setup)
+        c = self.setup
+        self._step = {
+            "PRE-PREPARE": lambda s, a: act.pre_prepare(s, a[1], a[2], a[3]),
+            "PREPARE": lambda s, a: act.prepare(s, a[1], a[2], a[3], a[4]),
+            "COMMIT": lambda s, a: act.commit(s, a[1], a[2], a[3], a[4]),
+            "EXECUTE": lambda s, a: act.execute(s, a[1], a[3]),
+            "ACCEPT": lambda s, a: act.accept_reply(s, a[1], a[2]),
+            "VIEW-CHANGE": lambda s, a: act.view_change(s, a[1], a[2], a[3]),
+            "NEW-VIEW": lambda s, a: act.new_view(s, a[1], a[2], a[3]),
+            "ENTER-VIEW": lambda s, a: act.enter_view(s, a[1], a[2], a[3]),
+        }
+        self._initial = initial(c.n, c.requests)
+
+    def init_states(self) -> list[PbftState]:
+        return [self._initial]
+
+    def actions(self, s: PbftState) -> list[tuple]:
+        return act.enabled_actions(self.setup, s)
+
+    def next_state(self, s: PbftState, a: tuple) -> PbftState:
+        return self._step[a[0]](s, a)
+
+    def properties(self):
+        return self._properties
+
+    def describe(self, s: PbftState) -> dict[str, Any]:
+        return describe(s, self.setup.faulty, self.setup.requests)
+
+    # -- presentation --------------------------------------------------------------
+
+    def _d(self, d: int) -> str:
+        return digest_name(d, self.setup.requests)
+
+    def _o(self, o: tuple[int, ...]) -> str:
+        return "[" + ", ".join(f"{n}:{self._d(d)}" for n, d in enumerate(o, 1)) + "]"
+
+    def format_action(self, a: tuple) -> str:
+        c, name = self.setup, a[0]
+        if name == "PRE-PREPARE":
+            _, v, n, d, p = a
+            return f"{replica_name(p)} sends PRE-PREPARE(v={v}, n={n}, d={self._d(d)})"
+        if name == "PREPARE":
+            _, v, n, d, i = a
+            p = c.primary(v)
+            who = f"faulty {replica_name(p)}" if p in c.faulty else replica_name(p)
+            return (
+                f"{replica_name(i)} accepts {who}'s PRE-PREPARE(v={v}, n={n}, "
+                f"d={self._d(d)}), sends PREPARE(v={v}, n={n}, d={self._d(d)}, "
+                f"i={replica_name(i)})"
+            )
+        if name == "COMMIT":
+            _, v, n, d, i = a
+            return (
+                f"{replica_name(i)} is prepared, sends COMMIT(v={v}, n={n}, "
+                f"d={self._d(d)}, i={replica_name(i)})"
+            )
+        if name == "EXECUTE":
+            _, i, n, d = a
+            return f"{replica_name(i)} is committed-local, executes n={n} d={self._d(d)} and replies"
+        if name == "ACCEPT":
+            _, client, res = a
+            return f"client {client_name(client)} accepts result {res} for {self._d(client)}"
+        if name == "VIEW-CHANGE":
+            _, v, i, certs = a
+            p = "{" + ", ".join(f"n={n}: v={pv} {self._d(d)}" for n, pv, d in certs) + "}"
+            return f"{replica_name(i)} suspects the primary, sends VIEW-CHANGE(v={v}, i={replica_name(i)}, P={p})"
+        if name == "NEW-VIEW":
+            _, v, p, o = a
+            return f"{replica_name(p)} sends NEW-VIEW(v={v}, O={self._o(o)})"
+        _, v, i, o = a
+        p = c.primary(v)
+        who = f"faulty {replica_name(p)}" if p in c.faulty else replica_name(p)
+        return f"{replica_name(i)} accepts {who}'s NEW-VIEW(v={v}, O={self._o(o)}), enters view {v}"
+
+
+def build(params: Mapping[str, Any], mutant: str | None) -> PbftModel:
+    return PbftModel(
+        params["replicas"], params["f"], params["byzantine"], params["requests"],
+        params["max_view"], params["max_seq"], params["network"], mutant,
+    )
+
+
+SPEC = ModelSpec(
+    name="pbft",
+    summary="PBFT with view changes and Byzantine replicas (Castro & Liskov, OSDI 1999)",
+    params=(
+        Param("replicas", 4, "number of replicas r0..r(n-1); quorums have n - f", minimum=1, maximum=7),
+        Param("f", 1, "faults tolerated: quorums of n - f, clients wait for f + 1 replies",
+              minimum=0, maximum=3),
+        Param("byzantine", "primary", "which f replicas are faulty: primary = r0.., "
+              "new-primary = r1.., backups = the last f, none", choices=BYZANTINE),
+        Param("requests", 2, "clients, one request each", minimum=1, maximum=3),
+        Param("max_view", 1, "views 0..max_view (max_view view changes)", minimum=0, maximum=3),
+        Param("max_seq", 1, "sequence numbers 1..max_seq", minimum=1, maximum=3),
+        Param("network", "sent-set", "message semantics (sent-set: never lost for "
+              "safety, covers loss, duplication and reordering)", choices=NETWORKS),
+    ),
+    mutants=tuple(m for _, m in MUTANTS.values()),
+    build=build,
+    property_ids=tuple(p.id for p in make_properties(act.Setup(4, 1, frozenset({0}), 2, 1, 1))),
+    notes=(
+        "Checkpoints and garbage collection are left out: the low water mark stays 0, "
+        "max_seq replaces the high water mark, and NEW-VIEW's min-s is 0. Replies are "
+        "derived from each replica's executed log, not kept as messages. A VIEW-CHANGE "
+        "carries every certificate whose signatures exist when it is sent (a replica "
+        "is taken to have received all of them). Only sent-set networks."
+    ),
+)

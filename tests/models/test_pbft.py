@@ -1,0 +1,196 @@
+"""The PBFT model: exhaustive runs with pinned counts, the n >= 3f + 1 lower bound,
+the adversary's universe, NEW-VIEW's set O, and the Model contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from smrcheck.checker.explore import Options, check
+from smrcheck.checker.report import to_itf_value
+from smrcheck.models.pbft import actions as act
+from smrcheck.models.pbft.spec import SPEC, PbftModel
+from smrcheck.models.pbft.state import CM, PP, PR, VC, initial
+
+PROPERTIES = (
+    "PBFT-AGREEMENT",
+    "PBFT-PREPARED-UNIQUE",
+    "PBFT-VALIDITY",
+    "PBFT-CLIENT",
+    "PBFT-ACCEPTED",
+    "PBFT-VIEW-CHANGE",
+)
+
+
+def run(options: Options = Options(), mutant: str | None = None, **params):
+    values = SPEC.resolve_params([f"{k}={v}" for k, v in params.items()])
+    model = SPEC.build(values, mutant)
+    return check(model, options, name="pbft", params=values, mutant=mutant)
+
+
+def test_spec_lists_parameters_properties_and_notes():
+    assert [p.name for p in SPEC.params] == [
+        "replicas", "f", "byzantine", "requests", "max_view", "max_seq", "network",
+    ]
+    defaults = {p.name: p.default for p in SPEC.params}
+    assert defaults == {
+        "replicas": 4, "f": 1, "byzantine": "primary", "requests": 2, "max_view": 1,
+        "max_seq": 1, "network": "sent-set",
+    }
+    assert SPEC.property_ids == PROPERTIES
+    assert "Checkpoints" in SPEC.notes
+
+
+def test_default_bounds_exhaust_with_every_goal_reached():
+    """n = 4, f = 1, faulty primary, 2 requests, one view change."""
+    result = run()
+    assert result.result == "ok"
+    assert result.distinct_states == 64_316
+    assert result.depth == 21
+    assert sorted(result.reached) == ["PBFT-ACCEPTED", "PBFT-VIEW-CHANGE"]
+    # Every step of the protocol happens: the model is not vacuous.
+    assert set(result.coverage) == {
+        "PRE-PREPARE", "PREPARE", "COMMIT", "EXECUTE", "ACCEPT", "VIEW-CHANGE",
+        "NEW-VIEW", "ENTER-VIEW",
+    }
+
+
+@pytest.mark.parametrize(
+    "byzantine, states, depth",
+    [("new-primary", 19_519, 20), ("backups", 11_708, 20)],
+)
+def test_other_faulty_replicas_hold(byzantine, states, depth):
+    result = run(byzantine=byzantine)
+    assert result.result == "ok"
+    assert (result.distinct_states, result.depth) == (states, depth)
+    assert not result.unreached
+
+
+def test_three_replicas_one_fault_break_agreement():
+    """The lower bound: with n = 3f quorums of n - f = 2 share only the faulty
+    primary, which pre-prepares req1 to r1 and req2 to r2."""
+    result = run(Options(properties=["PBFT-AGREEMENT"]), replicas=3, f=1)
+    assert result.result == "violation"
+    assert result.violation.message == (
+        "sequence number 1 committed with different requests: req1 at r1 (view 0); "
+        "req2 at r2 (view 0)"
+    )
+    assert [s.action for s in result.violation.trace[1:]] == [
+        "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r1)",
+        "r1 is prepared, sends COMMIT(v=0, n=1, d=req1, i=r1)",
+        "r2 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r2)",
+        "r2 is prepared, sends COMMIT(v=0, n=1, d=req2, i=r2)",
+    ]
+
+
+def test_three_replicas_first_break_prepared_uniqueness():
+    """With every property checked, breadth-first search stops at the shallower
+    failure: the two backups prepared different digests after two steps."""
+    result = run(replicas=3, f=1)
+    assert result.violation.property == "PBFT-PREPARED-UNIQUE"
+    assert len(result.violation.trace) == 3
+
+
+def test_faulty_primary_offers_every_signed_digest_but_forged():
+    model = PbftModel()
+    prepares = [a for a in model.actions(model.init_states()[0]) if a[0] == "PREPARE"]
+    # r1..r3 each may accept req1, req2 or the null request from faulty r0; the
+    # forged request carries no client signature.
+    assert prepares == [("PREPARE", 0, 1, d, i) for i in (1, 2, 3) for d in (0, 1, 2)]
+
+
+def test_correct_primary_orders_each_request_once_at_the_next_number():
+    model = PbftModel(byzantine="backups", max_seq=2)
+    s = model.init_states()[0]
+    assert [a for a in model.actions(s) if a[0] == "PRE-PREPARE"] == [
+        ("PRE-PREPARE", 0, 1, 0, 0), ("PRE-PREPARE", 0, 1, 1, 0),
+    ]
+    s = model.next_state(s, ("PRE-PREPARE", 0, 1, 1, 0))
+    assert [a for a in model.actions(s) if a[0] == "PRE-PREPARE"] == [("PRE-PREPARE", 0, 2, 0, 0)]
+
+
+def _setup(**kw) -> act.Setup:
+    base = dict(n=4, f=1, faulty=frozenset({0}), requests=2, max_view=1, max_seq=2)
+    base.update(kw)
+    return act.Setup(**base)
+
+
+def test_new_view_keeps_highest_certificate_and_fills_gaps_with_null():
+    c = _setup(faulty=frozenset({3}))  # views 0 and 1 have correct primaries
+    msgs = {(PP, 0, 2, 1)} | {(PR, 0, 2, 1, i) for i in (1, 2)}
+    msgs |= {(VC, 1, i, ((2, 0, 1),)) for i in (1, 2)}
+    # r1, the new primary, and r2 report req2 prepared at number 2; nothing at 1.
+    options = act.new_view_options(c, act.Index(frozenset(msgs)), 1)
+    # V = {r1, r2, r3}: the faulty r3 may add nothing (no other valid certificate).
+    assert options == [(c.null, 1)]
+
+
+def test_new_view_lets_a_faulty_member_of_v_add_valid_certificates_only():
+    c = _setup()
+    # View 0's faulty primary r0 pre-prepared req1 at 1; r1 and r2 prepared it.
+    msgs = {(PR, 0, 1, 0, i) for i in (1, 2)} | {(VC, 1, 1, ())}
+    ix = act.Index(frozenset(msgs))
+    # V = {r1, r0 (faulty), one more}: only r1 and r3... r3 sent nothing, so no V.
+    assert act.new_view_options(c, ix, 1) == []
+    ix = act.Index(frozenset(msgs | {(VC, 1, 3, ())}))
+    # V = {r1, r3, r0}: r0 may include the valid certificate for req1, or omit it.
+    assert act.new_view_options(c, ix, 1) == [(), (0,)]
+
+
+def test_certificates_report_the_highest_view_per_number():
+    c = _setup(max_view=2)
+    msgs = {(PR, 0, 1, 0, i) for i in (1, 2)} | {(PR, 1, 1, 1, i) for i in (2, 3)}
+    msgs |= {(PP, 1, 1, 1)}
+    ix = act.Index(frozenset(msgs))
+    # r2 prepared req1 in view 0 and req2 in view 1; r1, view 1's primary, holds its
+    # own pre-prepare for req2; r3 prepared only in view 1.
+    assert act.certificates(c, ix, 2, 2) == ((1, 1, 1),)
+    assert act.certificates(c, ix, 1, 2) == ((1, 1, 1),)
+    assert act.certificates(c, ix, 3, 2) == ((1, 1, 1),)
+    # Leaving view 0 for view 1, only view 0's certificates count.
+    assert act.certificates(c, ix, 2, 1) == ((1, 0, 0),)
+    assert act.certificates(c, ix, 3, 1) == ()
+
+
+def test_committed_needs_two_f_plus_one_commits():
+    c = _setup()
+    ix = act.Index(frozenset({(CM, 0, 1, 0, 1)}))
+    assert not act.committed(c, ix, 0, 1, 0)  # r1 and faulty r0: 2 < 3
+    ix = act.Index(frozenset({(CM, 0, 1, 0, 1), (CM, 0, 1, 0, 2)}))
+    assert act.committed(c, ix, 0, 1, 0)
+
+
+def test_actions_are_deterministic_and_states_hash_stably():
+    model = PbftModel()
+    s = model.init_states()[0]
+    for _ in range(6):
+        acts = model.actions(s)
+        assert acts == model.actions(s)
+        s = model.next_state(s, acts[-1] if acts[-1][0] != "ACCEPT" else acts[0])
+    assert hash(s) == hash(type(s)(*s))
+    assert s == initial(4, 2)._replace(**s._asdict())
+
+
+def test_describe_is_itf_ready():
+    model = PbftModel()
+    result = run(Options(properties=["PBFT-AGREEMENT"]), replicas=3, f=1)
+    for step in result.violation.trace:
+        to_itf_value(step.state)
+    state = result.violation.trace[-1].state
+    assert list(state) == ["faulty", "view", "viewChanging", "executed", "accepted", "msgs"]
+    assert model.describe(model.init_states()[0])["faulty"] == ("r0",)
+
+
+def test_bad_parameters_are_usage_errors():
+    from smrcheck.checker.errors import UsageError
+
+    with pytest.raises(UsageError):
+        SPEC.resolve_params(["byzantine=everyone"])
+    with pytest.raises(UsageError):
+        PbftModel(replicas=2, f=2)
+
+
+@pytest.mark.slow
+def test_no_faulty_replica_exhausts():
+    result = run(byzantine="none")
+    assert result.result == "ok"
+    assert result.distinct_states == 129_584

@@ -1,0 +1,77 @@
+"""Every PBFT invariant fails on a mutant: the checker must find each bug.
+
+Each mutant breaks one rule of Castro and Liskov's protocol; breadth-first search on
+the default bounds (n = 4, f = 1, faulty primary r0, 2 requests, views 0..1,
+sequence number 1) finds the shortest counterexample, whose length is pinned here.
+Each run checks the broken property alone (`Options(properties=[id])`), so a
+shallower failure of another property cannot hide it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from smrcheck.checker.explore import Options, check
+from smrcheck.models.pbft.spec import SPEC
+
+# mutant -> (property it breaks, steps in the shortest counterexample)
+EXPECTED = {
+    "prepared-with-2f-1": ("PBFT-PREPARED-UNIQUE", 2),
+    "committed-with-2f": ("PBFT-AGREEMENT", 10),
+    "client-first-reply": ("PBFT-CLIENT", 1),
+    "new-view-ignores-certificates": ("PBFT-AGREEMENT", 12),
+    "new-view-own-certificates": ("PBFT-AGREEMENT", 12),
+    "accept-two-pre-prepares": ("PBFT-PREPARED-UNIQUE", 4),
+    "accept-forged-request": ("PBFT-VALIDITY", 5),
+}
+
+
+def run(mutant: str | None, prop: str, **params):
+    values = SPEC.resolve_params([f"{k}={v}" for k, v in params.items()])
+    model = SPEC.build(values, mutant)
+    return check(model, Options(properties=[prop]), name="pbft", params=values, mutant=mutant)
+
+
+def test_every_mutant_is_pinned():
+    assert sorted(EXPECTED) == sorted(m.name for m in SPEC.mutants)
+
+
+def test_every_invariant_is_broken_by_some_mutant():
+    invariants = {"PBFT-AGREEMENT", "PBFT-PREPARED-UNIQUE", "PBFT-VALIDITY", "PBFT-CLIENT"}
+    assert {prop for prop, _ in EXPECTED.values()} == invariants
+
+
+@pytest.mark.parametrize("mutant", sorted(EXPECTED))
+def test_mutant_is_caught_with_shortest_counterexample(mutant):
+    prop, length = EXPECTED[mutant]
+    result = run(mutant, prop)
+    assert result.result == "violation"
+    assert result.violation.property == prop
+    assert len(result.violation.trace) - 1 == length
+
+
+@pytest.mark.parametrize("prop", sorted({p for p, _ in EXPECTED.values()}))
+def test_correct_model_holds_each_broken_property_alone(prop):
+    result = run(None, prop)
+    assert result.result == "ok"
+
+
+def test_equivocation_needs_a_second_pre_prepare_accepted():
+    trace = run("accept-two-pre-prepares", "PBFT-PREPARED-UNIQUE").violation.trace
+    assert [s.action for s in trace[1:3]] == [
+        "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r1)",
+        "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r1)",
+    ]
+
+
+def test_new_view_without_certificates_reassigns_a_committed_number():
+    trace = run("new-view-ignores-certificates", "PBFT-AGREEMENT").violation.trace
+    actions = [s.action for s in trace[1:]]
+    assert "r1 sends NEW-VIEW(v=1, O=[])" in actions
+    assert any("VIEW-CHANGE(v=1, i=r2, P={n=1: v=0 req1})" in a for a in actions)
+
+
+def test_client_first_reply_is_answered_by_the_faulty_replica_alone():
+    result = run("client-first-reply", "PBFT-CLIENT")
+    assert result.violation.trace[1].action == "client c1 accepts result 1 for req1"
+    assert "no correct replica has executed" in result.violation.message
