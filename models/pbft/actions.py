@@ -12,7 +12,7 @@ sequence numbers in order, replying to the client after each.
 View change (§4.4). A backup that suspects the primary (a timeout, here a step that
 is always enabled below `max_view`) moves to view v + 1 and multicasts
 VIEW-CHANGE(v + 1, i, P), P its prepared certificates, the highest-view one per
-sequence number. The new primary, with 2f + 1 view changes V (its own among them),
+sequence number (read off the COMMITs it sent: see `prepared_at`). The new primary, with 2f + 1 view changes V (its own among them),
 multicasts NEW-VIEW(v + 1, V, O): for each sequence number up to max-s, the highest
 sequence number of a certificate in V, O holds a pre-prepare in view v + 1 for the
 digest of the highest-view certificate, or for the null request if V has none. A
@@ -149,8 +149,23 @@ def prepared(c: Setup, ix: Index, v: int, n: int, d: int) -> bool:
 
 
 def committed(c: Setup, ix: Index, v: int, n: int, d: int) -> bool:
-    """Given prepared: 2f + 1 matching commits from distinct replicas."""
+    """2f + 1 matching commits from distinct replicas, faulty ones included."""
     return len(ix.commits.get((v, n, d), ())) + c.nf >= c.commit_need
+
+
+def prepared_at(ix: Index, i: int) -> list[tuple[int, int, int]]:
+    """The (v, n, d) correct replica i is prepared for, sorted. A replica multicasts
+    COMMIT the moment it becomes prepared (§4.2), so its COMMITs are exactly its
+    prepared certificates; reading them off its COMMITs, not off every PREPARE sent
+    so far, leaves out prepares it may not have received, and prepares of an old
+    view sent after it left that view."""
+    return sorted(key for key, senders in ix.commits.items() if i in senders)
+
+
+def committed_local(c: Setup, ix: Index, i: int) -> list[tuple[int, int, int]]:
+    """The (v, n, d) correct replica i is committed-local for, sorted: prepared and
+    2f + 1 matching commits from distinct replicas (its own among them)."""
+    return [t for t in prepared_at(ix, i) if committed(c, ix, *t)]
 
 
 def cert_valid(c: Setup, ix: Index, v: int, n: int, d: int) -> bool:
@@ -158,12 +173,12 @@ def cert_valid(c: Setup, ix: Index, v: int, n: int, d: int) -> bool:
     return pp_available(c, ix, v, n, d) and prepared(c, ix, v, n, d)
 
 
-def certificates(c: Setup, ix: Index, i: int, below: int) -> tuple[tuple[int, int, int], ...]:
+def certificates(ix: Index, i: int, below: int) -> tuple[tuple[int, int, int], ...]:
     """VIEW-CHANGE's P for replica i: per sequence number, its prepared certificates
     of the highest view below `below`, as sorted (n, v, d)."""
     best: dict[int, tuple[int, set[int]]] = {}
-    for v, n, d in accepted_by(c, ix, i):
-        if v >= below or not prepared(c, ix, v, n, d):
+    for v, n, d in prepared_at(ix, i):
+        if v >= below:
             continue
         bv, ds = best.get(n, (-1, set()))
         if v > bv:
@@ -302,9 +317,9 @@ def enabled_actions(c: Setup, s: PbftState) -> list[tuple]:
             for pv, n, d in mine:
                 if pv == v and prepared(c, ix, v, n, d) and i not in ix.commits.get((v, n, d), ()):
                     out.append(("COMMIT", v, n, d, i))
-        _executes(c, ix, s, i, mine, out)
+        _executes(c, ix, s, i, out)
         if v < c.max_view:
-            out.append(("VIEW-CHANGE", v + 1, i, certificates(c, ix, i, v + 1)))
+            out.append(("VIEW-CHANGE", v + 1, i, certificates(ix, i, v + 1)))
         if busy:
             if c.primary(v) == i:
                 out.extend(("NEW-VIEW", v, i, o) for o in new_view_options(c, ix, v))
@@ -340,13 +355,10 @@ def _prepares(c: Setup, ix: Index, v: int, i: int, out: list[tuple]) -> None:
         out.append(("PREPARE", v, n, d, i))
 
 
-def _executes(c: Setup, ix: Index, s: PbftState, i: int, mine, out: list[tuple]) -> None:
+def _executes(c: Setup, ix: Index, s: PbftState, i: int, out: list[tuple]) -> None:
     """Execute the next sequence number once committed-local in some view so far."""
     n = len(s.executed[i]) + 1
-    ready = sorted(
-        {d for pv, m, d in mine if m == n and pv <= s.view[i]
-         and prepared(c, ix, pv, m, d) and committed(c, ix, pv, m, d)}
-    )
+    ready = sorted({d for _, m, d in committed_local(c, ix, i) if m == n})
     out.extend(("EXECUTE", i, n, d) for d in ready)
 
 

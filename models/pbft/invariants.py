@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ...checker.model import Property
 from ..common.ids import NONE, replica_name
-from .actions import Index, Setup, accepted_by, committed, prepared
+from .actions import Index, Setup, committed_local, prepared_at
 from .state import PbftState, client_name, digest_name, result_of
 
 
@@ -44,11 +44,8 @@ def make_properties(c: Setup) -> list[Property]:
         ix = index(s)
         out: dict[tuple, dict[int, list]] = {}
         for i in c.correct:
-            for v, n, d in accepted_by(c, ix, i):
-                if not prepared(c, ix, v, n, d):
-                    continue
-                if want_commit and not committed(c, ix, v, n, d):
-                    continue
+            held = committed_local(c, ix, i) if want_commit else prepared_at(ix, i)
+            for v, n, d in held:
                 key = (n,) if want_commit else (v, n)
                 out.setdefault(key, {}).setdefault(d, []).append((i, v))
         return out

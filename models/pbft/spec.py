@@ -161,8 +161,11 @@ SPEC = ModelSpec(
     notes=(
         "Checkpoints and garbage collection are left out: the low water mark stays 0, "
         "max_seq replaces the high water mark, and NEW-VIEW's min-s is 0. Replies are "
-        "derived from each replica's executed log, not kept as messages. A VIEW-CHANGE "
-        "carries every certificate whose signatures exist when it is sent (a replica "
-        "is taken to have received all of them). Only sent-set networks."
+        "derived from each replica's executed log, not kept as messages. A replica's "
+        "prepared certificates are read off the COMMITs it sent (it commits the moment "
+        "it is prepared); commits of an old view count towards committed-local even if "
+        "they arrive after the replica left that view (an over-approximation, safe for "
+        "checking safety). Clients issue their requests at the start. Only sent-set "
+        "networks."
     ),
 )

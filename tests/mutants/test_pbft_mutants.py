@@ -16,12 +16,12 @@ from smrcheck.models.pbft.spec import SPEC
 
 # mutant -> (property it breaks, steps in the shortest counterexample)
 EXPECTED = {
-    "prepared-with-2f-1": ("PBFT-PREPARED-UNIQUE", 2),
+    "prepared-with-2f-1": ("PBFT-PREPARED-UNIQUE", 4),
     "committed-with-2f": ("PBFT-AGREEMENT", 10),
     "client-first-reply": ("PBFT-CLIENT", 1),
     "new-view-ignores-certificates": ("PBFT-AGREEMENT", 12),
     "new-view-own-certificates": ("PBFT-AGREEMENT", 12),
-    "accept-two-pre-prepares": ("PBFT-PREPARED-UNIQUE", 4),
+    "accept-two-pre-prepares": ("PBFT-PREPARED-UNIQUE", 6),
     "accept-forged-request": ("PBFT-VALIDITY", 5),
 }
 
@@ -57,11 +57,19 @@ def test_correct_model_holds_each_broken_property_alone(prop):
 
 
 def test_equivocation_needs_a_second_pre_prepare_accepted():
-    trace = run("accept-two-pre-prepares", "PBFT-PREPARED-UNIQUE").violation.trace
-    assert [s.action for s in trace[1:3]] == [
+    result = run("accept-two-pre-prepares", "PBFT-PREPARED-UNIQUE")
+    assert [s.action for s in result.violation.trace[1:]] == [
         "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r1)",
         "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r1)",
+        "r2 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r2)",
+        "r1 is prepared, sends COMMIT(v=0, n=1, d=req1, i=r1)",
+        "r2 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r2)",
+        "r1 is prepared, sends COMMIT(v=0, n=1, d=req2, i=r1)",
     ]
+    assert result.violation.message == (
+        "view 0, sequence number 1 prepared with different digests: req1 at r1 (view 0); "
+        "req2 at r1 (view 0)"
+    )
 
 
 def test_new_view_without_certificates_reassigns_a_committed_number():
