@@ -363,7 +363,10 @@ def _executes(c: Setup, ix: Index, s: PbftState, i: int, out: list[tuple]) -> No
 
 
 def _enter_views(c: Setup, ix: Index, v: int, i: int, out: list[tuple]) -> None:
-    if c.primary(v) in c.faulty:
+    if c.primary(v) in c.faulty and not c.rules.check_new_view:
+        # Every O a faulty primary can sign, whatever V holds.
+        options = [o for k in range(c.max_seq + 1) for o in product(c.digests, repeat=k)]
+    elif c.primary(v) in c.faulty:
         options = new_view_options(c, ix, v)
     else:
         options = sorted(set(ix.nvs.get(v, ())))

@@ -36,6 +36,9 @@ class Rules:
     # A replica accepts a pre-prepare only for a request a client signed (issued);
     # a faulty primary cannot forge a client's signature.
     check_client_signature: bool = True
+    # A backup accepts a NEW-VIEW only if O is what the view changes in V yield;
+    # otherwise a faulty new primary could hand it any pre-prepares at all.
+    check_new_view: bool = True
 
 
 MUTANTS: dict[str, tuple[Rules, Mutant]] = {}
@@ -86,6 +89,13 @@ _mutant(
     "a backup accepts a pre-prepare without checking the client's signature on the "
     "request, so a faulty primary can order a request no client issued",
     check_client_signature=False,
+)
+
+_mutant(
+    "unchecked-new-view",
+    "a backup enters the new view on a NEW-VIEW without checking that O is computed "
+    "from the view changes in V, so a faulty new primary can drop a committed request",
+    check_new_view=False,
 )
 
 

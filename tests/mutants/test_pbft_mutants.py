@@ -3,7 +3,9 @@
 Each mutant breaks one rule of Castro and Liskov's protocol; breadth-first search on
 the default bounds (n = 4, f = 1, faulty primary r0, 2 requests, views 0..1,
 sequence number 1) finds the shortest counterexample, whose length is pinned here.
-Each run checks the broken property alone (`Options(properties=[id])`), so a
+A faulty new primary's NEW-VIEW matters only when view 1's primary is the faulty
+replica, so `unchecked-new-view` runs with `byzantine=new-primary`. Each run checks
+the broken property alone (`Options(properties=[id])`), so a
 shallower failure of another property cannot hide it.
 """
 
@@ -16,6 +18,7 @@ from smrcheck.models.pbft.spec import SPEC
 
 # mutant -> (property it breaks, steps in the shortest counterexample)
 EXPECTED = {
+    "unchecked-new-view": ("PBFT-AGREEMENT", 10),
     "prepared-with-2f-1": ("PBFT-PREPARED-UNIQUE", 4),
     "committed-with-2f": ("PBFT-AGREEMENT", 10),
     "client-first-reply": ("PBFT-CLIENT", 1),
@@ -24,6 +27,10 @@ EXPECTED = {
     "accept-two-pre-prepares": ("PBFT-PREPARED-UNIQUE", 6),
     "accept-forged-request": ("PBFT-VALIDITY", 5),
 }
+
+
+# Parameters other than the defaults a mutant needs to show.
+PARAMS = {"unchecked-new-view": {"byzantine": "new-primary"}}
 
 
 def run(mutant: str | None, prop: str, **params):
@@ -44,7 +51,7 @@ def test_every_invariant_is_broken_by_some_mutant():
 @pytest.mark.parametrize("mutant", sorted(EXPECTED))
 def test_mutant_is_caught_with_shortest_counterexample(mutant):
     prop, length = EXPECTED[mutant]
-    result = run(mutant, prop)
+    result = run(mutant, prop, **PARAMS.get(mutant, {}))
     assert result.result == "violation"
     assert result.violation.property == prop
     assert len(result.violation.trace) - 1 == length
@@ -77,6 +84,15 @@ def test_new_view_without_certificates_reassigns_a_committed_number():
     actions = [s.action for s in trace[1:]]
     assert "r1 sends NEW-VIEW(v=1, O=[])" in actions
     assert any("VIEW-CHANGE(v=1, i=r2, P={n=1: v=0 req1})" in a for a in actions)
+
+
+def test_unchecked_new_view_lets_a_faulty_primary_drop_a_committed_request():
+    result = run("unchecked-new-view", "PBFT-AGREEMENT", byzantine="new-primary")
+    actions = [s.action for s in result.violation.trace[1:]]
+    assert "r2 accepts faulty r1's NEW-VIEW(v=1, O=[1:req2]), enters view 1" in actions
+    assert "r2 suspects the primary, sends VIEW-CHANGE(v=1, i=r2, P={n=1: v=0 req1})" in actions
+    # With the check, the same faulty primary cannot: the configuration holds.
+    assert run(None, "PBFT-AGREEMENT", byzantine="new-primary").result == "ok"
 
 
 def test_client_first_reply_is_answered_by_the_faulty_replica_alone():
