@@ -97,13 +97,14 @@ class Setup:
 class Index:
     """One pass over `msgs`: who sent what, keyed as the enabling conditions ask."""
 
-    __slots__ = ("pp", "prep", "acc", "commits", "vcs", "nvs")
+    __slots__ = ("pp", "prep", "acc", "commits", "committer", "vcs", "nvs")
 
     def __init__(self, msgs: frozenset[tuple]) -> None:
         self.pp: set[tuple[int, int, int]] = set()  # (v, n, d) from correct primaries
         self.prep: dict[tuple[int, int, int], set[int]] = {}  # (v, n, d) -> senders
-        self.acc: dict[tuple[int, int, int], set[int]] = {}  # (i, v, n) -> digests
-        self.commits: dict[tuple[int, int, int], set[int]] = {}
+        self.acc: dict[int, dict[tuple[int, int], set[int]]] = {}  # i -> (v, n) -> digests
+        self.commits: dict[tuple[int, int, int], set[int]] = {}  # (v, n, d) -> senders
+        self.committer: dict[int, list[tuple[int, int, int]]] = {}  # i -> its (v, n, d)
         self.vcs: dict[int, dict[int, tuple]] = {}  # v -> sender -> P
         self.nvs: dict[int, list[tuple[int, ...]]] = {}  # v -> O's sent
         for m in msgs:
@@ -111,9 +112,11 @@ class Index:
             if kind == PR:
                 key = m[1:4]
                 self.prep.setdefault(key, set()).add(m[4])
-                self.acc.setdefault((m[4], m[1], m[2]), set()).add(m[3])
+                self.acc.setdefault(m[4], {}).setdefault(m[1:3], set()).add(m[3])
             elif kind == CM:
-                self.commits.setdefault(m[1:4], set()).add(m[4])
+                key = m[1:4]
+                self.commits.setdefault(key, set()).add(m[4])
+                self.committer.setdefault(m[4], []).append(key)
             elif kind == PP:
                 self.pp.add(m[1:4])
             elif kind == VC:
@@ -137,7 +140,7 @@ def prepare_count(c: Setup, ix: Index, v: int, n: int, d: int) -> int:
 
 def accepted_by(c: Setup, ix: Index, i: int) -> list[tuple[int, int, int]]:
     """The pre-prepares (v, n, d) correct replica i has in its log, sorted."""
-    out = [(v, n, d) for (j, v, n), ds in ix.acc.items() if j == i for d in ds]
+    out = [(v, n, d) for (v, n), ds in ix.acc.get(i, {}).items() for d in ds]
     out.extend(t for t in ix.pp if c.primary(t[0]) == i)
     out.sort()
     return out
@@ -159,7 +162,7 @@ def prepared_at(ix: Index, i: int) -> list[tuple[int, int, int]]:
     prepared certificates; reading them off its COMMITs, not off every PREPARE sent
     so far, leaves out prepares it may not have received, and prepares of an old
     view sent after it left that view."""
-    return sorted(key for key, senders in ix.commits.items() if i in senders)
+    return sorted(ix.committer.get(i, ()))
 
 
 def committed_local(c: Setup, ix: Index, i: int) -> list[tuple[int, int, int]]:
@@ -349,7 +352,7 @@ def _prepares(c: Setup, ix: Index, v: int, i: int, out: list[tuple]) -> None:
     for n, d in offers:
         if d not in c.acceptable:
             continue
-        have = ix.acc.get((i, v, n))
+        have = ix.acc.get(i, {}).get((v, n))
         if have and (d in have or c.rules.one_digest_per_slot):
             continue
         out.append(("PREPARE", v, n, d, i))

@@ -3,6 +3,8 @@ the adversary's universe, NEW-VIEW's set O, and the Model contract."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from smrcheck.checker.explore import Options, check
@@ -44,8 +46,8 @@ def test_default_bounds_exhaust_with_every_goal_reached():
     """n = 4, f = 1, faulty primary, 2 requests, one view change."""
     result = run()
     assert result.result == "ok"
-    assert result.distinct_states == 40_769
-    assert result.depth == 21
+    assert (result.distinct_states, result.generated_states, result.depth) == (
+        40_769, 108_051, 21)
     assert sorted(result.reached) == ["PBFT-ACCEPTED", "PBFT-VIEW-CHANGE"]
     # Every step of the protocol happens: the model is not vacuous.
     assert set(result.coverage) == {
@@ -55,14 +57,36 @@ def test_default_bounds_exhaust_with_every_goal_reached():
 
 
 @pytest.mark.parametrize(
-    "byzantine, states, depth",
-    [("new-primary", 19_747, 21), ("backups", 9_804, 21), ("none", 55_796, 27)],
+    "byzantine, states, generated, depth",
+    [
+        ("new-primary", 19_747, 58_464, 21),
+        ("backups", 9_804, 27_550, 21),
+        ("none", 55_796, 184_413, 27),
+    ],
 )
-def test_other_faulty_replicas_hold(byzantine, states, depth):
+def test_other_faulty_replicas_hold(byzantine, states, generated, depth):
     result = run(byzantine=byzantine)
     assert result.result == "ok"
-    assert (result.distinct_states, result.depth) == (states, depth)
+    assert (result.distinct_states, result.generated_states, result.depth) == (
+        states, generated, depth)
     assert not result.unreached
+
+
+def test_fingerprints_count_exactly_the_distinct_states():
+    """Whole states kept in a set: the explorer's fingerprint count must match."""
+    model = PbftModel(byzantine="backups")
+    init = model.init_states()[0]
+    seen, level = {init}, [init]
+    while level:
+        nxt = []
+        for s in level:
+            for a in model.actions(s):
+                t = model.next_state(s, a)
+                if t not in seen:
+                    seen.add(t)
+                    nxt.append(t)
+        level = nxt
+    assert len({hash(s) for s in seen}) == len(seen) == 9_804
 
 
 def test_three_replicas_one_fault_break_agreement():
@@ -188,3 +212,26 @@ def test_bad_parameters_are_usage_errors():
     with pytest.raises(UsageError):
         PbftModel(replicas=2, f=2)
 
+
+
+# Pushed bounds, exhaustive, behind the `slow` marker. The two larger take about a
+# minute each on one core and run only with SMRCHECK_SLOW_SIZE=full.
+FULL = os.environ.get("SMRCHECK_SLOW_SIZE", "small") == "full"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "params, states, depth, large",
+    [
+        ({"requests": 3}, 94_052, 21, False),
+        ({"replicas": 5}, 373_038, 27, True),
+        ({"max_view": 2, "requests": 1}, 468_301, 31, True),
+    ],
+)
+def test_pushed_bounds_hold(params, states, depth, large):
+    if large and not FULL:
+        pytest.skip("set SMRCHECK_SLOW_SIZE=full to run")
+    result = run(**params)
+    assert result.result == "ok"
+    assert (result.distinct_states, result.depth) == (states, depth)
+    assert not result.unreached
