@@ -25,6 +25,7 @@ from . import actions as act
 from .invariants import make_properties
 from .mutants import MUTANTS, rules_for
 from .state import PbftState, client_name, describe, digest_name, initial
+from .symmetry import make_canonical
 
 BYZANTINE = ("primary", "new-primary", "backups", "none")
 NETWORKS = ("sent-set",)
@@ -70,6 +71,9 @@ class PbftModel:
             "ENTER-VIEW": lambda s, a: act.enter_view(s, a[1], a[2], a[3]),
         }
         self._initial = initial(c.n, c.requests)
+        # Symmetry reduction over the interchangeable requests (see `symmetry`); the
+        # explorer uses it when Options(symmetry=True), the default.
+        self.canonical = make_canonical(c.requests)
 
     def init_states(self) -> list[PbftState]:
         return [self._initial]

@@ -46,8 +46,9 @@ def test_default_bounds_exhaust_with_every_goal_reached():
     """n = 4, f = 1, faulty primary, 2 requests, one view change."""
     result = run()
     assert result.result == "ok"
+    assert result.symmetry
     assert (result.distinct_states, result.generated_states, result.depth) == (
-        40_769, 108_051, 21)
+        21_488, 57_394, 21)
     assert sorted(result.reached) == ["PBFT-ACCEPTED", "PBFT-VIEW-CHANGE"]
     # Every step of the protocol happens: the model is not vacuous.
     assert set(result.coverage) == {
@@ -59,9 +60,9 @@ def test_default_bounds_exhaust_with_every_goal_reached():
 @pytest.mark.parametrize(
     "byzantine, states, generated, depth",
     [
-        ("new-primary", 19_747, 58_464, 21),
-        ("backups", 9_804, 27_550, 21),
-        ("none", 55_796, 184_413, 27),
+        ("new-primary", 9_941, 29_462, 21),
+        ("backups", 4_910, 13_802, 21),
+        ("none", 27_916, 92_275, 27),
     ],
 )
 def test_other_faulty_replicas_hold(byzantine, states, generated, depth):
@@ -70,6 +71,37 @@ def test_other_faulty_replicas_hold(byzantine, states, generated, depth):
     assert (result.distinct_states, result.generated_states, result.depth) == (
         states, generated, depth)
     assert not result.unreached
+
+
+def test_symmetry_halves_the_default_space_and_changes_no_verdict():
+    """Without symmetry reduction every renaming of the requests is its own state."""
+    result = run(Options(symmetry=False))
+    assert result.result == "ok"
+    assert (result.distinct_states, result.generated_states, result.depth) == (
+        40_769, 108_051, 21)
+
+
+def test_canonical_picks_one_representative_per_renaming():
+    model = PbftModel(requests=3)
+    s = model.init_states()[0]
+    seen = []
+    for pick in (0, -1, 1, 2, -2, 3, 0, -1):
+        acts = model.actions(s)
+        s = model.next_state(s, acts[pick % len(acts)])
+        seen.append(s)
+    swap = (1, 0, 2, 3, 4)  # req1 <-> req2; null and forged stay
+    for s in seen:
+        c = model.canonical(s)
+        assert model.canonical(c) == c
+        renamed = s._replace(
+            executed=tuple(tuple(swap[d] for d in log) for log in s.executed),
+            accepted=(s.accepted[1], s.accepted[0], s.accepted[2]),
+            msgs=frozenset(
+                m[:3] + (swap[m[3]],) + m[4:] if m[0] in (PP, PR, CM) else m for m in s.msgs
+            ),
+        )
+        if not any(m[0] == VC for m in s.msgs):
+            assert model.canonical(renamed) == c
 
 
 def test_fingerprints_count_exactly_the_distinct_states():
@@ -223,9 +255,10 @@ FULL = os.environ.get("SMRCHECK_SLOW_SIZE", "small") == "full"
 @pytest.mark.parametrize(
     "params, states, depth, large",
     [
-        ({"requests": 3}, 94_052, 21, False),
-        ({"replicas": 5}, 373_038, 27, True),
+        ({"requests": 3}, 23_184, 21, False),
+        ({"replicas": 5}, 194_302, 27, True),
         ({"max_view": 2, "requests": 1}, 468_301, 31, True),
+        ({"max_view": 2}, 892_858, 31, True),
     ],
 )
 def test_pushed_bounds_hold(params, states, depth, large):
