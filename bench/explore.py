@@ -6,8 +6,8 @@ bench/baseline_bfs.py, and prints distinct and generated states, depth, seconds,
 distinct states/s, peak RSS and bytes of RSS growth per distinct state, and the ratio
 of the explorer's states/s to the baseline's. It asserts nothing about time.
 
-    python bench/explore.py                   # max_ballot 1 and 2, exhaustive
-    python bench/explore.py --ballots 1 2 3 --max-states 2000000
+    python bench/explore.py                   # max_ballot 1, 2 exhaustive; 3 bounded
+    python bench/explore.py --ballots 1 2 --max-states 0     # exhaustive only
 """
 
 from __future__ import annotations
@@ -48,18 +48,29 @@ def child(kind: str, max_ballot: int, max_states: int | None) -> dict:
     return out
 
 
-def run(kind: str, max_ballot: int, max_states: int | None) -> dict:
+def run(kind: str, max_ballot: int, max_states: int | None, repeat: int) -> dict:
+    """The fastest of `repeat` runs (fewer if a run is long): timing noise only adds."""
     argv = [sys.executable, __file__, "--child", kind, str(max_ballot), str(max_states or 0)]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
+    best: dict | None = None
+    for _ in range(repeat):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=True)
+        r = json.loads(proc.stdout)
+        if best is None or r["seconds"] < best["seconds"]:
+            best = r
+        if r["seconds"] > 20:
+            break
+    assert best is not None
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ballots", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--max-states", type=int, default=0,
+    parser.add_argument("--ballots", type=int, nargs="+", default=[1, 2, 3])
+    # max_ballot 3 has tens of millions of states: too many for one Python process.
+    parser.add_argument("--max-states", type=int, default=1_000_000,
                         help="bound each explorer run (0: exhaustive); the baseline runs "
                              "only when the explorer exhausted the space")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -71,10 +82,10 @@ def main() -> None:
               f"{'depth':>5} {'seconds':>8} {'states/s':>9} {'peak MB':>8} {'B/state':>8}")
     print(header)
     for b in args.ballots:
-        ex = run("explorer", b, args.max_states or None)
+        ex = run("explorer", b, args.max_states or None, args.repeat)
         rows = [("explorer", ex)]
         if ex["result"] == "ok":
-            rows.append(("baseline", run("baseline", b, None)))
+            rows.append(("baseline", run("baseline", b, None, args.repeat)))
         for name, r in rows:
             rate = r["distinct"] / r["seconds"] if r["seconds"] else 0.0
             gen = "-" if r["generated"] is None else f"{r['generated']:,}"

@@ -78,6 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reduce by symmetry where the model defines it")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     c.add_argument("--itf", metavar="FILE", help="write the counterexample as an ITF trace")
+
+    q = sub.add_parser("quorums", help="prove quorum intersection and availability with z3")
+    q.add_argument("--system", metavar="KIND",
+                   help="majority | bft | flexible | grid | weighted | threshold | explicit")
+    q.add_argument("-n", type=_positive(int), metavar="N", help="number of nodes")
+    q.add_argument("-f", type=_positive(int, 0), metavar="F",
+                   help="failures to tolerate (bft: Byzantine; default: the system's own)")
+    q.add_argument("--q1", type=_positive(int), help="flexible: phase-1 quorum size")
+    q.add_argument("--q2", type=_positive(int), help="flexible: phase-2 quorum size")
+    q.add_argument("-q", type=_positive(int), help="threshold: quorum size")
+    q.add_argument("--rows", type=_positive(int), help="grid: rows (phase-1 quorums)")
+    q.add_argument("--cols", type=_positive(int), help="grid: columns (phase-2 quorums)")
+    q.add_argument("--weights", help="weighted: node weights, e.g. 2,1,1")
+    q.add_argument("--threshold", type=_positive(int), help="weighted: weight of a quorum")
+    q.add_argument("--file", help="explicit: a JSON file {n, f, byzantine, quorums | phase1, phase2}")
+    q.add_argument("--symbolic", action="store_true",
+                   help="also prove the parametric theorems (for all n, f, q1, q2)")
+    q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -117,6 +135,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.itf and not os.path.isdir(os.path.dirname(os.path.abspath(args.itf))):
         raise UsageError(f"cannot write --itf {args.itf}: its folder does not exist")
     model = spec.build(params, args.mutant)
+    warnings = _quorum_warnings(model)
+    for w in warnings:
+        render.warning(w)
     out = render.console()
     show_progress = not args.json and sys.stdout.isatty()
     with render.live_progress(out, show_progress) as progress:
@@ -138,7 +159,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         except OSError as err:
             raise UsageError(f"cannot write --itf {args.itf}: {err.strerror}") from None
     if args.json:
-        print(json.dumps(result.to_json(), indent=1))
+        print(json.dumps({**result.to_json(), "warnings": warnings}, indent=1))
     else:
         render.result(result, out)
         if args.itf:
@@ -147,7 +168,47 @@ def cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-COMMANDS = {"models": cmd_models, "check": cmd_check}
+def _quorum_warnings(model: Any) -> list[str]:
+    """z3 first: say before exploring when the configured quorums cannot be safe."""
+    system = getattr(model, "quorum_system", None)
+    if system is None:
+        return []
+    from .quorums import check_intersection
+
+    finding = check_intersection(system)
+    if finding.holds:
+        return []
+    return [f"quorum system {system.name} with n={system.n} cannot be safe: "
+            f"{finding.statement} fails: {finding.detail}"]
+
+
+def cmd_quorums(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ..models.common.quorums import from_cli
+    from .quorums import check_system, symbolic_proofs
+
+    if args.system is None and not args.symbolic:
+        raise UsageError("give --system KIND (majority, bft, flexible, grid, weighted, "
+                         "threshold, explicit) or --symbolic")
+    system = from_cli(args) if args.system is not None else None
+    findings = check_system(system) if system is not None else []
+    if args.symbolic:
+        findings += symbolic_proofs()
+    ok = all(f.holds for f in findings)
+    if args.json:
+        print(json.dumps({
+            "system": None if system is None else {
+                "name": system.name, "n": system.n, "f": system.f, "byzantine": system.byzantine},
+            "result": "ok" if ok else "violation",
+            "findings": [asdict(f) for f in findings],
+        }, indent=1))
+    else:
+        render.quorum_findings(system, findings, render.console())
+    return 0 if ok else 1
+
+
+COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         render.error("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader (`| head`) went away; nothing left to say to it.
+        sys.stdout = None  # type: ignore[assignment]
+        return 0
     except Exception as err:  # noqa: BLE001 - the contract is exit 4, not a traceback
         if os.environ.get("SMRCHECK_DEBUG"):
             raise

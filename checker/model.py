@@ -88,12 +88,16 @@ class Param:
     name: str
     default: int | str
     help: str
-    # Allowed values: an inclusive int range, or a tuple of strings.
+    # Allowed values: an inclusive int range, a tuple of strings, or free text that the
+    # model's builder validates (e.g. a quorum system, which depends on other params).
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] | None = None
+    text: str | None = None  # for free text: what is allowed, in words
 
     def parse(self, raw: str) -> int | str:
+        if self.text is not None:
+            return raw
         if self.choices is not None:
             if raw not in self.choices:
                 raise UsageError(
@@ -116,6 +120,8 @@ class Param:
         return value
 
     def allowed(self) -> str:
+        if self.text is not None:
+            return self.text
         if self.choices is not None:
             return ", ".join(self.choices)
         return f"{self.minimum}..{self.maximum}"

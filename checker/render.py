@@ -128,6 +128,24 @@ def live_progress(out: Console, enabled: bool) -> Iterator[object]:
         yield update
 
 
+def quorum_findings(system, findings, out: Console) -> None:
+    title = "quorum properties" if system is None else (
+        f"{system.name}, n={system.n}, f={system.f}" + (" (Byzantine)" if system.byzantine else ""))
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("property", no_wrap=True)
+    table.add_column("holds")
+    table.add_column("statement / finding")
+    table.add_column("s", justify="right")
+    for f in findings:
+        table.add_row(f.property, Text("yes", "green") if f.holds else Text("NO", "bold red"),
+                      f"{f.statement}\n[dim]{f.detail}[/dim]", f"{f.seconds:.2f}")
+    out.print(table)
+
+
+def warning(message: str) -> None:
+    console(stderr=True).print(Text(f"smrcheck: warning: {message}", style="yellow"), soft_wrap=True)
+
+
 def error(message: str) -> None:
     # One line however narrow the terminal: CI logs and scripts grep for it.
     console(stderr=True).print(Text(f"smrcheck: error: {message}", style="red"), soft_wrap=True)

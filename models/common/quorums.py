@@ -1,15 +1,29 @@
-"""Quorum systems as explicit lists of node sets, shared by models and replicas.
+"""Quorum systems shared by the models and the replicas.
 
-Paxos needs only that any two quorums intersect (Lamport, Paxos Made Simple §2.2);
-a majority system is the smallest that guarantees it. Models take the list of
-*minimal* quorums, since any superset of a quorum is redundant as an enabling
-condition: "some quorum Q has answered" holds iff some minimal quorum has. Nodes are
-ints 0..n-1, so quorums can sit inside hashed model states.
+Paxos needs any phase-1 quorum to meet any phase-2 quorum (Lamport, Paxos Made Simple
+§2.2); Flexible Paxos (Howard, Malkhi, Spiegelman 2016) shows the two phases may use
+different quorums as long as they do. PBFT needs any two quorums to share f+1
+replicas (Castro & Liskov 1999). A `QuorumSystem` states both phases' membership as a
+weighted threshold or as "contains one of these sets", the form `checker.quorums`
+proves properties of with z3 for any n; models enumerate its *minimal* quorums, since
+a superset of a quorum adds nothing as an enabling condition ("some quorum answered"
+holds iff some minimal quorum did). Nodes are ints 0..n-1, so quorums can sit inside
+hashed model states.
+
+The text form used by `-p quorums=...` and by `smrcheck quorums`:
+`majority`, `bft:f=1`, `flexible:q1=3,q2=2`, `grid:rows=2,cols=3`,
+`weighted:weights=2/1/1,threshold=3`, `threshold:q=2` (every q nodes).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ...checker.errors import UsageError
+from ...checker.quorums import AnyOf, Membership, Threshold
 
 
 def threshold(n: int, size: int) -> tuple[tuple[int, ...], ...]:
@@ -22,3 +36,214 @@ def threshold(n: int, size: int) -> tuple[tuple[int, ...], ...]:
 def majority(n: int) -> tuple[tuple[int, ...], ...]:
     """Minimal majorities: any two share a node because 2(n//2 + 1) > n."""
     return threshold(n, n // 2 + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumSystem:
+    name: str  # the text form it was built from
+    n: int
+    f: int  # failures it is meant to tolerate
+    byzantine: bool  # quorums must share f+1 nodes, not just one
+    phase1: Membership
+    phase2: Membership
+
+    # -- the systems -------------------------------------------------------------
+
+    @classmethod
+    def majority(cls, n: int) -> QuorumSystem:
+        m = Threshold((1,) * n, n // 2 + 1)
+        return cls("majority", n, (n - 1) // 2, False, m, m)
+
+    @classmethod
+    def bft(cls, n: int, f: int) -> QuorumSystem:
+        m = Threshold((1,) * n, n - f)
+        return cls(f"bft:f={f}", n, f, True, m, m)
+
+    @classmethod
+    def flexible(cls, n: int, q1: int, q2: int) -> QuorumSystem:
+        return cls(f"flexible:q1={q1},q2={q2}", n, n - max(q1, q2), False,
+                   Threshold((1,) * n, q1), Threshold((1,) * n, q2))
+
+    @classmethod
+    def grid(cls, rows: int, cols: int) -> QuorumSystem:
+        """Nodes r*cols + c; phase-1 quorums are rows, phase-2 quorums columns."""
+        row_sets = tuple(frozenset(r * cols + c for c in range(cols)) for r in range(rows))
+        col_sets = tuple(frozenset(r * cols + c for r in range(rows)) for c in range(cols))
+        return cls(f"grid:rows={rows},cols={cols}", rows * cols, min(rows, cols) - 1, False,
+                   AnyOf(row_sets), AnyOf(col_sets))
+
+    @classmethod
+    def weighted(cls, weights: tuple[int, ...], threshold: int, f: int = 0) -> QuorumSystem:
+        m = Threshold(tuple(weights), threshold)
+        name = f"weighted:weights={'/'.join(map(str, weights))},threshold={threshold}"
+        return cls(name, len(weights), f, False, m, m)
+
+    @classmethod
+    def explicit(cls, n: int, quorums: list[list[int]], f: int = 0,
+                 byzantine: bool = False) -> QuorumSystem:
+        m = AnyOf(tuple(frozenset(q) for q in quorums))
+        return cls("explicit", n, f, byzantine, m, m)
+
+    # -- what the models use -----------------------------------------------------
+
+    def minimal_quorums(self, phase: int) -> tuple[tuple[int, ...], ...]:
+        """The inclusion-minimal quorums of phase 1 or 2, smallest first."""
+        m = self.phase1 if phase == 1 else self.phase2
+        if isinstance(m, AnyOf):
+            sets = set(m.sets)
+            return tuple(sorted((tuple(sorted(s)) for s in sets
+                                 if not any(o < s for o in sets)), key=lambda q: (len(q), q)))
+        found: list[tuple[int, ...]] = []
+        for size in range(1, self.n + 1):
+            for q in combinations(range(self.n), size):
+                if m.contains_quorum(frozenset(q)) and not any(set(p) <= set(q) for p in found):
+                    found.append(q)
+        return tuple(found)
+
+
+def parse(text: str, n: int, f: int | None = None) -> QuorumSystem:
+    """A quorum system from its text form, for n nodes; bad text is a UsageError."""
+    kind, _, rest = text.partition(":")
+    fields: dict[str, str] = {}
+    for part in filter(None, rest.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise UsageError(f"quorum system {text!r}: expected KEY=VALUE, got {part!r}")
+        fields[key.strip()] = value.strip()
+
+    def num(key: str) -> int:
+        if key not in fields:
+            raise UsageError(f"quorum system {kind} needs {key}=N (e.g. {EXAMPLES[kind]})")
+        try:
+            return int(fields[key])
+        except ValueError:
+            raise UsageError(f"quorum system {kind}: {key} must be an integer, got {fields[key]!r}") from None
+
+    allowed_keys = {"majority": set(), "bft": {"f"}, "flexible": {"q1", "q2"},
+                    "grid": {"rows", "cols"}, "weighted": {"weights", "threshold"},
+                    "threshold": {"q"}}
+    if kind not in allowed_keys:
+        raise UsageError(f"unknown quorum system {kind!r}; allowed: {', '.join(EXAMPLES.values())}")
+    extra = set(fields) - allowed_keys[kind]
+    if extra:
+        raise UsageError(f"quorum system {kind} takes {', '.join(sorted(allowed_keys[kind])) or 'no fields'}; "
+                         f"got {', '.join(sorted(extra))}")
+    if kind == "majority":
+        return QuorumSystem.majority(n)
+    if kind == "bft":
+        return QuorumSystem.bft(n, num("f"))
+    if kind == "threshold":
+        q = num("q")
+        _in_range("q", q, n)
+        return QuorumSystem.flexible(n, q, q)
+    if kind == "flexible":
+        q1, q2 = num("q1"), num("q2")
+        _in_range("q1", q1, n)
+        _in_range("q2", q2, n)
+        return QuorumSystem.flexible(n, q1, q2)
+    if kind == "grid":
+        rows, cols = num("rows"), num("cols")
+        if rows * cols != n or rows < 1:
+            raise UsageError(f"quorum system grid:rows={rows},cols={cols} has {rows * cols} nodes; the model has {n}")
+        return QuorumSystem.grid(rows, cols)
+    try:
+        weights = tuple(int(w) for w in fields.get("weights", "").split("/"))
+    except ValueError:
+        raise UsageError(f"quorum system weighted: weights must be integers joined by '/', got {fields.get('weights')!r}") from None
+    if len(weights) != n or any(w < 0 for w in weights):
+        raise UsageError(f"quorum system weighted needs {n} non-negative weights, got {len(weights)}")
+    return QuorumSystem.weighted(weights, num("threshold"), f or 0)
+
+
+def _in_range(key: str, value: int, n: int) -> None:
+    if not 1 <= value <= n:
+        raise UsageError(f"quorum size {key} must be in 1..{n}, got {value}")
+
+
+EXAMPLES = {"majority": "majority", "bft": "bft:f=1", "flexible": "flexible:q1=3,q2=2",
+            "grid": "grid:rows=2,cols=3", "weighted": "weighted:weights=2/1/1,threshold=3",
+            "threshold": "threshold:q=2"}
+
+
+class _ExplicitFile(BaseModel):
+    """The JSON of `smrcheck quorums --system explicit --file F`."""
+
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(ge=1, le=1000)
+    f: int = Field(default=0, ge=0)
+    byzantine: bool = False
+    quorums: list[list[int]] | None = None
+    phase1: list[list[int]] | None = None
+    phase2: list[list[int]] | None = None
+
+
+def load_explicit(path: str) -> QuorumSystem:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = fh.read()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror}") from None
+    try:
+        spec = _ExplicitFile.model_validate_json(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise UsageError(f"{path}: field {where}: {first['msg']}") from None
+    phase1 = spec.phase1 if spec.phase1 is not None else spec.quorums
+    phase2 = spec.phase2 if spec.phase2 is not None else spec.quorums
+    if not phase1 or not phase2:
+        raise UsageError(f"{path}: give quorums, or both phase1 and phase2, as lists of node lists")
+    for label, sets in (("phase1", phase1), ("phase2", phase2)):
+        for q in sets:
+            bad = [i for i in q if not 0 <= i < spec.n]
+            if bad or not q:
+                raise UsageError(f"{path}: field {label}: quorum {q} must name nodes in 0..{spec.n - 1}")
+    return QuorumSystem("explicit", spec.n, spec.f, spec.byzantine,
+                        AnyOf(tuple(frozenset(q) for q in phase1)),
+                        AnyOf(tuple(frozenset(q) for q in phase2)))
+
+
+def from_cli(args) -> QuorumSystem:
+    """The system `smrcheck quorums` names with --system and its options."""
+    kind = args.system
+
+    def need(*names: str) -> None:
+        missing = [n for n in names if getattr(args, n.lstrip("-").replace("-", "_")) is None]
+        if missing:
+            raise UsageError(f"--system {kind} needs {', '.join(missing)}")
+
+    if kind == "explicit":
+        need("--file")
+        return load_explicit(args.file)
+    if kind == "grid":
+        need("--rows", "--cols")
+        return QuorumSystem.grid(args.rows, args.cols)
+    need("-n")
+    n = args.n
+    if kind == "majority":
+        return QuorumSystem.majority(n)
+    if kind == "bft":
+        need("-f")
+        if args.f * 2 >= n:
+            raise UsageError(f"-f must be below n/2 for quorums of n - f; got n={n}, f={args.f}")
+        return QuorumSystem.bft(n, args.f)
+    if kind == "flexible":
+        need("--q1", "--q2")
+        _in_range("q1", args.q1, n)
+        _in_range("q2", args.q2, n)
+        return QuorumSystem.flexible(n, args.q1, args.q2)
+    if kind == "threshold":
+        need("-q")
+        _in_range("q", args.q, n)
+        return QuorumSystem.flexible(n, args.q, args.q)
+    if kind == "weighted":
+        need("--weights", "--threshold")
+        try:
+            weights = tuple(int(w) for w in args.weights.split(","))
+        except ValueError:
+            raise UsageError(f"--weights takes integers joined by commas, got {args.weights!r}") from None
+        if len(weights) != n:
+            raise UsageError(f"--weights gives {len(weights)} weights for -n {n} nodes")
+        return QuorumSystem.weighted(weights, args.threshold, args.f or 0)
+    raise UsageError(f"unknown quorum system {kind!r}; allowed: majority, bft, flexible, grid, "
+                     "weighted, threshold, explicit")

@@ -19,7 +19,9 @@ names the rule that broke:
 
 Inv!1 is TypeOK: our state types enforce it by construction, so it is not checked.
 Every property uses the model's own quorums: a mutant with smaller quorums also has
-learners that consider a value chosen on a smaller quorum.
+learners that consider a value chosen on a smaller quorum. With Flexible Paxos
+quorums, `chosen` counts votes on phase-2 quorums and Voting's NoneOtherChoosableAt
+and ShowsSafeAt use phase-1 quorums, which reduces to Paxos.tla when both are equal.
 """
 
 from __future__ import annotations
@@ -48,7 +50,12 @@ def chosen(
     return out
 
 
-def make_properties(quorums: Quorums, ballots: range, n_values: int) -> list[Property]:
+def make_properties(quorums: Quorums, quorums2: Quorums) -> list[Property]:
+    """The properties over phase-1 `quorums` and phase-2 `quorums2` (equal in Paxos.tla;
+    Flexible Paxos lets them differ as long as every phase-1 quorum meets every phase-2
+    quorum). Votes choose a value on a phase-2 quorum. Safety is shown, and "no other
+    value choosable" witnessed, on a phase-1 quorum: it meets every phase-2 quorum, so
+    one of its members blocks any other value's phase-2 quorum."""
     # The properties run one after another on each new state; they share its votes.
     last: list = [None, None]
 
@@ -58,12 +65,12 @@ def make_properties(quorums: Quorums, ballots: range, n_values: int) -> list[Pro
         return last[1]
 
     def agreement(s: PaxosState) -> bool:
-        return len(chosen(s, quorums, state_votes(s))) <= 1
+        return len(chosen(s, quorums2, state_votes(s))) <= 1
 
     def explain_agreement(s: PaxosState) -> str:
         parts = [
             f"{value_name(v)} in ballot {b} by {node_set(q)}"
-            for v, (b, q) in sorted(chosen(s, quorums, state_votes(s)).items())
+            for v, (b, q) in sorted(chosen(s, quorums2, state_votes(s)).items())
         ]
         return "two values chosen: " + "; ".join(parts)
 
@@ -222,7 +229,7 @@ def make_properties(quorums: Quorums, ballots: range, n_values: int) -> list[Pro
         Property(
             "PAXOS-CHOSEN",
             "sometimes",
-            lambda s: bool(chosen(s, quorums, state_votes(s))),
+            lambda s: bool(chosen(s, quorums2, state_votes(s))),
             "some value is chosen",
         ),
     ]

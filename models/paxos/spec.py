@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
 from ..common.ids import acceptor_name, node_set, value_name
-from ..common.quorums import majority, threshold
+from ..common.quorums import EXAMPLES, QuorumSystem, parse
 from . import actions as act
 from .invariants import make_properties
 from .mutants import MUTANTS, rules_for
@@ -28,14 +29,27 @@ class PaxosModel:
     """Paxos.tla as a `Model`: states are `PaxosState`s, actions tuples."""
 
     def __init__(self, acceptors: int = 3, values: int = 2, max_ballot: int = 1,
-                 mutant: str | None = None) -> None:
+                 mutant: str | None = None, quorums: str = "majority") -> None:
         self.n = acceptors
         self.n_values = values
         self.ballots = range(max_ballot + 1)
         self.rules = rules_for(mutant)
-        size = acceptors // 2 + 1 if self.rules.majority_quorums else max(1, acceptors // 2)
-        self.quorums = majority(acceptors) if self.rules.majority_quorums else threshold(acceptors, size)
-        self._properties = make_properties(self.quorums, self.ballots, values)
+        if self.rules.majority_quorums:
+            try:
+                self.quorum_system = parse(quorums, acceptors)
+            except UsageError as err:
+                raise UsageError(f"parameter quorums: {err}") from None
+        else:
+            small = max(1, acceptors // 2)
+            self.quorum_system = QuorumSystem.flexible(acceptors, small, small)
+        if self.quorum_system.byzantine:
+            raise UsageError("paxos tolerates crashes only: give it a crash quorum system "
+                             "(majority, flexible, grid, weighted, threshold), not bft")
+        # Flexible Paxos: Phase2a waits for 1b messages from a phase-1 quorum; a value
+        # is chosen by votes of a phase-2 quorum. Paxos.tla is the case Q1 = Q2.
+        self.quorums = self.quorum_system.minimal_quorums(1)
+        self.quorums2 = self.quorum_system.minimal_quorums(2)
+        self._properties = make_properties(self.quorums, self.quorums2)
         self._step = {
             "Phase1a": lambda s, a: act.phase1a(s, a[1]),
             "Phase1b": lambda s, a: act.phase1b(s, a[1], a[2], self.rules),
@@ -70,7 +84,8 @@ class PaxosModel:
 
 
 def build(params: Mapping[str, Any], mutant: str | None) -> PaxosModel:
-    return PaxosModel(params["acceptors"], params["values"], params["max_ballot"], mutant)
+    return PaxosModel(params["acceptors"], params["values"], params["max_ballot"], mutant,
+                      params["quorums"])
 
 
 SPEC = ModelSpec(
@@ -80,8 +95,10 @@ SPEC = ModelSpec(
         Param("acceptors", 3, "number of acceptors a1..an", minimum=1, maximum=7),
         Param("values", 2, "number of proposable values v1..vk", minimum=1, maximum=5),
         Param("max_ballot", 1, "ballots are 0..max_ballot", minimum=0, maximum=9),
+        Param("quorums", "majority", "quorum system (Flexible Paxos: phase-1/phase-2 sizes)",
+              text=", ".join(v for k, v in EXAMPLES.items() if k != "bft")),
     ),
     mutants=tuple(m for _, m in MUTANTS.values()),
     build=build,
-    property_ids=tuple(p.id for p in make_properties(majority(3), range(2), 2)),
+    property_ids=tuple(p.id for p in make_properties((), ())),
 )

@@ -27,9 +27,9 @@ def test_models_json_lists_params_properties_mutants(capsys):
     code, models = run_json(capsys, "models")
     assert code == 0
     paxos = next(m for m in models if m["name"] == "paxos")
-    assert [p["name"] for p in paxos["params"]] == ["acceptors", "values", "max_ballot"]
+    assert [p["name"] for p in paxos["params"]] == ["acceptors", "values", "max_ballot", "quorums"]
     assert {p["name"]: p["default"] for p in paxos["params"]} == {
-        "acceptors": 3, "values": 2, "max_ballot": 1}
+        "acceptors": 3, "values": 2, "max_ballot": 1, "quorums": "majority"}
     assert "PAXOS-AGREEMENT" in paxos["properties"]
     names = {m["name"] for m in paxos["mutants"]}
     assert {"ignore-1b-values", "minority-quorums", "vote-below-promise"} <= names
@@ -47,7 +47,7 @@ def test_check_default_paxos_ok(capsys):
     assert CHECK_FIELDS <= set(data)
     assert data["result"] == "ok" and data["violation"] is None
     assert data["distinct_states"] == 3921 and data["generated_states"] == 23467
-    assert data["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1}
+    assert data["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1, "quorums": "majority"}
 
 
 def test_check_mutant_violation_json_and_itf(capsys, tmp_path):
@@ -88,7 +88,8 @@ def test_bound_gives_incomplete_exit_3(capsys):
     "argv,needle",
     [
         (["check", "nope"], "unknown model 'nope'; allowed: paxos"),
-        (["check", "paxos", "-p", "ballots=2"], "allowed: acceptors, values, max_ballot"),
+        (["check", "paxos", "-p", "ballots=2"], "allowed: acceptors, values, max_ballot, quorums"),
+        (["check", "paxos", "-p", "quorums=flexible:q1=9,q2=1"], "parameter quorums: quorum size q1"),
         (["check", "paxos", "-p", "max_ballot=x"], "must be an integer in 0..9"),
         (["check", "paxos", "-p", "acceptors=0"], "must be an integer in 1..7"),
         (["check", "paxos", "-p", "acceptors"], "-p takes NAME=VALUE"),

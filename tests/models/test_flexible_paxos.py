@@ -1,0 +1,55 @@
+"""z3's verdict on a Flexible Paxos quorum system agrees with the model checker's.
+
+For every phase-1/phase-2 size pair (q1, q2), z3 says whether every phase-1 quorum
+meets every phase-2 quorum (q1 + q2 > n, Howard, Malkhi and Spiegelman 2016), and the
+paxos model with those quorums must then hold exhaustively, or else break agreement.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from smrcheck.checker.explore import Options, check
+from smrcheck.checker.quorums import check_intersection
+from smrcheck.models.common.quorums import QuorumSystem
+from smrcheck.models.paxos.spec import PaxosModel
+
+
+def verdicts(n: int, q1: int, q2: int) -> tuple[bool, str, str | None]:
+    z3_safe = check_intersection(QuorumSystem.flexible(n, q1, q2)).holds
+    r = check(PaxosModel(n, 2, 1, quorums=f"flexible:q1={q1},q2={q2}"), Options())
+    return z3_safe, r.result, r.violation.property if r.violation else None
+
+
+def assert_agree(n: int, q1: int, q2: int) -> None:
+    z3_safe, result, prop = verdicts(n, q1, q2)
+    assert z3_safe == (q1 + q2 > n)
+    if z3_safe:
+        assert result == "ok"
+    else:
+        assert (result, prop) == ("violation", "PAXOS-AGREEMENT")
+
+
+@pytest.mark.parametrize("q1,q2", [(a, b) for a in range(1, 4) for b in range(1, 4)])
+def test_three_acceptors(q1, q2):
+    assert_agree(3, q1, q2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("q1,q2", [(a, b) for a in range(1, 5) for b in range(1, 5)])
+def test_four_acceptors(q1, q2):
+    assert_agree(4, q1, q2)
+
+
+def test_check_warns_before_exploring(capsys):
+    import json
+
+    from smrcheck.checker.cli import main
+
+    assert main(["check", "paxos", "-p", "quorums=flexible:q1=1,q2=2", "--json"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert "cannot be safe" in captured.err and data["warnings"]
+    assert data["violation"]["property"] == "PAXOS-AGREEMENT"
+    assert main(["check", "paxos", "-p", "quorums=flexible:q1=3,q2=1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
