@@ -108,9 +108,8 @@ class PbftModel:
             p = c.primary(v)
             who = f"faulty {replica_name(p)}" if p in c.faulty else replica_name(p)
             return (
-                f"{replica_name(i)} accepts {who}'s PRE-PREPARE(v={v}, n={n}, "
-                f"d={self._d(d)}), sends PREPARE(v={v}, n={n}, d={self._d(d)}, "
-                f"i={replica_name(i)})"
+                f"{replica_name(i)} sends PREPARE(v={v}, n={n}, d={self._d(d)}, "
+                f"i={replica_name(i)}), accepting {who}'s pre-prepare"
             )
         if name == "COMMIT":
             _, v, n, d, i = a
@@ -120,7 +119,7 @@ class PbftModel:
             )
         if name == "EXECUTE":
             _, i, n, d = a
-            return f"{replica_name(i)} is committed-local, executes n={n} d={self._d(d)} and replies"
+            return f"{replica_name(i)} is committed-local, executes n={n} ({self._d(d)}) and replies"
         if name == "ACCEPT":
             _, client, res = a
             return f"client {client_name(client)} accepts result {res} for {self._d(client)}"

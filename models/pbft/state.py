@@ -118,6 +118,8 @@ def describe(s: PbftState, faulty: frozenset[int], n_requests: int) -> dict[str,
             (replica_name(i), tuple(digest_name(d, n_requests) for d in s.executed[i]))
             for i in correct
         ),
-        "accepted": FnMap((client_name(c), r) for c, r in enumerate(s.accepted)),
+        "accepted": FnMap(
+            (client_name(c), "None" if r == NONE else r) for c, r in enumerate(s.accepted)
+        ),
         "msgs": TlaSet(describe_message(m, n_requests) for m in sorted(s.msgs)),
     }

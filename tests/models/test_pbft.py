@@ -131,9 +131,9 @@ def test_three_replicas_one_fault_break_agreement():
         "req2 at r2 (view 0)"
     )
     assert [s.action for s in result.violation.trace[1:]] == [
-        "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r1)",
+        "r1 sends PREPARE(v=0, n=1, d=req1, i=r1), accepting faulty r0's pre-prepare",
         "r1 is prepared, sends COMMIT(v=0, n=1, d=req1, i=r1)",
-        "r2 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r2)",
+        "r2 sends PREPARE(v=0, n=1, d=req2, i=r2), accepting faulty r0's pre-prepare",
         "r2 is prepared, sends COMMIT(v=0, n=1, d=req2, i=r2)",
     ]
 

@@ -66,11 +66,11 @@ def test_correct_model_holds_each_broken_property_alone(prop):
 def test_equivocation_needs_a_second_pre_prepare_accepted():
     result = run("accept-two-pre-prepares", "PBFT-PREPARED-UNIQUE")
     assert [s.action for s in result.violation.trace[1:]] == [
-        "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r1)",
-        "r1 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r1)",
-        "r2 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req1), sends PREPARE(v=0, n=1, d=req1, i=r2)",
+        "r1 sends PREPARE(v=0, n=1, d=req1, i=r1), accepting faulty r0's pre-prepare",
+        "r1 sends PREPARE(v=0, n=1, d=req2, i=r1), accepting faulty r0's pre-prepare",
+        "r2 sends PREPARE(v=0, n=1, d=req1, i=r2), accepting faulty r0's pre-prepare",
         "r1 is prepared, sends COMMIT(v=0, n=1, d=req1, i=r1)",
-        "r2 accepts faulty r0's PRE-PREPARE(v=0, n=1, d=req2), sends PREPARE(v=0, n=1, d=req2, i=r2)",
+        "r2 sends PREPARE(v=0, n=1, d=req2, i=r2), accepting faulty r0's pre-prepare",
         "r1 is prepared, sends COMMIT(v=0, n=1, d=req2, i=r1)",
     ]
     assert result.violation.message == (
