@@ -1,0 +1,314 @@
+"""The steps of MultiPaxos (Paxos Made Simple §3), one function each.
+
+§3 builds a replicated state machine from a sequence of Paxos instances, one per log
+slot, run by a distinguished leader. Each step below is a step of §2's algorithm
+applied to every slot at once, or to one slot:
+
+- Prepare(r, b): replica r, wanting to lead, picks a ballot b = (round, r) above any
+  it has seen and sends one prepare request (1a) for *all* slots: "phase 1 for
+  infinitely many instances" (§3), a single short message. Its own acceptor
+  promises at once (a message to itself). As `messages` explains, the model's
+  ballots are rounds, each claimed by one replica.
+- Promise(a, b): on a 1a with b above its promise, acceptor a promises b and reports,
+  for every slot, the value it accepted with the highest ballot (§2.2 phase 1(b)).
+  Only while b's leader still collects promises (see `collecting`).
+- Lead(r, Q): once a quorum Q has promised r's ballot, r becomes leader. In every slot
+  where Q reports a value it re-proposes the one with the highest ballot (phase 2(a));
+  every lower slot with no report it fills with a no-op, so no gap can stall
+  execution (§3: "the leader ... proposes ... a special no-op command"). Proposals
+  for slots above the highest reported one are left for new commands.
+- Propose(r, c): the stable leader proposes client command c in its next free slot
+  without a new phase 1: "only phase 2 ... is needed" (§3), the point of MultiPaxos.
+- Accept(a, b, slot, v): on a 2a whose ballot is at least its promise, acceptor a
+  accepts it and tells the learners (phase 2(b), with a 2b message).
+- Execute(r, v): r's learner has learned that v is chosen in r's next slot, because a
+  quorum accepted v in one ballot, and r executes it, in slot order, a command already
+  executed at most once (a duplicate, like a no-op, changes nothing).
+
+  Learners are where the model trades interleavings for size. A live replica learns
+  and executes *promptly*: within the step (Accept) that makes a value learnable.
+  Only a replica that restarts (recovery=durable) catches up at its own pace, with
+  explicit Execute steps, until nothing is left to learn. The protocol never reads
+  the logs, so this changes no protocol state; with every learner lagging at will
+  the logs of 3 replicas would multiply the space by up to (slots+1)^3. A learner
+  that lags without crashing is, for safety, one that crashed and restarted with
+  its state intact, so a lagging learner needs a crash in the budget; with
+  crash-stop, live learners never diverge by lagging (the properties on logs then
+  check at-most-once execution and that prompt learners agree).
+- Crash(r) / Restart(r): crash-stop within the crash budget; with recovery=durable a
+  crashed replica restarts with its acceptor state (promise, accepted values) intact
+  and its leadership forgotten.
+
+`enabled_actions` lists every enabled step with its witnesses, each function computes
+the effect. Mutants flip one `Rules` switch; the code path is the same.
+"""
+
+from __future__ import annotations
+
+from ..common.ids import NONE
+from .messages import NOOP, P1A, P1B, P2A, P2B
+from .mutants import Rules
+from .state import CATCHING_UP, DOWN, UP, Accepted, MPState, set_at
+
+
+class Config:
+    """The constants of one model instance, fixed at build time."""
+
+    def __init__(self, n: int, slots: int, max_round: int, commands: int, crashes: int,
+                 durable: bool, quorums: tuple[tuple[int, ...], ...], rules: Rules) -> None:
+        self.n, self.slots, self.max_round, self.commands = n, slots, max_round, commands
+        self.crashes, self.durable, self.rules = crashes, durable, rules
+        self.quorums = quorums
+        self.quorum_size = len(quorums[0])
+        self.empty: Accepted = ((NONE, NONE),) * slots
+
+
+def seen(s: MPState, r: int) -> int:
+    """The highest ballot r knows of: its promise, or the ballot it led."""
+    return max(s.max_bal[r], s.lead[r])
+
+
+def collecting(s: MPState, b: int) -> bool:
+    """Whether the owner of ballot b still waits for promises (is in its phase 1).
+
+    A promise that no leader will read has one effect, blocking lower ballots at
+    its acceptor, and an acceptor that never receives those lower messages behaves
+    the same; so the model lets acceptors promise only to a live phase 1."""
+    o = s.owner[b]
+    return s.up[o] != DOWN and s.lead[o] == b and s.next_slot[o] == NONE
+
+
+def report(accepted: Accepted, b: int, rules: Rules) -> Accepted:
+    if rules.report_vote_ballot:
+        return accepted
+    return tuple((b, vv) for _, vv in accepted)
+
+
+def prepare(s: MPState, r: int, b: int, cfg: Config) -> MPState:
+    owner = set_at(s.owner, b, r)
+    if not cfg.rules.run_phase1:
+        return s._replace(
+            lead=set_at(s.lead, r, b), next_slot=set_at(s.next_slot, r, 0), owner=owner
+        )
+    one_b = (P1B, r, b, report(s.accepted[r], b, cfg.rules))
+    return s._replace(
+        owner=owner,
+        max_bal=set_at(s.max_bal, r, b),
+        lead=set_at(s.lead, r, b),
+        next_slot=set_at(s.next_slot, r, NONE),
+        msgs=s.msgs | {(P1A, b), one_b},
+    )
+
+
+def promise(s: MPState, a: int, b: int, cfg: Config) -> MPState:
+    return s._replace(
+        max_bal=set_at(s.max_bal, a, b),
+        msgs=s.msgs | {(P1B, a, b, report(s.accepted[a], b, cfg.rules))},
+    )
+
+
+def recovered_values(reports: list[Accepted], cfg: Config) -> tuple[int, ...]:
+    """What a new leader proposes in slots 0..k from its quorum's reports (phase 2(a)).
+
+    Per slot, the value accepted with the highest ballot among the reports; NOOP in a
+    slot with no report below the highest reported slot; nothing above it."""
+    rules = cfg.rules
+    out: list[int] = []
+    for slot in range(cfg.slots):
+        voted = [rep[slot] for rep in reports if rep[slot][0] != NONE]
+        if not voted or not rules.respect_promised_values:
+            out.append(NOOP)
+        elif rules.highest_ballot_value:
+            out.append(max(voted)[1])
+        else:
+            out.append(min(voted)[1])
+    while out and out[-1] == NOOP:
+        out.pop()
+    if not rules.respect_promised_values:
+        return ()
+    return tuple(out)
+
+
+def lead(s: MPState, r: int, values: tuple[int, ...]) -> MPState:
+    b = s.lead[r]
+    return s._replace(
+        next_slot=set_at(s.next_slot, r, len(values)),
+        msgs=s.msgs | {(P2A, b, slot, v) for slot, v in enumerate(values)},
+    )
+
+
+def propose(s: MPState, r: int, c: int) -> MPState:
+    slot = s.next_slot[r]
+    return s._replace(
+        next_slot=set_at(s.next_slot, r, slot + 1),
+        msgs=s.msgs | {(P2A, s.lead[r], slot, c)},
+    )
+
+
+def accept(s: MPState, a: int, b: int, slot: int, v: int) -> MPState:
+    # As Paxos.tla's Phase2b, accepting raises the promise to the ballot accepted.
+    return s._replace(
+        max_bal=set_at(s.max_bal, a, b),
+        accepted=set_at(s.accepted, a, set_at(s.accepted[a], slot, (b, v))),
+        msgs=s.msgs | {(P2B, a, b, slot, v)},
+    )
+
+
+def execute(s: MPState, r: int, v: int, cfg: Config) -> MPState:
+    log = s.log[r]
+    duplicate = v in log and cfg.rules.skip_executed
+    return s._replace(log=set_at(s.log, r, log + (NOOP if duplicate else v,)))
+
+
+def crash(s: MPState, r: int, cfg: Config) -> MPState:
+    # A crashed replica's leadership is volatile: clearing it now, not at restart,
+    # merges states that differ only in what a dead replica would have done. Under
+    # crash-stop its acceptor state is never read again either (its messages stay in
+    # msgs, its log stays for the properties), so it is cleared too.
+    s = s._replace(
+        up=set_at(s.up, r, DOWN),
+        crashes=s.crashes + 1,
+        lead=set_at(s.lead, r, NONE),
+        next_slot=set_at(s.next_slot, r, NONE),
+    )
+    if cfg.durable:
+        return s
+    return s._replace(max_bal=set_at(s.max_bal, r, NONE),
+                      accepted=set_at(s.accepted, r, cfg.empty))
+
+
+def restart(s: MPState, r: int, cfg: Config) -> MPState:
+    """Back up with acceptor state (and log) intact, to catch up at its own pace."""
+    s = s._replace(up=set_at(s.up, r, CATCHING_UP))
+    if not cfg.rules.durable_acceptor:
+        s = s._replace(max_bal=set_at(s.max_bal, r, NONE),
+                       accepted=set_at(s.accepted, r, cfg.empty))
+    return caught_up(s, r, cfg, accepted_by(s))
+
+
+def learned(s: MPState, r: int, cfg: Config,
+            acceptances: dict[tuple[int, int, int], set[int]]) -> list[int]:
+    """The values r's learner knows are chosen in r's next slot, in value order."""
+    slot = len(s.log[r])
+    if slot >= cfg.slots:
+        return []
+    if cfg.rules.learn_one_ballot:
+        return sorted({v for (sl, _, v), accs in acceptances.items()
+                       if sl == slot and len(accs) >= cfg.quorum_size})
+    # Mutant: one counter per (slot, value), bumped by every accept in any ballot, so
+    # an acceptor that accepted v in two ballots counts twice.
+    counts: dict[int, int] = {}
+    for (sl, _, v), accs in acceptances.items():
+        if sl == slot:
+            counts[v] = counts.get(v, 0) + len(accs)
+    return sorted(v for v, c in counts.items() if c >= cfg.quorum_size)
+
+
+def accepted_by(s: MPState) -> dict[tuple[int, int, int], set[int]]:
+    """(slot, ballot, value) -> the acceptors whose 2b for it is in msgs."""
+    out: dict[tuple[int, int, int], set[int]] = {}
+    for m in s.msgs:
+        if m[0] == P2B:
+            out.setdefault((m[3], m[2], m[4]), set()).add(m[1])
+    return out
+
+
+def caught_up(s: MPState, r: int, cfg: Config,
+              acceptances: dict[tuple[int, int, int], set[int]]) -> MPState:
+    """A catching-up replica with nothing left to learn is prompt again."""
+    if s.up[r] == CATCHING_UP and not learned(s, r, cfg, acceptances):
+        return s._replace(up=set_at(s.up, r, UP))
+    return s
+
+
+def learn_promptly(s: MPState, cfg: Config) -> MPState:
+    """Every prompt replica executes all it can learn, in slot order.
+
+    Where a mutant makes several values learnable in one slot it takes the least; a
+    catching-up replica can take any (see the module docstring)."""
+    acceptances = None
+    for r in range(cfg.n):
+        if s.up[r] != UP or len(s.log[r]) >= cfg.slots:
+            continue
+        if acceptances is None:
+            acceptances = accepted_by(s)
+        while True:
+            values = learned(s, r, cfg, acceptances)
+            if not values:
+                break
+            s = execute(s, r, values[0], cfg)
+    return s
+
+
+def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
+    """Every enabled (step, witnesses...) tuple of s, in a fixed order."""
+    one_a: set[int] = set()
+    promises: dict[int, dict[int, Accepted]] = {}
+    two_a: list[tuple[int, int, int]] = []
+    acceptances: dict[tuple[int, int, int], set[int]] = {}
+    for m in s.msgs:
+        kind = m[0]
+        if kind == P1A:
+            one_a.add(m[1])
+        elif kind == P1B:
+            promises.setdefault(m[2], {})[m[1]] = m[3]
+        elif kind == P2A:
+            two_a.append(m[1:])
+        else:
+            acceptances.setdefault((m[3], m[2], m[4]), set()).add(m[1])
+    two_a.sort()
+    rules = cfg.rules
+    out: list[tuple] = []
+    for r in range(cfg.n):
+        if s.up[r] == DOWN:
+            if cfg.durable:
+                out.append(("Restart", r))
+            continue
+        for b in range(seen(s, r) + 1, cfg.max_round):
+            if s.owner[b] == NONE:
+                out.append(("Prepare", r, b))
+        mb = s.max_bal[r]
+        for bb in sorted(one_a):
+            if bb > mb and collecting(s, bb):
+                out.append(("Promise", r, bb))
+        mine = s.lead[r]
+        if mine != NONE and s.next_slot[r] == NONE:
+            reports = promises.get(mine, {})
+            for q in cfg.quorums:
+                if all(a in reports for a in q):
+                    out.append(("Lead", r, q, recovered_values([reports[a] for a in q], cfg)))
+        elif mine != NONE and s.next_slot[r] < cfg.slots:
+            taken = {v for bb, _, v in two_a if bb == mine}
+            for c in range(cfg.commands):
+                if c not in taken:
+                    out.append(("Propose", r, c))
+        acc = s.accepted[r]
+        for bb, slot, v in two_a:
+            if (bb >= mb or not rules.respect_promise) and acc[slot] != (bb, v):
+                out.append(("Accept", r, bb, slot, v))
+        if s.up[r] == CATCHING_UP:
+            for v in learned(s, r, cfg, acceptances):
+                out.append(("Execute", r, v))
+        if s.crashes < cfg.crashes:
+            out.append(("Crash", r))
+    return out
+
+
+def step(s: MPState, a: tuple, cfg: Config) -> MPState:
+    name = a[0]
+    if name == "Accept":
+        return learn_promptly(accept(s, a[1], a[2], a[3], a[4]), cfg)
+    if name == "Promise":
+        return promise(s, a[1], a[2], cfg)
+    if name == "Execute":
+        t = execute(s, a[1], a[2], cfg)
+        return caught_up(t, a[1], cfg, accepted_by(t))
+    if name == "Propose":
+        return propose(s, a[1], a[2])
+    if name == "Lead":
+        return lead(s, a[1], a[3])
+    if name == "Prepare":
+        return prepare(s, a[1], a[2], cfg)
+    if name == "Crash":
+        return crash(s, a[1], cfg)
+    return restart(s, a[1], cfg)

@@ -1,0 +1,152 @@
+"""The safety properties of MultiPaxos, each a separately reported predicate.
+
+A value is *chosen* in a slot when a quorum of acceptors accepted it there in one
+ballot (Paxos Made Simple §2.3, per instance as §3 runs one instance per slot). The
+properties, from the log's point of view down to the single acceptor:
+
+- MP-AGREEMENT: at most one value is chosen per slot (§2.1's safety requirement, per
+  instance).
+- MP-VALIDITY: every chosen value is a client command or the leader's no-op (§2.1:
+  "only a value that has been proposed may be chosen").
+- MP-LOG-PREFIX: any two replicas' executed logs are prefixes of one another, so the
+  state machines go through the same states (§3's goal).
+- MP-AT-MOST-ONCE: no replica executes a command twice.
+- MP-PROMISE: no acceptor accepts in a ballot below its promise (§2.2 P1a). An
+  acceptor's promise only ever rises to the ballot of a 1b or 2b it sends, so the
+  step that breaks the promise is exactly the one that leaves its `max_bal` below
+  the ballot of one of its own messages.
+- MP-CHOSEN-STABLE: once a value is chosen in a slot, every Accept (2a) for that slot
+  at a higher ballot carries that value (§2.2 P2b, the invariant phase 1 exists for).
+- MP-ALL-EXECUTED (sometimes): every command is executed by every live replica, so
+  the checks above are not vacuous.
+
+Every property uses the model's own quorum size: a mutant with smaller quorums also
+has learners that consider a value chosen on a smaller quorum.
+"""
+
+from __future__ import annotations
+
+from ...checker.model import Property
+from ..common.ids import replica_name
+from .messages import NOOP, P1B, P2A, P2B, ballot_name, value_name
+from .state import DOWN, MPState
+
+Chosen = dict[int, dict[int, int]]  # slot -> value -> lowest ballot it was chosen in
+
+
+def chosen(s: MPState, quorum_size: int) -> Chosen:
+    accs: dict[tuple[int, int, int], int] = {}
+    for m in s.msgs:
+        if m[0] == P2B:
+            key = (m[3], m[2], m[4])  # slot, ballot, value
+            accs[key] = accs.get(key, 0) + 1
+    out: Chosen = {}
+    for (slot, b, v), count in sorted(accs.items()):
+        if count >= quorum_size:
+            out.setdefault(slot, {}).setdefault(v, b)
+    return out
+
+
+def make_properties(n: int, commands: int, quorum_size: int) -> list[Property]:
+    # The properties run one after another on each new state; they share its `chosen`.
+    last: list = [None, None]
+    valid = set(range(commands)) | {NOOP}
+
+    def state_chosen(s: MPState) -> Chosen:
+        if last[0] is not s:
+            last[0], last[1] = s, chosen(s, quorum_size)
+        return last[1]
+
+    def split_slots(s: MPState) -> list[int]:
+        return [slot for slot, vs in sorted(state_chosen(s).items()) if len(vs) > 1]
+
+    def explain_agreement(s: MPState) -> str:
+        slot = split_slots(s)[0]
+        parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)}"
+                 for v, b in sorted(state_chosen(s)[slot].items())]
+        return f"two values chosen in slot {slot}: " + "; ".join(parts)
+
+    def invalid(s: MPState) -> list[tuple[int, int]]:
+        return [(slot, v) for slot, vs in sorted(state_chosen(s).items())
+                for v in vs if v not in valid]
+
+    def explain_validity(s: MPState) -> str:
+        slot, v = invalid(s)[0]
+        return f"slot {slot} chose {value_name(v)}, which is neither a command nor a no-op"
+
+    def diverging(s: MPState) -> list[tuple[int, int]]:
+        logs = s.log
+        return [(p, q) for p in range(n) for q in range(p + 1, n)
+                if logs[p][: len(logs[q])] != logs[q][: len(logs[p])]]
+
+    def explain_prefix(s: MPState) -> str:
+        p, q = diverging(s)[0]
+        show = lambda r: "[" + ", ".join(value_name(v) for v in s.log[r]) + "]"  # noqa: E731
+        return (f"{replica_name(p)} executed {show(p)} and {replica_name(q)} executed "
+                f"{show(q)}: neither log is a prefix of the other")
+
+    def twice(s: MPState) -> list[tuple[int, int]]:
+        out = []
+        for r, log in enumerate(s.log):
+            cmds = [v for v in log if v >= 0]
+            out.extend((r, v) for v in sorted(set(cmds)) if cmds.count(v) > 1)
+        return out
+
+    def explain_twice(s: MPState) -> str:
+        r, v = twice(s)[0]
+        return f"{replica_name(r)} executed {value_name(v)} twice"
+
+    def broken_promises(s: MPState) -> list[tuple[int, int]]:
+        out = []
+        for m in s.msgs:
+            kind = m[0]
+            # A crash-stopped acceptor accepts nothing more; its state is cleared.
+            if (kind == P1B or kind == P2B) and s.up[m[1]] != DOWN:
+                if m[2] > s.max_bal[m[1]]:
+                    out.append((m[1], m[2]))
+        return sorted(out)
+
+    def explain_promise(s: MPState) -> str:
+        a, b = broken_promises(s)[0]
+        return (f"{replica_name(a)} promised or accepted ballot {ballot_name(b, s.owner)} but "
+                f"its promise is now {ballot_name(s.max_bal[a], s.owner)}: it accepted below "
+                "its promise or forgot it")
+
+    def unstable(s: MPState) -> list[tuple[int, int, int, int, int]]:
+        ch = state_chosen(s)
+        out = []
+        for m in s.msgs:
+            if m[0] == P2A:
+                _, b2, slot, v2 = m
+                for v, b in ch.get(slot, {}).items():
+                    if b2 > b and v2 != v:
+                        out.append((slot, b, v, b2, v2))
+        return sorted(out)
+
+    def explain_stable(s: MPState) -> str:
+        slot, b, v, b2, v2 = unstable(s)[0]
+        return (f"{value_name(v)} is chosen in slot {slot} at ballot {ballot_name(b, s.owner)}, "
+                f"but an Accept at higher ballot {ballot_name(b2, s.owner)} carries "
+                f"{value_name(v2)}")
+
+    def all_executed(s: MPState) -> bool:
+        return all(c in s.log[r] for r in range(n) if s.up[r] != DOWN for c in range(commands))
+
+    return [
+        Property("MP-AGREEMENT", "always", lambda s: not split_slots(s),
+                 "at most one value is chosen per slot", explain_agreement),
+        Property("MP-VALIDITY", "always", lambda s: not invalid(s),
+                 "every chosen value is a client command or no-op", explain_validity),
+        Property("MP-LOG-PREFIX", "always", lambda s: not diverging(s),
+                 "any two replicas' executed logs are prefixes of one another",
+                 explain_prefix),
+        Property("MP-AT-MOST-ONCE", "always", lambda s: not twice(s),
+                 "no replica executes a command twice", explain_twice),
+        Property("MP-PROMISE", "always", lambda s: not broken_promises(s),
+                 "no acceptor accepts in a ballot below its promise", explain_promise),
+        Property("MP-CHOSEN-STABLE", "always", lambda s: not unstable(s),
+                 "once a value is chosen in a slot, every Accept for that slot at a "
+                 "higher ballot carries that value", explain_stable),
+        Property("MP-ALL-EXECUTED", "sometimes", all_executed,
+                 "every command is executed by every live replica"),
+    ]

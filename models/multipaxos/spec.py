@@ -1,0 +1,114 @@
+"""MultiPaxos state machine replication, after Lamport's "Paxos Made Simple" §3.
+
+Replicas r0..r{n-1} (n = 2f+1) each collocate a proposer, an acceptor and a learner,
+and agree on a log of client commands with one Paxos instance per slot. A replica
+that wants to lead runs phase 1 once, for all slots; the new leader re-proposes what
+its quorum reports, fills gaps with no-ops, and then, as a stable leader, sends each
+new command straight to phase 2 in the next slot. Replicas execute chosen commands in
+slot order, each at most once. `actions.py` explains each step against the paper,
+`state.py` the variables, `invariants.py` the properties, `mutants.py` the broken
+variants.
+
+The constants are made finite as MCPaxos.tla does for Paxos.tla: `slots` log slots,
+ballots (round, replica) with rounds 1..max_round, `commands` client commands, all
+pending from the start, and a budget of `crashes` crash events (crash-stop, or with
+recovery=durable a crashed replica may restart with its acceptor state intact).
+Only the sent-set network (Lamport's grow-only `msgs`) is implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ...checker.model import ModelSpec, Param
+from ..common.ids import replica_name
+from ..common.quorums import majority, threshold
+from . import actions as act
+from .invariants import make_properties
+from .messages import value_name
+from .mutants import MUTANTS, rules_for
+from .state import MPState, canonical, describe, initial, value_maps
+
+NETWORKS = ("sent-set",)
+RECOVERY = ("none", "durable")
+
+
+class MultiPaxosModel:
+    """MultiPaxos as a `Model`: states are `MPState`s, actions tuples."""
+
+    def __init__(self, replicas: int = 3, slots: int = 2, max_round: int = 1,
+                 commands: int = 2, crashes: int = 0, recovery: str = "none",
+                 network: str = "sent-set", mutant: str | None = None) -> None:
+        if network not in NETWORKS:
+            raise ValueError(f"network {network!r} is not implemented; use sent-set")
+        self.n = replicas
+        self.rules = rules_for(mutant)
+        size = replicas // 2 + 1 if self.rules.majority_quorums else max(1, replicas // 2)
+        quorums = majority(replicas) if self.rules.majority_quorums else threshold(replicas, size)
+        self.cfg = act.Config(replicas, slots, max_round, commands, crashes,
+                              recovery == "durable", quorums, self.rules)
+        self._properties = make_properties(replicas, commands, size)
+        self._maps = value_maps(commands)
+
+    def init_states(self) -> list[MPState]:
+        return [initial(self.n, self.cfg.slots, self.cfg.max_round)]
+
+    def actions(self, s: MPState) -> list[tuple]:
+        return act.enabled_actions(s, self.cfg)
+
+    def next_state(self, s: MPState, a: tuple) -> MPState:
+        return act.step(s, a, self.cfg)
+
+    def properties(self):
+        return self._properties
+
+    def canonical(self, s: MPState) -> tuple:
+        return canonical(s, self._maps)
+
+    def describe(self, s: MPState) -> dict[str, Any]:
+        return describe(s)
+
+    def format_action(self, a: tuple) -> str:
+        name = a[0]
+        if name in ("Prepare", "Promise"):
+            return f"{name}({replica_name(a[1])}, b={a[2] + 1})"
+        if name == "Lead":
+            vals = ", ".join(value_name(v) for v in a[3])
+            quorum = "{" + ", ".join(replica_name(r) for r in a[2]) + "}"
+            return f"Lead({replica_name(a[1])}, Q={quorum}, re-propose=[{vals}])"
+        if name in ("Propose", "Execute"):
+            return f"{name}({replica_name(a[1])}, {value_name(a[2])})"
+        if name == "Accept":
+            return (f"Accept({replica_name(a[1])}, b={a[2] + 1}, slot={a[3]}, "
+                    f"{value_name(a[4])})")
+        return f"{name}({replica_name(a[1])})"
+
+
+def build(params: Mapping[str, Any], mutant: str | None) -> MultiPaxosModel:
+    return MultiPaxosModel(
+        params["replicas"], params["slots"], params["max_round"], params["commands"],
+        params["crashes"], params["recovery"], params["network"], mutant,
+    )
+
+
+SPEC = ModelSpec(
+    name="multipaxos",
+    summary="MultiPaxos state machine replication (Paxos Made Simple §3)",
+    params=(
+        Param("replicas", 3, "number of replicas r0..r{n-1}, n = 2f+1", minimum=1, maximum=5),
+        Param("slots", 2, "log slots, one Paxos instance each", minimum=1, maximum=4),
+        Param("max_round", 1, "ballots are (round, replica) with rounds 1..max_round",
+              minimum=1, maximum=4),
+        Param("commands", 2, "client commands c0..c{k-1}", minimum=1, maximum=4),
+        Param("crashes", 0, "crash events allowed", minimum=0, maximum=3),
+        Param("recovery", "none", "none: crash-stop; durable: a crashed replica may "
+              "restart with its acceptor state", choices=RECOVERY),
+        Param("network", "sent-set", "sent-set: every message ever sent stays "
+              "deliverable (covers loss, duplication, reordering)", choices=NETWORKS),
+    ),
+    mutants=tuple(m for _, m in MUTANTS.values()),
+    build=build,
+    property_ids=tuple(p.id for p in make_properties(3, 2, 2)),
+    notes="only the sent-set network is implemented",
+)
