@@ -1,0 +1,346 @@
+"""The smrtrace format as pydantic models: the definition the JSON Schema is made from.
+
+`traces/FORMAT.md` is the prose specification; this module is the same thing as
+types. Pydantic runs at the edges only: on the header of every file, to generate
+`traces/schema/*.json`, and to name the field of a line the fast reader rejected
+(`explain_line`). The reader checks events by hand in its hot path with the tables in
+`reader.py`, which must accept exactly what these models accept (a test holds the two
+together on every sample).
+
+Names: nodes and clients are strings (`r0`, `c0`); a MultiPaxos ballot is the pair
+`[round, replica]`, ordered by round, then by the replica's position in the header's
+`nodes`; a command is `{"client", "req", "op"}`, identified by (client, req).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+FORMAT = "smrtrace"
+VERSION = 1
+PROTOCOLS = ("multipaxos", "pbft")
+
+NonNeg = Annotated[int, Field(ge=0, strict=True)]
+Name = Annotated[str, Field(min_length=1, max_length=200, strict=True)]
+Text = Annotated[str, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+
+
+class _Strict(BaseModel):
+    # Lax mode only so that JSON arrays validate as tuples; every scalar field is
+    # strict (no "1" for 1), through the annotated types above.
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    # Events may carry extra fields (an implementation's own debugging data); they are
+    # ignored, never interpreted.
+    model_config = ConfigDict(extra="allow")
+
+
+class Header(_Strict):
+    """The first line of every file."""
+
+    kind: Literal["header"]
+    format: Literal["smrtrace"]
+    version: Literal[1]
+    protocol: Literal["multipaxos", "pbft"]
+    nodes: list[Name] = Field(min_length=1, description="replicas, in ballot-tiebreak order")
+    clients: list[Name] = Field(default_factory=list)
+    f: NonNeg = Field(description="faults tolerated: crashes (multipaxos), Byzantine (pbft)")
+    byzantine: list[Name] = Field(default_factory=list,
+                                  description="replicas known to be faulty; their events are not held to the protocol")
+    logged: list[Name] | None = Field(default=None,
+                                      description="nodes whose events the trace holds (default: every node and client)")
+    node: Name | None = Field(default=None, description="set in a per-node file: the only node it logs")
+    run: Text | None = Field(default=None, description="run id; files of one run must agree")
+
+
+class Command(_Strict):
+    client: Name
+    req: NonNeg
+    op: Text
+
+
+Ballot = Annotated[tuple[NonNeg, Name], Field(description="[round, replica]")]
+
+# -- MultiPaxos payloads ---------------------------------------------------------------
+
+
+class MpRequest(_Strict):
+    type: Literal["request"]
+    cmd: Command
+
+
+class MpPrepare(_Strict):
+    type: Literal["prepare"]
+    ballot: Ballot
+
+
+class MpPromise(_Strict):
+    type: Literal["promise"]
+    ballot: Ballot
+    accepted: list[tuple[NonNeg, Ballot, Command | None]] = Field(
+        default_factory=list, description="[slot, vballot, cmd]: highest-ballot value accepted per slot")
+
+
+class MpAccept(_Strict):
+    type: Literal["accept"]
+    ballot: Ballot
+    slot: NonNeg
+    cmd: Command | None  # null: a no-op
+
+
+class MpAccepted(_Strict):
+    type: Literal["accepted"]
+    ballot: Ballot
+    slot: NonNeg
+    cmd: Command | None
+
+
+class MpDecide(_Strict):
+    type: Literal["decide"]
+    slot: NonNeg
+    cmd: Command | None
+
+
+class MpReply(_Strict):
+    type: Literal["reply"]
+    client: Name
+    req: NonNeg
+    result: Text
+
+
+class Heartbeat(_Strict):
+    type: Literal["heartbeat"]
+
+
+MpPayload = Annotated[
+    Union[MpRequest, MpPrepare, MpPromise, MpAccept, MpAccepted, MpDecide, MpReply, Heartbeat],
+    Field(discriminator="type"),
+]
+
+# -- PBFT payloads ---------------------------------------------------------------------
+
+Digest = Annotated[str, Field(min_length=1, max_length=200, strict=True)]
+
+
+class PbftRequest(_Strict):
+    type: Literal["request"]
+    cmd: Command
+
+
+class PrePrepare(_Strict):
+    type: Literal["pre-prepare"]
+    view: NonNeg
+    n: NonNeg
+    digest: Digest
+    cmd: Command | None  # null: the null request of a NEW-VIEW gap
+
+
+class PbftPrepare(_Strict):
+    type: Literal["prepare"]
+    view: NonNeg
+    n: NonNeg
+    digest: Digest
+
+
+class PbftCommit(_Strict):
+    type: Literal["commit"]
+    view: NonNeg
+    n: NonNeg
+    digest: Digest
+
+
+class ViewChange(_Strict):
+    type: Literal["view-change"]
+    view: NonNeg = Field(description="the new view")
+    prepared: list[tuple[NonNeg, NonNeg, Digest]] = Field(
+        default_factory=list, description="[n, view, digest] prepared certificates")
+
+
+class NewView(_Strict):
+    type: Literal["new-view"]
+    view: NonNeg
+    pre_prepares: list[tuple[NonNeg, Digest]] = Field(default_factory=list)
+
+
+class PbftReply(_Strict):
+    type: Literal["reply"]
+    view: NonNeg
+    client: Name
+    req: NonNeg
+    result: Text
+
+
+PbftPayload = Annotated[
+    Union[PbftRequest, PrePrepare, PbftPrepare, PbftCommit, ViewChange, NewView, PbftReply, Heartbeat],
+    Field(discriminator="type"),
+]
+
+# -- events ----------------------------------------------------------------------------
+
+
+class _Event(_Open):
+    node: Name
+    seq: NonNeg = Field(description="per-node: 0, 1, 2, ... in the node's own order")
+    ts: float | int | None = Field(default=None, description="wall clock; never used for order")
+
+
+class Recv(_Event):
+    kind: Literal["recv"]
+    msg_id: Name
+    from_: Name = Field(alias="from")
+    msg: dict[str, Any] | None = Field(default=None, description="optional copy of the payload")
+
+
+class ClientRequest(_Event):
+    kind: Literal["request"]
+    req: NonNeg
+    op: Text
+
+
+class ClientResult(_Event):
+    kind: Literal["result"]
+    req: NonNeg
+    result: Text
+
+
+class Crash(_Event):
+    kind: Literal["crash"]
+
+
+class Restart(_Event):
+    kind: Literal["restart"]
+
+
+class Note(_Event):
+    kind: Literal["note"]
+    text: Text = ""
+
+
+def _send(payload: Any, name: str) -> type[BaseModel]:
+    class Send(_Event):
+        kind: Literal["send"]
+        msg_id: Name
+        to: list[Name] = Field(min_length=1)
+        msg: payload  # type: ignore[valid-type]
+
+    Send.__name__ = Send.__qualname__ = name
+    return Send
+
+
+MpSend = _send(MpPayload, "MpSend")
+PbftSend = _send(PbftPayload, "PbftSend")
+
+
+class MpDecideEvent(_Event):
+    kind: Literal["decide"]
+    slot: NonNeg
+    cmd: Command | None
+    ballot: Ballot | None = None
+
+
+class MpExecute(_Event):
+    kind: Literal["execute"]
+    slot: NonNeg
+    cmd: Command | None
+    applied: Flag = Field(default=True, description="false: skipped as a duplicate")
+    result: Text | None = None
+
+
+class PbftDecideEvent(_Event):
+    kind: Literal["decide"]
+    view: NonNeg
+    n: NonNeg
+    digest: Digest
+
+
+class PbftExecute(_Event):
+    kind: Literal["execute"]
+    n: NonNeg
+    digest: Digest
+    cmd: Command | None
+    applied: Flag = True
+    result: Text | None = None
+
+
+_COMMON = (Recv, ClientRequest, ClientResult, Crash, Restart, Note)
+MpEvent = Annotated[Union[(MpSend, MpDecideEvent, MpExecute, *_COMMON)], Field(discriminator="kind")]
+PbftEvent = Annotated[Union[(PbftSend, PbftDecideEvent, PbftExecute, *_COMMON)],
+                      Field(discriminator="kind")]
+
+EVENT_ADAPTERS = {"multipaxos": TypeAdapter(MpEvent), "pbft": TypeAdapter(PbftEvent)}
+PAYLOAD_ADAPTERS = {"multipaxos": TypeAdapter(MpPayload), "pbft": TypeAdapter(PbftPayload)}
+HEADER_ADAPTER = TypeAdapter(Header)
+
+
+def first_error(err: ValidationError) -> str:
+    """The first pydantic error as `field a.b: problem`, in one line."""
+    e = err.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and p[:1].isupper())) or "kind"
+    # Discriminated unions put the tag value in the path (`send.msg.accept.slot`):
+    # keep it, it says which variant was meant.
+    msg = e["msg"]
+    if e["type"] == "union_tag_invalid":
+        ctx = e.get("ctx", {})
+        return (f"field {loc}: unknown {ctx.get('discriminator', 'tag').strip(chr(39))} "
+                f"{ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}")
+    if e["type"] == "missing":
+        return f"field {loc} is missing"
+    if e["type"] == "extra_forbidden":
+        return f"field {loc} is not allowed here"
+    return f"field {loc}: {msg}" + ("" if e["type"].startswith("union_tag") else f" (got {_short(e.get('input'))})")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def explain_line(protocol: str, obj: Any) -> str | None:
+    """Why pydantic rejects an event line, or None when it accepts it."""
+    try:
+        EVENT_ADAPTERS[protocol].validate_python(obj)
+    except ValidationError as err:
+        return first_error(err)
+    return None
+
+
+def json_schemas() -> dict[str, dict]:
+    """The schema files shipped in traces/schema/, by file name."""
+    header = HEADER_ADAPTER.json_schema()
+    out = {"header.schema.json": header}
+    for protocol, adapter in EVENT_ADAPTERS.items():
+        schema = adapter.json_schema(by_alias=True)
+        schema["title"] = f"smrtrace {protocol} event"
+        schema["description"] = (f"One line after the header of a {protocol} trace "
+                                 f"(smrtrace version {VERSION}); see traces/FORMAT.md.")
+        out[f"{protocol}-event.schema.json"] = schema
+    header["title"] = "smrtrace header"
+    header["description"] = "The first line of every smrtrace file; see traces/FORMAT.md."
+    for schema in out.values():
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return out
+
+
+SCHEMA_DIR = pathlib.Path(__file__).with_name("schema")
+
+
+def write_schemas(folder: pathlib.Path = SCHEMA_DIR) -> list[pathlib.Path]:
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name, schema in json_schemas().items():
+        path = folder / name
+        path.write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":  # python -m smrcheck.traces.format: regenerate the schema
+    for p in write_schemas():
+        print(p)
