@@ -54,44 +54,47 @@ class Setup:
     max_view: int
     max_seq: int
     rules: Rules = field(default_factory=Rules)
-
-    @property
-    def q(self) -> int:
-        return self.n - self.f  # 2f + 1 when n = 3f + 1
-
-    @property
-    def null(self) -> int:
-        return self.requests
-
-    @property
-    def forged(self) -> int:
-        return self.requests + 1
+    # Derived in __post_init__, read on the hot path.
+    q: int = field(init=False)  # n - f: 2f + 1 when n = 3f + 1
+    correct: tuple[int, ...] = field(init=False)
+    nf: int = field(init=False)  # faulty replicas, counted in every quorum
+    nf_backups: tuple[int, ...] = field(init=False)  # per view, faulty non-primaries
+    prepare_need: int = field(init=False)  # matching PREPAREs from backups
+    commit_need: int = field(init=False)  # matching COMMITs
+    reply_need: int = field(init=False)  # matching replies a client waits for
+    null: int = field(init=False)  # the null request's digest
+    forged: int = field(init=False)  # the digest of a request no client signed
+    digests: tuple[int, ...] = field(init=False)  # every digest a faulty replica signs
+    acceptable: frozenset[int] = field(init=False)  # digests a correct backup accepts
 
     def __post_init__(self) -> None:
         r = self.rules
-        correct = tuple(i for i in range(self.n) if i not in self.faulty)
-        nf_backups = tuple(
-            sum(1 for j in self.faulty if j != v % self.n) for v in range(self.max_view + 1)
-        )
-        object.__setattr__(self, "correct", correct)
-        object.__setattr__(self, "nf", len(self.faulty))
-        object.__setattr__(self, "nf_backups", nf_backups)
-        object.__setattr__(self, "prepare_need", self.q - 1 + r.prepare_quorum_offset)
-        object.__setattr__(self, "commit_need", self.q + r.commit_quorum_offset)
-        object.__setattr__(self, "reply_need", self.f + 1 if r.client_needs_f_plus_1 else 1)
-        # Every digest a faulty replica may sign: the clients' requests, the null
-        # request, and a request no client issued.
-        object.__setattr__(self, "digests", tuple(range(self.requests + 2)))
-        # The digests a correct backup accepts in a pre-prepare: a request carrying
-        # its client's signature, or the null request.
-        ok = self.digests if not r.check_client_signature else tuple(range(self.requests + 1))
-        object.__setattr__(self, "acceptable", frozenset(ok))
+        q = self.n - self.f
+        derived = {
+            "q": q,
+            "correct": tuple(i for i in range(self.n) if i not in self.faulty),
+            "nf": len(self.faulty),
+            "nf_backups": tuple(
+                sum(1 for j in self.faulty if j != self.primary(v))
+                for v in range(self.max_view + 1)
+            ),
+            "prepare_need": q - 1 + r.prepare_quorum_offset,
+            "commit_need": q + r.commit_quorum_offset,
+            "reply_need": self.f + 1 if r.client_needs_f_plus_1 else 1,
+            "null": self.requests,
+            "forged": self.requests + 1,
+            "digests": tuple(range(self.requests + 2)),
+            # A request carrying its client's signature, or the null request; the
+            # forged one only when signatures go unchecked.
+            "acceptable": frozenset(
+                range(self.requests + (1 if r.check_client_signature else 2))
+            ),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def primary(self, v: int) -> int:
         return v % self.n
-
-    def is_faulty(self, i: int) -> bool:
-        return i in self.faulty
 
 
 class Index:

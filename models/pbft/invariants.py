@@ -92,7 +92,7 @@ def make_properties(c: Setup) -> list[Property]:
             (i, n, d)
             for i in c.correct
             for n, d in enumerate(s.executed[i], 1)
-            if d > c.null
+            if d == c.forged
         ]
 
     def explain_validity(s: PbftState) -> str:

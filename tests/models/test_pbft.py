@@ -148,6 +148,24 @@ def test_three_replicas_break_agreement_with_every_property_checked():
     assert len(alone.violation.trace) == 5
 
 
+def test_three_replicas_break_agreement_across_a_view_change_too():
+    """With a correct primary, a faulty backup lets r0 commit req1 in view 0 and
+    then leaves it out of the view change, so view 1 orders req2 at number 1."""
+    result = run(Options(properties=["PBFT-AGREEMENT"]), replicas=3, f=1, byzantine="backups")
+    assert [s.action for s in result.violation.trace[1:]] == [
+        "r0 sends PRE-PREPARE(v=0, n=1, d=req1)",
+        "r0 is prepared, sends COMMIT(v=0, n=1, d=req1, i=r0)",
+        "r1 suspects the primary, sends VIEW-CHANGE(v=1, i=r1, P={})",
+        "r1 sends NEW-VIEW(v=1, O=[])",
+        "r1 sends PRE-PREPARE(v=1, n=1, d=req2)",
+        "r1 is prepared, sends COMMIT(v=1, n=1, d=req2, i=r1)",
+    ]
+    faulty_new_primary = run(
+        Options(properties=["PBFT-AGREEMENT"]), replicas=3, f=1, byzantine="new-primary"
+    )
+    assert len(faulty_new_primary.violation.trace) - 1 == 6
+
+
 def test_faulty_primary_offers_every_signed_digest_but_forged():
     model = PbftModel()
     prepares = [a for a in model.actions(model.init_states()[0]) if a[0] == "PREPARE"]
