@@ -252,6 +252,14 @@ def test_describe_is_itf_ready():
     state = result.violation.trace[-1].state
     assert list(state) == ["faulty", "view", "viewChanging", "executed", "accepted", "msgs"]
     assert model.describe(model.init_states()[0])["faulty"] == ("r0",)
+    # VIEW-CHANGE and NEW-VIEW messages, with their P and O, are described too.
+    trace = run(Options(properties=["PBFT-AGREEMENT"]), "new-view-ignores-certificates").violation.trace
+    for step in trace:
+        to_itf_value(step.state)
+    kinds = {m["type"] for m in trace[-1].state["msgs"]}
+    assert kinds == {"PRE-PREPARE", "PREPARE", "COMMIT", "VIEW-CHANGE", "NEW-VIEW"}
+    vc = next(m for m in trace[-1].state["msgs"] if m["type"] == "VIEW-CHANGE" and m["P"])
+    assert vc["P"] == ({"seq": 1, "view": 0, "digest": "req1"},)
 
 
 def test_bad_parameters_are_usage_errors():
