@@ -19,6 +19,7 @@ hash, one dict lookup and one coverage count; invariants run once per new state.
 
 from __future__ import annotations
 
+import gc
 import random
 import resource
 import time
@@ -26,10 +27,12 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .errors import InvalidModel, UsageError
 from .model import Model, Property
 from .report import ActionCoverage, CheckResult, Step, Violation, state_changes
-from .store import FingerprintStore, collision_probability
+from .store import DictStore, FingerprintStore, Frontier, collision_probability
 
 STRATEGIES = ("bfs", "dfs", "simulate")
 
@@ -58,6 +61,8 @@ class Options:
     walks: int = 1000  # simulate: number of random walks
     walk_depth: int = 100  # simulate: steps per walk when max_depth is unset
     properties: Sequence[str] | None = None  # check only these property ids
+    chunk: int = 4096  # successors per batch handed to the fingerprint store
+    spill_at: int = 1_000_000  # frontier states kept in memory before spilling to disk
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 0.25
 
@@ -99,7 +104,8 @@ class Explorer:
         self.reached: list[str] = []
         canonical = getattr(model, "canonical", None) if options.symmetry else None
         self.canonical: Callable[[Any], Any] | None = canonical
-        self.store = FingerprintStore()
+        self.store: FingerprintStore | DictStore = (
+            FingerprintStore() if options.strategy == "bfs" else DictStore())
         self.generated = 0
         self.depth = 0
         self.walks = 0
@@ -161,47 +167,74 @@ class Explorer:
         return roots
 
     def bfs(self) -> None:
-        level = self._roots()
+        level = Frontier(self.opts.spill_at)
+        level.extend(self._roots())
         self.depth = 1 if level else 0
         actions, step = self.model.actions, self.model.next_state
-        parents = self.store.parents
-        gen, new = self.gen_by_action, self.new_by_action
+        gen = self.gen_by_action
         canonical = self.canonical
-        invariants = [(p, p.holds) for p in self.invariants]
-        max_states = self.opts.max_states if self.opts.max_states is not None else -1
         max_depth = self.opts.max_depth
-        expanded = 0
+        chunk = self.opts.chunk
+        # Most successors are states of the previous, current or next level (stutters,
+        # commuting steps). A plain set of those levels' fingerprints drops them before
+        # they reach the batched store: one hash lookup instead of a batch slot.
+        previous: set[int] = set()
+        current = {fp for fp, _ in level}
         while level:
             if max_depth is not None and self.depth >= max_depth:
                 if any(not self._seen_before(step(s, a)) for _, s in level for a in actions(s)):
                     raise _Bound("max-depth")
                 return
-            nxt: list[tuple[int, Hashable]] = []
+            nxt = Frontier(self.opts.spill_at)
+            upcoming: set[int] = set()
+            batch: list[tuple] = []  # (state, fingerprint, parent fingerprint, action name)
             for sfp, s in level:
                 for a in actions(s):
                     t = step(s, a)
-                    fp = hash(t) if canonical is None else hash(canonical(t))
                     name = a[0]
                     gen[name] = gen.get(name, 0) + 1
-                    if fp in parents:
+                    fp = hash(t) if canonical is None else hash(canonical(t))
+                    if fp in upcoming or fp in current or fp in previous:
                         continue
-                    parents[fp] = sfp
-                    new[name] = new.get(name, 0) + 1
-                    for prop, holds in invariants:
-                        if not holds(t):
-                            raise _Found(prop, fp, t)
-                    if self.goals:
-                        self._check_goals(t)
-                    nxt.append((fp, t))
-                    if len(parents) == max_states:
-                        raise _Bound("max-states")
-                expanded += 1
-                if not expanded & 255:
-                    self.generated = sum(gen.values()) + len(level)
-                    self._tick(len(nxt))
+                    batch.append((t, fp, sfp, name))
+                if len(batch) >= chunk:
+                    self._absorb(batch, nxt, upcoming)
+                    batch = []
+            self._absorb(batch, nxt, upcoming)
+            level.close()
             level = nxt
+            previous, current = current, upcoming
             if level:
                 self.depth += 1
+
+    def _absorb(self, batch: list[tuple], nxt: Frontier, upcoming: set[int]) -> None:
+        """Keep the successors in `batch` not seen before: check them, queue them."""
+        if not batch:
+            return
+        states, fps, parents, names = zip(*batch)
+        fp_arr = np.array(fps, dtype=np.int64)
+        max_states = self.opts.max_states
+        limit = None if max_states is None else max_states - len(self.store)
+        kept = self.store.add_batch(fp_arr, np.array(parents, dtype=np.int64), limit)
+        new = self.new_by_action
+        invariants = self.invariants
+        queued = []
+        for i in kept.tolist():
+            t = states[i]
+            name = names[i]
+            new[name] = new.get(name, 0) + 1
+            for prop in invariants:
+                if not prop.holds(t):
+                    raise _Found(prop, fps[i], t)
+            if self.goals:
+                self._check_goals(t)
+            queued.append((fps[i], t))
+            upcoming.add(fps[i])
+        nxt.extend(queued)
+        if max_states is not None and len(self.store) >= max_states:
+            raise _Bound("max-states")
+        self.generated = sum(self.gen_by_action.values())
+        self._tick(len(nxt))
 
     # -- depth-first -------------------------------------------------------------
 
@@ -359,6 +392,11 @@ def check(
     ex = Explorer(model, options)
     violation: Violation | None = None
     bound: str | None = None
+    # States are immutable and acyclic, so the cyclic garbage collector finds nothing
+    # to free, yet its full collections walk every live frontier state: it cost a
+    # third of the run time on paxos. Reference counting still frees everything.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         if options.strategy == "simulate":
             walk = ex.simulate()
@@ -378,6 +416,9 @@ def check(
         )
     except _Bound as hit:
         bound = hit.name
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     seconds = time.monotonic() - ex.start
     if options.strategy != "simulate":
         ex.generated = sum(ex.gen_by_action.values()) + _count_inits(model)

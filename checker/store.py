@@ -1,7 +1,7 @@
-"""The visited set: one 64-bit fingerprint and one parent pointer per distinct state.
+"""The visited set and the frontier, kept compact.
 
-Whole states are not kept once explored (TLC's design): a state is represented by its
-fingerprint, and the fingerprint of the state it was first reached from. A
+Whole states are not kept once explored (TLC's design): a state is represented by a
+64-bit fingerprint and the fingerprint of the state it was first reached from. A
 counterexample is the chain of fingerprints back to an initial state, which the
 explorer turns into states by replaying actions forward from that initial state.
 
@@ -11,11 +11,30 @@ processes and machines of the same word size, so a fingerprint names the same st
 in every run. Two distinct states that share a fingerprint are silently merged: the
 explorer reports the probability of that, and a test checks on a full state space that
 the fingerprint count equals the exact count of distinct states.
+
+Layout. A Python dict of ints costs about 100 bytes a state; here the visited set is a
+log-structured set of sorted runs: each run is two flat int64 numpy arrays, the
+fingerprints in ascending order and the parent fingerprints beside them, 16 bytes a
+state. New fingerprints arrive in batches (the explorer expands a chunk of states, then
+asks which successors are new); a batch becomes a run, and runs are merged whenever a
+run is not smaller than the one before it, as in a binary counter, so there are
+O(log n) runs and each fingerprint is merged O(log n) times. Membership of a batch is
+one vectorised `searchsorted` per run.
+
+The frontier (whole states of the current BFS level) spills to a temporary file, in
+pickled blocks, once it holds more than `spill_at` states, so a wide level does not
+need to fit in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import pickle
+import tempfile
+from collections.abc import Hashable, Iterator
+
+import numpy as np
+
+_EMPTY = np.empty(0, dtype=np.int64)
 
 
 def fingerprint(state: Hashable) -> int:
@@ -23,11 +42,109 @@ def fingerprint(state: Hashable) -> int:
 
 
 class FingerprintStore:
-    """fingerprint -> parent fingerprint; an initial state is its own parent.
+    """fingerprint -> parent fingerprint, in sorted int64 runs; a root is its own parent."""
 
-    A plain dict: about 100 bytes per state in CPython. The explorer binds `parents`
-    to a local name in its hot loop, so the store adds no call per state.
-    """
+    __slots__ = ("_fps", "_parents", "_count")
+
+    def __init__(self) -> None:
+        self._fps: list[np.ndarray] = []
+        self._parents: list[np.ndarray] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._fps) + sum(a.nbytes for a in self._parents)
+
+    def _member(self, fps: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(fps), dtype=bool)
+        for run in self._fps:
+            pos = np.searchsorted(run, fps)
+            pos[pos == len(run)] = 0
+            found |= run[pos] == fps
+        return found
+
+    def __contains__(self, fp: int) -> bool:
+        return bool(self._member(np.array([fp], dtype=np.int64))[0])
+
+    def add_batch(self, fps: np.ndarray, parents: np.ndarray, limit: int | None = None) -> np.ndarray:
+        """Insert the fingerprints not seen before; return the batch positions inserted.
+
+        Within the batch the first occurrence of a fingerprint wins, so the order of
+        discovery (and with it BFS's choice of parent) is that of the batch. With
+        `limit`, only the first `limit` new ones (in batch order) are inserted.
+        """
+        if not len(fps):
+            return np.empty(0, dtype=np.intp)
+        uniq, first = np.unique(fps, return_index=True)
+        fresh = ~self._member(uniq)
+        keep = np.sort(first[fresh])
+        if limit is not None:
+            keep = keep[: max(0, limit)]
+        if len(keep):
+            new_fps = fps[keep]
+            order = np.argsort(new_fps, kind="stable")
+            self._push(new_fps[order], parents[keep][order])
+        return keep
+
+    def add_root(self, fp: int) -> bool:
+        arr = np.array([fp], dtype=np.int64)
+        return len(self.add_batch(arr, arr)) == 1
+
+    def _push(self, fps: np.ndarray, parents: np.ndarray) -> None:
+        # `fps` arrive sorted (from np.unique) with their parents aligned.
+        self._fps.append(fps)
+        self._parents.append(parents)
+        self._count += len(fps)
+        while len(self._fps) > 1 and len(self._fps[-1]) >= len(self._fps[-2]):
+            f2, p2 = self._fps.pop(), self._parents.pop()
+            f1, p1 = self._fps.pop(), self._parents.pop()
+            f = np.concatenate((f1, f2))
+            p = np.concatenate((p1, p2))
+            order = np.argsort(f, kind="stable")
+            self._fps.append(f[order])
+            self._parents.append(p[order])
+
+    def parent(self, fp: int) -> int:
+        for run, parents in zip(self._fps, self._parents):
+            i = int(np.searchsorted(run, fp))
+            if i < len(run) and run[i] == fp:
+                return int(parents[i])
+        raise KeyError(fp)
+
+    def path_to(self, fp: int) -> list[int]:
+        """Fingerprints from an initial state to `fp`, both included."""
+        chain = [fp]
+        while (up := self.parent(fp)) != fp:
+            fp = up
+            chain.append(fp)
+        chain.reverse()
+        return chain
+
+    # -- checkpoints -----------------------------------------------------------------
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Everything, as one sorted run (for checkpoints)."""
+        if not self._fps:
+            return _EMPTY, _EMPTY
+        f = np.concatenate(self._fps)
+        p = np.concatenate(self._parents)
+        order = np.argsort(f, kind="stable")
+        return f[order], p[order]
+
+    @classmethod
+    def from_arrays(cls, fps: np.ndarray, parents: np.ndarray) -> FingerprintStore:
+        store = cls()
+        if len(fps):
+            store._fps, store._parents, store._count = [fps], [parents], len(fps)
+        return store
+
+
+class DictStore:
+    """The same map in a Python dict: for depth-first search and random walks, which
+    insert one state at a time, where a batch interface does not fit."""
 
     __slots__ = ("parents",)
 
@@ -46,15 +163,61 @@ class FingerprintStore:
         self.parents[fp] = fp
         return True
 
+    def parent(self, fp: int) -> int:
+        return self.parents[fp]
+
     def path_to(self, fp: int) -> list[int]:
-        """Fingerprints from an initial state to `fp`, both included."""
         chain = [fp]
-        parents = self.parents
-        while parents[fp] != fp:
-            fp = parents[fp]
+        while (up := self.parents[fp]) != fp:
+            fp = up
             chain.append(fp)
         chain.reverse()
         return chain
+
+
+class Frontier:
+    """One BFS level of whole states with their fingerprints, spilling to disk."""
+
+    def __init__(self, spill_at: int = 1_000_000) -> None:
+        self.spill_at = spill_at
+        self._mem: list[tuple[int, Hashable]] = []
+        self._file: tempfile._TemporaryFileWrapper | None = None
+        self._spilled = 0
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._mem)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    @property
+    def spilled(self) -> int:
+        return self._spilled
+
+    def extend(self, items: list[tuple[int, Hashable]]) -> None:
+        self._mem.extend(items)
+        if len(self._mem) >= self.spill_at:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="smrcheck-frontier-")
+            pickle.dump(self._mem, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._spilled += len(self._mem)
+            self._mem = []
+
+    def __iter__(self) -> Iterator[tuple[int, Hashable]]:
+        if self._file is not None:
+            self._file.flush()
+            self._file.seek(0)
+            try:
+                while True:
+                    yield from pickle.load(self._file)
+            except EOFError:
+                pass
+        yield from self._mem
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def collision_probability(distinct: int, generated: int) -> float:
