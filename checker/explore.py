@@ -63,6 +63,7 @@ class Options:
     properties: Sequence[str] | None = None  # check only these property ids
     chunk: int = 4096  # successors per batch handed to the fingerprint store
     spill_at: int = 1_000_000  # frontier states kept in memory before spilling to disk
+    spill_dir: str | None = None  # where full visited-set runs go as memory-mapped files
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 0.25
 
@@ -105,7 +106,8 @@ class Explorer:
         canonical = getattr(model, "canonical", None) if options.symmetry else None
         self.canonical: Callable[[Any], Any] | None = canonical
         self.store: FingerprintStore | DictStore = (
-            FingerprintStore() if options.strategy == "bfs" else DictStore())
+            FingerprintStore(spill_dir=options.spill_dir) if options.strategy == "bfs"
+            else DictStore())
         self.generated = 0
         self.depth = 0
         self.walks = 0
@@ -167,7 +169,7 @@ class Explorer:
         return roots
 
     def bfs(self) -> None:
-        level = Frontier(self.opts.spill_at)
+        level = Frontier(self.opts.spill_at, self.opts.spill_dir)
         level.extend(self._roots())
         self.depth = 1 if level else 0
         actions, step = self.model.actions, self.model.next_state
@@ -185,7 +187,7 @@ class Explorer:
                 if any(not self._seen_before(step(s, a)) for _, s in level for a in actions(s)):
                     raise _Bound("max-depth")
                 return
-            nxt = Frontier(self.opts.spill_at)
+            nxt = Frontier(self.opts.spill_at, self.opts.spill_dir)
             upcoming: set[int] = set()
             batch: list[tuple] = []  # (state, fingerprint, parent fingerprint, action name)
             for sfp, s in level:

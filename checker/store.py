@@ -28,6 +28,7 @@ need to fit in memory.
 
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
 from collections.abc import Hashable, Iterator
@@ -42,14 +43,25 @@ def fingerprint(state: Hashable) -> int:
 
 
 class FingerprintStore:
-    """fingerprint -> parent fingerprint, in sorted int64 runs; a root is its own parent."""
+    """fingerprint -> parent fingerprint, in sorted int64 runs; a root is its own parent.
 
-    __slots__ = ("_fps", "_parents", "_count")
+    Runs grow by merging up to `max_run` entries and are then frozen: merging never
+    touches more than `max_run` entries at once, so the temporary memory of a merge is
+    bounded (about 40 bytes x max_run), not proportional to the states seen. With
+    `spill_dir`, frozen runs move to memory-mapped files there, and the process keeps
+    only the pages the lookups touch.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_fps", "_parents", "_count", "_frozen", "max_run", "spill_dir", "_spills")
+
+    def __init__(self, max_run: int = 1 << 20, spill_dir: str | None = None) -> None:
         self._fps: list[np.ndarray] = []
         self._parents: list[np.ndarray] = []
         self._count = 0
+        self._frozen = 0  # runs[:_frozen] are full and never merged again
+        self.max_run = max_run
+        self.spill_dir = spill_dir
+        self._spills = 0
 
     def __len__(self) -> int:
         return self._count
@@ -94,18 +106,32 @@ class FingerprintStore:
         return len(self.add_batch(arr, arr)) == 1
 
     def _push(self, fps: np.ndarray, parents: np.ndarray) -> None:
-        # `fps` arrive sorted (from np.unique) with their parents aligned.
+        # `fps` arrive sorted with their parents aligned.
         self._fps.append(fps)
         self._parents.append(parents)
         self._count += len(fps)
-        while len(self._fps) > 1 and len(self._fps[-1]) >= len(self._fps[-2]):
-            f2, p2 = self._fps.pop(), self._parents.pop()
-            f1, p1 = self._fps.pop(), self._parents.pop()
+        runs = self._fps
+        while len(runs) - self._frozen > 1 and len(runs[-1]) >= len(runs[-2]):
+            f2, p2 = runs.pop(), self._parents.pop()
+            f1, p1 = runs.pop(), self._parents.pop()
             f = np.concatenate((f1, f2))
             p = np.concatenate((p1, p2))
+            del f1, f2, p1, p2
             order = np.argsort(f, kind="stable")
-            self._fps.append(f[order])
+            runs.append(f[order])
             self._parents.append(p[order])
+        if len(runs) > self._frozen and 2 * len(runs[-1]) >= self.max_run:
+            self._freeze(len(runs) - 1)
+
+    def _freeze(self, i: int) -> None:
+        self._frozen += 1
+        if self.spill_dir is None:
+            return
+        for arrays, kind in ((self._fps, "fps"), (self._parents, "parents")):
+            path = os.path.join(self.spill_dir, f"run{self._spills:05d}-{kind}.npy")
+            np.save(path, arrays[i])
+            arrays[i] = np.load(path, mmap_mode="r")
+        self._spills += 1
 
     def parent(self, fp: int) -> int:
         for run, parents in zip(self._fps, self._parents):
@@ -178,8 +204,9 @@ class DictStore:
 class Frontier:
     """One BFS level of whole states with their fingerprints, spilling to disk."""
 
-    def __init__(self, spill_at: int = 1_000_000) -> None:
+    def __init__(self, spill_at: int = 1_000_000, spill_dir: str | None = None) -> None:
         self.spill_at = spill_at
+        self.spill_dir = spill_dir
         self._mem: list[tuple[int, Hashable]] = []
         self._file: tempfile._TemporaryFileWrapper | None = None
         self._spilled = 0
@@ -198,7 +225,7 @@ class Frontier:
         self._mem.extend(items)
         if len(self._mem) >= self.spill_at:
             if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="smrcheck-frontier-")
+                self._file = tempfile.TemporaryFile(prefix="smrcheck-frontier-", dir=self.spill_dir)
             pickle.dump(self._mem, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self._spilled += len(self._mem)
             self._mem = []
