@@ -25,7 +25,7 @@ from . import actions as act
 from .invariants import make_properties
 from .mutants import MUTANTS, rules_for
 from .state import PbftState, client_name, describe, digest_name, initial
-from .symmetry import make_canonical
+from .symmetry import interchangeable_replicas, make_canonical
 
 BYZANTINE = ("primary", "new-primary", "backups", "none")
 NETWORKS = ("sent-set",)
@@ -73,7 +73,9 @@ class PbftModel:
         self._initial = initial(c.n, c.requests)
         # Symmetry reduction over the interchangeable requests (see `symmetry`); the
         # explorer uses it when Options(symmetry=True), the default.
-        self.canonical = make_canonical(c.requests)
+        self.canonical = make_canonical(
+            c.n, c.requests, interchangeable_replicas(c.n, c.faulty, c.max_view)
+        )
 
     def init_states(self) -> list[PbftState]:
         return [self._initial]

@@ -1,15 +1,19 @@
-"""Symmetry: the clients, and so their requests, are interchangeable.
+"""Symmetry: interchangeable requests, and interchangeable correct backups.
 
 Nothing in the protocol tells request 1 from request 2: the correct primary may order
 either first, a faulty replica may sign either, and the properties ask the same of
-both. Renaming the requests by a permutation (and the clients' accepted results with
-them) therefore maps every behaviour to a behaviour and every violation to a
-violation, so the explorer needs only one state of each orbit (Ip and Dill's
-symmetry reduction, as TLC's SYMMETRY over a model-value set). The null and the
-forged request are not renamed: the one is a no-op, the other signed by no client.
+both. Nor does anything tell apart two correct replicas that are the primary of no
+view within the bounds (r2 and r3 when n = 4 and views are 0..1): they run the same
+code in every view, and quorums count them alike. Renaming such requests or such
+replicas maps every behaviour to a behaviour and every violation to a violation, so
+the explorer needs only one state of each orbit (Ip and Dill's symmetry reduction,
+as TLC's SYMMETRY over sets of model values). The null and the forged request are
+never renamed (the one is a no-op, the other signed by no client), nor is a primary
+or a faulty replica.
 
-The representative is the renaming whose (executed, accepted, sorted msgs) is least;
-with `requests` clients there are requests! renamings, at most 6 under the bounds.
+`make_canonical` finds a representative in requests! steps, not requests! x k!
+for k interchangeable replicas: it sorts the replicas instead of trying their
+renamings.
 """
 
 from __future__ import annotations
@@ -19,42 +23,79 @@ from itertools import permutations
 
 from .state import CM, NV, PP, PR, VC, PbftState
 
-
-def _rename(m: tuple, p: tuple[int, ...]) -> tuple:
+def _rename(m: tuple, digest: tuple[int, ...], replica: tuple[int, ...]) -> tuple:
     kind = m[0]
     if kind == PR or kind == CM:
-        return (kind, m[1], m[2], p[m[3]], m[4])
+        return (kind, m[1], m[2], digest[m[3]], replica[m[4]])
     if kind == PP:
-        return (PP, m[1], m[2], p[m[3]])
+        return (PP, m[1], m[2], digest[m[3]])
     if kind == VC:
-        return (VC, m[1], m[2], tuple(sorted((n, v, p[d]) for n, v, d in m[3])))
-    return (NV, m[1], tuple(p[d] for d in m[2]))
+        return (VC, m[1], replica[m[2]], tuple(sorted((n, v, digest[d]) for n, v, d in m[3])))
+    return (NV, m[1], tuple(digest[d] for d in m[2]))
 
 
-def make_canonical(requests: int) -> Callable[[PbftState], PbftState]:
-    """The least renaming of a state, for `requests` interchangeable requests."""
-    # Each renaming as a map of digests (null and forged fixed) and, for the
-    # clients' accepted results, the client whose result lands at each position.
-    renamings = [
+def interchangeable_replicas(n: int, faulty: frozenset[int], max_view: int) -> tuple[int, ...]:
+    """Correct replicas that are the primary of no view 0..max_view."""
+    primaries = {v % n for v in range(max_view + 1)}
+    return tuple(i for i in range(n) if i not in faulty and i not in primaries)
+
+
+def make_canonical(
+    n: int, requests: int, replicas: tuple[int, ...]
+) -> Callable[[PbftState], PbftState]:
+    """The representative of a state's orbit.
+
+    For each renaming of the requests, the interchangeable replicas are put in the
+    order of their signatures: local state and the messages they sent, with the
+    requests renamed and their own id left out. Two replicas with equal signatures
+    are exchanged by no renaming that changes the state, so sorting is a canonical
+    choice among the k! renamings of the replicas. Among the requests! candidates
+    so found, the one with the least hash (the fingerprint the explorer stores) is
+    the representative; a tie of two different candidates' 64-bit hashes would cost
+    a missed reduction, never a wrong verdict, since every candidate is a renaming.
+    """
+    digest_maps = [
         (p + (requests, requests + 1), tuple(p.index(c) for c in range(requests)))
         for p in permutations(range(requests))
-    ][1:]
+    ]
+    if len(digest_maps) == 1 and len(replicas) < 2:
+        return lambda s: s
+    movable = frozenset(replicas)
+
+    def candidate(s: PbftState, digest: tuple[int, ...], client_src: tuple[int, ...]) -> PbftState:
+        sent: dict[int, list[tuple]] = {i: [] for i in replicas}
+        for m in s.msgs:
+            kind = m[0]
+            if (kind == PR or kind == CM) and m[4] in movable:
+                sent[m[4]].append((kind, m[1], m[2], digest[m[3]]))
+            elif kind == VC and m[2] in movable:
+                sent[m[2]].append((VC, m[1], tuple(sorted((k, v, digest[d]) for k, v, d in m[3]))))
+        order = sorted(
+            (s.view[i], s.changing[i], tuple(digest[d] for d in s.executed[i]),
+             sorted(sent[i]), i)
+            for i in replicas
+        )
+        replica = list(range(n))
+        for new, sig in zip(replicas, order):
+            replica[sig[-1]] = new
+        source = list(range(n))
+        for old in replicas:
+            source[replica[old]] = old
+        return PbftState(
+            tuple(s.view[j] for j in source),
+            tuple(s.changing[j] for j in source),
+            tuple(tuple(digest[d] for d in s.executed[j]) for j in source),
+            tuple(s.accepted[c] for c in client_src),
+            frozenset([_rename(m, digest, replica) for m in s.msgs]),
+        )
 
     def canonical(s: PbftState) -> PbftState:
-        best, best_key = s, None
-        for digest, source in renamings:
-            t = PbftState(
-                s.view,
-                s.changing,
-                tuple(tuple(digest[d] for d in log) for log in s.executed),
-                tuple(s.accepted[c] for c in source),
-                frozenset(_rename(m, digest) for m in s.msgs),
-            )
-            if best_key is None:
-                best_key = (s.executed, s.accepted, tuple(sorted(s.msgs)))
-            key = (t.executed, t.accepted, tuple(sorted(t.msgs)))
-            if key < best_key:
-                best, best_key = t, key
+        best, best_hash = None, 0
+        for digest, client_src in digest_maps:
+            t = candidate(s, digest, client_src)
+            h = hash(t)
+            if best is None or h < best_hash:
+                best, best_hash = t, h
         return best
 
     return canonical

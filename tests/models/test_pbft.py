@@ -48,7 +48,7 @@ def test_default_bounds_exhaust_with_every_goal_reached():
     assert result.result == "ok"
     assert result.symmetry
     assert (result.distinct_states, result.generated_states, result.depth) == (
-        21_488, 57_394, 21)
+        11_088, 29_572, 21)
     assert sorted(result.reached) == ["PBFT-ACCEPTED", "PBFT-VIEW-CHANGE"]
     # Every step of the protocol happens: the model is not vacuous.
     assert set(result.coverage) == {
@@ -60,9 +60,9 @@ def test_default_bounds_exhaust_with_every_goal_reached():
 @pytest.mark.parametrize(
     "byzantine, states, generated, depth",
     [
-        ("new-primary", 9_941, 29_462, 21),
+        ("new-primary", 5_223, 15_484, 21),
         ("backups", 4_910, 13_802, 21),
-        ("none", 27_916, 92_275, 27),
+        ("none", 15_042, 49_709, 27),
     ],
 )
 def test_other_faulty_replicas_hold(byzantine, states, generated, depth):
@@ -81,32 +81,7 @@ def test_symmetry_halves_the_default_space_and_changes_no_verdict():
         40_769, 108_051, 21)
 
 
-def test_canonical_picks_one_representative_per_renaming():
-    model = PbftModel(requests=3)
-    s = model.init_states()[0]
-    seen = []
-    for pick in (0, -1, 1, 2, -2, 3, 0, -1):
-        acts = model.actions(s)
-        s = model.next_state(s, acts[pick % len(acts)])
-        seen.append(s)
-    swap = (1, 0, 2, 3, 4)  # req1 <-> req2; null and forged stay
-    for s in seen:
-        c = model.canonical(s)
-        assert model.canonical(c) == c
-        renamed = s._replace(
-            executed=tuple(tuple(swap[d] for d in log) for log in s.executed),
-            accepted=(s.accepted[1], s.accepted[0], s.accepted[2]),
-            msgs=frozenset(
-                m[:3] + (swap[m[3]],) + m[4:] if m[0] in (PP, PR, CM) else m for m in s.msgs
-            ),
-        )
-        if not any(m[0] == VC for m in s.msgs):
-            assert model.canonical(renamed) == c
-
-
-def test_fingerprints_count_exactly_the_distinct_states():
-    """Whole states kept in a set: the explorer's fingerprint count must match."""
-    model = PbftModel(byzantine="backups")
+def _every_state(model) -> set:
     init = model.init_states()[0]
     seen, level = {init}, [init]
     while level:
@@ -118,6 +93,64 @@ def test_fingerprints_count_exactly_the_distinct_states():
                     seen.add(t)
                     nxt.append(t)
         level = nxt
+    return seen
+
+
+def _renamed(s, digest, replica):
+    """s with request d renamed digest[d] and replica i renamed replica[i]: a second,
+    brute-force transcription of the renaming, for the test below."""
+    n, back = len(s.view), {new: old for old, new in enumerate(replica)}
+    src = [back[j] for j in range(n)]
+    msgs = set()
+    for m in s.msgs:
+        if m[0] in (PR, CM):
+            msgs.add((m[0], m[1], m[2], digest[m[3]], replica[m[4]]))
+        elif m[0] == PP:
+            msgs.add((PP, m[1], m[2], digest[m[3]]))
+        elif m[0] == VC:
+            msgs.add((VC, m[1], replica[m[2]], tuple(sorted((k, v, digest[d]) for k, v, d in m[3]))))
+        else:
+            msgs.add((m[0], m[1], tuple(digest[d] for d in m[2])))
+    return type(s)(
+        tuple(s.view[j] for j in src),
+        tuple(s.changing[j] for j in src),
+        tuple(tuple(digest[d] for d in s.executed[j]) for j in src),
+        tuple(s.accepted[digest.index(c)] for c in range(len(s.accepted))),
+        frozenset(msgs),
+    )
+
+
+def test_canonical_maps_each_orbit_to_one_of_its_states():
+    """Every reachable state with view 1's primary faulty; r2 and r3 and the two
+    requests are interchangeable, so an orbit has up to 4 states. The canonical
+    state must be a renaming of the state, and two states share it iff some
+    renaming relates them."""
+    from itertools import permutations
+
+    model = PbftModel(byzantine="new-primary")
+    states = _every_state(model)
+    assert len(states) == 19_747
+    renamings = [
+        (dp + (2, 3), (0, 1) + rp)
+        for dp in permutations(range(2))
+        for rp in permutations((2, 3))
+    ]
+
+    def orbit(s):
+        return frozenset(_renamed(s, d, r) for d, r in renamings)
+
+    orbits, all_orbits = {}, set()
+    for s in states:
+        c, o = model.canonical(s), orbit(s)
+        assert c in o
+        assert orbits.setdefault(c, o) == o
+        all_orbits.add(o)
+    assert len(orbits) == len(all_orbits) == 5_223
+
+
+def test_fingerprints_count_exactly_the_distinct_states():
+    """Whole states kept in a set: the explorer's fingerprint count must match."""
+    seen = _every_state(PbftModel(byzantine="backups"))
     assert len({hash(s) for s in seen}) == len(seen) == 9_804
 
 
@@ -281,8 +314,8 @@ FULL = os.environ.get("SMRCHECK_SLOW_SIZE", "small") == "full"
 @pytest.mark.parametrize(
     "params, states, depth, large",
     [
-        ({"requests": 3}, 23_184, 21, False),
-        ({"replicas": 5}, 194_302, 27, True),
+        ({"requests": 3}, 11_967, 21, False),
+        ({"replicas": 5}, 38_259, 27, True),
         ({"max_view": 2, "requests": 1}, 468_301, 31, True),
         ({"max_view": 2}, 892_858, 31, True),
     ],
