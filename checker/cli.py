@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--symbolic", action="store_true",
                    help="also prove the parametric theorems (for all n, f, q1, q2)")
     q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    v = sub.add_parser("validate", help="check the traces of a run: invariants and model conformance")
+    v.add_argument("traces", nargs="+", metavar="TRACE",
+                   help="one run: a merged .jsonl file, or a directory / several files, one per node")
+    v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    v.add_argument("--junit", metavar="FILE", help="write a JUnit XML report, one test case per property")
+    v.add_argument("--conformance", action=argparse.BooleanOptionalAction, default=False,
+                   help="also check each event against the protocol's model (models/*/trace_map.py)")
     return parser
 
 
@@ -208,7 +216,49 @@ def cmd_quorums(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums}
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Read one run's traces, merge them by causality, check invariants (and conformance)."""
+    from importlib import import_module
+
+    from ..traces.invariants import monitor_for
+    from ..traces.reader import Merger, open_run
+    from .errors import InvalidTrace
+    from .validate import Conformance, invalid_input, validate, write_junit
+
+    if args.junit and not os.path.isdir(os.path.dirname(os.path.abspath(args.junit))):
+        raise UsageError(f"cannot write --junit {args.junit}: its folder does not exist")
+    try:
+        run = open_run(args.traces)
+        try:
+            conformance = None
+            if args.conformance:
+                trace_map = import_module(f"..models.{run.header.protocol}.trace_map", __package__)
+                model, tmap = trace_map.for_header(run.header)
+                conformance = Conformance(model, tmap)
+            result = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+                              files=run.files, conformance=conformance,
+                              warnings=lambda: [f"{w.file} line {w.line}: {w.message}"
+                                                for w in run.warnings])
+        finally:
+            run.close()
+    except InvalidTrace as err:
+        result = invalid_input(str(err), args.traces)
+    if args.junit:
+        try:
+            write_junit(result, args.junit)
+        except OSError as err:
+            raise UsageError(f"cannot write --junit {args.junit}: {err.strerror}") from None
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    elif result.error is not None:
+        render.error(result.error)
+    else:
+        render.validate_result(result, render.console())
+    return result.exit_code
+
+
+COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums,
+            "validate": cmd_validate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,3 +149,54 @@ def warning(message: str) -> None:
 def error(message: str) -> None:
     # One line however narrow the terminal: CI logs and scripts grep for it.
     console(stderr=True).print(Text(f"smrcheck: error: {message}", style="red"), soft_wrap=True)
+
+
+# -- smrcheck validate ------------------------------------------------------------------
+
+VALIDATE_STYLE = {"ok": "bold green", "violation": "bold red", "invalid-input": "bold red"}
+
+
+def validate_result(r, out: Console) -> None:
+    """A `checker.validate.ValidateResult`: verdict, one table row per property, then
+    each violation with the file and line of the events that prove it."""
+    verdict = {"ok": "the run is safe: every property holds",
+               "violation": "the run violates safety",
+               "invalid-input": "the trace is not valid input"}[r.result]
+    out.print(Text(f"{r.result.upper()}: {verdict}", style=VALIDATE_STYLE[r.result]))
+    rate = r.events / r.seconds if r.seconds > 0 else 0.0
+    out.print(f"[dim]{r.protocol}, {r.events:,} events from {len(r.files)} file(s) in "
+              f"{r.seconds:.2f} s ({rate:,.0f} events/s)[/dim]")
+    for w in r.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"), soft_wrap=True)
+    table = Table(show_header=True, expand=False, box=None)
+    table.add_column("property", no_wrap=True)
+    table.add_column("holds")
+    table.add_column("rule")
+    counts = {}
+    for v in r.violations:
+        counts[v.property] = counts.get(v.property, 0) + 1
+    rows = list(r.properties) + [(p, "") for p in counts if p not in dict(r.properties)]
+    for prop, rule in rows:
+        n = r.counts.get(prop, counts.get(prop, 0))
+        table.add_row(prop, Text("yes", "green") if not n else Text(f"NO ({n})", "bold red"), rule)
+    if r.conformance is not None:
+        table.add_row("CONFORMANCE", Text("yes", "green") if r.conformance == "conforms"
+                      else Text("NO", "bold red"),
+                      f"every event explained by the model (frontier peak {r.max_frontier:,})")
+    out.print(table)
+    for v in r.violations:
+        out.print(Text(f"\n{v.property} at {v.file} line {v.line}", style="bold red"))
+        out.print(f"  {v.message}", markup=False, soft_wrap=False)
+        for f, line in v.related:
+            out.print(Text(f"  see {f} line {line}", style="dim"))
+    c = r.conformance_failure
+    if c is not None:
+        out.print(Text(f"\nCONFORMANCE at {c.file} line {c.line}: no model state explains the event",
+                       style="bold red"))
+        out.print(f"  event: {c.event}", markup=False)
+        out.print(f"  maps to: {c.mapped_to}", markup=False)
+        out.print(f"  {c.frontier_size} candidate state(s) before it; the first {len(c.states)}:",
+                  markup=False)
+        for state, enabled in zip(c.states, c.enabled):
+            out.print("  - " + ", ".join(f"{k}={v}" for k, v in state.items()), markup=False)
+            out.print("    enabled: " + (", ".join(enabled) or "(none)"), markup=False)

@@ -1,0 +1,110 @@
+"""Trace validation throughput and memory: invariants, then conformance, separately.
+
+Generates a MultiPaxos (or PBFT) trace of `--events` events with the synthetic runner
+(`traces/synth.py`), then validates it in a fresh child process per mode and reports
+events/s and the child's peak RSS. Memory must not grow with the trace: run with
+`--events 100000` and `--events 1000000` and compare (`--sizes` does both).
+
+    python bench/validate.py                       # 1,000,000 events, multipaxos
+    python bench/validate.py --sizes 100000,1000000 --protocol pbft
+
+Prints figures; asserts nothing about time (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def generate(path: str, protocol: str, events: int) -> int:
+    from smrcheck.traces.synth import run_for
+
+    per_request = 33 if protocol == "multipaxos" else 60
+    written = 0
+    with open(path, "w", encoding="utf-8") as out:
+        dumps = json.JSONEncoder(separators=(",", ":")).encode
+        for ev in run_for(protocol, requests=events // per_request + 10, clients=3, seed=1,
+                          heartbeats=True):
+            out.write(dumps(ev))
+            out.write("\n")
+            written += 1
+            if written > events:  # the header plus `events` events
+                break
+    return written - 1
+
+
+def child(path: str, mode: str) -> None:
+    """Validate `path` in this process and print one JSON line of figures."""
+    from smrcheck.checker.validate import Conformance, validate
+    from smrcheck.traces.invariants import monitor_for
+    from smrcheck.traces.reader import Merger, open_run
+
+    run = open_run([path])
+    conformance = None
+    if mode == "conformance":
+        from importlib import import_module
+
+        trace_map = import_module(f"smrcheck.models.{run.header.protocol}.trace_map")
+        model, tmap = trace_map.for_header(run.header)
+        conformance = Conformance(model, tmap)
+    start = time.perf_counter()
+    result = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+                      files=run.files, conformance=conformance)
+    seconds = time.perf_counter() - start
+    run.close()
+    print(json.dumps({
+        "mode": mode, "result": result.result, "conformance": result.conformance,
+        "events": result.events, "seconds": seconds, "events_per_s": result.events / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_frontier": result.max_frontier,
+    }))
+
+
+def measure(path: str, mode: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", mode, path],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {"mode": mode, "error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(proc.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--sizes", help="comma-separated event counts, e.g. 100000,1000000")
+    ap.add_argument("--protocol", default="multipaxos", choices=("multipaxos", "pbft"))
+    ap.add_argument("--modes", default="invariants,conformance")
+    ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child[1], args.child[0])
+        return
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.events]
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            path = os.path.join(tmp, f"{args.protocol}-{size}.jsonl")
+            t = time.perf_counter()
+            n = generate(path, args.protocol, size)
+            mb = os.path.getsize(path) / 1e6
+            print(f"{args.protocol}: {n:,} events, {mb:,.0f} MB, generated in "
+                  f"{time.perf_counter() - t:.1f} s")
+            for mode in args.modes.split(","):
+                r = measure(path, mode)
+                if "error" in r:
+                    print(f"  {mode:<12} unavailable: {r['error']}")
+                    continue
+                print(f"  {mode:<12} {r['events_per_s']:>10,.0f} events/s  {r['seconds']:6.1f} s  "
+                      f"peak RSS {r['peak_rss_mb']:6.1f} MB  result={r['result']}"
+                      + (f" conformance={r['conformance']} frontier<={r['max_frontier']}"
+                         if r["conformance"] else ""))
+
+
+if __name__ == "__main__":
+    main()

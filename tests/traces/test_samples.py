@@ -1,0 +1,75 @@
+"""Every sample trace is reported exactly as recorded beside it.
+
+Good runs (both protocols; merged, per-node, clock-skewed, truncated) validate with exit
+0. Each bad trace breaks one property or one input rule; its `NAME.expected.json`
+names the property, the file and the line (or the input error), and the report must
+say exactly that: no fewer violations, and no more.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from smrcheck.checker.cli import main
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "traces" / "samples"
+GOOD = sorted(p for p in (SAMPLES / "good").iterdir())
+BAD = sorted((SAMPLES / "bad").glob("*.expected.json"))
+
+
+def validate_json(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(["validate", *argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
+def test_good_sample_is_safe(capsys, path):
+    code, report = validate_json(capsys, str(path))
+    assert (code, report["result"], report["violations"]) == (0, "ok", [])
+    assert report["events"] > 50
+
+
+def test_truncated_final_line_is_reported_and_tolerated(capsys):
+    code, report = validate_json(capsys, str(SAMPLES / "good" / "pbft-truncated.jsonl"))
+    assert code == 0
+    assert len(report["warnings"]) == 1 and "truncated final line" in report["warnings"][0]
+
+
+def test_at_least_twelve_bad_samples_cover_every_property():
+    assert len(BAD) >= 12
+    props = set()
+    for e in BAD:
+        props |= {v["property"] for v in json.loads(e.read_text()).get("violations", [])}
+    for ids in ("MP-AGREEMENT MP-VALIDITY MP-LOG-PREFIX MP-AT-MOST-ONCE MP-QUORUM-CERT "
+                "MP-PROMISE MP-CLIENT NET-AUTHENTIC PBFT-AGREEMENT PBFT-VALIDITY "
+                "PBFT-LOG-PREFIX PBFT-AT-MOST-ONCE PBFT-COMMIT-CERT PBFT-VIEW-MONOTONE "
+                "PBFT-CLIENT").split():
+        assert ids in props, ids
+
+
+@pytest.mark.parametrize("expected_path", BAD, ids=lambda p: p.name.removesuffix(".expected.json"))
+def test_bad_sample_is_reported_exactly(capsys, expected_path):
+    expected = json.loads(expected_path.read_text())
+    name = expected_path.name.removesuffix(".expected.json")
+    trace = SAMPLES / "bad" / name
+    if not trace.is_dir():
+        trace = trace.with_suffix(".jsonl")
+    code, report = validate_json(capsys, str(trace))
+    assert report["result"] == expected["result"]
+    if expected["result"] == "violation":
+        assert code == 1
+        got = [{"property": v["property"], "file": pathlib.Path(v["file"]).name, "line": v["line"]}
+               for v in report["violations"]]
+        assert got == expected["violations"]
+        assert all(v["message"] for v in report["violations"])
+    else:
+        assert code == 2
+        error = report["error"]
+        assert expected["error_contains"] in error
+        assert expected["file"] in error
+        if expected["line"] is not None:
+            assert f"line {expected['line']}:" in error
+        assert "\n" not in error and "Traceback" not in error

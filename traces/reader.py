@@ -1,0 +1,577 @@
+"""Reading smrtrace files: headers, a fast hand-written line check, the causal merger.
+
+A run is one merged file or a directory of files (FORMAT.md). `open_run` reads every
+header with pydantic and checks they agree; `Merger` then streams the events of all
+files in an order consistent with causality: each node's events by `seq`, every
+`recv` after its `send`. Wall-clock `ts` is never consulted, because clocks skew.
+
+The merger holds back a node whose next event is a `recv` of a message not yet sent
+(its later events queue behind it) and releases it when the `send` arrives. Memory is
+the messages in flight plus the held-back events, not the length of the trace: a
+`send` is forgotten once every addressee has received it. A per-node file whose node
+is held back is not read further until it is released; when every file is held back
+or exhausted, the oldest held-back `recv` has no `send` anywhere: it is released
+marked as fabricated (`NET-AUTHENTIC`), so the rest of the run is still checked.
+
+Events are checked by hand (`check_event`) against tables that mirror the pydantic
+models in `format.py`, because pydantic per event costs several times json.loads; when
+the hand check rejects a line, pydantic names the field (`format.explain_line`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from collections import OrderedDict, deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..checker.errors import InvalidTrace
+from .format import HEADER_ADAPTER, Header, explain_line, first_error
+
+# -- field checks (mirror format.py) ----------------------------------------------------
+
+
+def _nonneg(v: Any) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _name(v: Any) -> bool:
+    return type(v) is str and 0 < len(v) <= 200
+
+
+def _text(v: Any) -> bool:
+    return type(v) is str
+
+
+def _flag(v: Any) -> bool:
+    return type(v) is bool
+
+
+def _names(v: Any) -> bool:
+    return type(v) is list and len(v) > 0 and all(_name(x) for x in v)
+
+
+def _command(v: Any) -> bool:
+    return (type(v) is dict and len(v) == 3 and _name(v.get("client")) and _nonneg(v.get("req"))
+            and type(v.get("op")) is str)
+
+
+def _cmd_or_null(v: Any) -> bool:
+    return v is None or _command(v)
+
+
+def _ballot(v: Any) -> bool:
+    return type(v) is list and len(v) == 2 and _nonneg(v[0]) and _name(v[1])
+
+
+def _ballot_or_null(v: Any) -> bool:
+    return v is None or _ballot(v)
+
+
+def _promised(v: Any) -> bool:
+    return type(v) is list and all(
+        type(e) is list and len(e) == 3 and _nonneg(e[0]) and _ballot(e[1]) and _cmd_or_null(e[2])
+        for e in v)
+
+
+def _prepared(v: Any) -> bool:
+    return type(v) is list and all(
+        type(e) is list and len(e) == 3 and _nonneg(e[0]) and _nonneg(e[1]) and _name(e[2]) for e in v)
+
+
+def _pre_prepares(v: Any) -> bool:
+    return type(v) is list and all(
+        type(e) is list and len(e) == 2 and _nonneg(e[0]) and _name(e[1]) for e in v)
+
+
+def _number(v: Any) -> bool:
+    return v is None or (type(v) in (int, float))
+
+
+def _obj_or_null(v: Any) -> bool:
+    return v is None or type(v) is dict
+
+
+# (field, check, required). Optional fields that are absent are fine.
+Fields = tuple[tuple[str, Any, bool], ...]
+
+_MP_PAYLOADS: dict[str, Fields] = {
+    "request": (("cmd", _command, True),),
+    "prepare": (("ballot", _ballot, True),),
+    "promise": (("ballot", _ballot, True), ("accepted", _promised, False)),
+    "accept": (("ballot", _ballot, True), ("slot", _nonneg, True), ("cmd", _cmd_or_null, True)),
+    "accepted": (("ballot", _ballot, True), ("slot", _nonneg, True), ("cmd", _cmd_or_null, True)),
+    "decide": (("slot", _nonneg, True), ("cmd", _cmd_or_null, True)),
+    "reply": (("client", _name, True), ("req", _nonneg, True), ("result", _text, True)),
+    "heartbeat": (),
+}
+_PBFT_PAYLOADS: dict[str, Fields] = {
+    "request": (("cmd", _command, True),),
+    "pre-prepare": (("view", _nonneg, True), ("n", _nonneg, True), ("digest", _name, True),
+                    ("cmd", _cmd_or_null, True)),
+    "prepare": (("view", _nonneg, True), ("n", _nonneg, True), ("digest", _name, True)),
+    "commit": (("view", _nonneg, True), ("n", _nonneg, True), ("digest", _name, True)),
+    "view-change": (("view", _nonneg, True), ("prepared", _prepared, False)),
+    "new-view": (("view", _nonneg, True), ("pre_prepares", _pre_prepares, False)),
+    "reply": (("view", _nonneg, True), ("client", _name, True), ("req", _nonneg, True),
+              ("result", _text, True)),
+    "heartbeat": (),
+}
+PAYLOADS = {"multipaxos": _MP_PAYLOADS, "pbft": _PBFT_PAYLOADS}
+
+_COMMON_KINDS: dict[str, Fields] = {
+    "send": (("msg_id", _name, True), ("to", _names, True)),  # msg checked by payload table
+    "recv": (("msg_id", _name, True), ("from", _name, True), ("msg", _obj_or_null, False)),
+    "request": (("req", _nonneg, True), ("op", _text, True)),
+    "result": (("req", _nonneg, True), ("result", _text, True)),
+    "crash": (),
+    "restart": (),
+    "note": (("text", _text, False),),
+}
+KINDS = {
+    "multipaxos": {
+        **_COMMON_KINDS,
+        "decide": (("slot", _nonneg, True), ("cmd", _cmd_or_null, True),
+                   ("ballot", _ballot_or_null, False)),
+        "execute": (("slot", _nonneg, True), ("cmd", _cmd_or_null, True),
+                    ("applied", _flag, False), ("result", lambda v: v is None or _text(v), False)),
+    },
+    "pbft": {
+        **_COMMON_KINDS,
+        "decide": (("view", _nonneg, True), ("n", _nonneg, True), ("digest", _name, True)),
+        "execute": (("n", _nonneg, True), ("digest", _name, True), ("cmd", _cmd_or_null, True),
+                    ("applied", _flag, False), ("result", lambda v: v is None or _text(v), False)),
+    },
+}
+
+
+def _check_fields(obj: dict, spec: Fields) -> str | None:
+    for name, check, required in spec:
+        if name in obj:
+            if not check(obj[name]):
+                return name
+        elif required:
+            return name
+    return None
+
+
+# -- run and sources --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Warning_:
+    file: str
+    line: int
+    message: str
+
+
+@dataclass
+class Source:
+    """One file of a run, read line by line after its header."""
+
+    path: str
+    header: Header
+    header_line: int
+    handle: Any
+    lineno: int
+
+    @property
+    def node(self) -> str | None:
+        return self.header.node
+
+
+@dataclass
+class Run:
+    header: Header  # the agreed header (its `node` is that of the first file)
+    sources: list[Source]
+    warnings: list[Warning_] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[str]:
+        return [s.path for s in self.sources]
+
+    def close(self) -> None:
+        for s in self.sources:
+            s.handle.close()
+
+
+def trace_files(paths: Sequence[str]) -> list[str]:
+    """The files named, a directory standing for its *.jsonl files in name order."""
+    if not paths:
+        raise InvalidTrace("no trace given: name a .jsonl file or a directory of them")
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(str(x) for x in pathlib.Path(p).glob("*.jsonl"))
+            if not found:
+                raise InvalidTrace(f"{p}: directory holds no *.jsonl trace files")
+            out += found
+        elif os.path.exists(p):
+            out.append(p)
+        else:
+            raise InvalidTrace(f"{p}: no such file or directory")
+    if len(set(out)) != len(out):
+        raise InvalidTrace("a trace file is named twice")
+    return out
+
+
+_AGREE = ("format", "version", "protocol", "nodes", "clients", "f", "byzantine", "logged", "run")
+
+
+def _read_header(path: str) -> Source:
+    try:
+        handle = open(path, encoding="utf-8", newline="\n")
+    except OSError as err:
+        raise InvalidTrace(f"{path}: cannot read: {err.strerror}") from None
+    lineno = 0
+    try:
+        for raw in handle:
+            lineno += 1
+            if raw.strip():
+                break
+        else:
+            raise InvalidTrace(f"{path}: the file is empty; a trace starts with a header line "
+                               '{"kind":"header","format":"smrtrace",...}')
+        try:
+            obj = json.loads(raw)
+        except ValueError as err:
+            raise InvalidTrace(f"{path} line {lineno}: not valid JSON ({err.msg}); the first "
+                               "line must be the header") from None
+        except UnicodeDecodeError:
+            raise InvalidTrace(f"{path} line {lineno}: not UTF-8 text") from None
+        if not isinstance(obj, dict) or obj.get("kind") != "header":
+            got = obj.get("kind") if isinstance(obj, dict) else type(obj).__name__
+            raise InvalidTrace(f"{path} line {lineno}: expected a header first "
+                               f'({{"kind":"header",...}}), got kind {got!r}')
+        try:
+            header = HEADER_ADAPTER.validate_python(obj)
+        except ValidationError as err:
+            raise InvalidTrace(f"{path} line {lineno}: header {first_error(err)}") from None
+    except BaseException:
+        handle.close()
+        raise
+    _check_header(header, path, lineno)
+    return Source(path, header, lineno, handle, lineno)
+
+
+def _check_header(h: Header, path: str, line: int) -> None:
+    where = f"{path} line {line}: header"
+    names = h.nodes + h.clients
+    if len(set(names)) != len(names):
+        raise InvalidTrace(f"{where} names a node twice in nodes/clients")
+    for fld in ("byzantine", "logged"):
+        for x in getattr(h, fld) or ():
+            if x not in names if fld == "logged" else x not in h.nodes:
+                raise InvalidTrace(f"{where} field {fld}: {x!r} is not a node of the header")
+    if h.node is not None and h.node not in names:
+        raise InvalidTrace(f"{where} field node: {h.node!r} is not in nodes or clients")
+
+
+def open_run(paths: Sequence[str]) -> Run:
+    sources: list[Source] = []
+    try:
+        for path in trace_files(paths):
+            sources.append(_read_header(path))
+        first = sources[0]
+        for s in sources[1:]:
+            for fld in _AGREE:
+                a, b = getattr(first.header, fld), getattr(s.header, fld)
+                if a != b:
+                    raise InvalidTrace(f"{s.path} line {s.header_line}: headers disagree: {fld} is "
+                                       f"{json.dumps(b)} here but {json.dumps(a)} in {first.path}; "
+                                       "the files of one run share one header")
+        per_node = [s.node for s in sources if s.node is not None]
+        if len(set(per_node)) != len(per_node):
+            dup = next(x for x in per_node if per_node.count(x) > 1)
+            raise InvalidTrace(f"two files are both the per-node file of {dup}")
+    except BaseException:
+        for s in sources:
+            s.handle.close()
+        raise
+    return Run(first.header, sources)
+
+
+# -- the merger -------------------------------------------------------------------------
+
+RETIRED_MEMORY = 1 << 16  # received-by-all msg_ids remembered, to name duplicate recvs
+
+
+class Merger:
+    """Streams a run's events in causal order; each event gains `_loc` = (file, line).
+
+    A `recv` also gains `_send` (the matching send event, or None) and, when it breaks
+    `NET-AUTHENTIC`, `_fault` (the reason). `warnings` collects truncated final lines.
+    """
+
+    def __init__(self, run: Run, batch: int = 1024) -> None:
+        self.run = run
+        h = run.header
+        self.protocol = h.protocol
+        self.kinds = KINDS[h.protocol]
+        self.payloads = PAYLOADS[h.protocol]
+        self.names = frozenset(h.nodes) | frozenset(h.clients)
+        logged = set(h.logged) if h.logged is not None else set(self.names)
+        self.trusted_senders = frozenset(logged - set(h.byzantine))  # their sends must exist
+        self.batch = batch
+        self.sent: dict[str, list] = {}  # msg_id -> [send event, addressees not yet received]
+        self.retired: OrderedDict[str, str] = OrderedDict()  # msg_id -> first receiver's loc
+        self.pending: dict[str, deque] = {}  # node -> held-back events, head is a blocked recv
+        self.blocked: dict[str, list[str]] = {}  # msg_id -> nodes whose head waits for it
+        self.last_seq: dict[str, tuple[int, int]] = {}  # node -> (seq, line) last read
+        self.home: dict[str, str] = {}  # node -> the file its events are in
+        self.out: list[dict] = []
+        self.events = 0
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _fail(self, src: Source, line: int, message: str) -> InvalidTrace:
+        return InvalidTrace(f"{src.path} line {line}: {message}")
+
+    def _read(self, src: Source) -> list[dict] | None:
+        """Up to `batch` checked events of src; None at the end of the file."""
+        handle, path = src.handle, src.path
+        out: list[dict] = []
+        kinds, payloads, names = self.kinds, self.payloads, self.names
+        last_seq, home = self.last_seq, self.home
+        lineno = src.lineno
+        loads = json.loads
+        for raw in handle:
+            lineno += 1
+            try:
+                ev = loads(raw)
+            except ValueError as err:
+                if not raw.endswith("\n") and raw.strip():
+                    self.run.warnings.append(Warning_(path, lineno, "truncated final line "
+                                                      f"({len(raw)} bytes, no newline) skipped"))
+                    continue
+                if not raw.strip():
+                    continue
+                src.lineno = lineno
+                raise self._fail(src, lineno, f"not valid JSON ({getattr(err, 'msg', err)})") from None
+            if type(ev) is not dict:
+                src.lineno = lineno
+                raise self._fail(src, lineno, f"expected a JSON object, got {type(ev).__name__}")
+            kind = ev.get("kind")
+            spec = kinds.get(kind)
+            node = ev.get("node")
+            seq = ev.get("seq")
+            if (spec is None or type(node) is not str or type(seq) is not int or seq < 0
+                    or _check_fields(ev, spec) is not None
+                    or (kind == "send" and self._bad_payload(ev.get("msg"), payloads))):
+                src.lineno = lineno
+                raise self._explain(src, lineno, ev, spec)
+            if node not in names:
+                raise self._fail(src, lineno, f"field node: {node!r} is not a node or client "
+                                 "of the header")
+            if src.node is not None and node != src.node:
+                raise self._fail(src, lineno, f"field node: {node!r} in the per-node file of "
+                                 f"{src.node}")
+            prev = last_seq.get(node)
+            first_file = home.setdefault(node, path)
+            if first_file is not path:
+                raise self._fail(src, lineno, f"events of {node} are in two files "
+                                 f"({first_file} and this one)")
+            if prev is None:
+                if seq != 0:
+                    raise self._fail(src, lineno, f"field seq: {node}'s first event has seq {seq}; "
+                                     "seq counts from 0")
+            elif seq != prev[0] + 1:
+                if seq == prev[0]:
+                    msg = f"duplicate seq {seq} for {node} (also at line {prev[1]})"
+                elif seq < prev[0]:
+                    msg = f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): out of order"
+                else:
+                    msg = (f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): "
+                           f"events {prev[0] + 1}..{seq - 1} are missing")
+                raise self._fail(src, lineno, f"field seq: {msg}")
+            last_seq[node] = (seq, lineno)
+            if kind == "send":
+                for x in ev["to"]:
+                    if x not in names:
+                        raise self._fail(src, lineno, f"field to: {x!r} is not a node or client "
+                                         "of the header")
+            elif kind == "recv" and ev["from"] not in names:
+                raise self._fail(src, lineno, f"field from: {ev['from']!r} is not a node or "
+                                 "client of the header")
+            ev["_loc"] = (path, lineno)
+            out.append(ev)
+            if len(out) >= self.batch:
+                break
+        src.lineno = lineno
+        return out if out else None
+
+    @staticmethod
+    def _bad_payload(msg: Any, payloads: dict) -> bool:
+        if type(msg) is not dict:
+            return True
+        spec = payloads.get(msg.get("type"))
+        return spec is None or _check_fields(msg, spec) is not None
+
+    def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
+        why = explain_line(self.protocol, ev)
+        if why is None:  # the tables and the models disagree: name what the table saw
+            why = "an event the fast check rejects (report this as a bug)"
+        if spec is None and isinstance(ev.get("kind"), str) and ev["kind"] == "header":
+            why = "a second header line inside the file"
+        return self._fail(src, line, why)
+
+    # -- merging ---------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[dict]:
+        active = list(self.run.sources)
+        pending, out = self.pending, self.out
+        while active:
+            progressed = False
+            for src in list(active):
+                if src.node is not None and src.node in pending:
+                    continue  # its node waits for a message: read on once it arrives
+                batch = self._read(src)
+                if batch is None:
+                    active.remove(src)
+                    continue
+                progressed = True
+                for ev in batch:
+                    node = ev["node"]
+                    q = pending.get(node)
+                    if q is not None:
+                        q.append(ev)
+                    elif ev["kind"] == "recv" and not self._ready(ev):
+                        pending[node] = deque((ev,))
+                        self.blocked.setdefault(ev["msg_id"], []).append(node)
+                    else:
+                        self._deliver(ev)
+                if out:
+                    yield from out
+                    self.events += len(out)
+                    out.clear()
+            if not progressed and active:
+                self._release_oldest()
+                yield from out
+                self.events += len(out)
+                out.clear()
+        while pending:
+            self._release_oldest()
+            yield from out
+            self.events += len(out)
+            out.clear()
+
+    def _ready(self, ev: dict) -> bool:
+        msg_id = ev["msg_id"]
+        if msg_id in self.sent:
+            return True
+        if msg_id in self.retired:
+            path, line = ev["_loc"]
+            raise InvalidTrace(f"{path} line {line}: {ev['node']} receives {msg_id} again "
+                               f"(all its addressees received it before, e.g. {self.retired[msg_id]}); "
+                               "a message is received at most once per addressee")
+        if ev["from"] not in self.trusted_senders:
+            if ev.get("msg") is None:
+                path, line = ev["_loc"]
+                raise InvalidTrace(f"{path} line {line}: field msg is missing: {ev['from']} does not "
+                                   "log its sends, so the recv must carry the payload")
+            return True
+        return False
+
+    def _deliver(self, ev: dict) -> None:
+        kind = ev["kind"]
+        if kind == "send":
+            msg_id = ev["msg_id"]
+            if msg_id in self.sent or msg_id in self.retired:
+                path, line = ev["_loc"]
+                raise InvalidTrace(f"{path} line {line}: field msg_id: {msg_id!r} is sent twice; "
+                                   "msg_id must be unique in the run")
+            self.sent[msg_id] = [ev, set(ev["to"])]
+            self.out.append(ev)
+            waiting = self.blocked.pop(msg_id, None)
+            if waiting:
+                self._drain(waiting)
+            return
+        if kind == "recv":
+            self._pair(ev)
+        self.out.append(ev)
+
+    def _pair(self, ev: dict) -> None:
+        msg_id = ev["msg_id"]
+        entry = self.sent.get(msg_id)
+        if entry is None:  # from an unlogged or Byzantine sender: stands on its own
+            ev["_send"] = None
+            return
+        send, left = entry
+        node = ev["node"]
+        ev["_send"] = send
+        if send["node"] != ev["from"]:
+            ev["_fault"] = (f"{node} receives {msg_id} as from {ev['from']}, but {send['node']} "
+                            "sent it: a message claimed under another node's identity")
+        elif node not in left:
+            if node in send["to"]:
+                path, line = ev["_loc"]
+                raise InvalidTrace(f"{path} line {line}: {node} receives {msg_id} a second time; "
+                                   "a message is received at most once per addressee")
+            ev["_fault"] = f"{node} receives {msg_id}, which {send['node']} sent only to {', '.join(send['to'])}"
+        if "msg" in ev and ev["msg"] is not None and ev["msg"] != send["msg"]:
+            ev.setdefault("_fault", f"{node} receives {msg_id} with a payload that differs from the one "
+                          f"{send['node']} sent")
+        left.discard(node)
+        if not left:
+            del self.sent[msg_id]
+            self.retired[msg_id] = "{} line {}".format(*ev["_loc"])
+            if len(self.retired) > RETIRED_MEMORY:
+                self.retired.popitem(last=False)
+
+    def _drain(self, nodes: list[str]) -> None:
+        work = list(nodes)
+        pending = self.pending
+        while work:
+            node = work.pop()
+            q = pending.get(node)
+            if not q:
+                continue
+            while q:
+                head = q[0]
+                if head["kind"] == "recv" and head["msg_id"] not in self.sent and not self._ready(head):
+                    self.blocked.setdefault(head["msg_id"], []).append(node)
+                    break
+                q.popleft()
+                if head["kind"] == "send":
+                    msg_id = head["msg_id"]
+                    self._deliver_send_only(head)
+                    more = self.blocked.pop(msg_id, None)
+                    if more:
+                        work.extend(more)
+                else:
+                    self._deliver(head)
+            if not q:
+                del pending[node]
+
+    def _deliver_send_only(self, ev: dict) -> None:
+        msg_id = ev["msg_id"]
+        if msg_id in self.sent or msg_id in self.retired:
+            path, line = ev["_loc"]
+            raise InvalidTrace(f"{path} line {line}: field msg_id: {msg_id!r} is sent twice; "
+                               "msg_id must be unique in the run")
+        self.sent[msg_id] = [ev, set(ev["to"])]
+        self.out.append(ev)
+
+    def _release_oldest(self) -> None:
+        """No send can arrive any more for the oldest held-back recv: it is fabricated."""
+        node = next(iter(self.pending))
+        q = self.pending[node]
+        ev = q.popleft()
+        waiting = self.blocked.get(ev["msg_id"])
+        if waiting and node in waiting:
+            waiting.remove(node)
+            if not waiting:
+                del self.blocked[ev["msg_id"]]
+        ev["_send"] = None
+        ev["_fault"] = (f"{node} receives {ev['msg_id']} from {ev['from']}, but {ev['from']} never "
+                        "logged sending it: a fabricated message")
+        self.out.append(ev)
+        if not q:
+            del self.pending[node]
+        else:
+            self._drain([node])
