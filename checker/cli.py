@@ -134,8 +134,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown model {args.model!r}; allowed: {', '.join(models)}")
     if args.strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {args.strategy!r}; allowed: {', '.join(STRATEGIES)}")
-    if args.workers != 1:
-        raise UsageError("--workers: only 1 worker is supported so far; allowed: 1")
     params = spec.resolve_params(args.param)
     spec.check_mutant(args.mutant)
     if args.itf and args.json and args.itf == "-":
@@ -157,6 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             seed=args.seed,
             symmetry=args.symmetry,
             walks=args.walks,
+            workers=args.workers,
             properties=args.property,
             progress=progress,
         )

@@ -64,6 +64,7 @@ class Options:
     chunk: int = 4096  # successors per batch handed to the fingerprint store
     spill_at: int = 1_000_000  # frontier states kept in memory before spilling to disk
     spill_dir: str | None = None  # where full visited-set runs go as memory-mapped files
+    workers: int = 1  # bfs: processes that partition the visited set (checker.parallel)
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 0.25
 
@@ -111,6 +112,7 @@ class Explorer:
         self.generated = 0
         self.depth = 0
         self.walks = 0
+        self.distinct: int | None = None  # set by the parallel coordinator
         self.gen_by_action: dict[str, int] = {}
         self.new_by_action: dict[str, int] = {}
         self.start = time.monotonic()
@@ -146,7 +148,8 @@ class Explorer:
         if self.opts.progress is not None and now >= self.next_tick:
             self.next_tick = now + self.opts.progress_interval
             self.opts.progress(
-                Progress(len(self.store), self.generated, self.depth, queue, now - self.start)
+                Progress(self.distinct or len(self.store), self.generated, self.depth, queue,
+                         now - self.start)
             )
 
     def _seen_before(self, state: Hashable) -> bool:
@@ -333,9 +336,10 @@ class Explorer:
 
     # -- counterexamples ---------------------------------------------------------
 
-    def replay(self, fp: int) -> list[tuple[tuple | None, Hashable]]:
+    def replay(self, fp: int, path_to: Callable[[int], list[int]] | None = None
+               ) -> list[tuple[tuple | None, Hashable]]:
         """The states on the stored path to `fp`, rebuilt by replaying actions."""
-        chain = self.store.path_to(fp)
+        chain = (path_to or self.store.path_to)(fp)
         model = self.model
         state = next((s for s in model.init_states() if self.fp(s) == chain[0]), None)
         if state is None:
@@ -399,7 +403,10 @@ def check(
     # third of the run time on paxos. Reference counting still frees everything.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    parallel = None
     try:
+        if options.workers > 1 and options.strategy != "bfs":
+            raise UsageError("--workers above 1 needs --strategy bfs")
         if options.strategy == "simulate":
             walk = ex.simulate()
             if walk is not None:
@@ -409,16 +416,25 @@ def check(
                 violation = Violation(prop.id, "always", prop.message(state), steps_of(model, walk))
         elif options.strategy == "dfs":
             ex.dfs()
+        elif options.workers > 1:
+            from .parallel import ParallelBFS
+
+            parallel = ParallelBFS(ex, options.workers)
+            parallel.run()
         else:
             ex.bfs()
     except _Found as found:
-        path = ex.replay(found.fp)
+        chain_of = ex.store.path_to if parallel is None or found.fp in ex.store else parallel.path_to
+        path = ex.replay(found.fp, chain_of)
+        state = path[-1][1]
         violation = Violation(
-            found.prop.id, "always", found.prop.message(found.state), steps_of(model, path)
+            found.prop.id, "always", found.prop.message(state), steps_of(model, path)
         )
     except _Bound as hit:
         bound = hit.name
     finally:
+        if parallel is not None:
+            parallel.close()
         if gc_was_enabled:
             gc.enable()
     seconds = time.monotonic() - ex.start
@@ -430,7 +446,7 @@ def check(
         violation = Violation(
             goal.id,
             "sometimes",
-            f"never reached in {len(ex.store)} states: {goal.description} "
+            f"never reached in {ex.distinct or len(ex.store)} states: {goal.description} "
             "(the model is vacuous for this goal)",
         )
     if violation is not None:
@@ -441,7 +457,7 @@ def check(
         result = "incomplete"
         if bound is None:
             bound = "walks"
-    distinct = len(ex.store)
+    distinct = ex.distinct if ex.distinct is not None else len(ex.store)
     coverage = {
         name: ActionCoverage(ex.gen_by_action[name], ex.new_by_action.get(name, 0))
         for name in ex.gen_by_action

@@ -79,6 +79,13 @@ def test_human_output_shows_numbered_steps_with_changes(capsys):
     assert "maxBal[a1]: -1 -> 0" in out
 
 
+def test_workers_flag(capsys):
+    code, data = run_json(capsys, "check", "paxos", "--workers", "2")
+    assert code == 0 and data["distinct_states"] == 3921
+    assert main(["check", "paxos", "--workers", "2", "--strategy", "dfs"]) == 2
+    assert "needs --strategy bfs" in capsys.readouterr().err
+
+
 def test_bound_gives_incomplete_exit_3(capsys):
     code, data = run_json(capsys, "check", "paxos", "--max-states", "50")
     assert code == 3 and data["result"] == "incomplete" and data["bound"] == "max-states"
