@@ -88,7 +88,8 @@ def prepare(s: MPState, r: int, b: int, cfg: Config) -> MPState:
     owner = set_at(s.owner, b, r)
     if not cfg.rules.run_phase1:
         return s._replace(
-            lead=set_at(s.lead, r, b), next_slot=set_at(s.next_slot, r, 0), owner=owner
+            lead=set_at(s.lead, r, b), next_slot=set_at(s.next_slot, r, 0),
+            fresh=set_at(s.fresh, r, 0), owner=owner,
         )
     one_b = (P1B, r, b, report(s.accepted[r], b, cfg.rules))
     return s._replace(
@@ -96,6 +97,7 @@ def prepare(s: MPState, r: int, b: int, cfg: Config) -> MPState:
         max_bal=set_at(s.max_bal, r, b),
         lead=set_at(s.lead, r, b),
         next_slot=set_at(s.next_slot, r, NONE),
+        fresh=set_at(s.fresh, r, NONE),
         msgs=s.msgs | {(P1A, b), one_b},
     )
 
@@ -133,6 +135,7 @@ def lead(s: MPState, r: int, values: tuple[int, ...]) -> MPState:
     b = s.lead[r]
     return s._replace(
         next_slot=set_at(s.next_slot, r, len(values)),
+        fresh=set_at(s.fresh, r, len(values)),
         msgs=s.msgs | {(P2A, b, slot, v) for slot, v in enumerate(values)},
     )
 
@@ -170,6 +173,7 @@ def crash(s: MPState, r: int, cfg: Config) -> MPState:
         crashes=s.crashes + 1,
         lead=set_at(s.lead, r, NONE),
         next_slot=set_at(s.next_slot, r, NONE),
+        fresh=set_at(s.fresh, r, NONE),
     )
     if cfg.durable:
         return s
@@ -278,7 +282,12 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
                 if all(a in reports for a in q):
                     out.append(("Lead", r, q, recovered_values([reports[a] for a in q], cfg)))
         elif mine != NONE and s.next_slot[r] < cfg.slots:
-            taken = {v for bb, _, v in two_a if bb == mine}
+            # A leader proposes each client command once per ballot; what it
+            # re-proposed from its phase 1 it does not check, since nothing says
+            # that was chosen (so a command can be chosen in two slots, and
+            # replicas must execute it once).
+            first = s.fresh[r]
+            taken = {v for bb, slot, v in two_a if bb == mine and slot >= first}
             for c in range(cfg.commands):
                 if c not in taken:
                     out.append(("Propose", r, c))

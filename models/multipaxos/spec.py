@@ -37,7 +37,7 @@ RECOVERY = ("none", "durable")
 class MultiPaxosModel:
     """MultiPaxos as a `Model`: states are `MPState`s, actions tuples."""
 
-    def __init__(self, replicas: int = 3, slots: int = 2, max_round: int = 1,
+    def __init__(self, replicas: int = 3, slots: int = 2, max_round: int = 2,
                  commands: int = 2, crashes: int = 0, recovery: str = "none",
                  network: str = "sent-set", mutant: str | None = None) -> None:
         if network not in NETWORKS:
@@ -98,7 +98,7 @@ SPEC = ModelSpec(
     params=(
         Param("replicas", 3, "number of replicas r0..r{n-1}, n = 2f+1", minimum=1, maximum=5),
         Param("slots", 2, "log slots, one Paxos instance each", minimum=1, maximum=4),
-        Param("max_round", 1, "ballots are (round, replica) with rounds 1..max_round",
+        Param("max_round", 2, "ballots are (round, replica) with rounds 1..max_round",
               minimum=1, maximum=4),
         Param("commands", 2, "client commands c0..c{k-1}", minimum=1, maximum=4),
         Param("crashes", 0, "crash events allowed", minimum=0, maximum=3),

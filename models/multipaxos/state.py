@@ -9,6 +9,8 @@ Each replica collocates the three roles of Paxos Made Simple §3:
 - proposer: `lead[r]`, the ballot it leads (`NONE` if it never tried), and
   `next_slot[r]`, `NONE` while its phase 1 is in progress, else the first slot it has
   not yet proposed in; a leader with a `next_slot` is the paper's stable leader;
+  `fresh[r]`, the first slot above those its phase 1 recovered (where its own
+  client commands start), `NONE` while not leading;
 - learner and state machine: `log[r]`, what it has executed, slot by slot (a no-op,
   or a command it had already executed, is logged as `NOOP`).
 
@@ -49,6 +51,7 @@ class MPState(NamedTuple):
     accepted: tuple[Accepted, ...]
     lead: tuple[int, ...]
     next_slot: tuple[int, ...]
+    fresh: tuple[int, ...]
     log: tuple[tuple[int, ...], ...]
     owner: tuple[int, ...]
     msgs: frozenset[tuple]
@@ -59,7 +62,7 @@ def initial(n: int, slots: int, ballots: int) -> MPState:
     none = (NONE,) * n
     empty: Accepted = ((NONE, NONE),) * slots
     return MPState(
-        (1,) * n, 0, none, (empty,) * n, none, none, ((),) * n, (NONE,) * ballots,
+        (UP,) * n, 0, none, (empty,) * n, none, none, none, ((),) * n, (NONE,) * ballots,
         frozenset(),
     )
 
@@ -73,12 +76,31 @@ def set_at(t: tuple, i: int, x) -> tuple:
 UNOWNED = 1 << 30  # sorts replicas that own no ballot after those that do
 
 
-def value_maps(commands: int) -> list[tuple[int, ...]]:
-    """Every renaming of the commands, as a map indexed by value + 2 (NOOP, NONE fixed)."""
-    return [(NOOP, NONE) + p for p in permutations(range(commands))]
+class ValueMap(NamedTuple):
+    """A renaming of the commands: `val[v + 2]` is v's new name (NOOP, NONE fixed)."""
+
+    val: tuple[int, ...]
+    identity: bool
+    # Renamed per-slot `accepted` tuples, memoised: there are few distinct ones.
+    memo: dict
 
 
-def canonical(s: MPState, maps: list[tuple[int, ...]]) -> tuple:
+def value_maps(commands: int) -> list[ValueMap]:
+    return [
+        ValueMap((NOOP, NONE) + p, p == tuple(range(commands)), {})
+        for p in permutations(range(commands))
+    ]
+
+
+def _renamed(acc: Accepted, vm: ValueMap) -> Accepted:
+    out = vm.memo.get(acc)
+    if out is None:
+        val = vm.val
+        out = vm.memo[acc] = tuple((vb, val[vv + 2]) for vb, vv in acc)
+    return out
+
+
+def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     """One representative of s's class under renaming replicas and commands.
 
     For each renaming of the commands, every replica gets a signature: the first
@@ -98,35 +120,43 @@ def canonical(s: MPState, maps: list[tuple[int, ...]]) -> tuple:
         else:
             rest.append(m)
     first = [UNOWNED] * n
-    for b in range(len(s.owner) - 1, -1, -1):
-        if s.owner[b] != NONE:
-            first[s.owner[b]] = b
+    owner = s.owner
+    for b in range(len(owner) - 1, -1, -1):
+        if owner[b] != NONE:
+            first[owner[b]] = b
     best = None
-    for val in maps:
+    for vm in maps:
+        val = vm.val
         sigs = []
         for r in range(n):
-            mine = []
-            for m in sent[r]:
-                if m[0] == P1B:
-                    mine.append((P1B, m[2], tuple((vb, val[vv + 2]) for vb, vv in m[3])))
-                else:
-                    mine.append((P2B, m[2], m[3], val[m[4] + 2]))
+            if vm.identity:
+                mine = [m[:1] + m[2:] for m in sent[r]]
+                acc, log = s.accepted[r], s.log[r]
+            else:
+                mine = [
+                    (P1B, m[2], _renamed(m[3], vm)) if m[0] == P1B
+                    else (P2B, m[2], m[3], val[m[4] + 2])
+                    for m in sent[r]
+                ]
+                acc = _renamed(s.accepted[r], vm)
+                log = tuple(val[x + 2] for x in s.log[r])
             mine.sort()
             sigs.append((
-                first[r], s.up[r], s.max_bal[r], s.lead[r], s.next_slot[r],
-                tuple((vb, val[vv + 2]) for vb, vv in s.accepted[r]),
-                tuple(val[x + 2] for x in s.log[r]),
-                tuple(mine),
-                r,
+                first[r], s.up[r], s.max_bal[r], s.lead[r], s.next_slot[r], s.fresh[r],
+                acc, log, tuple(mine), r,
             ))
         sigs.sort()
         rho = [0] * n
         for new, sig in enumerate(sigs):
             rho[sig[-1]] = new
-        others = sorted(m if m[0] != P2A else (P2A, m[1], m[2], val[m[3] + 2]) for m in rest)
+        if vm.identity:
+            others = sorted(rest)
+        else:
+            others = sorted(m if m[0] != P2A else (P2A, m[1], m[2], val[m[3] + 2])
+                            for m in rest)
         image = (
             s.crashes,
-            tuple(NONE if w == NONE else rho[w] for w in s.owner),
+            tuple(NONE if w == NONE else rho[w] for w in owner),
             tuple(others),
             tuple(sig[:-1] for sig in sigs),
         )
@@ -157,6 +187,7 @@ def describe(s: MPState) -> dict[str, object]:
         ),
         "lead": FnMap((names[r], ballot_name(s.lead[r], own)) for r in range(n)),
         "nextSlot": FnMap((names[r], s.next_slot[r]) for r in range(n)),
+        "fresh": FnMap((names[r], s.fresh[r]) for r in range(n)),
         "log": FnMap((names[r], tuple(value_name(x) for x in s.log[r])) for r in range(n)),
         "owner": FnMap((b + 1, replica_name(w) if w != NONE else "none")
                        for b, w in enumerate(own)),
