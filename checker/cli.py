@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check only this property (repeatable)")
     c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
                    help="reduce by symmetry where the model defines it")
+    c.add_argument("--checkpoint", metavar="DIR", help="bfs: save the search there at level starts")
+    c.add_argument("--checkpoint-every", type=_positive(float, 0), default=60.0, metavar="S",
+                   help="seconds between checkpoints (0: every level; default 60)")
+    c.add_argument("--resume", metavar="DIR", help="carry on from the checkpoint in DIR")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     c.add_argument("--itf", metavar="FILE", help="write the counterexample as an ITF trace")
 
@@ -156,6 +160,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             symmetry=args.symmetry,
             walks=args.walks,
             workers=args.workers,
+            checkpoint_dir=args.checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            resume_dir=args.resume,
             properties=args.property,
             progress=progress,
         )

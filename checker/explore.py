@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from . import checkpoint
 from .errors import InvalidModel, UsageError
 from .model import Model, Property
 from .report import ActionCoverage, CheckResult, Step, Violation, state_changes
@@ -65,6 +66,9 @@ class Options:
     spill_at: int = 1_000_000  # frontier states kept in memory before spilling to disk
     spill_dir: str | None = None  # where full visited-set runs go as memory-mapped files
     workers: int = 1  # bfs: processes that partition the visited set (checker.parallel)
+    checkpoint_dir: str | None = None  # bfs: save the search at level starts (checker.checkpoint)
+    checkpoint_every: float = 60.0  # seconds between checkpoints; 0: every level
+    resume_dir: str | None = None  # bfs: carry on from the checkpoint in this directory
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 0.25
 
@@ -84,13 +88,14 @@ class _Bound(Exception):
 class Explorer:
     """One run of one strategy over one model. Use `check()` for the whole job."""
 
-    def __init__(self, model: Model, options: Options) -> None:
+    def __init__(self, model: Model, options: Options, identity: dict[str, Any] | None = None) -> None:
         if options.strategy not in STRATEGIES:
             raise UsageError(
                 f"unknown strategy {options.strategy!r}; allowed: {', '.join(STRATEGIES)}"
             )
         self.model = model
         self.opts = options
+        self.identity = identity or {}
         props = list(model.properties())
         if options.properties is not None:
             known = {p.id for p in props}
@@ -171,10 +176,31 @@ class Explorer:
                 raise _Bound("max-states")
         return roots
 
+    def _resume(self) -> list[tuple[int, Hashable]]:
+        snap = checkpoint.load(self.opts.resume_dir, self.identity)
+        self.store = snap.store
+        self.gen_by_action.update(snap.gen_by_action)
+        self.new_by_action.update(snap.new_by_action)
+        self.reached = list(snap.reached)
+        self.goals = [g for g in self.goals if g.id not in self.reached]
+        self.depth = snap.depth
+        self.start -= snap.elapsed
+        return snap.frontier
+
+    def _checkpoint(self, level: Frontier) -> None:
+        checkpoint.save(self.opts.checkpoint_dir, checkpoint.Snapshot(
+            self.identity, self.depth, time.monotonic() - self.start, dict(self.gen_by_action),
+            dict(self.new_by_action), list(self.reached), self.store, list(level)))
+
     def bfs(self) -> None:
         level = Frontier(self.opts.spill_at, self.opts.spill_dir)
-        level.extend(self._roots())
-        self.depth = 1 if level else 0
+        if self.opts.resume_dir is not None:
+            level.extend(self._resume())
+        else:
+            level.extend(self._roots())
+            self.depth = 1 if level else 0
+        every = self.opts.checkpoint_every
+        last_checkpoint = -float("inf")
         actions, step = self.model.actions, self.model.next_state
         gen = self.gen_by_action
         canonical = self.canonical
@@ -186,6 +212,9 @@ class Explorer:
         previous: set[int] = set()
         current = {fp for fp, _ in level}
         while level:
+            if self.opts.checkpoint_dir is not None and time.monotonic() - last_checkpoint >= every:
+                self._checkpoint(level)
+                last_checkpoint = time.monotonic()
             if max_depth is not None and self.depth >= max_depth:
                 if any(not self._seen_before(step(s, a)) for _, s in level for a in actions(s)):
                     raise _Bound("max-depth")
@@ -395,7 +424,9 @@ def check(
     mutant: str | None = None,
 ) -> CheckResult:
     """Explore `model` with `options` and return the verdict with its statistics."""
-    ex = Explorer(model, options)
+    identity = {"model": name, "params": dict(params or {}), "mutant": mutant,
+                "symmetry": options.symmetry, "properties": list(options.properties or [])}
+    ex = Explorer(model, options, identity)
     violation: Violation | None = None
     bound: str | None = None
     # States are immutable and acyclic, so the cyclic garbage collector finds nothing
@@ -407,6 +438,9 @@ def check(
     try:
         if options.workers > 1 and options.strategy != "bfs":
             raise UsageError("--workers above 1 needs --strategy bfs")
+        if (options.checkpoint_dir or options.resume_dir) and (
+                options.strategy != "bfs" or options.workers > 1):
+            raise UsageError("--checkpoint and --resume need --strategy bfs and --workers 1")
         if options.strategy == "simulate":
             walk = ex.simulate()
             if walk is not None:

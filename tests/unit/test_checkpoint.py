@@ -1,0 +1,79 @@
+"""A run stopped and resumed from its checkpoint ends with the same counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from smrcheck.checker.errors import UsageError
+from smrcheck.checker.explore import Options, check
+from smrcheck.models.paxos.spec import PaxosModel
+
+PARAMS = {"acceptors": 3, "values": 2, "max_ballot": 1}
+
+
+def run(model, **opts):
+    return check(model, Options(**opts), name="paxos", params=PARAMS)
+
+
+def test_bounded_run_resumed_gives_same_counts(tmp_path):
+    straight = run(PaxosModel(3, 2, 1))
+    first = run(PaxosModel(3, 2, 1), max_depth=8, checkpoint_dir=str(tmp_path), checkpoint_every=0)
+    assert first.result == "incomplete"
+    meta = json.loads((tmp_path / "current" / "meta.json").read_text())
+    assert meta["depth"] == 8 and meta["distinct"] == first.distinct_states
+    resumed = run(PaxosModel(3, 2, 1), resume_dir=str(tmp_path))
+    assert (resumed.result, resumed.distinct_states, resumed.generated_states, resumed.depth) == (
+        straight.result, straight.distinct_states, straight.generated_states, straight.depth)
+    assert resumed.reached == ["PAXOS-CHOSEN"]
+
+
+def test_resumed_violation_has_the_same_counterexample(tmp_path):
+    mutant = "minority-quorums"
+
+    def mutant_run(**opts):
+        return check(PaxosModel(3, 2, 1, mutant), Options(**opts), name="paxos",
+                     params=PARAMS, mutant=mutant)
+
+    straight = mutant_run()
+    first = mutant_run(max_depth=4, checkpoint_dir=str(tmp_path), checkpoint_every=0)
+    assert first.result == "incomplete"
+    resumed = mutant_run(resume_dir=str(tmp_path))
+    assert resumed.violation.property == straight.violation.property
+    assert [s.action for s in resumed.violation.trace] == [
+        s.action for s in straight.violation.trace]
+    # The checkpoint belongs to the mutant run: resuming it as another run is refused.
+    with pytest.raises(UsageError, match="belongs to paxos.*--mutant minority-quorums"):
+        run(PaxosModel(3, 2, 1), resume_dir=str(tmp_path))
+
+
+def test_resume_needs_a_checkpoint(tmp_path):
+    with pytest.raises(UsageError, match="no checkpoint there"):
+        run(PaxosModel(3, 2, 1), resume_dir=str(tmp_path))
+
+
+@pytest.mark.slow
+def test_killed_cli_run_resumes_to_same_counts(tmp_path):
+    cp = tmp_path / "cp"
+    argv = [sys.executable, "-m", "smrcheck.checker.cli", "check", "paxos", "-p", "max_ballot=2"]
+    proc = subprocess.Popen([*argv, "--checkpoint", str(cp), "--checkpoint-every", "0"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    meta = cp / "current" / "meta.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if meta.exists() and json.loads(meta.read_text())["depth"] >= 12:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert os.path.isdir(cp / "current")
+    out = subprocess.run([*argv, "--resume", str(cp), "--json"], capture_output=True, text=True)
+    data = json.loads(out.stdout)
+    assert out.returncode == 0, out.stderr
+    assert (data["distinct_states"], data["generated_states"], data["depth"]) == (185369, 1350916, 25)
