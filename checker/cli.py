@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a model parameter (see `smrcheck models`)")
     c.add_argument("--mutant", metavar="NAME", help="check a variant that breaks one rule")
     c.add_argument("--strategy", default="bfs", metavar="|".join(STRATEGIES),
-                   help="bfs (shortest counterexample), dfs, or seeded random simulation")
+                   help="bfs (shortest counterexample), dfs, seeded random simulation, or "
+                        "swarm (independent biased walks, across --workers)")
     c.add_argument("--max-states", type=_positive(int), metavar="N")
     c.add_argument("--max-depth", type=_positive(int), metavar="D",
                    help="explore states up to depth D (initial states are depth 1)")
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=_positive(int), default=1, metavar="N")
     c.add_argument("--seed", type=int, default=0, metavar="S")
     c.add_argument("--walks", type=_positive(int), default=1000, metavar="K",
-                   help="simulate: number of random walks")
+                   help="simulate, swarm: number of random walks")
     c.add_argument("--property", action="append", metavar="ID",
                    help="check only this property (repeatable)")
     c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,

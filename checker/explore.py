@@ -35,7 +35,7 @@ from .model import Model, Property
 from .report import ActionCoverage, CheckResult, Step, Violation, state_changes
 from .store import DictStore, FingerprintStore, Frontier, collision_probability
 
-STRATEGIES = ("bfs", "dfs", "simulate")
+STRATEGIES = ("bfs", "dfs", "simulate", "swarm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,13 +436,18 @@ def check(
     gc.disable()
     parallel = None
     try:
-        if options.workers > 1 and options.strategy != "bfs":
-            raise UsageError("--workers above 1 needs --strategy bfs")
+        if options.workers > 1 and options.strategy not in ("bfs", "swarm"):
+            raise UsageError("--workers above 1 needs --strategy bfs or swarm")
         if (options.checkpoint_dir or options.resume_dir) and (
                 options.strategy != "bfs" or options.workers > 1):
             raise UsageError("--checkpoint and --resume need --strategy bfs and --workers 1")
-        if options.strategy == "simulate":
-            walk = ex.simulate()
+        if options.strategy in ("simulate", "swarm"):
+            if options.strategy == "swarm":
+                from . import swarm
+
+                walk = swarm.run(ex, options.workers)
+            else:
+                walk = ex.simulate()
             if walk is not None:
                 state = walk[-1][1]
                 prop = ex._violated(state)
@@ -472,9 +477,10 @@ def check(
         if gc_was_enabled:
             gc.enable()
     seconds = time.monotonic() - ex.start
-    if options.strategy != "simulate":
+    random_walks = options.strategy in ("simulate", "swarm")
+    if not random_walks:
         ex.generated = sum(ex.gen_by_action.values()) + _count_inits(model)
-    exhaustive = options.strategy != "simulate" and bound is None
+    exhaustive = not random_walks and bound is None
     if violation is None and exhaustive and ex.goals:
         goal = ex.goals[0]
         violation = Violation(

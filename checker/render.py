@@ -56,7 +56,8 @@ def _stats_table(r: CheckResult) -> Table:
     table.add_column()
     params = ", ".join(f"{k}={v}" for k, v in r.params.items())
     table.add_row("model", f"{r.model}({params})" + (f"  mutant={r.mutant}" if r.mutant else ""))
-    table.add_row("strategy", f"{r.strategy}" + (f" seed={r.seed}" if r.strategy == "simulate" else "")
+    walks = f" seed={r.seed} walks={r.walks}" if r.strategy in ("simulate", "swarm") else ""
+    table.add_row("strategy", f"{r.strategy}{walks}"
                   + f"  symmetry={'on' if r.symmetry else 'off'}")
     table.add_row("states", f"{r.distinct_states:,} distinct, {r.generated_states:,} generated")
     table.add_row("depth", str(r.depth))
