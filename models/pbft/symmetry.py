@@ -62,7 +62,12 @@ def make_canonical(
         return lambda s: s
     movable = frozenset(replicas)
 
-    def candidate(s: PbftState, digest: tuple[int, ...], client_src: tuple[int, ...]) -> PbftState:
+    identity = tuple(range(n))
+
+    def replica_order(s: PbftState, digest: tuple[int, ...]) -> tuple[int, ...]:
+        """replica[i]: the new id of replica i, the movable ones sorted by signature."""
+        if len(replicas) < 2:
+            return identity
         sent: dict[int, list[tuple]] = {i: [] for i in replicas}
         for m in s.msgs:
             kind = m[0]
@@ -75,10 +80,16 @@ def make_canonical(
              sorted(sent[i]), i)
             for i in replicas
         )
-        replica = list(range(n))
+        replica = list(identity)
         for new, sig in zip(replicas, order):
             replica[sig[-1]] = new
-        source = list(range(n))
+        return tuple(replica)
+
+    def candidate(s: PbftState, digest: tuple[int, ...], client_src: tuple[int, ...]) -> PbftState:
+        replica = replica_order(s, digest)
+        if replica == identity and client_src == digest_maps[0][1]:
+            return s
+        source = list(identity)
         for old in replicas:
             source[replica[old]] = old
         return PbftState(
