@@ -69,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-depth", type=_positive(int), metavar="D",
                    help="explore states up to depth D (initial states are depth 1)")
     c.add_argument("--time-limit", type=_positive(float, 0.001), metavar="S")
-    c.add_argument("--workers", type=_positive(int), default=1, metavar="N")
+    c.add_argument("--workers", type=_positive(int), default=1, metavar="N",
+                   help="bfs, swarm: processes (or Ray actors) sharing the search")
+    c.add_argument("--backend", default="local", metavar="local|ray",
+                   help="bfs workers as local processes or Ray actors (pip install 'smrcheck[ray]')")
+    c.add_argument("--address", metavar="ADDR", help="--backend ray: the Ray cluster to join")
     c.add_argument("--seed", type=int, default=0, metavar="S")
     c.add_argument("--walks", type=_positive(int), default=1000, metavar="K",
                    help="simulate, swarm: number of random walks")
@@ -109,6 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--junit", metavar="FILE", help="write a JUnit XML report, one test case per property")
     v.add_argument("--conformance", action=argparse.BooleanOptionalAction, default=False,
                    help="also check each event against the protocol's model (models/*/trace_map.py)")
+
+    r = sub.add_parser("run", help="run real replicas as processes on 127.0.0.1 and write their traces")
+    r.add_argument("protocol", metavar="PROTOCOL", help="multipaxos | pbft")
+    r.add_argument("-n", type=_positive(int), default=None, metavar="N",
+                   help="replicas (default 3 for multipaxos, 4 for pbft)")
+    r.add_argument("-f", type=_positive(int, 0), default=None, metavar="F",
+                   help="faults tolerated (default the most n allows)")
+    r.add_argument("--requests", type=_positive(int), default=1000, metavar="R")
+    r.add_argument("--clients", type=_positive(int), default=4, metavar="C")
+    r.add_argument("--window", type=_positive(int), default=16, metavar="W",
+                   help="outstanding requests per client")
+    r.add_argument("--faults", metavar="SPEC",
+                   help="e.g. drop=0.05,dup=0.02,delay=0.01,reorder=0.05,crash=1")
+    r.add_argument("--byzantine", action="append", default=[], metavar="REPLICA=MODE",
+                   help="pbft: silent | equivocate | wrong-digest | wrong-reply (repeatable)")
+    r.add_argument("--bug", metavar="NAME", help="inject a protocol bug (its traces must fail validate)")
+    r.add_argument("--seed", type=int, default=0, metavar="S")
+    r.add_argument("--time-limit", type=_positive(float, 0.1), default=60.0, metavar="S",
+                   help="stop the workload after S seconds (exit 3 if incomplete)")
+    r.add_argument("--trace-dir", required=True, metavar="DIR", help="where each node writes its trace")
+    r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return parser
 
 
@@ -137,6 +162,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     spec = models.get(args.model)
     if spec is None:
         raise UsageError(f"unknown model {args.model!r}; allowed: {', '.join(models)}")
+    if args.backend not in ("local", "ray"):
+        raise UsageError(f"unknown backend {args.backend!r}; allowed: local, ray")
     if args.strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {args.strategy!r}; allowed: {', '.join(STRATEGIES)}")
     params = spec.resolve_params(args.param)
@@ -161,6 +188,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             symmetry=args.symmetry,
             walks=args.walks,
             workers=args.workers,
+            backend=args.backend,
+            address=args.address,
             checkpoint_dir=args.checkpoint,
             checkpoint_every=args.checkpoint_every,
             resume_dir=args.resume,
@@ -264,8 +293,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start each replica as its own process, drive the workload, stop them all."""
+    from ..impl.launch import RunConfig, parse_byzantine, run_cluster
+    from ..impl.runtime.faults import FaultSpec
+
+    n = args.n if args.n is not None else (4 if args.protocol == "pbft" else 3)
+    cfg = RunConfig(args.protocol, n=n, f=args.f, requests=args.requests, clients=args.clients,
+                    window=args.window, faults=FaultSpec.parse(args.faults),
+                    byzantine=parse_byzantine(args.byzantine), bug=args.bug, seed=args.seed,
+                    trace_dir=args.trace_dir, time_limit=args.time_limit)
+    out = render.console()
+    with render.run_progress(out, not args.json and sys.stdout.isatty()) as progress:
+        result = run_cluster(cfg, progress)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        render.run_result(result, out)
+    return 0 if result.complete else 3
+
+
 COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums,
-            "validate": cmd_validate}
+            "validate": cmd_validate, "run": cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

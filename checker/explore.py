@@ -66,6 +66,8 @@ class Options:
     spill_at: int = 1_000_000  # frontier states kept in memory before spilling to disk
     spill_dir: str | None = None  # where full visited-set runs go as memory-mapped files
     workers: int = 1  # bfs: processes that partition the visited set (checker.parallel)
+    backend: str = "local"  # workers as forked processes, or Ray actors ("ray")
+    address: str | None = None  # Ray cluster address (None: start a local Ray)
     checkpoint_dir: str | None = None  # bfs: save the search at level starts (checker.checkpoint)
     checkpoint_every: float = 60.0  # seconds between checkpoints; 0: every level
     resume_dir: str | None = None  # bfs: carry on from the checkpoint in this directory
@@ -455,10 +457,10 @@ def check(
                 violation = Violation(prop.id, "always", prop.message(state), steps_of(model, walk))
         elif options.strategy == "dfs":
             ex.dfs()
-        elif options.workers > 1:
+        elif options.workers > 1 or options.backend != "local":
             from .parallel import ParallelBFS
 
-            parallel = ParallelBFS(ex, options.workers)
+            parallel = ParallelBFS(ex, options.workers, options.backend, options.address)
             parallel.run()
         else:
             ex.bfs()

@@ -1,27 +1,31 @@
-"""Breadth-first search on several processes that partition the visited set.
+"""Breadth-first search on several workers that partition the visited set.
 
 Each worker owns the fingerprints f with f mod N = its index (their parent pointers
 live in its `FingerprintStore`) and expands a share of the frontier. The search is
 level-synchronous, like the single-process BFS, so the first violation is found at the
 least depth and the counterexample has the same, shortest, length.
 
-Within a level the workers proceed in rounds. In each round every worker expands up to
-`chunk` of its frontier states, drops successors it already knows (its own previous,
-current and next levels), and sends each owner the fingerprints it computed that the
-owner owns, with their parents: only integers cross process boundaries, never states,
-because pickling states would cost more than computing them. Each owner takes the
-candidates of all senders in sender order, inserts the new ones, and answers each
-sender with the positions that were new. The sender then holds the only copy of each
-new state it discovered: it checks the invariants on it and keeps it for the next
-level. Because owners process senders in a fixed order and rounds are fixed-size, the
-counts and the counterexample do not depend on timing.
+A level runs in rounds of three steps, each a call on every worker:
+1. `expand`: expand up to `chunk` frontier states, drop successors the worker already
+   knows (its previous, current and next levels), and return, for each owner, the
+   fingerprints it computed that the owner owns, with their parents. Only integers
+   leave the worker, never states: pickling states would cost more than computing them.
+2. `own`: each owner takes the candidates of all senders in sender order, inserts the
+   new ones, and returns, per sender, the positions that were new.
+3. `accept`: each sender keeps the states the owners declared new (it holds their only
+   copy), checks the invariants on them, and queues them for the next level.
+Owners take senders in a fixed order and rounds have a fixed size, so the counts and
+the counterexample do not depend on timing or on the backend.
 
-Workers are forked, so they inherit the model object; the coordinator (this process)
-rebuilds a counterexample by asking owners for parent fingerprints, then replays it.
+Two backends run the same `_Worker`: forked local processes talking over pipes, and
+Ray actors (`--backend ray`), one per partition, for state spaces that outgrow one
+machine. The coordinator (this process) routes the integer batches, and rebuilds a
+counterexample by asking owners for parent fingerprints, then replaying it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import time
 from collections.abc import Hashable
@@ -30,122 +34,110 @@ from typing import Any
 import numpy as np
 
 from .errors import UsageError
-from .model import Model
 from .store import FingerprintStore
+
+BACKENDS = ("local", "ray")
 
 
 class _Worker:
-    def __init__(self, index: int, n: int, model: Model, explorer_opts: Any, inboxes: list) -> None:
+    def __init__(self, index: int, n: int, model: Any, options: Any) -> None:
         from .explore import Explorer
 
         self.i, self.n = index, n
-        self.ex = Explorer(model, explorer_opts)
-        self.store = FingerprintStore(spill_dir=explorer_opts.spill_dir)
-        self.inboxes = inboxes
+        self.ex = Explorer(model, options)
+        self.store = FingerprintStore(spill_dir=options.spill_dir)
         self.frontier: list[tuple[int, Hashable]] = []
+        self.pos = 0
         self.previous: set[int] = set()
         self.current: set[int] = set()
-        self.stash: dict[tuple[str, int, int], Any] = {}
-        self.violation: tuple[int, int, int] | None = None  # (property index, fp, order)
-        self.found_order = 0
+        self.upcoming: set[int] = set()
+        self.nxt: list[tuple[int, Hashable]] = []
+        self.held: list[list[tuple]] = []
+        self.new_count = 0
+        self.violation: tuple[int, int, int] | None = None  # (property index, order, fp)
+        self.found = 0
 
-    # -- messaging -----------------------------------------------------------------
+    def roots(self, items: list[tuple[int, Hashable]]) -> dict[str, Any]:
+        for fp, _ in items:
+            if fp % self.n == self.i:
+                self.store.add_root(fp)
+        self.frontier = [item for k, item in enumerate(items) if k % self.n == self.i]
+        self.current = {fp for fp, _ in items}
+        return self.report()
 
-    def _send(self, to: int, msg: tuple) -> None:
-        if to == self.i:
-            self.stash[(msg[0], msg[1], msg[2])] = msg[3]
-        else:
-            self.inboxes[to].put(msg)
-
-    def _recv(self, kind: str, rnd: int, frm: int) -> Any:
-        key = (kind, rnd, frm)
-        while key not in self.stash:
-            msg = self.inboxes[self.i].get()
-            self.stash[(msg[0], msg[1], msg[2])] = msg[3]
-        return self.stash.pop(key)
-
-    # -- one level -----------------------------------------------------------------
-
-    def level(self, probe: bool, deadline: float | None) -> dict[str, Any]:
+    def expand(self, deadline: float | None) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
         ex = self.ex
-        model, canonical = ex.model, ex.canonical
-        actions, step = model.actions, model.next_state
+        actions, step, canonical = ex.model.actions, ex.model.next_state, ex.canonical
         gen = ex.gen_by_action
-        chunk = ex.opts.chunk
-        upcoming: set[int] = set()
-        nxt: list[tuple[int, Hashable]] = []
-        pos = 0
-        rnd = 0
-        new_count = 0
-        more_everywhere = True
-        while more_everywhere:
-            # Expand a chunk; keep candidates grouped by owner.
-            held: list[list[tuple]] = [[] for _ in range(self.n)]
-            end = len(self.frontier)
-            if deadline is not None and time.monotonic() > deadline:
-                pos = end
-            count = 0
-            while pos < end and count < chunk:
-                sfp, s = self.frontier[pos]
-                pos += 1
-                for a in actions(s):
-                    t = step(s, a)
-                    name = a[0]
-                    gen[name] = gen.get(name, 0) + 1
-                    count += 1
-                    fp = hash(t) if canonical is None else hash(canonical(t))
-                    if fp in upcoming or fp in self.current or fp in self.previous:
-                        continue
-                    held[fp % self.n].append((t, fp, sfp, name))
-            more = pos < end
-            for owner in range(self.n):
-                cands = held[owner]
-                fps = np.array([c[1] for c in cands], dtype=np.int64)
-                parents = np.array([c[2] for c in cands], dtype=np.int64)
-                self._send(owner, ("cand", rnd, self.i, (fps, parents, more)))
-            # As owner: take every sender's candidates in sender order.
-            more_everywhere = False
-            for sender in range(self.n):
-                fps, parents, sender_more = self._recv("cand", rnd, sender)
-                more_everywhere |= sender_more
-                if probe:
-                    fresh = ~self.store._member(fps) if len(fps) else np.zeros(0, bool)
-                    kept = np.flatnonzero(fresh)
-                else:
-                    kept = self.store.add_batch(fps, parents)
-                self._send(sender, ("mask", rnd, self.i, kept))
-            # As sender: the owners' answers say which of our states are new.
-            for owner in range(self.n):
-                kept = self._recv("mask", rnd, owner)
-                for j in kept.tolist():
-                    t, fp, sfp, name = held[owner][j]
-                    new_count += 1
-                    if probe:
-                        continue
-                    ex.new_by_action[name] = ex.new_by_action.get(name, 0) + 1
-                    upcoming.add(fp)
-                    nxt.append((fp, t))
-                    self._check(fp, t)
-            rnd += 1
-        if not probe:
-            self.previous, self.current = self.current, upcoming
-            self.frontier = nxt
-        return self.report(new_count)
+        held: list[list[tuple]] = [[] for _ in range(self.n)]
+        known = (self.upcoming, self.current, self.previous)
+        end = len(self.frontier)
+        if deadline is not None and time.time() > deadline:
+            self.pos = end
+        count = 0
+        while self.pos < end and count < ex.opts.chunk:
+            sfp, s = self.frontier[self.pos]
+            self.pos += 1
+            for a in actions(s):
+                t = step(s, a)
+                name = a[0]
+                gen[name] = gen.get(name, 0) + 1
+                count += 1
+                fp = hash(t) if canonical is None else hash(canonical(t))
+                if fp in known[0] or fp in known[1] or fp in known[2]:
+                    continue
+                held[fp % self.n].append((t, fp, sfp, name))
+        self.held = held
+        out = [(np.array([c[1] for c in h], dtype=np.int64), np.array([c[2] for c in h], dtype=np.int64))
+               for h in held]
+        return out, self.pos < end
 
-    def _check(self, fp: int, t: Hashable) -> None:
+    def own(self, candidates: list[tuple[np.ndarray, np.ndarray]], probe: bool) -> list[np.ndarray]:
+        kept = []
+        for fps, parents in candidates:
+            if probe:
+                kept.append(np.flatnonzero(~self.store._member(fps)) if len(fps)
+                            else np.empty(0, dtype=np.intp))
+            else:
+                kept.append(self.store.add_batch(fps, parents))
+        return kept
+
+    def accept(self, kept_by_owner: list[np.ndarray], probe: bool) -> None:
         ex = self.ex
-        if self.violation is None:
-            for k, prop in enumerate(ex.invariants):
-                if not prop.holds(t):
-                    self.violation = (k, fp, self.found_order)
-                    break
-        self.found_order += 1
-        if ex.goals:
-            ex._check_goals(t)
+        for owner, kept in enumerate(kept_by_owner):
+            for j in kept.tolist():
+                t, fp, _, name = self.held[owner][j]
+                self.new_count += 1
+                if probe:
+                    continue
+                ex.new_by_action[name] = ex.new_by_action.get(name, 0) + 1
+                self.upcoming.add(fp)
+                self.nxt.append((fp, t))
+                if self.violation is None:
+                    for k, prop in enumerate(ex.invariants):
+                        if not prop.holds(t):
+                            self.violation = (k, self.found, fp)
+                            break
+                self.found += 1
+                if ex.goals:
+                    ex._check_goals(t)
+        self.held = []
 
-    def report(self, new_count: int) -> dict[str, Any]:
+    def end_level(self, probe: bool) -> dict[str, Any]:
+        report = self.report()
+        if not probe:
+            self.previous, self.current, self.upcoming = self.current, self.upcoming, set()
+            self.frontier, self.nxt = self.nxt, []
+            report["frontier"] = len(self.frontier)
+        else:
+            self.upcoming, self.nxt = set(), []
+        self.pos = 0
+        self.new_count = 0
+        return report
+
+    def report(self) -> dict[str, Any]:
         return {
-            "new": new_count,
+            "new": self.new_count,
             "frontier": len(self.frontier),
             "distinct": len(self.store),
             "violation": self.violation,
@@ -154,62 +146,121 @@ class _Worker:
             "new_by_action": dict(self.ex.new_by_action),
         }
 
-    def serve(self, conn) -> None:
-        while True:
-            cmd, arg = conn.recv()
-            if cmd == "roots":
-                for fp, s in arg:
-                    if fp % self.n == self.i:
-                        self.store.add_root(fp)
-                self.frontier = [item for k, item in enumerate(arg) if k % self.n == self.i]
-                self.current = {fp for fp, _ in arg}
-                conn.send(self.report(0))
-            elif cmd == "level":
-                probe, deadline = arg
-                conn.send(self.level(probe, deadline))
-            elif cmd == "parent":
-                conn.send(self.store.parent(arg))
-            else:
-                conn.send(None)
-                return
+    def parent(self, fp: int) -> int:
+        return self.store.parent(fp)
 
 
-def _serve(index: int, n: int, model: Model, opts: Any, inboxes: list, conn) -> None:
+# -- backends ------------------------------------------------------------------------
+
+
+def _serve(worker_args: tuple, conn) -> None:
     try:
-        _Worker(index, n, model, opts, inboxes).serve(conn)
+        worker = _Worker(*worker_args)
     except BaseException as err:  # report, don't hang the coordinator
-        conn.send({"error": f"{type(err).__name__}: {err}"})
+        conn.send(("error", f"{type(err).__name__}: {err}"))
+        return
+    conn.send(("ok", None))
+    while True:
+        method, args = conn.recv()
+        if method == "stop":
+            conn.send(("ok", None))
+            return
+        try:
+            conn.send(("ok", getattr(worker, method)(*args)))
+        except BaseException as err:
+            conn.send(("error", f"{type(err).__name__}: {err}"))
+            return
 
 
-class ParallelBFS:
-    """The coordinator: starts the workers, runs the levels, gathers the verdict."""
+class _LocalBackend:
+    """Forked processes; they inherit the model object, nothing needs to pickle it."""
 
-    def __init__(self, ex, workers: int) -> None:
+    def __init__(self, n: int, model: Any, options: Any) -> None:
         try:
             ctx = mp.get_context("fork")
         except ValueError:
-            raise UsageError("--workers needs the 'fork' start method (Linux)") from None
-        self.ex, self.n = ex, workers
-        self.inboxes = [ctx.Queue() for _ in range(workers)]
-        self.conns = []
-        self.procs = []
-        for i in range(workers):
+            raise UsageError("--backend local needs the 'fork' start method (Linux); "
+                             "use --backend ray") from None
+        self.conns, self.procs = [], []
+        for i in range(n):
             parent_end, child_end = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(i, workers, ex.model, ex.opts, self.inboxes, child_end),
-                               daemon=True)
+            proc = ctx.Process(target=_serve, args=((i, n, model, options), child_end), daemon=True)
             proc.start()
             self.conns.append(parent_end)
             self.procs.append(proc)
+        for c in self.conns:
+            self._result(c)
+
+    @staticmethod
+    def _result(conn) -> Any:
+        status, value = conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"worker failed: {value}")
+        return value
+
+    def call(self, method: str, per_worker_args: list[tuple]) -> list[Any]:
+        for c, args in zip(self.conns, per_worker_args):
+            c.send((method, args))
+        return [self._result(c) for c in self.conns]
+
+    def close(self) -> None:
+        for c in self.conns:
+            try:
+                c.send(("stop", ()))
+                c.recv()
+            except (EOFError, OSError):
+                pass
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+
+
+class _RayBackend:
+    """One Ray actor per partition, on a local or remote Ray cluster."""
+
+    def __init__(self, n: int, model: Any, options: Any, address: str | None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UsageError("--backend ray needs Ray: pip install 'smrcheck[ray]'") from None
+        self.ray = ray
+        self.started = not ray.is_initialized()
+        if self.started:
+            # A local Ray listens on loopback only; a cluster is the user's to give.
+            local = {} if address else {"num_cpus": n, "_node_ip_address": "127.0.0.1"}
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, **local)
+        actor = ray.remote(num_cpus=1)(_Worker)
+        self.actors = [actor.remote(i, n, model, options) for i in range(n)]
+
+    def call(self, method: str, per_worker_args: list[tuple]) -> list[Any]:
+        refs = [getattr(a, method).remote(*args) for a, args in zip(self.actors, per_worker_args)]
+        return self.ray.get(refs)
+
+    def close(self) -> None:
+        for a in self.actors:
+            self.ray.kill(a)
+        if self.started:
+            self.ray.shutdown()
+
+
+# -- the coordinator -------------------------------------------------------------------
+
+
+class ParallelBFS:
+    def __init__(self, ex, workers: int, backend: str = "local", address: str | None = None) -> None:
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+        self.ex, self.n = ex, workers
+        # The progress callback draws on this process's terminal; workers don't get it.
+        options = dataclasses.replace(ex.opts, progress=None)
+        self.backend = (_LocalBackend(workers, ex.model, options) if backend == "local"
+                        else _RayBackend(workers, ex.model, options, address))
         self.reports: list[dict[str, Any]] = []
 
-    def _all(self, cmd: str, arg: Any) -> list[dict[str, Any]]:
-        for c in self.conns:
-            c.send((cmd, arg))
-        out = [c.recv() for c in self.conns]
-        for r in out:
-            if isinstance(r, dict) and "error" in r:
-                raise RuntimeError(f"worker failed: {r['error']}")
-        return out
+    def _all(self, method: str, *args: Any) -> list[Any]:
+        return self.backend.call(method, [args] * self.n)
 
     def _absorb_reports(self, reports: list[dict[str, Any]]) -> None:
         ex = self.ex
@@ -228,6 +279,16 @@ class ParallelBFS:
         ex.distinct = sum(r["distinct"] for r in reports)
         ex.generated = sum(ex.gen_by_action.values())
 
+    def _level(self, probe: bool, deadline: float | None) -> list[dict[str, Any]]:
+        n = self.n
+        while True:
+            expanded = self._all("expand", deadline)
+            kept = self.backend.call("own", [([expanded[s][0][o] for s in range(n)], probe)
+                                             for o in range(n)])
+            self.backend.call("accept", [([kept[o][s] for o in range(n)], probe) for s in range(n)])
+            if not any(more for _, more in expanded):
+                return self._all("end_level", probe)
+
     def run(self) -> None:
         """Like Explorer.bfs: returns normally, or raises the explorer's _Found/_Bound."""
         from .explore import _Bound, _Found
@@ -236,52 +297,44 @@ class ParallelBFS:
         roots = ex._roots()
         self._absorb_reports(self._all("roots", roots))
         ex.depth = 1 if roots else 0
-        deadline = None if ex.opts.time_limit is None else ex.start + ex.opts.time_limit
+        # Wall-clock deadline: workers may run on other machines.
+        deadline = None if ex.opts.time_limit is None else (
+            time.time() + ex.opts.time_limit - (time.monotonic() - ex.start))
         max_depth, max_states = ex.opts.max_depth, ex.opts.max_states
         while any(r["frontier"] for r in self.reports):
             probe = max_depth is not None and ex.depth >= max_depth
-            reports = self._all("level", (probe, deadline))
+            reports = self._level(probe, deadline)
             if probe:
                 if any(r["new"] for r in reports):
                     raise _Bound("max-depth")
                 return
             self._absorb_reports(reports)
-            hits = [(r["violation"], w) for w, r in enumerate(reports) if r["violation"]]
             if any(r["new"] for r in reports):
                 ex.depth += 1
+            hits = [(r["violation"], w) for w, r in enumerate(reports) if r["violation"]]
             if hits:
-                (prop_index, fp, _), _w = min(hits, key=lambda h: (h[0][0], h[1], h[0][2]))
+                (prop_index, _order, fp), _w = min(hits, key=lambda h: (h[0][0], h[1], h[0][1]))
                 raise _Found(ex.invariants[prop_index], fp, None)
             ex._tick(sum(r["frontier"] for r in reports))
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.time() > deadline:
                 raise _Bound("time-limit")
             if max_states is not None and ex.distinct >= max_states:
                 raise _Bound("max-states")
 
-    def parent(self, fp: int) -> int:
-        conn = self.conns[fp % self.n]
-        conn.send(("parent", fp))
-        return conn.recv()
-
     def path_to(self, fp: int) -> list[int]:
         chain = [fp]
-        while (up := self.parent(fp)) != fp:
+        while (up := self._parent(fp % self.n, fp)) != fp:
             fp = up
             chain.append(fp)
         chain.reverse()
         return chain
 
+    def _parent(self, owner: int, fp: int) -> int:
+        if isinstance(self.backend, _LocalBackend):
+            conn = self.backend.conns[owner]
+            conn.send(("parent", (fp,)))
+            return self.backend._result(conn)
+        return self.backend.ray.get(self.backend.actors[owner].parent.remote(fp))
+
     def close(self) -> None:
-        for c in self.conns:
-            try:
-                c.send(("stop", None))
-                c.recv()
-            except (EOFError, OSError, BrokenPipeError):
-                pass
-        for p in self.procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-        for q in self.inboxes:
-            q.close()
-            q.cancel_join_thread()
+        self.backend.close()
