@@ -17,8 +17,14 @@ properties, from the log's point of view down to the single acceptor:
   the ballot of one of its own messages.
 - MP-CHOSEN-STABLE: once a value is chosen in a slot, every Accept (2a) for that slot
   at a higher ballot carries that value (§2.2 P2b, the invariant phase 1 exists for).
+- MP-EXECUTED-CHOSEN: replicas execute only chosen values, each log entry being a
+  value chosen in its slot (or a no-op standing for a duplicate). Not in the issue's
+  list: it is the learner's half of §2.1's safety ("a process never learns that a
+  value has been chosen unless it actually has been"), and it catches a bad learner
+  with two ballots where MP-LOG-PREFIX needs three and a lagging learner.
 - MP-ALL-EXECUTED (sometimes): every command is executed by every live replica, so
-  the checks above are not vacuous.
+  the checks above are not vacuous (with fewer slots than commands: every live
+  replica fills its log with distinct commands).
 
 Every property uses the model's own quorum size: a mutant with smaller quorums also
 has learners that consider a value chosen on a smaller quorum.
@@ -47,7 +53,7 @@ def chosen(s: MPState, quorum_size: int) -> Chosen:
     return out
 
 
-def make_properties(n: int, commands: int, quorum_size: int) -> list[Property]:
+def make_properties(n: int, slots: int, commands: int, quorum_size: int) -> list[Property]:
     # The properties run one after another on each new state; they share its `chosen`.
     last: list = [None, None]
     valid = set(range(commands)) | {NOOP}
@@ -129,8 +135,31 @@ def make_properties(n: int, commands: int, quorum_size: int) -> list[Property]:
                 f"but an Accept at higher ballot {ballot_name(b2, s.owner)} carries "
                 f"{value_name(v2)}")
 
+    # With fewer slots than commands not every command fits in the log; the goal is
+    # then a full log of distinct commands, so that every configuration can pass.
+    goal = min(commands, slots)
+
+    def unchosen_entries(s: MPState) -> list[tuple[int, int, int]]:
+        ch = state_chosen(s)
+        out = []
+        for r, log in enumerate(s.log):
+            for slot, v in enumerate(log):
+                here = ch.get(slot, {})
+                if not here or (v != NOOP and v not in here):
+                    out.append((r, slot, v))
+        return out
+
+    def explain_unchosen(s: MPState) -> str:
+        r, slot, v = unchosen_entries(s)[0]
+        here = state_chosen(s).get(slot, {})
+        what = ", ".join(value_name(w) for w in sorted(here)) or "nothing"
+        return (f"{replica_name(r)} executed {value_name(v)} in slot {slot}, where "
+                f"{what} is chosen: its learner learned a value no quorum accepted in "
+                "one ballot")
+
     def all_executed(s: MPState) -> bool:
-        return all(c in s.log[r] for r in range(n) if s.up[r] != DOWN for c in range(commands))
+        return all(len({v for v in s.log[r] if v >= 0}) >= goal
+                   for r in range(n) if s.up[r] != DOWN)
 
     return [
         Property("MP-AGREEMENT", "always", lambda s: not split_slots(s),
@@ -147,6 +176,10 @@ def make_properties(n: int, commands: int, quorum_size: int) -> list[Property]:
         Property("MP-CHOSEN-STABLE", "always", lambda s: not unstable(s),
                  "once a value is chosen in a slot, every Accept for that slot at a "
                  "higher ballot carries that value", explain_stable),
+        Property("MP-EXECUTED-CHOSEN", "always", lambda s: not unchosen_entries(s),
+                 "replicas execute only chosen values: each log entry is a value chosen "
+                 "in its slot (a no-op may stand for a duplicate)", explain_unchosen),
         Property("MP-ALL-EXECUTED", "sometimes", all_executed,
-                 "every command is executed by every live replica"),
+                 "every command is executed by every live replica (every command that "
+                 "fits, with fewer slots than commands)"),
     ]

@@ -48,7 +48,7 @@ class MultiPaxosModel:
         quorums = majority(replicas) if self.rules.majority_quorums else threshold(replicas, size)
         self.cfg = act.Config(replicas, slots, max_round, commands, crashes,
                               recovery == "durable", quorums, self.rules)
-        self._properties = make_properties(replicas, commands, size)
+        self._properties = make_properties(replicas, slots, commands, size)
         self._maps = value_maps(commands)
 
     def init_states(self) -> list[MPState]:
@@ -109,6 +109,6 @@ SPEC = ModelSpec(
     ),
     mutants=tuple(m for _, m in MUTANTS.values()),
     build=build,
-    property_ids=tuple(p.id for p in make_properties(3, 2, 2)),
+    property_ids=tuple(p.id for p in make_properties(3, 2, 2, 2)),
     notes="only the sent-set network is implemented",
 )

@@ -187,7 +187,7 @@ def test_spec_lists_parameters_with_defaults():
                       "crashes": 0, "recovery": "none", "network": "sent-set"}
     assert SPEC.property_ids == (
         "MP-AGREEMENT", "MP-VALIDITY", "MP-LOG-PREFIX", "MP-AT-MOST-ONCE", "MP-PROMISE",
-        "MP-CHOSEN-STABLE", "MP-ALL-EXECUTED",
+        "MP-CHOSEN-STABLE", "MP-EXECUTED-CHOSEN", "MP-ALL-EXECUTED",
     )
     model = SPEC.build(SPEC.resolve_params(["slots=1", "max_round=1", "commands=1"]), None)
     assert check(model, Options()).result == "ok"
