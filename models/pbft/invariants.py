@@ -16,6 +16,10 @@ each a property, and two reachability goals that keep the model honest.
   a correct replica does enter a later view. A model in which backups could never
   prepare, or a NEW-VIEW never be accepted, would satisfy every invariant vacuously;
   these goals fail such a model.
+
+A correct replica is prepared for (v, n, d) when it has sent COMMIT(v, n, d) (it
+sends one the moment it is prepared, see `actions.prepared_at`), and committed-local
+when, besides, 2f + 1 matching COMMITs exist.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from .state import CM, PbftState, client_name, digest_name, result_of
 
 
 def make_properties(c: Setup) -> list[Property]:
-    # The properties run one after another on each new state; they share its Index.
+    # The explanations run one after another on a violating state; they share its
+    # Index. The checks themselves (below) read `msgs` directly.
     last: list = [None, None]
 
     def index(s: PbftState) -> Index:

@@ -50,7 +50,7 @@ class PbftModel:
     def __init__(self, replicas: int = 4, f: int = 1, byzantine: str = "primary",
                  requests: int = 2, max_view: int = 1, max_seq: int = 1,
                  network: str = "sent-set", mutant: str | None = None) -> None:
-        if f >= replicas or (byzantine == "new-primary" and f + 1 > replicas):
+        if f >= replicas:
             raise UsageError(f"f must be below replicas; got replicas={replicas}, f={f}")
         if network not in NETWORKS:
             raise UsageError(f"network must be one of {', '.join(NETWORKS)}; got {network!r}")
@@ -71,8 +71,8 @@ class PbftModel:
             "ENTER-VIEW": lambda s, a: act.enter_view(s, a[1], a[2], a[3]),
         }
         self._initial = initial(c.n, c.requests)
-        # Symmetry reduction over the interchangeable requests (see `symmetry`); the
-        # explorer uses it when Options(symmetry=True), the default.
+        # Symmetry reduction over the interchangeable requests and correct backups
+        # (see `symmetry`); the explorer uses it when Options(symmetry=True).
         self.canonical = make_canonical(
             c.n, c.requests, interchangeable_replicas(c.n, c.faulty, c.max_view)
         )
