@@ -12,12 +12,12 @@ sequence numbers in order, replying to the client after each.
 View change (§4.4). A backup that suspects the primary (a timeout, here a step that
 is always enabled below `max_view`) moves to view v + 1 and multicasts
 VIEW-CHANGE(v + 1, i, P), P its prepared certificates, the highest-view one per
-sequence number (read off the COMMITs it sent: see `prepared_at`). The new primary, with 2f + 1 view changes V (its own among them),
-multicasts NEW-VIEW(v + 1, V, O): for each sequence number up to max-s, the highest
-sequence number of a certificate in V, O holds a pre-prepare in view v + 1 for the
-digest of the highest-view certificate, or for the null request if V has none. A
-backup checks that O is what V yields, sends a PREPARE for each pre-prepare in O and
-enters the view.
+sequence number (read off the COMMITs it sent: see `prepared_at`). The new primary,
+with 2f + 1 view changes V (its own among them), multicasts NEW-VIEW(v + 1, V, O):
+for each sequence number up to max-s, the highest sequence number of a certificate
+in V, O holds a pre-prepare in view v + 1 for the digest of the highest-view
+certificate, or for the null request if V has none. A backup checks that O is what
+V yields, sends a PREPARE for each pre-prepare in O and enters the view.
 
 Faulty replicas (§2: signed messages, so never forged in another's name) have
 "sent" every well-formed message of their own at the start: the enabling conditions

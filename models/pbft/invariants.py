@@ -89,8 +89,10 @@ def make_properties(c: Setup) -> list[Property]:
             for d, who in sorted(ds.items())
         ]
         if want_commit:
-            return f"sequence number {key[0]} committed with different requests: " + "; ".join(parts)
-        return f"view {key[0]}, sequence number {key[1]} prepared with different digests: " + "; ".join(parts)
+            head = f"sequence number {key[0]} committed with different requests: "
+        else:
+            head = f"view {key[0]}, sequence number {key[1]} prepared with different digests: "
+        return head + "; ".join(parts)
 
     def invalid_executions(s: PbftState) -> list[tuple[int, int, int]]:
         return [
@@ -102,7 +104,10 @@ def make_properties(c: Setup) -> list[Property]:
 
     def explain_validity(s: PbftState) -> str:
         i, n, d = invalid_executions(s)[0]
-        return f"{replica_name(i)} executed {dn(d)} at sequence number {n}, a request no client issued"
+        return (
+            f"{replica_name(i)} executed {dn(d)} at sequence number {n}, a request no "
+            "client issued"
+        )
 
     def bad_replies(s: PbftState) -> list[str]:
         out = []

@@ -121,14 +121,20 @@ class PbftModel:
             )
         if name == "EXECUTE":
             _, i, n, d = a
-            return f"{replica_name(i)} is committed-local, executes n={n} ({self._d(d)}) and replies"
+            return (
+                f"{replica_name(i)} is committed-local, executes n={n} ({self._d(d)}) "
+                "and replies"
+            )
         if name == "ACCEPT":
             _, client, res = a
             return f"client {client_name(client)} accepts result {res} for {self._d(client)}"
         if name == "VIEW-CHANGE":
             _, v, i, certs = a
             p = "{" + ", ".join(f"n={n}: v={pv} {self._d(d)}" for n, pv, d in certs) + "}"
-            return f"{replica_name(i)} suspects the primary, sends VIEW-CHANGE(v={v}, i={replica_name(i)}, P={p})"
+            return (
+                f"{replica_name(i)} suspects the primary, sends VIEW-CHANGE(v={v}, "
+                f"i={replica_name(i)}, P={p})"
+            )
         if name == "NEW-VIEW":
             _, v, p, o = a
             return f"{replica_name(p)} sends NEW-VIEW(v={v}, O={self._o(o)})"
@@ -149,7 +155,8 @@ SPEC = ModelSpec(
     name="pbft",
     summary="PBFT with view changes and Byzantine replicas (Castro & Liskov, OSDI 1999)",
     params=(
-        Param("replicas", 4, "number of replicas r0..r(n-1); quorums have n - f", minimum=1, maximum=7),
+        Param("replicas", 4, "number of replicas r0..r(n-1); quorums have n - f",
+              minimum=1, maximum=7),
         Param("f", 1, "faults tolerated: quorums of n - f, clients wait for f + 1 replies",
               minimum=0, maximum=3),
         Param("byzantine", "primary", "which f replicas are faulty: primary = r0.., "
