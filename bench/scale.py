@@ -1,0 +1,88 @@
+"""Explorer scaling: states/s and bytes/state for 1 and N workers, one table per run.
+
+Each (model, workers) pair runs in a fresh process so its memory is its own. Bytes per
+state (one worker) is the process's RSS growth during the search over the distinct
+states: visited set, frontier and allocator slack. With N workers the visited set is
+split between them (16 bytes a state in all); the table gives the coordinator's and the
+largest worker's peak RSS instead. It asserts nothing about time.
+
+    python bench/scale.py                                  # 1 and 2 workers, small models
+    python bench/scale.py --workers 1 2 4 8 16 --markdown scale.md
+    python bench/scale.py --runs "paxos:max_ballot=3" --max-states 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+
+DEFAULT_RUNS = ["paxos:max_ballot=2", "multipaxos", "pbft"]
+
+
+def child(run: str, workers: int, max_states: int, time_limit: float) -> dict:
+    from smrcheck.checker.explore import Options, check
+    from smrcheck.models.registry import MODELS
+
+    name, _, params = run.partition(":")
+    spec = MODELS[name]
+    values = spec.resolve_params([p for p in params.split(",") if p])
+    model = spec.build(values, None)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = check(model, Options(workers=workers, max_states=max_states or None,
+                             time_limit=time_limit or None), name=name, params=values)
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers > 1 else 0
+    per_state = (me - base) * 1024 / max(1, r.distinct_states) if workers == 1 else None
+    return {"run": run, "workers": workers, "result": r.result, "distinct": r.distinct_states,
+            "generated": r.generated_states, "depth": r.depth, "seconds": r.seconds,
+            "rss_mb": me / 1024, "worker_rss_mb": kids / 1024, "bytes_per_state": per_state}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS,
+                        help="MODEL[:NAME=VALUE,...] (default: %(default)s)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--max-states", type=int, default=0)
+    parser.add_argument("--time-limit", type=float, default=0)
+    parser.add_argument("--markdown", help="also write the table as Markdown to this file")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run, w, m, t = args.child
+        print(json.dumps(child(run, int(w), int(m), float(t))))
+        return
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    header = ("| run | workers | result | distinct | generated | seconds | states/s | speed-up "
+              "| coordinator MB | worker MB | bytes/state |")
+    rows = [header, "|" + "---|" * 11]
+    print(header)
+    for run in args.runs:
+        one = None
+        for w in args.workers:
+            proc = subprocess.run([sys.executable, __file__, "--child", run, str(w),
+                                   str(args.max_states), str(args.time_limit)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"| {run} | {w} | failed: {proc.stderr.strip().splitlines()[-1:]} |")
+                continue
+            r = json.loads(proc.stdout)
+            rate = r["distinct"] / r["seconds"] if r["seconds"] else 0.0
+            one = one or rate
+            row = (f"| {run} | {w} | {r['result']} | {r['distinct']:,} | {r['generated']:,} | "
+                   f"{r['seconds']:.2f} | {rate:,.0f} | {rate / one:.2f}x | {r['rss_mb']:.0f} | "
+                   f"{r['worker_rss_mb']:.0f} | "
+                   + ("-" if r["bytes_per_state"] is None else f"{r['bytes_per_state']:.0f}") + " |")
+            print(row, flush=True)
+            rows.append(row)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as out:
+            out.write("\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()
