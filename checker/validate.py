@@ -18,6 +18,7 @@ possible just before it and the actions they enabled.
 
 from __future__ import annotations
 
+import gc
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -238,16 +239,25 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
     start = time.perf_counter()
     count = 0
     step = monitor.on_event
-    if conformance is None:
-        for ev in events:
-            step(ev)
-            count += 1
-    else:
-        conform = conformance.step
-        for ev in events:
-            step(ev)
-            conform(ev)
-            count += 1
+    # Events are acyclic dicts and the monitors' state is too: the cyclic collector
+    # has nothing to find, but it would walk every live object again and again as
+    # millions of events are allocated (a third of the run, measured). Paused here.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if conformance is None:
+            for ev in events:
+                step(ev)
+                count += 1
+        else:
+            conform = conformance.step
+            for ev in events:
+                step(ev)
+                conform(ev)
+                count += 1
+    finally:
+        if collecting:
+            gc.enable()
     monitor.finish()
     seconds = time.perf_counter() - start
     found = sorted(monitor.violations, key=lambda v: (v.file, v.line))

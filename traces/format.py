@@ -25,7 +25,7 @@ VERSION = 1
 PROTOCOLS = ("multipaxos", "pbft")
 
 NonNeg = Annotated[int, Field(ge=0, strict=True)]
-Name = Annotated[str, Field(min_length=1, max_length=200, strict=True)]
+Name = Annotated[str, Field(min_length=1, strict=True)]
 Text = Annotated[str, Field(strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
 
@@ -126,7 +126,7 @@ MpPayload = Annotated[
 
 # -- PBFT payloads ---------------------------------------------------------------------
 
-Digest = Annotated[str, Field(min_length=1, max_length=200, strict=True)]
+Digest = Annotated[str, Field(min_length=1, strict=True)]
 
 
 class PbftRequest(_Strict):

@@ -63,7 +63,7 @@ class IdSet:
             self.above.add(i)
 
 
-RETIRED_OPS = 1 << 16
+RETIRED_OPS = 1 << 12  # ops of finished requests kept to compare a late decision's op
 
 
 class Monitor:
@@ -199,7 +199,7 @@ class _Slot:
         self.votes: dict[tuple, set[str]] = {}  # (learner, ballot key, cmd) -> acceptors heard
         self.known: dict[str, Cmd] = {}  # learner -> the command it knows chosen
         self.decided: tuple[Cmd, tuple] | None = None  # first decision: (cmd, loc)
-        self.decided_by: set[str] = set()
+        self.decided_by: dict[str, Cmd] = {}  # replica -> the command it decided
         self.executed: tuple[Cmd, tuple] | None = None
         self.executed_by: int = 0
 
@@ -251,17 +251,38 @@ class MultiPaxosMonitor(Monitor):
             self.promised[node] = (k, ev["_loc"])
 
     def _vote(self, learner: str, acceptor: str, msg: dict) -> None:
-        s = self.slot(msg["slot"])
+        """The learner hears an acceptor's 2b; a majority in one ballot makes it known
+        chosen. Votes are kept only until then (the hot path of a run)."""
+        i = msg["slot"]
+        s = self.slots.get(i)
         if s is None:
+            s = self.slot(i)
+            if s is None:
+                return
+        if learner in s.known:
             return
-        c = cmd_key(msg["cmd"])
-        key = (learner, self.bkey(msg["ballot"]), c)
+        c = msg["cmd"]
+        ck = None if c is None else (c["client"], c["req"], c["op"])
+        b = msg["ballot"]
+        key = (learner, b[0], b[1], ck)
         heard = s.votes.get(key)
         if heard is None:
             heard = s.votes[key] = set()
         heard.add(acceptor)
-        if len(heard) >= self.quorum and learner not in s.known:
-            s.known[learner] = c
+        if len(heard) >= self.quorum:
+            s.known[learner] = ck
+
+    def on_recv(self, ev: dict) -> None:
+        if "_fault" in ev:
+            super().on_recv(ev)
+            return
+        send = ev["_send"]
+        msg = send["msg"] if send is not None else ev["msg"]
+        if msg["type"] == "accepted":
+            if ev["from"] in self.index:
+                self._vote(ev["node"], ev["from"], msg)
+        else:
+            self.on_message(ev, msg, send)
 
     def on_send(self, ev: dict) -> None:
         msg = ev["msg"]
@@ -297,7 +318,7 @@ class MultiPaxosMonitor(Monitor):
 
     def _decided(self, ev: dict, slot: int, c: Cmd, s: _Slot) -> None:
         node = ev["node"]
-        s.decided_by.add(node)
+        s.decided_by[node] = c
         if s.known.get(node, 0) != c:
             self.report("MP-QUORUM-CERT",
                         f"{node} decides {cmd_text(c)} in slot {slot} without accepted messages "
@@ -332,8 +353,17 @@ class MultiPaxosMonitor(Monitor):
                         "executes its log in slot order, without gaps", ev["_loc"])
         s = self.slot(i)
         if s is not None:
-            if node not in s.decided_by:
+            mine = s.decided_by.get(node, 0)
+            if mine == 0:
                 self._decided(ev, i, c, s)
+            elif mine != c:
+                self.report("MP-LOG-PREFIX",
+                            f"{node} executes {cmd_text(c)} in slot {i}, but it decided "
+                            f"{cmd_text(mine)} there", ev["_loc"])
+                if not self.was_requested(c):
+                    self.report("MP-VALIDITY",
+                                f"{node} executes {cmd_text(c)} in slot {i}, which its client "
+                                "never issued", ev["_loc"])
             if s.executed is None:
                 s.executed = (c, ev["_loc"])
             elif s.executed[0] != c:

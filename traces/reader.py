@@ -23,15 +23,22 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from json.scanner import c_make_scanner, py_make_scanner
 from pydantic import ValidationError
 
 from ..checker.errors import InvalidTrace
 from .format import HEADER_ADAPTER, Header, explain_line, first_error
+
+# The C scanner behind json.loads, called directly: it parses one JSON value from an
+# index and returns (value, end), without json.loads' Python wrapper and whitespace
+# regex, which cost as much as the parse itself on a short line. Strict, like loads:
+# a raw control character inside a string is an error.
+_SCAN = (c_make_scanner or py_make_scanner)(json.JSONDecoder())
 
 # -- field checks (mirror format.py) ----------------------------------------------------
 
@@ -41,7 +48,7 @@ def _nonneg(v: Any) -> bool:
 
 
 def _name(v: Any) -> bool:
-    return type(v) is str and 0 < len(v) <= 200
+    return type(v) is str and len(v) > 0
 
 
 def _text(v: Any) -> bool:
@@ -298,7 +305,7 @@ def open_run(paths: Sequence[str]) -> Run:
 
 # -- the merger -------------------------------------------------------------------------
 
-RETIRED_MEMORY = 1 << 16  # received-by-all msg_ids remembered, to name duplicate recvs
+RETIRED_MEMORY = 1 << 13  # msg_ids received by all, remembered to name a duplicate recv
 
 
 class Merger:
@@ -319,7 +326,10 @@ class Merger:
         self.trusted_senders = frozenset(logged - set(h.byzantine))  # their sends must exist
         self.batch = batch
         self.sent: dict[str, list] = {}  # msg_id -> [send event, addressees not yet received]
-        self.retired: OrderedDict[str, str] = OrderedDict()  # msg_id -> first receiver's loc
+        # msg_ids received by all their addressees, kept for two generations of
+        # RETIRED_MEMORY ids, to tell a duplicate recv from a fabricated one
+        self.retired: set[str] = set()
+        self.retired_old: set[str] = set()
         self.pending: dict[str, deque] = {}  # node -> held-back events, head is a blocked recv
         self.blocked: dict[str, list[str]] = {}  # msg_id -> nodes whose head waits for it
         self.last_seq: dict[str, tuple[int, int]] = {}  # node -> (seq, line) last read
@@ -333,77 +343,105 @@ class Merger:
         return InvalidTrace(f"{src.path} line {line}: {message}")
 
     def _read(self, src: Source) -> list[dict] | None:
-        """Up to `batch` checked events of src; None at the end of the file."""
+        """Up to `batch` checked events of src; None at the end of the file.
+
+        The hot path: the C JSON scanner (json.loads without its Python wrapper), then
+        hand checks; anything unusual goes to `_slow_line`, which names the fault."""
         handle, path = src.handle, src.path
         out: list[dict] = []
         kinds, payloads, names = self.kinds, self.payloads, self.names
-        last_seq, home = self.last_seq, self.home
+        last_seq, home, only = self.last_seq, self.home, src.node
         lineno = src.lineno
-        loads = json.loads
+        scan = _SCAN
+        batch = self.batch
         for raw in handle:
             lineno += 1
             try:
-                ev = loads(raw)
-            except ValueError as err:
-                if not raw.endswith("\n") and raw.strip():
-                    self.run.warnings.append(Warning_(path, lineno, "truncated final line "
-                                                      f"({len(raw)} bytes, no newline) skipped"))
+                ev, end = scan(raw, 0)
+                if end != len(raw) - 1 and raw[end:].strip():
+                    raise ValueError
+            except (ValueError, StopIteration):
+                ev = self._slow_line(src, lineno, raw)
+                if ev is None:
                     continue
-                if not raw.strip():
-                    continue
-                src.lineno = lineno
-                raise self._fail(src, lineno, f"not valid JSON ({getattr(err, 'msg', err)})") from None
             if type(ev) is not dict:
                 src.lineno = lineno
                 raise self._fail(src, lineno, f"expected a JSON object, got {type(ev).__name__}")
             kind = ev.get("kind")
-            spec = kinds.get(kind)
             node = ev.get("node")
             seq = ev.get("seq")
-            if (spec is None or type(node) is not str or type(seq) is not int or seq < 0
-                    or _check_fields(ev, spec) is not None
-                    or (kind == "send" and self._bad_payload(ev.get("msg"), payloads))):
-                src.lineno = lineno
-                raise self._explain(src, lineno, ev, spec)
-            if node not in names:
-                raise self._fail(src, lineno, f"field node: {node!r} is not a node or client "
-                                 "of the header")
-            if src.node is not None and node != src.node:
-                raise self._fail(src, lineno, f"field node: {node!r} in the per-node file of "
-                                 f"{src.node}")
+            if kind == "recv":
+                sender = ev.get("from")
+                msg_id = ev.get("msg_id")
+                if (sender.__class__ is not str or sender not in names or msg_id.__class__ is not str
+                        or not msg_id or ("msg" in ev and not _obj_or_null(ev["msg"]))):
+                    raise self._explain(src, lineno, ev, kinds.get(kind))
+            elif kind == "send":
+                msg_id = ev.get("msg_id")
+                to = ev.get("to")
+                msg = ev.get("msg")
+                if (msg_id.__class__ is not str or not msg_id or to.__class__ is not list or not to
+                        or msg.__class__ is not dict):
+                    raise self._explain(src, lineno, ev, kinds.get(kind))
+                for x in to:
+                    if x.__class__ is not str or x not in names:
+                        raise self._explain(src, lineno, ev, kinds.get(kind))
+                spec = payloads.get(msg.get("type"))
+                if spec is None or (spec and _check_fields(msg, spec) is not None):
+                    raise self._explain(src, lineno, ev, kinds.get(kind))
+            else:
+                spec = kinds.get(kind)
+                if spec is None or (spec and _check_fields(ev, spec) is not None):
+                    raise self._explain(src, lineno, ev, spec)
+            if node.__class__ is not str or node not in names or seq.__class__ is not int or seq < 0:
+                raise self._explain(src, lineno, ev, kinds.get(kind))
+            if only is not None and node != only:
+                raise self._fail(src, lineno, f"field node: {node!r} in the per-node file of {only}")
             prev = last_seq.get(node)
-            first_file = home.setdefault(node, path)
-            if first_file is not path:
-                raise self._fail(src, lineno, f"events of {node} are in two files "
-                                 f"({first_file} and this one)")
             if prev is None:
+                first_file = home.setdefault(node, path)
+                if first_file is not path:
+                    raise self._fail(src, lineno, f"events of {node} are in two files "
+                                     f"({first_file} and this one)")
                 if seq != 0:
-                    raise self._fail(src, lineno, f"field seq: {node}'s first event has seq {seq}; "
-                                     "seq counts from 0")
-            elif seq != prev[0] + 1:
-                if seq == prev[0]:
-                    msg = f"duplicate seq {seq} for {node} (also at line {prev[1]})"
-                elif seq < prev[0]:
-                    msg = f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): out of order"
-                else:
-                    msg = (f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): "
-                           f"events {prev[0] + 1}..{seq - 1} are missing")
-                raise self._fail(src, lineno, f"field seq: {msg}")
-            last_seq[node] = (seq, lineno)
-            if kind == "send":
-                for x in ev["to"]:
-                    if x not in names:
-                        raise self._fail(src, lineno, f"field to: {x!r} is not a node or client "
-                                         "of the header")
-            elif kind == "recv" and ev["from"] not in names:
-                raise self._fail(src, lineno, f"field from: {ev['from']!r} is not a node or "
-                                 "client of the header")
+                    raise self._fail(src, lineno, f"field seq: {node}'s first event has seq {seq}: "
+                                     f"events 0..{seq - 1} are missing (seq counts from 0)")
+            elif seq != prev[0] + 1 or prev[2] is not path:
+                raise self._seq_fault(src, lineno, node, seq, prev)
+            last_seq[node] = (seq, lineno, path)
             ev["_loc"] = (path, lineno)
             out.append(ev)
-            if len(out) >= self.batch:
+            if len(out) >= batch:
                 break
         src.lineno = lineno
         return out if out else None
+
+    def _slow_line(self, src: Source, lineno: int, raw: str) -> Any:
+        """A line the scanner refused: blank (skipped), truncated at the end of the file
+        (warned, skipped), padded with spaces (parsed), or malformed (an error)."""
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as err:
+            if not raw.endswith("\n"):
+                self.run.warnings.append(Warning_(src.path, lineno, "truncated final line "
+                                                  f"({len(raw)} bytes, no newline) skipped"))
+                return None
+            src.lineno = lineno
+            raise self._fail(src, lineno, f"not valid JSON ({getattr(err, 'msg', err)})") from None
+
+    def _seq_fault(self, src: Source, lineno: int, node: str, seq: int, prev: tuple) -> InvalidTrace:
+        if prev[2] is not src.path:
+            return self._fail(src, lineno, f"events of {node} are in two files ({prev[2]} and this one)")
+        if seq == prev[0]:
+            msg = f"duplicate seq {seq} for {node} (also at line {prev[1]})"
+        elif seq < prev[0]:
+            msg = f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): out of order"
+        else:
+            msg = (f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): "
+                   f"events {prev[0] + 1}..{seq - 1} are missing")
+        return self._fail(src, lineno, f"field seq: {msg}")
 
     @staticmethod
     def _bad_payload(msg: Any, payloads: dict) -> bool:
@@ -413,6 +451,16 @@ class Merger:
         return spec is None or _check_fields(msg, spec) is not None
 
     def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
+        src.lineno = line
+        for fld in ("node", "from"):
+            x = ev.get(fld)
+            if isinstance(x, str) and x and x not in self.names:
+                return self._fail(src, line, f"field {fld}: {x!r} is not a node or client of the header")
+        to = ev.get("to")
+        if isinstance(to, list):
+            for x in to:
+                if isinstance(x, str) and x and x not in self.names:
+                    return self._fail(src, line, f"field to: {x!r} is not a node or client of the header")
         why = explain_line(self.protocol, ev)
         if why is None:  # the tables and the models disagree: name what the table saw
             why = "an event the fast check rejects (report this as a bug)"
@@ -424,7 +472,7 @@ class Merger:
 
     def __iter__(self) -> Iterator[dict]:
         active = list(self.run.sources)
-        pending, out = self.pending, self.out
+        pending, out, sent = self.pending, self.out, self.sent
         while active:
             progressed = False
             for src in list(active):
@@ -437,14 +485,29 @@ class Merger:
                 progressed = True
                 for ev in batch:
                     node = ev["node"]
-                    q = pending.get(node)
-                    if q is not None:
-                        q.append(ev)
-                    elif ev["kind"] == "recv" and not self._ready(ev):
-                        pending[node] = deque((ev,))
-                        self.blocked.setdefault(ev["msg_id"], []).append(node)
-                    else:
-                        self._deliver(ev)
+                    if pending:
+                        q = pending.get(node)
+                        if q is not None:
+                            q.append(ev)
+                            continue
+                    if ev["kind"] == "recv":
+                        # The common case inline: the send is known, from the named
+                        # sender, to this node, and the recv carries no payload copy.
+                        entry = sent.get(ev["msg_id"])
+                        if entry is not None and "msg" not in ev:
+                            send, left = entry
+                            if send["node"] == ev["from"] and node in left:
+                                ev["_send"] = send
+                                left.discard(node)
+                                if not left:
+                                    self._retire(ev)
+                                out.append(ev)
+                                continue
+                        if not self._ready(ev):
+                            pending[node] = deque((ev,))
+                            self.blocked.setdefault(ev["msg_id"], []).append(node)
+                            continue
+                    self._deliver(ev)
                 if out:
                     yield from out
                     self.events += len(out)
@@ -464,11 +527,11 @@ class Merger:
         msg_id = ev["msg_id"]
         if msg_id in self.sent:
             return True
-        if msg_id in self.retired:
+        if msg_id in self.retired or msg_id in self.retired_old:
             path, line = ev["_loc"]
-            raise InvalidTrace(f"{path} line {line}: {ev['node']} receives {msg_id} again "
-                               f"(all its addressees received it before, e.g. {self.retired[msg_id]}); "
-                               "a message is received at most once per addressee")
+            raise InvalidTrace(f"{path} line {line}: {ev['node']} receives {msg_id} again, after "
+                               "every addressee had received it; a message is received at most "
+                               "once per addressee")
         if ev["from"] not in self.trusted_senders:
             if ev.get("msg") is None:
                 path, line = ev["_loc"]
@@ -481,7 +544,7 @@ class Merger:
         kind = ev["kind"]
         if kind == "send":
             msg_id = ev["msg_id"]
-            if msg_id in self.sent or msg_id in self.retired:
+            if msg_id in self.sent or msg_id in self.retired or msg_id in self.retired_old:
                 path, line = ev["_loc"]
                 raise InvalidTrace(f"{path} line {line}: field msg_id: {msg_id!r} is sent twice; "
                                    "msg_id must be unique in the run")
@@ -518,10 +581,17 @@ class Merger:
                           f"{send['node']} sent")
         left.discard(node)
         if not left:
-            del self.sent[msg_id]
-            self.retired[msg_id] = "{} line {}".format(*ev["_loc"])
-            if len(self.retired) > RETIRED_MEMORY:
-                self.retired.popitem(last=False)
+            self._retire(ev)
+
+    def _retire(self, ev: dict) -> None:
+        """Every addressee has received it: forget the send, remember its id a while."""
+        msg_id = ev["msg_id"]
+        del self.sent[msg_id]
+        retired = self.retired
+        retired.add(msg_id)
+        if len(retired) > RETIRED_MEMORY:  # two generations: O(1), bounded
+            self.retired_old = retired
+            self.retired = set()
 
     def _drain(self, nodes: list[str]) -> None:
         work = list(nodes)
@@ -550,7 +620,7 @@ class Merger:
 
     def _deliver_send_only(self, ev: dict) -> None:
         msg_id = ev["msg_id"]
-        if msg_id in self.sent or msg_id in self.retired:
+        if msg_id in self.sent or msg_id in self.retired or msg_id in self.retired_old:
             path, line = ev["_loc"]
             raise InvalidTrace(f"{path} line {line}: field msg_id: {msg_id!r} is sent twice; "
                                "msg_id must be unique in the run")

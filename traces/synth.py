@@ -265,9 +265,7 @@ class _Pbft(_Sim):
             k = (msg["n"], msg["digest"])
             heard = self.comm[node].setdefault(k, set())
             heard.add(sender)
-            if len(heard) >= self.quorum and msg["n"] not in self.committed[node] \
-                    and msg["n"] in self.pp[node]:
-                self.commit(node, msg["n"], msg["digest"])
+            self.check_committed(node, msg["n"])
 
     def check_prepared(self, node: str, n: int) -> None:
         if n not in self.pp[node] or n in self.sent_commit[node]:
@@ -276,6 +274,15 @@ class _Pbft(_Sim):
         if len(self.prep[node].get((n, d), ())) >= 2 * self.f:
             self.sent_commit[node].add(n)
             self.send(node, self.nodes, {"type": "commit", "view": 0, "n": n, "digest": d})
+            self.check_committed(node, n)
+
+    def check_committed(self, node: str, n: int) -> None:
+        """Committed-local: prepared (so it sent its COMMIT) and 2f+1 matching commits."""
+        if n not in self.sent_commit[node] or n in self.committed[node] or n not in self.pp[node]:
+            return
+        d = self.pp[node][n][0]
+        if len(self.comm[node].get((n, d), ())) >= self.quorum:
+            self.commit(node, n, d)
 
     def commit(self, node: str, n: int, d: str) -> None:
         self.emit(node, "decide", view=0, n=n, digest=d)

@@ -233,6 +233,20 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     violation("pbft-log-prefix", b, "PBFT-LOG-PREFIX",
               b.ev("r1", "execute", n=2, digest="dB", cmd=B, result="ok"))
 
+    # CONFORMANCE (with --conformance): every invariant holds, but r1 sends COMMIT
+    # before it is prepared (it has the pre-prepare and no PREPARE from anyone), a
+    # step no state of the PBFT model enables.
+    b = pb()
+    b.ev("c0", "request", req=0, op=A["op"])
+    b.deliver("c0", ["r0"], {"type": "request", "cmd": A})
+    b.deliver("r0", ["r1", "r2", "r3"], {"type": "pre-prepare", "view": 0, "n": 1,
+                                         "digest": "dA", "cmd": A})
+    line = b.ev("r1", "send", msg_id="r1-early", to=R4,
+                msg={"type": "commit", "view": 0, "n": 1, "digest": "dA"})
+    out["pbft-unprepared-commit"] = (b.text(), {
+        "args": ["--conformance"], "result": "violation", "violations": [],
+        "conformance": {"file": "pbft-unprepared-commit.jsonl", "line": line}})
+
     # -- input rules -----------------------------------------------------------------
     def invalid(name: str, text: str, line: int | None, says: str) -> None:
         out[name] = (text, {"result": "invalid-input", "file": f"{name}.jsonl", "line": line,
@@ -294,6 +308,9 @@ def good_samples() -> dict[str, str | dict[str, str]]:
     out["multipaxos-takeover.jsonl"] = "\n".join(dump(e) for e in multipaxos_run(
         requests=6, takeover=True, seed=3)) + "\n"
     out["pbft.jsonl"] = "\n".join(dump(e) for e in pbft_run(requests=3, seed=2)) + "\n"
+    # Within the PBFT model's bounds (3 clients, one request each): conforms too.
+    out["pbft-three-clients.jsonl"] = "\n".join(dump(e) for e in pbft_run(
+        clients=3, requests=1, seed=8)) + "\n"
     out["pbft-per-node"] = per_node(list(pbft_run(requests=2, seed=5)))
     # A merged file sorted by skewed wall clocks: r2's clock runs 50 ms behind, so some
     # of its recvs precede their sends in the file; the reader must not care.

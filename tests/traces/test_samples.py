@@ -32,6 +32,12 @@ def test_good_sample_is_safe(capsys, path):
     assert report["events"] > 50
 
 
+def test_run_within_the_models_bounds_conforms(capsys):
+    code, report = validate_json(capsys, str(SAMPLES / "good" / "pbft-three-clients.jsonl"),
+                                 "--conformance")
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "conforms")
+
+
 def test_truncated_final_line_is_reported_and_tolerated(capsys):
     code, report = validate_json(capsys, str(SAMPLES / "good" / "pbft-truncated.jsonl"))
     assert code == 0
@@ -57,8 +63,14 @@ def test_bad_sample_is_reported_exactly(capsys, expected_path):
     trace = SAMPLES / "bad" / name
     if not trace.is_dir():
         trace = trace.with_suffix(".jsonl")
-    code, report = validate_json(capsys, str(trace))
+    code, report = validate_json(capsys, str(trace), *expected.get("args", []))
     assert report["result"] == expected["result"]
+    if "conformance" in expected:
+        failure = report["conformance_failure"]
+        assert report["conformance"] == "fails"
+        assert (pathlib.Path(failure["file"]).name, failure["line"]) == (
+            expected["conformance"]["file"], expected["conformance"]["line"])
+        assert failure["enabled"] and failure["states"], "the report shows where it stood"
     if expected["result"] == "violation":
         assert code == 1
         got = [{"property": v["property"], "file": pathlib.Path(v["file"]).name, "line": v["line"]}

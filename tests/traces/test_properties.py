@@ -1,0 +1,174 @@
+"""Property-based tests: correct runs pass; corrupted runs are caught (or still valid).
+
+Runs come from the synthetic runners in `traces/synth.py` (seeded schedules of correct
+MultiPaxos and PBFT, with leader takeover and heartbeats). Each corruption has a
+precise expectation: a dropped event leaves a seq gap (unless it was its node's last),
+a duplicated line repeats a seq, two events of one node swapped break its order, any
+shuffle of the file that keeps each node's own order must change nothing (the merger
+orders by causality, never by file position), and a flipped value in a decision, an execution or
+a client's result breaks the matching property. Random byte damage never crashes the
+validator: it is an input error, a violation, or still a valid run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smrcheck.checker.errors import InvalidTrace
+from smrcheck.checker.validate import validate
+from smrcheck.traces.invariants import monitor_for
+from smrcheck.traces.reader import Merger, open_run
+from smrcheck.traces.synth import multipaxos_run, pbft_run
+
+SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def runs(draw) -> list[dict]:
+    seed = draw(st.integers(0, 10_000))
+    requests = draw(st.integers(1, 3))
+    clients = draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        return list(multipaxos_run(replicas=draw(st.sampled_from([3, 5])), clients=clients,
+                                   requests=requests, seed=seed, heartbeats=draw(st.booleans()),
+                                   takeover=draw(st.booleans())))
+    return list(pbft_run(f=1, clients=clients, requests=requests, seed=seed,
+                         heartbeats=draw(st.booleans())))
+
+
+def lines_of(events: list[dict]) -> list[str]:
+    return [json.dumps(e, separators=(",", ":")) for e in events]
+
+
+def check(lines: list[str]) -> tuple[str, list[str]]:
+    """('ok' | 'violation', properties) or ('invalid-input', [message])."""
+    fd, path = tempfile.mkstemp(suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
+        try:
+            run = open_run([path])
+            try:
+                r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+                             files=run.files)
+            finally:
+                run.close()
+        except InvalidTrace as err:
+            return "invalid-input", [str(err)]
+        return r.result, sorted({v.property for v in r.violations})
+    finally:
+        os.unlink(path)
+
+
+@SETTINGS
+@given(runs())
+def test_correct_runs_pass(events):
+    assert check(lines_of(events)) == ("ok", [])
+
+
+@SETTINGS
+@given(runs(), st.data())
+def test_dropped_event_is_a_seq_gap_unless_last(events, data):
+    i = data.draw(st.integers(1, len(events) - 1))
+    node = events[i]["node"]
+    last = all(e.get("node") != node for e in events[i + 1:])
+    result, detail = check(lines_of(events[:i] + events[i + 1:]))
+    if not last:
+        assert result == "invalid-input" and "missing" in detail[0]
+    elif events[i]["kind"] == "send":
+        assert result in ("ok", "violation")  # its recvs, if any, are now fabricated
+    else:
+        assert result in ("ok", "violation")
+
+
+@SETTINGS
+@given(runs(), st.data())
+def test_duplicated_line_is_a_duplicate_seq(events, data):
+    i = data.draw(st.integers(1, len(events) - 1))
+    lines = lines_of(events)
+    result, detail = check(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+    assert result == "invalid-input" and "duplicate seq" in detail[0]
+
+
+@SETTINGS
+@given(runs(), st.randoms(use_true_random=False))
+def test_any_interleaving_that_keeps_each_nodes_order_is_the_same_run(events, rnd):
+    """The merger orders by causality, never by file position: shuffle the file in
+    any way that keeps each node's own order (recvs may now precede their sends)."""
+    body = events[1:]
+    keys = [rnd.random() for _ in body]
+    by_node: dict[str, list[int]] = {}
+    for i, e in enumerate(body):
+        by_node.setdefault(e["node"], []).append(i)
+    slot = [0.0] * len(body)
+    for idx in by_node.values():
+        for i, k in zip(idx, sorted(keys[i] for i in idx)):
+            slot[i] = k
+    shuffled = [e for _, e in sorted(zip(slot, body), key=lambda p: p[0])]
+    assert check(lines_of([events[0], *shuffled])) == ("ok", [])
+
+
+@SETTINGS
+@given(runs(), st.data())
+def test_reordering_one_nodes_events_is_caught(events, data):
+    body = events[1:]
+    node = data.draw(st.sampled_from(sorted({e["node"] for e in body})))
+    idx = [i for i, e in enumerate(body) if e["node"] == node]
+    if len(idx) < 2:
+        return
+    k = data.draw(st.integers(0, len(idx) - 2))
+    a, b = idx[k], idx[k + 1]
+    body[a], body[b] = body[b], body[a]
+    result, detail = check(lines_of([events[0], *body]))
+    assert result == "invalid-input" and "out of order" in detail[0] or "missing" in detail[0]
+
+
+def flips(events: list[dict]) -> list[tuple[int, str, str]]:
+    """(index, field, property it must break) for every flippable event."""
+    out = []
+    mp = events[0]["protocol"] == "multipaxos"
+    for i, e in enumerate(events[1:], 1):
+        if e["kind"] == "execute" and e["cmd"] is not None:
+            out.append((i, "op", "MP-VALIDITY" if mp else "PBFT-VALIDITY"))
+        elif e["kind"] == "result":
+            out.append((i, "result", "MP-CLIENT" if mp else "PBFT-CLIENT"))
+        elif e["kind"] == "decide" and not mp:
+            out.append((i, "digest", "PBFT-COMMIT-CERT"))
+    return out
+
+
+@SETTINGS
+@given(runs(), st.data())
+def test_flipped_value_breaks_its_property(events, data):
+    candidates = flips(events)
+    if not candidates:
+        return
+    i, fld, prop = data.draw(st.sampled_from(candidates))
+    e = json.loads(json.dumps(events[i]))
+    if fld == "op":
+        e["cmd"]["op"] += " (flipped)"
+    elif fld == "result":
+        e["result"] += "?"
+    else:
+        e["digest"] += "?"
+    result, props = check(lines_of(events[:i] + [e] + events[i + 1:]))
+    assert result == "violation" and prop in props
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(runs(), st.data())
+def test_random_damage_never_crashes(events, data):
+    lines = lines_of(events)
+    i = data.draw(st.integers(0, len(lines) - 1))
+    line = lines[i]
+    k = data.draw(st.integers(0, len(line) - 1))
+    junk = data.draw(st.sampled_from(['"', "{", "}", ",", "0", "-1", "null", "x", "[", "]", ""]))
+    lines[i] = line[:k] + junk + line[k + 1:]
+    result, _ = check(lines)  # anything but an unexpected exception
+    assert result in ("ok", "violation", "invalid-input")
