@@ -201,3 +201,43 @@ def validate_result(r, out: Console) -> None:
         for state, enabled in zip(c.states, c.enabled):
             out.print("  - " + ", ".join(f"{k}={v}" for k, v in state.items()), markup=False)
             out.print("    enabled: " + (", ".join(enabled) or "(none)"), markup=False)
+
+
+# -- smrcheck run -------------------------------------------------------------------------
+
+
+@contextmanager
+def run_progress(out: Console, enabled: bool) -> Iterator[object]:
+    """A progress bar of committed requests while `smrcheck run` drives its clients."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("committed"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=out, transient=True) as bar:
+        task = bar.add_task("run", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def run_result(r, out: Console) -> None:
+    """An `impl.launch.RunResult`: what committed, how fast, which faults were injected."""
+    style = "bold green" if r.complete else "bold yellow"
+    out.print(Text(f"{r.protocol}: {r.committed:,} of {r.requests:,} requests committed"
+                   + ("" if r.complete else " (time limit reached)"), style=style))
+    table = Table(show_header=False, box=None, expand=False)
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("replicas", f"n={r.n}, f={r.f}; {r.clients} client(s)")
+    table.add_row("time", f"{r.seconds:.2f} s, {r.throughput:,.0f} requests/s")
+    table.add_row("latency", f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms")
+    if r.gave_up:
+        table.add_row("gave up", f"{r.gave_up} request(s) after every retry")
+    for c in r.crashes:
+        table.add_row("fault", c)
+    table.add_row("traces", f"{r.trace_dir} (check with: smrcheck validate {r.trace_dir})")
+    out.print(table)

@@ -1,0 +1,63 @@
+"""The replicated state machine: a key-value store over string commands.
+
+Ops: `put K V` -> "ok", `get K` -> the value ("" if none), `append K V` -> the new
+value. Anything else -> "error: ..." (still deterministic, so replicas agree on it).
+`Sessions` keeps, per client, which request ids were applied and their results, so a
+retried request runs at most once and its retry gets the first result.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+
+class KVStore:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def apply(self, op: str) -> str:
+        parts = op.split(" ", 2)
+        verb = parts[0]
+        if verb == "get" and len(parts) == 2:
+            return self.data.get(parts[1], "")
+        if verb == "put" and len(parts) == 3:
+            self.data[parts[1]] = parts[2]
+            return "ok"
+        if verb == "append" and len(parts) == 3:
+            v = self.data.get(parts[1], "") + parts[2]
+            self.data[parts[1]] = v
+            return v
+        return f"error: unknown op {op!r}"
+
+
+class Sessions:
+    """At-most-once: per client a watermark of applied request ids (every id below it
+    applied) plus the ids above it, and the latest results for retries."""
+
+    KEEP = 4096
+
+    def __init__(self) -> None:
+        self.low: dict[str, int] = {}
+        self.above: dict[str, set[int]] = {}
+        self.results: OrderedDict[tuple[str, int], str] = OrderedDict()
+
+    def applied(self, client: str, req: int) -> bool:
+        return req < self.low.get(client, 0) or req in self.above.get(client, ())
+
+    def result(self, client: str, req: int) -> str:
+        return self.results.get((client, req), "")
+
+    def record(self, client: str, req: int, result: str) -> None:
+        low = self.low.get(client, 0)
+        above = self.above.setdefault(client, set())
+        if req == low:
+            low += 1
+            while low in above:
+                above.discard(low)
+                low += 1
+            self.low[client] = low
+        elif req > low:
+            above.add(req)
+        self.results[(client, req)] = result
+        if len(self.results) > self.KEEP:
+            self.results.popitem(last=False)

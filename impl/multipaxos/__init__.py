@@ -1,0 +1,1 @@
+"""MultiPaxos replicas (van Renesse and Altinbuken, "Paxos Made Moderately Complex")."""

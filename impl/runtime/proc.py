@@ -1,0 +1,66 @@
+"""One replica as its own OS process: `python -m smrcheck.impl.runtime.proc CONFIG_JSON`.
+
+CONFIG holds the replica's name, the protocol, every node's 127.0.0.1 address, the
+trace and data folders, the fault spec, seed, bug and Byzantine mode. The process runs
+until SIGTERM or SIGINT, then closes its trace and storage. Started again after a
+kill, it finds its trace file and storage there: it logs `crash` and `restart` (the
+crash happened while it could not write) and recovers from its durable state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+
+from .faults import FaultPlan, FaultSpec
+from .storage import FileStorage
+from .tcp import TcpHost
+from .tracer import Tracer, header
+
+
+def make_replica(cfg: dict, storage):
+    name, nodes, f = cfg["name"], cfg["nodes"], cfg["f"]
+    if cfg["protocol"] == "multipaxos":
+        from ..multipaxos.replica import MultiPaxosReplica
+
+        return lambda env: MultiPaxosReplica(env, nodes, storage, bug=cfg.get("bug"))
+    from ..pbft.replica import PbftReplica, load_keys
+
+    keys = load_keys(cfg["keys"])
+    mode = cfg.get("byzantine", {}).get(name)
+    return lambda env: PbftReplica(env, nodes, f, storage, keys, bug=cfg.get("bug"), mode=mode)
+
+
+def host_for(cfg: dict) -> TcpHost:
+    name = cfg["name"]
+    path = os.path.join(cfg["trace_dir"], f"{name}.jsonl")
+    restarted = os.path.exists(path) and os.path.getsize(path) > 0
+    head = header(cfg["protocol"], cfg["nodes"], cfg["clients"], cfg["f"], node=name,
+                  byzantine=sorted(cfg.get("byzantine", {})), run=cfg.get("run"))
+    tracer = Tracer(path, head, name)
+    if restarted:
+        tracer.emit("crash")
+        tracer.emit("restart")
+    storage = FileStorage(os.path.join(cfg["data_dir"], f"{name}.log"))
+    addrs = {k: tuple(v) for k, v in cfg["addrs"].items()}
+    plan = FaultPlan(FaultSpec(**cfg.get("faults", {})), hash((cfg["seed"], name, tracer.seq)))
+    return TcpHost(name, addrs, tracer, storage, make_replica(cfg, storage), plan, cfg["seed"])
+
+
+async def main(cfg: dict) -> None:
+    host = host_for(cfg)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await host.start()
+    print("ready", flush=True)
+    await stop.wait()
+    await host.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(json.loads(sys.argv[1])))

@@ -1,0 +1,57 @@
+"""`smrcheck run` over real processes on 127.0.0.1: short runs, with timeouts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from smrcheck.checker.cli import main
+
+SMRCHECK = [sys.executable, "-m", "smrcheck.checker.cli"]
+
+
+def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run([*SMRCHECK, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_multipaxos_with_faults_and_a_crash_validates(tmp_path, validate_dir):
+    d = str(tmp_path / "t")
+    p = run_cli("run", "multipaxos", "-n", "3", "--requests", "600", "--clients", "2",
+                "--faults", "drop=0.05,dup=0.02,delay=0.005,crash=1", "--seed", "3",
+                "--trace-dir", d, "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["committed"] == 600 and any("killed" in c for c in out["crashes"])
+    assert sorted(os.listdir(d)) == ["c0.jsonl", "c1.jsonl", "r0.jsonl", "r1.jsonl", "r2.jsonl",
+                                     "run.json"]
+    result = validate_dir(d)
+    assert result.exit_code == 0, result.to_json()
+
+
+def test_multipaxos_bug_run_is_rejected(tmp_path):
+    d = str(tmp_path / "t")
+    p = run_cli("run", "multipaxos", "--requests", "200", "--bug", "minority-quorums",
+                "--trace-dir", d, "--json")
+    assert p.returncode == 0, p.stderr
+    v = run_cli("validate", d, "--json")
+    assert v.returncode == 1
+    assert "MP-QUORUM-CERT" in {x["property"] for x in json.loads(v.stdout)["violations"]}
+
+
+@pytest.mark.parametrize("args, says", [
+    (["run", "raft", "--trace-dir", "X"], "allowed: multipaxos, pbft"),
+    (["run", "multipaxos", "--bug", "nope", "--trace-dir", "X"], "allowed: ignore-promised-values"),
+    (["run", "multipaxos", "--faults", "drop=2", "--trace-dir", "X"], "probabilities"),
+    (["run", "multipaxos", "--faults", "flood=1", "--trace-dir", "X"], "allowed: drop=VALUE"),
+    (["run", "multipaxos", "-n", "2", "-f", "1", "--trace-dir", "X"], "2f+1"),
+    (["run", "multipaxos", "--byzantine", "r1=silent", "--trace-dir", "X"], "pbft only"),
+])
+def test_bad_flags_exit_2_with_one_line(args, says, capsys, tmp_path):
+    args = [a if a != "X" else str(tmp_path / "x") for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and "\n" not in err and "Traceback" not in err
