@@ -5,20 +5,29 @@ slot, run by a distinguished leader. Each step below is a step of §2's algorith
 applied to every slot at once, or to one slot:
 
 - Prepare(r, b): replica r, wanting to lead, picks a ballot b = (round, r) above any
-  it has seen and sends one prepare request (1a) for *all* slots: "phase 1 for
-  infinitely many instances" (§3), a single short message. Its own acceptor
-  promises at once (a message to itself). As `messages` explains, the model's
-  ballots are rounds, each claimed by one replica.
+  it has seen and sends one prepare request (1a) for *all* slots. §3: a new leader
+  executes phase 1 for infinitely many instances at once, with one proposal number
+  and one reasonably short message. Its own acceptor promises at once (a message to
+  itself). As `messages` explains, the model's ballots are rounds, each claimed by
+  one replica.
 - Promise(a, b): on a 1a with b above its promise, acceptor a promises b and reports,
-  for every slot, the value it accepted with the highest ballot (§2.2 phase 1(b)).
-  Only while b's leader still collects promises (see `collecting`).
-- Lead(r, Q): once a quorum Q has promised r's ballot, r becomes leader. In every slot
-  where Q reports a value it re-proposes the one with the highest ballot (phase 2(a));
-  every lower slot with no report it fills with a no-op, so no gap can stall
-  execution (§3: "the leader ... proposes ... a special no-op command"). Proposals
-  for slots above the highest reported one are left for new commands.
+  for every slot, the value it accepted with the highest ballot (§2.2 phase 1(b));
+  §3: acceptors answer for all instances at once, reporting the few where they have
+  accepted something. Only while b's leader still collects promises (`collecting`).
+- Lead(r, Q): once a quorum Q has promised r's ballot, r has finished phase 1. In
+  every slot where Q reports a value it re-proposes the one with the highest ballot
+  (phase 2(a), §2.2 P2c); every lower slot with no report it fills with a no-op,
+  which leaves the state unchanged, so that no gap stalls execution. §3's example:
+  a leader that knows commands 1-134, 138 and 139 runs phase 1 for 135-137 and all
+  slots above 139, re-proposes the values phase 1 shows determined (say in 135 and
+  140) and fills the gaps (136, 137) with no-ops. Slots above the highest reported
+  one are left for new commands.
 - Propose(r, c): the stable leader proposes client command c in its next free slot
-  without a new phase 1: "only phase 2 ... is needed" (§3), the point of MultiPaxos.
+  with phase 2 alone; §3: once phase 1 is done for all instances, each further
+  command costs only phase 2, the point of MultiPaxos. A leader proposes each
+  command once per ballot; it does not check the values phase 1 made it re-propose
+  (nothing says they were chosen), so one command can be chosen in two slots and
+  replicas must execute it only once.
 - Accept(a, b, slot, v): on a 2a whose ballot is at least its promise, acceptor a
   accepts it and tells the learners (phase 2(b), with a 2b message).
 - Execute(r, v): r's learner has learned that v is chosen in r's next slot, because a
@@ -306,7 +315,13 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
 def step(s: MPState, a: tuple, cfg: Config) -> MPState:
     name = a[0]
     if name == "Accept":
-        return learn_promptly(accept(s, a[1], a[2], a[3], a[4]), cfg)
+        t = accept(s, a[1], a[2], a[3], a[4])
+        # Prompt replicas have learned all they could before this step, so only one
+        # waiting on this very slot can learn more now.
+        slot, up, log = a[3], t.up, t.log
+        if any(up[r] == UP and len(log[r]) == slot for r in range(cfg.n)):
+            return learn_promptly(t, cfg)
+        return t
     if name == "Promise":
         return promise(s, a[1], a[2], cfg)
     if name == "Execute":

@@ -17,10 +17,10 @@ Each replica collocates the three roles of Paxos Made Simple §3:
 `owner[b]` is the replica that claimed ballot b (its round; see `messages`), `NONE`
 while unclaimed. `up[r]` is `DOWN` once r has crashed (and not restarted),
 `CATCHING_UP` after a restart while its learner has values left to learn, else `UP`;
-`crashes` counts crash events against the budget. `msgs` is the set of every message ever sent, as in Lamport's
-Paxos.tla: with the default sent-set network a lost, duplicated or reordered message
-is the same, for safety, as one never or repeatedly received, so no network action is
-needed.
+`crashes` counts crash events against the budget. `msgs` is the set of every message
+ever sent, as in Lamport's Paxos.tla: with the default sent-set network a lost,
+duplicated or reordered message is the same, for safety, as one never or repeatedly
+received, so no network action is needed.
 
 Symmetry: commands are interchangeable (every command is pending at the start and a
 leader may propose any of them), and so are replicas once ballot ownership is renamed
