@@ -11,19 +11,20 @@ nothing about time.
     python3 bench/pbft_size.py max_seq=2 time=300   # ... with a time limit
     python3 bench/pbft_size.py symmetry=off         # without symmetry reduction
 
-Measured on the shared 2-core development machine (CPython 3.11, one core, BFS,
-symmetry over the requests on unless said), 2026-11-30:
+Measured on the shared 2-core development machine, other jobs running (load 4-5, so
+seconds vary by up to 2x between runs), CPython 3.11, one core, BFS, symmetry over
+the requests and the interchangeable correct backups unless said, 2026-11-30:
 
     parameters (others default)      distinct   generated  depth  seconds  states/s  peak
-    (defaults: n=4 f=1 byz=primary     21,488      57,394     21      1.2    17,991   23 MiB
+    (defaults: n=4 f=1 byz=primary     11,088      29,572     21      1.3     8,629   35 MiB
      requests=2 max_view=1 max_seq=1)
-    symmetry=off                       40,769     108,051     21      2.3    17,571   44 MiB
-    requests=3                         23,184      62,683     21      3.2     7,178   24 MiB
-    replicas=5                        194,302     626,533     27     14.4    13,473   75 MiB
-    max_view=2 (two view changes)     892,858   2,677,075     31    108.9     8,198  348 MiB
-    max_view=2 requests=1             468,301   1,454,599     31     36.1    12,984  193 MiB
-                                                                     (symmetry has no effect)
-    max_seq=2 byzantine=backups    > 1,299,722  > 5,426,570  > 26   170 (time limit, incomplete)
+    symmetry=off                       40,769     108,051     21      2.1    19,813   43 MiB
+    requests=3                         11,967      32,305     21      4.0     3,029   36 MiB
+    replicas=5                         38,259     123,661     27      8.6     4,471   42 MiB
+    max_view=2 requests=1             468,301   1,454,599     31     20.9    22,430  207 MiB
+    max_view=2 (two view changes)     892,858   2,677,075     31    125.0     7,142  349 MiB
+    max_seq=2 byzantine=backups    > 1,299,722  > 5,426,570  > 26   170 (time limit, incomplete;
+                                                                     requests-only symmetry)
 """
 
 from __future__ import annotations
