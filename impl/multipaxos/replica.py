@@ -368,7 +368,9 @@ class MultiPaxosReplica(Node):
         while self.slot_out in self.decisions:
             slot = self.slot_out
             cmd = self.decisions.pop(slot)
-            self.storage.append({"x": [slot, cmd]})
+            # written through to the OS, which a killed process does not lose; not
+            # fsynced: only the acceptor's records must survive a power loss
+            self.storage.append({"x": [slot, cmd]}, durable=False)
             self.apply(slot, cmd, traced=True)
 
     def apply(self, slot: int, cmd: dict | None, *, traced: bool) -> None:

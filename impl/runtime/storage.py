@@ -19,7 +19,9 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.records: list = []
 
-    def append(self, record) -> None:
+    dirty = False
+
+    def append(self, record, durable: bool = True) -> None:
         self.records.append(json.loads(json.dumps(record)))  # as a file would return it
 
     def replay(self) -> Iterator:
@@ -54,10 +56,11 @@ class FileStorage:
                 records.append(json.loads(line))
         return records
 
-    def append(self, record) -> None:
+    def append(self, record, durable: bool = True) -> None:
+        """Write `record` through to the OS; `durable` ones are fsynced by `sync`."""
         self.fh.write(json.dumps(record, separators=(",", ":")) + "\n")
         self.fh.flush()
-        self.dirty = True
+        self.dirty = self.dirty or durable
 
     def replay(self) -> Iterator:
         records, self._good = self._good, []
@@ -65,8 +68,8 @@ class FileStorage:
 
     def sync(self) -> None:
         if self.dirty:
-            os.fsync(self.fh.fileno())
             self.dirty = False
+            os.fsync(self.fh.fileno())
 
     def close(self) -> None:
         if not self.fh.closed:

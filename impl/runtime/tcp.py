@@ -22,7 +22,7 @@ from typing import Any
 
 from .faults import FaultPlan
 from .node import Node
-from .tracer import Tracer
+from .tracer import ENCODE, Tracer
 
 HEAD = struct.Struct(">I")
 MAX_FRAME = 64 << 20
@@ -68,6 +68,42 @@ class Peer:
                 writer.close()
 
 
+class FrameReader(asyncio.Protocol):
+    """One incoming connection: splits the byte stream into frames, delivers each."""
+
+    def __init__(self, host: TcpHost) -> None:
+        self.host = host
+        self.buf = bytearray()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.host.readers.add(self)
+
+    def connection_lost(self, exc) -> None:
+        self.host.readers.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        pos, end = 0, len(buf)
+        while end - pos >= HEAD.size:
+            (size,) = HEAD.unpack_from(buf, pos)
+            if size > MAX_FRAME:
+                self.transport.close()
+                return
+            if end - pos - HEAD.size < size:
+                break
+            start = pos + HEAD.size
+            try:
+                frame = json.loads(buf[start:start + size])
+            except ValueError:
+                self.transport.close()
+                return
+            pos = start + size
+            self.host.deliver(frame)
+        del buf[:pos]
+
+
 class TcpEnv:
     def __init__(self, host: TcpHost) -> None:
         self.host = host
@@ -81,8 +117,9 @@ class TcpEnv:
     def send(self, to: Sequence[str], msg: dict, meta: dict | None = None) -> None:
         tracer = self.host.tracer
         msg_id = f"{self.name}.{tracer.seq}"
-        tracer.emit("send", msg_id=msg_id, to=list(to), msg=msg)
-        self.host.outbox.append((list(to), msg_id, msg, meta))
+        msg_json = ENCODE(msg)
+        tracer.emit_raw("send", {"msg_id": msg_id, "to": list(to)}, msg_json)
+        self.host.outbox.append((list(to), msg_id, msg, msg_json, meta))
         self.host.schedule_flush()
 
     def set_timer(self, name: str, delay: float) -> None:
@@ -110,8 +147,10 @@ class TcpHost:
         self.seed = seed
         self.outbox: list = []
         self.flushing = False
+        self.syncing = False
         self.seen: set[str] = set()
         self.peers: dict[str, Peer] = {}
+        self.readers: set[FrameReader] = set()
         self.server: asyncio.AbstractServer | None = None
         self.node: Node | None = None
 
@@ -119,7 +158,8 @@ class TcpHost:
         self.loop = asyncio.get_running_loop()
         host, port = self.addrs[self.name]
         assert host == "127.0.0.1", "nodes bind to loopback only"
-        self.server = await asyncio.start_server(self.serve, host, port, reuse_address=True)
+        self.server = await self.loop.create_server(lambda: FrameReader(self), host, port,
+                                                    reuse_address=True)
         self.env = TcpEnv(self)
         self.node = self.make(self.env)
         self.node.start()
@@ -130,6 +170,8 @@ class TcpHost:
             h.cancel()
         if self.server is not None:
             self.server.close()
+        for r in list(self.readers):
+            r.transport.close()
         for p in self.peers.values():
             p.task.cancel()
         self.tracer.close()
@@ -138,28 +180,15 @@ class TcpHost:
 
     # -- receiving -----------------------------------------------------------------
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readexactly(HEAD.size)
-                (size,) = HEAD.unpack(head)
-                if size > MAX_FRAME:
-                    break
-                self.deliver(json.loads(await reader.readexactly(size)))
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
-        except asyncio.CancelledError:
-            pass  # shutting down: end quietly (asyncio logs a cancelled server callback)
-        finally:
-            writer.close()
-
     def deliver(self, frame: dict) -> None:
-        fid = frame["id"]
+        self.receive(frame["id"], frame["from"], frame["msg"], frame.get("meta"))
+
+    def receive(self, fid: str, src: str, msg: dict, meta: dict | None) -> None:
         if fid in self.seen:
             return
         self.seen.add(fid)
-        self.tracer.emit("recv", msg_id=fid, **{"from": frame["from"]})
-        self.node.on_message(frame["from"], frame["msg"], frame.get("meta"))
+        self.tracer.emit_raw("recv", {"msg_id": fid, "from": src}, None)
+        self.node.on_message(src, msg, meta)
 
     def fire(self, name: str) -> None:
         self.env.timers.pop(name, None)
@@ -173,18 +202,38 @@ class TcpHost:
             self.loop.call_soon(self.flush)
 
     def flush(self) -> None:
+        """Group commit: fsync what the handlers appended, then let their messages go.
+
+        The fsync runs on a worker thread; handlers keep running meanwhile and their
+        messages wait for the next fsync, so one fsync covers a growing batch."""
         self.flushing = False
-        if self.storage is not None:
-            self.storage.sync()  # group commit: durable before anyone hears of it
+        if self.syncing:
+            self.flushing = True  # the running fsync's completion flushes again
+            return
         outbox, self.outbox = self.outbox, []
-        for to, msg_id, msg, meta in outbox:
-            data = json.dumps({"id": msg_id, "from": self.name, "msg": msg, "meta": meta},
-                              separators=(",", ":")).encode()
+        if self.storage is not None and self.storage.dirty:
+            self.syncing = True
+            fut = self.loop.run_in_executor(None, self.storage.sync)
+            fut.add_done_callback(lambda _f: self.synced(outbox))
+        else:
+            self.transmit(outbox)
+
+    def synced(self, outbox: list) -> None:
+        self.syncing = False
+        self.flushing = False
+        self.transmit(outbox)
+        if self.outbox:
+            self.schedule_flush()
+
+    def transmit(self, outbox: list) -> None:
+        for to, msg_id, msg, msg_json, meta in outbox:
+            data = ('{"id":' + ENCODE(msg_id) + ',"from":' + ENCODE(self.name) + ',"msg":'
+                    + msg_json + ',"meta":' + ENCODE(meta) + "}").encode()
             frame = HEAD.pack(len(data)) + data
             for dst in to:
                 for delay in self.plan.fate(self.name, dst):
-                    if dst == self.name:
-                        self.loop.call_soon(self.deliver, json.loads(data))
+                    if dst == self.name:  # to itself: no socket, no decoding
+                        self.loop.call_soon(self.receive, msg_id, self.name, msg, meta)
                     elif delay:
                         self.loop.call_later(delay, self.put, dst, frame)
                     else:

@@ -12,6 +12,8 @@ import os
 import time
 from typing import Any
 
+ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once: dumps() builds one per call
+
 
 def header(protocol: str, nodes: list[str], clients: list[str], f: int, *,
            node: str | None = None, byzantine: list[str] | None = None,
@@ -56,10 +58,10 @@ class Tracer:
         self.seq = 0 if fresh else _last_seq(path) + 1
         if not fresh:
             self._repair(path)
-        self.fh = open(path, "a", encoding="utf-8")
+        # unbuffered appends: each event is one write(2), so it reaches the OS whole
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if fresh:
-            self.fh.write(json.dumps(head, separators=(",", ":")) + "\n")
-            self.fh.flush()
+            os.write(self.fd, (ENCODE(head) + "\n").encode())
 
     @staticmethod
     def _repair(path: str) -> None:
@@ -73,15 +75,23 @@ class Tracer:
                 fh.truncate(cut)
 
     def emit(self, kind: str, **fields: Any) -> int:
+        return self.emit_raw(kind, fields, None)
+
+    def emit_raw(self, kind: str, fields: dict, msg_json: str | None) -> int:
+        """Append one event; `msg_json`, when given, is the already encoded `msg` field
+        (a send encodes its payload once, for the trace and the frame alike)."""
         seq = self.seq
         self.seq += 1
         ev = {"kind": kind, "node": self.node, "seq": seq, **fields}
         if self.timestamps:
             ev["ts"] = round(time.time(), 6)
-        self.fh.write(json.dumps(ev, separators=(",", ":")) + "\n")
-        self.fh.flush()
+        line = ENCODE(ev)
+        if msg_json is not None:
+            line = line[:-1] + ',"msg":' + msg_json + "}"
+        os.write(self.fd, (line + "\n").encode())
         return seq
 
     def close(self) -> None:
-        if not self.fh.closed:
-            self.fh.close()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
