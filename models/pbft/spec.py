@@ -178,6 +178,7 @@ SPEC = ModelSpec(
         "it is prepared); commits of an old view count towards committed-local even if "
         "they arrive after the replica left that view (an over-approximation, safe for "
         "checking safety). Clients issue their requests at the start. Only sent-set "
-        "networks."
+        "networks. Symmetry reduction renames the requests and the correct replicas "
+        "that are the primary of no view (--no-symmetry turns it off)."
     ),
 )

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...checker.errors import UsageError
+from ...checker.validate import OutsideModel
 from .spec import PbftModel
 
 MAX_CLIENTS = 3
@@ -52,8 +53,11 @@ class PbftTraceMap:
         if cmd is None:
             return self.null
         k = self.client.get(cmd["client"])
-        if k is None or cmd["req"] != 0:
-            return self.forged  # outside the model: each client has request 0 only
+        if k is None:
+            return self.forged  # no client issued it: the model's forged request
+        if cmd["req"] != 0:
+            raise OutsideModel(f"request {cmd['client']}#{cmd['req']}: the model's clients "
+                               "issue one request each (req 0)")
         return k
 
     def d(self, digest: str) -> int:
@@ -73,6 +77,12 @@ class PbftTraceMap:
         if node in self.faulty:
             return None
         i = self.replica.get(node)
+        n = ev["msg"].get("n") if kind == "send" else ev.get("n")
+        if type(n) is int and n > MAX_SEQ:
+            raise OutsideModel(f"sequence number {n}: the model's go up to {MAX_SEQ}")
+        view = ev["msg"].get("view") if kind == "send" else None
+        if type(view) is int and view > MAX_VIEW:
+            raise OutsideModel(f"view {view}: the model's go up to {MAX_VIEW}")
         if kind == "send" and i is not None:
             msg = ev["msg"]
             t = msg["type"]
