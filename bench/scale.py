@@ -20,7 +20,9 @@ import resource
 import subprocess
 import sys
 
-DEFAULT_RUNS = ["paxos:max_ballot=2", "multipaxos", "pbft"]
+# Issue 8's table: paxos with ballots 0..3 (bounded: tens of millions of states), the
+# multipaxos and pbft defaults.
+DEFAULT_RUNS = ["paxos:max_ballot=3", "multipaxos", "pbft"]
 
 
 def child(run: str, workers: int, max_states: int, time_limit: float) -> dict:
@@ -47,7 +49,8 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS,
                         help="MODEL[:NAME=VALUE,...] (default: %(default)s)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--max-states", type=int, default=0)
+    parser.add_argument("--max-states", type=int, default=300_000,
+                        help="bound each run (0: exhaustive; default %(default)s)")
     parser.add_argument("--time-limit", type=float, default=0)
     parser.add_argument("--markdown", help="also write the table as Markdown to this file")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
