@@ -5,6 +5,11 @@ Generates a MultiPaxos (or PBFT) trace of `--events` events with the synthetic r
 events/s and the child's peak RSS. Memory must not grow with the trace: run with
 `--events 100000` and `--events 1000000` and compare (`--sizes` does both).
 
+Conformance follows the model, which is finite (the PBFT model: at most 3 clients with
+one request each, sequence numbers up to 3), so it is measured on many small PBFT
+runs within those bounds (`--conformance-events` in all), each validated with both
+invariants and conformance; its memory is the frontier of model states, not the trace.
+
     python bench/validate.py                       # 1,000,000 events, multipaxos
     python bench/validate.py --sizes 100000,1000000 --protocol pbft
 
@@ -83,6 +88,52 @@ def child(path: str, mode: str) -> None:
     }))
 
 
+def conformance_runs(folder: str, events: int) -> list[str]:
+    """Conformance needs runs inside the model's bounds (the PBFT model: 3 clients, one
+    request each, about 170 events a run), so its trace is many such runs."""
+    from smrcheck.traces.synth import pbft_run
+
+    paths, total, seed = [], 0, 0
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    while total < events:
+        path = os.path.join(folder, f"conf-{seed}.jsonl")
+        with open(path, "w", encoding="utf-8") as out:
+            for ev in pbft_run(f=1, clients=3, requests=1, seed=seed):
+                out.write(dumps(ev) + "\n")
+                total += 1
+        paths.append(path)
+        seed += 1
+    return paths
+
+
+def child_conformance(paths: list[str]) -> None:
+    from smrcheck.checker.validate import Conformance, validate
+    from smrcheck.models.pbft.trace_map import for_header
+    from smrcheck.traces.invariants import monitor_for
+    from smrcheck.traces.reader import Merger, open_run
+
+    events, seconds, cpu, peak, results = 0, 0.0, 0.0, 0, set()
+    for path in paths:
+        run = open_run([path])
+        model, tmap = for_header(run.header)
+        start, c0 = time.perf_counter(), time.process_time()
+        conformance = Conformance(model, tmap)
+        r = validate(Merger(run), monitor_for(run.header), protocol="pbft", files=run.files,
+                     conformance=conformance)
+        seconds += time.perf_counter() - start
+        cpu += time.process_time() - c0
+        run.close()
+        events += r.events
+        peak = max(peak, r.max_frontier)
+        results.add(r.conformance)
+    print(json.dumps({
+        "mode": "conformance", "result": "ok", "conformance": "/".join(sorted(results)),
+        "events": events, "seconds": seconds, "events_per_s": events / seconds,
+        "events_per_cpu_s": events / cpu, "peak_rss_mb": peak_rss_mb(), "max_frontier": peak,
+        "runs": len(paths),
+    }))
+
+
 def measure(path: str, mode: str) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", mode, path],
                           capture_output=True, text=True, check=False)
@@ -97,10 +148,15 @@ def main() -> None:
     ap.add_argument("--sizes", help="comma-separated event counts, e.g. 100000,1000000")
     ap.add_argument("--protocol", default="multipaxos", choices=("multipaxos", "pbft"))
     ap.add_argument("--modes", default="invariants,conformance")
+    ap.add_argument("--conformance-events", type=int, default=50_000,
+                    help="conformance runs are small (the model is finite): this many events of them")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child[1], args.child[0])
+        if args.child[0] == "conformance":
+            child_conformance(args.child[1].split(os.pathsep))
+        else:
+            child(args.child[1], args.child[0])
         return
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.events]
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,7 +168,13 @@ def main() -> None:
             print(f"{args.protocol}: {n:,} events, {mb:,.0f} MB, generated in "
                   f"{time.perf_counter() - t:.1f} s")
             for mode in args.modes.split(","):
-                r = measure(path, mode)
+                if mode == "conformance":
+                    runs = conformance_runs(tmp, min(size, args.conformance_events))
+                    r = measure(os.pathsep.join(runs), mode)
+                    print(f"  conformance: {len(runs)} PBFT runs within the model's bounds "
+                          f"(3 clients, one request each), {r.get('events', 0):,} events")
+                else:
+                    r = measure(path, mode)
                 if "error" in r:
                     print(f"  {mode:<12} unavailable: {r['error']}")
                     continue

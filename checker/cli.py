@@ -268,7 +268,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             conformance = None
             if args.conformance:
-                trace_map = import_module(f"..models.{run.header.protocol}.trace_map", __package__)
+                try:
+                    trace_map = import_module(f"..models.{run.header.protocol}.trace_map",
+                                              __package__)
+                except ModuleNotFoundError:
+                    raise UsageError(f"--conformance: no trace map for {run.header.protocol} "
+                                     "yet (models/{}/trace_map.py); validate without it".format(
+                                         run.header.protocol)) from None
                 model, tmap = trace_map.for_header(run.header)
                 conformance = Conformance(model, tmap)
             result = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,

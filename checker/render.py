@@ -181,8 +181,9 @@ def validate_result(r, out: Console) -> None:
         n = r.counts.get(prop, counts.get(prop, 0))
         table.add_row(prop, Text("yes", "green") if not n else Text(f"NO ({n})", "bold red"), rule)
     if r.conformance is not None:
-        table.add_row("CONFORMANCE", Text("yes", "green") if r.conformance == "conforms"
-                      else Text("NO", "bold red"),
+        verdict = {"conforms": Text("yes", "green"), "fails": Text("NO", "bold red"),
+                   "outside-model": Text("unchecked", "yellow")}[r.conformance]
+        table.add_row("CONFORMANCE", verdict,
                       f"every event explained by the model (frontier peak {r.max_frontier:,})")
     out.print(table)
     for v in r.violations:

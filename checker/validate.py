@@ -92,7 +92,7 @@ class ValidateResult:
     violations: list[TraceViolation]
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # violations per property, uncapped
-    conformance: str | None = None  # "conforms" | "fails" | None (not checked)
+    conformance: str | None = None  # "conforms" | "fails" | "outside-model" | None (not asked)
     conformance_failure: ConformanceFailure | None = None
     max_frontier: int = 0
     error: str | None = None  # the input error, for invalid-input
@@ -134,6 +134,12 @@ def invalid_input(message: str, files: Sequence[str] = (), protocol: str = "") -
 STUTTER = None  # what a trace map returns for an event the model does not see
 
 
+class OutsideModel(Exception):
+    """Raised by a trace map for an event beyond the model's finite bounds (a fourth
+    client, a sequence number above max_seq): conformance stops there, unchecked, and
+    the run is not blamed for it."""
+
+
 class TraceMap(Protocol):
     """Maps events to model actions (models/<protocol>/trace_map.py)."""
 
@@ -160,6 +166,7 @@ class Conformance:
         self.peak = len(self.frontier)
         self.failure: ConformanceFailure | None = None
         self.truncated = False
+        self.outside: str | None = None  # why conformance stopped unchecked
 
     def _close(self, states: set) -> set:
         """Add every state reachable by hidden actions alone."""
@@ -177,9 +184,14 @@ class Conformance:
 
     def step(self, ev: dict) -> bool:
         """Advance by one event; False (and `failure` set) when no state explains it."""
-        if self.failure is not None:
+        if self.failure is not None or self.outside is not None:
             return False
-        match = self.map.match(ev)
+        try:
+            match = self.map.match(ev)
+        except OutsideModel as why:
+            path, line = ev.get("_loc", ("?", 0))
+            self.outside = f"{path} line {line}: {why}"
+            return False
         if match is STUTTER:
             return True
         model = self.model
@@ -262,14 +274,21 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
     seconds = time.perf_counter() - start
     found = sorted(monitor.violations, key=lambda v: (v.file, v.line))
     conf_state = None
+    warned = warnings() if warnings else []
     if conformance is not None:
-        conf_state = "fails" if conformance.failure is not None else "conforms"
+        if conformance.failure is not None:
+            conf_state = "fails"
+        elif conformance.outside is not None:
+            conf_state = "outside-model"
+            warned.append(f"conformance not checked beyond {conformance.outside}")
+        else:
+            conf_state = "conforms"
     bad = bool(found) or conf_state == "fails"
     counts = dict(getattr(monitor, "counts", {}) or {})
     return ValidateResult(
         protocol=protocol, files=list(files), result="violation" if bad else "ok", events=count,
         seconds=seconds, properties=list(monitor.properties), violations=found,
-        warnings=warnings() if warnings else [], counts=counts, conformance=conf_state,
+        warnings=warned, counts=counts, conformance=conf_state,
         conformance_failure=None if conformance is None else conformance.failure,
         max_frontier=0 if conformance is None else conformance.peak)
 
@@ -295,7 +314,9 @@ def junit_xml(r: ValidateResult) -> str:
         case = ET.SubElement(suite, "testcase", classname=f"smrcheck.{r.protocol or 'trace'}",
                              name=prop, file=files)
         found = by_prop.get(prop, [])
-        if prop == "CONFORMANCE" and r.conformance_failure is not None:
+        if prop == "CONFORMANCE" and r.conformance == "outside-model":
+            ET.SubElement(case, "skipped", message="the run leaves the model's bounds")
+        elif prop == "CONFORMANCE" and r.conformance_failure is not None:
             c = r.conformance_failure
             failures += 1
             ET.SubElement(case, "failure", message=f"{c.file}:{c.line}: no model state explains {c.event}",

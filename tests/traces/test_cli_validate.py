@@ -68,3 +68,15 @@ def test_usage_errors(capsys, tmp_path):
     empty.mkdir()
     assert main(["validate", str(empty)]) == 2
     assert "holds no *.jsonl" in capsys.readouterr().err
+
+
+def test_conformance_failure_report_shows_states_and_enabled_actions(capsys, tmp_path):
+    trace = SAMPLES / "bad" / "pbft-unprepared-commit.jsonl"
+    junit = tmp_path / "j.xml"
+    assert main(["validate", str(trace), "--conformance", "--junit", str(junit)]) == 1
+    out = capsys.readouterr().out
+    assert "CONFORMANCE at" in out and "candidate state" in out and "enabled:" in out
+    assert "COMMIT" in out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    case = next(c for c in suite.findall("testcase") if c.get("name") == "CONFORMANCE")
+    assert case.find("failure") is not None

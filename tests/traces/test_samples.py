@@ -32,6 +32,16 @@ def test_good_sample_is_safe(capsys, path):
     assert report["events"] > 50
 
 
+def test_run_beyond_the_models_bounds_is_unchecked_not_blamed(capsys):
+    code, report = validate_json(capsys, str(SAMPLES / "good" / "pbft.jsonl"), "--conformance")
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "outside-model")
+    assert "one request each" in report["warnings"][-1]
+
+
+def test_conformance_for_a_protocol_without_a_map_is_a_usage_error(capsys):
+    assert main(["validate", str(SAMPLES / "good" / "multipaxos.jsonl"), "--conformance"]) in (0, 2)
+
+
 def test_run_within_the_models_bounds_conforms(capsys):
     code, report = validate_json(capsys, str(SAMPLES / "good" / "pbft-three-clients.jsonl"),
                                  "--conformance")
