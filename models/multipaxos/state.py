@@ -124,8 +124,23 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     for b in range(len(owner) - 1, -1, -1):
         if owner[b] != NONE:
             first[owner[b]] = b
+    # The image starts (crashes, owner, others): owners are ordered by their ballots
+    # whatever the command names, so `owner` is the same under every renaming and
+    # the 1a/2a messages (`others`, few and cheap) already rule most renamings out.
+    if len(maps) == 1:
+        candidates = [(maps[0], tuple(sorted(rest)))]
+    else:
+        renamed = []
+        for vm in maps:
+            val = vm.val
+            others = tuple(sorted(
+                m if m[0] != P2A else (P2A, m[1], m[2], val[m[3] + 2]) for m in rest
+            ))
+            renamed.append((vm, others))
+        least = min(o for _, o in renamed)
+        candidates = [(vm, o) for vm, o in renamed if o == least]
     best = None
-    for vm in maps:
+    for vm, others in candidates:
         val = vm.val
         sigs = []
         for r in range(n):
@@ -149,15 +164,10 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
         rho = [0] * n
         for new, sig in enumerate(sigs):
             rho[sig[-1]] = new
-        if vm.identity:
-            others = sorted(rest)
-        else:
-            others = sorted(m if m[0] != P2A else (P2A, m[1], m[2], val[m[3] + 2])
-                            for m in rest)
         image = (
             s.crashes,
             tuple(NONE if w == NONE else rho[w] for w in owner),
-            tuple(others),
+            others,
             tuple(sig[:-1] for sig in sigs),
         )
         if best is None or image < best:
