@@ -38,7 +38,8 @@ from itertools import combinations, product
 
 from ..common.ids import NONE
 from .mutants import Rules
-from .state import CM, NV, PP, PR, VC, PbftState, result_of
+from .messages import CM, NV, PP, PR, VC
+from .state import PbftState, result_of
 
 ABSENT = NONE  # no certificate for a sequence number in V
 

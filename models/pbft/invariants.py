@@ -27,7 +27,8 @@ from __future__ import annotations
 from ...checker.model import Property
 from ..common.ids import NONE, replica_name
 from .actions import Index, Setup, committed_local, prepared_at
-from .state import CM, PbftState, client_name, digest_name, result_of
+from .messages import CM, client_name, digest_name
+from .state import PbftState, result_of
 
 
 def make_properties(c: Setup) -> list[Property]:

@@ -24,7 +24,8 @@ from ..common.ids import replica_name
 from . import actions as act
 from .invariants import make_properties
 from .mutants import MUTANTS, rules_for
-from .state import PbftState, client_name, describe, digest_name, initial
+from .messages import client_name, digest_name
+from .state import PbftState, describe, initial
 from .symmetry import interchangeable_replicas, make_canonical
 
 BYZANTINE = ("primary", "new-primary", "backups", "none")

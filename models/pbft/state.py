@@ -22,27 +22,16 @@ well-formed message they could sign), consulted by the enabling conditions and n
 stored, as BPConProof.tla (tlaplus/Examples, byzpaxos) treats fake acceptors. Their
 entries in `view`, `changing` and `executed` stay at their initial values.
 
-Messages of correct replicas are int tuples whose first element is the type:
-
-    PRE-PREPARE (PP, v, n, d)          from the primary of view v
-    PREPARE     (PR, v, n, d, i)       COMMIT (CM, v, n, d, i)
-    VIEW-CHANGE (VC, v, i, P)          P: sorted ((n, v', d), ...) prepared certificates
-    NEW-VIEW    (NV, v, O)             O: (d1, ..., d_max-s), the pre-prepares of view v
-
-Requests are ints: client c issues request c, whose digest is c. NULL (= requests)
-is the null request of the paper's NEW-VIEW gaps and FORGED (= requests + 1) a
-request no client issued, which only a faulty replica could name.
+Messages, requests and their names are in `messages`.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from ...checker.model import FnMap, Record, TlaSet
+from ...checker.model import FnMap, TlaSet
 from ..common.ids import NONE, replica_name
-
-PP, PR, CM, VC, NV = 0, 1, 2, 3, 4
-TYPE_NAMES = ("PRE-PREPARE", "PREPARE", "COMMIT", "VIEW-CHANGE", "NEW-VIEW")
+from .messages import client_name, describe_message, digest_name
 
 
 class PbftState(NamedTuple):
@@ -57,18 +46,6 @@ def initial(n_replicas: int, n_requests: int) -> PbftState:
     """Every replica active in view 0 with nothing executed; no message sent."""
     zeros = (0,) * n_replicas
     return PbftState(zeros, zeros, ((),) * n_replicas, (NONE,) * n_requests, frozenset())
-
-
-def digest_name(d: int, n_requests: int) -> str:
-    if d == n_requests:
-        return "null"
-    if d == n_requests + 1:
-        return "forged"
-    return f"req{d + 1}"
-
-
-def client_name(c: int) -> str:
-    return f"c{c + 1}"
 
 
 def result_of(log: tuple[int, ...], request: int, null: int) -> int:
@@ -86,25 +63,6 @@ def result_of(log: tuple[int, ...], request: int, null: int) -> int:
             if d == request:
                 return len(seen)
     return NONE
-
-
-def describe_message(m: tuple, n_requests: int) -> Record:
-    kind = m[0]
-    dn = lambda d: digest_name(d, n_requests)  # noqa: E731
-    if kind == PP:
-        return Record(type=TYPE_NAMES[PP], view=m[1], seq=m[2], digest=dn(m[3]))
-    if kind in (PR, CM):
-        return Record(
-            type=TYPE_NAMES[kind], view=m[1], seq=m[2], digest=dn(m[3]), replica=replica_name(m[4])
-        )
-    if kind == VC:
-        return Record(
-            type=TYPE_NAMES[VC],
-            view=m[1],
-            replica=replica_name(m[2]),
-            P=TlaSet(Record(seq=n, view=v, digest=dn(d)) for n, v, d in m[3]),
-        )
-    return Record(type=TYPE_NAMES[NV], view=m[1], O=tuple(dn(d) for d in m[2]))
 
 
 def describe(s: PbftState, faulty: frozenset[int], n_requests: int) -> dict[str, object]:

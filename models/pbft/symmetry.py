@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import permutations
 
-from .state import CM, NV, PP, PR, VC, PbftState
+from .messages import CM, NV, PP, PR, VC
+from .state import PbftState
 
 def _rename(m: tuple, digest: tuple[int, ...], replica: tuple[int, ...]) -> tuple:
     kind = m[0]

@@ -11,7 +11,8 @@ from smrcheck.checker.explore import Options, check
 from smrcheck.checker.report import to_itf_value
 from smrcheck.models.pbft import actions as act
 from smrcheck.models.pbft.spec import SPEC, PbftModel
-from smrcheck.models.pbft.state import CM, PP, PR, VC, initial
+from smrcheck.models.pbft.messages import CM, PP, PR, VC
+from smrcheck.models.pbft.state import initial
 
 PROPERTIES = (
     "PBFT-AGREEMENT",
