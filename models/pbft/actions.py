@@ -315,13 +315,13 @@ def enabled_actions(c: Setup, s: PbftState) -> list[tuple]:
     out: list[tuple] = []
     for i in c.correct:
         v, busy = s.view[i], s.changing[i]
-        mine = accepted_by(c, ix, i)
         if not busy:
             if c.primary(v) == i:
                 _pre_prepares(c, ix, v, i, out)
             else:
                 _prepares(c, ix, v, i, out)
-            for pv, n, d in mine:
+            # Prepared in its current view: it multicasts COMMIT (once).
+            for pv, n, d in accepted_by(c, ix, i):
                 if pv == v and prepared(c, ix, v, n, d) and i not in ix.commits.get((v, n, d), ()):
                     out.append(("COMMIT", v, n, d, i))
         _executes(c, ix, s, i, out)
@@ -349,6 +349,9 @@ def _pre_prepares(c: Setup, ix: Index, v: int, p: int, out: list[tuple]) -> None
 
 
 def _prepares(c: Setup, ix: Index, v: int, i: int, out: list[tuple]) -> None:
+    """Backup i accepts a pre-prepare of its view for a signed request (or null),
+    unless it accepted another digest for (v, n). A faulty primary has signed every
+    (n, d): different backups may take different digests (equivocation)."""
     if c.primary(v) in c.faulty:
         offers = [(n, d) for n in range(1, c.max_seq + 1) for d in c.digests]
     else:
