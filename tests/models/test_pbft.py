@@ -11,7 +11,7 @@ from smrcheck.checker.explore import Options, check
 from smrcheck.checker.report import to_itf_value
 from smrcheck.models.pbft import actions as act
 from smrcheck.models.pbft.spec import SPEC, PbftModel
-from smrcheck.models.pbft.messages import CM, PP, PR, VC
+from smrcheck.models.pbft.messages import CM, NV, PP, PR, VC
 from smrcheck.models.pbft.state import initial
 
 PROPERTIES = (
@@ -147,6 +147,20 @@ def test_canonical_maps_each_orbit_to_one_of_its_states():
         assert orbits.setdefault(c, o) == o
         all_orbits.add(o)
     assert len(orbits) == len(all_orbits) == 5_223
+
+
+def test_view_change_carries_prepared_requests_into_the_new_view():
+    """Not vacuous: some run commits a request in view 0, carries it through a
+    NEW-VIEW whose O holds it, commits it again in view 1 and executes it there."""
+    states = _every_state(PbftModel(byzantine="backups"))
+    carried = [
+        s for s in states
+        if any(m[0] == NV and m[2] and m[2][0] < 2 for m in s.msgs)
+        and any(m[0] == CM and m[1] == 0 for m in s.msgs)
+        and any(m[0] == CM and m[1] == 1 for m in s.msgs)
+    ]
+    assert carried
+    assert any(s.executed[i] for s in carried for i in (1, 2) if s.view[i] == 1)
 
 
 def test_fingerprints_count_exactly_the_distinct_states():
