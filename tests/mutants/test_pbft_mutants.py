@@ -5,8 +5,8 @@ the default bounds (n = 4, f = 1, faulty primary r0, 2 requests, views 0..1,
 sequence number 1) finds the shortest counterexample, whose length is pinned here.
 A faulty new primary's NEW-VIEW matters only when view 1's primary is the faulty
 replica, so `unchecked-new-view` runs with `byzantine=new-primary`. Each run checks
-the broken property alone (`Options(properties=[id])`), so a
-shallower failure of another property cannot hide it.
+the broken property alone (`Options(properties=[id])`), so a shallower failure of
+another property cannot hide it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from smrcheck.models.pbft.spec import SPEC
 
 # mutant -> (property it breaks, steps in the shortest counterexample)
 EXPECTED = {
-    "unchecked-new-view": ("PBFT-AGREEMENT", 10),
     "prepared-with-2f-1": ("PBFT-PREPARED-UNIQUE", 4),
     "committed-with-2f": ("PBFT-AGREEMENT", 10),
     "client-first-reply": ("PBFT-CLIENT", 1),
@@ -26,6 +25,7 @@ EXPECTED = {
     "new-view-own-certificates": ("PBFT-AGREEMENT", 12),
     "accept-two-pre-prepares": ("PBFT-PREPARED-UNIQUE", 6),
     "accept-forged-request": ("PBFT-VALIDITY", 5),
+    "unchecked-new-view": ("PBFT-AGREEMENT", 10),
 }
 
 
