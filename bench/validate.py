@@ -6,8 +6,8 @@ events/s and the child's peak RSS. Memory must not grow with the trace: run with
 `--events 100000` and `--events 1000000` and compare (`--sizes` does both).
 
 Conformance follows the model, which is finite (the PBFT model: at most 3 clients with
-one request each, sequence numbers up to 3), so it is measured on many small PBFT
-runs within those bounds (`--conformance-events` in all), each validated with both
+one request each, sequence numbers up to 3; MultiPaxos: 4 commands, slots, ballots),
+so it is measured on many small runs of the protocol within those bounds (`--conformance-events` in all), each validated with both
 invariants and conformance; its memory is the frontier of model states, not the trace.
 
     python bench/validate.py                       # 1,000,000 events, multipaxos
@@ -88,17 +88,19 @@ def child(path: str, mode: str) -> None:
     }))
 
 
-def conformance_runs(folder: str, events: int) -> list[str]:
-    """Conformance needs runs inside the model's bounds (the PBFT model: 3 clients, one
-    request each, about 170 events a run), so its trace is many such runs."""
-    from smrcheck.traces.synth import pbft_run
+def conformance_runs(folder: str, protocol: str, events: int) -> list[str]:
+    """Conformance needs runs inside the model's bounds (PBFT: 3 clients, one request
+    each; MultiPaxos: 4 commands and slots), so its trace is many such runs."""
+    from smrcheck.traces.synth import multipaxos_run, pbft_run
 
     paths, total, seed = [], 0, 0
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     while total < events:
         path = os.path.join(folder, f"conf-{seed}.jsonl")
+        runs = (pbft_run(f=1, clients=3, requests=1, seed=seed) if protocol == "pbft" else
+                multipaxos_run(requests=3, seed=seed, takeover=seed % 2 == 1))
         with open(path, "w", encoding="utf-8") as out:
-            for ev in pbft_run(f=1, clients=3, requests=1, seed=seed):
+            for ev in runs:
                 out.write(dumps(ev) + "\n")
                 total += 1
         paths.append(path)
@@ -107,19 +109,21 @@ def conformance_runs(folder: str, events: int) -> list[str]:
 
 
 def child_conformance(paths: list[str]) -> None:
+    from importlib import import_module
+
     from smrcheck.checker.validate import Conformance, validate
-    from smrcheck.models.pbft.trace_map import for_header
     from smrcheck.traces.invariants import monitor_for
     from smrcheck.traces.reader import Merger, open_run
 
     events, seconds, cpu, peak, results = 0, 0.0, 0.0, 0, set()
     for path in paths:
         run = open_run([path])
-        model, tmap = for_header(run.header)
+        trace_map = import_module(f"smrcheck.models.{run.header.protocol}.trace_map")
+        model, tmap = trace_map.for_header(run.header)
         start, c0 = time.perf_counter(), time.process_time()
         conformance = Conformance(model, tmap)
-        r = validate(Merger(run), monitor_for(run.header), protocol="pbft", files=run.files,
-                     conformance=conformance)
+        r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+                     files=run.files, conformance=conformance)
         seconds += time.perf_counter() - start
         cpu += time.process_time() - c0
         run.close()
@@ -169,10 +173,10 @@ def main() -> None:
                   f"{time.perf_counter() - t:.1f} s")
             for mode in args.modes.split(","):
                 if mode == "conformance":
-                    runs = conformance_runs(tmp, min(size, args.conformance_events))
+                    runs = conformance_runs(tmp, args.protocol, min(size, args.conformance_events))
                     r = measure(os.pathsep.join(runs), mode)
-                    print(f"  conformance: {len(runs)} PBFT runs within the model's bounds "
-                          f"(3 clients, one request each), {r.get('events', 0):,} events")
+                    print(f"  conformance: {len(runs)} {args.protocol} runs within the model's "
+                          f"bounds, {r.get('events', 0):,} events")
                 else:
                     r = measure(path, mode)
                 if "error" in r:

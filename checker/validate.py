@@ -144,7 +144,9 @@ class TraceMap(Protocol):
     """Maps events to model actions (models/<protocol>/trace_map.py)."""
 
     def match(self, ev: dict) -> Callable[[tuple], bool] | None:
-        """A predicate over the model's actions for ev, or STUTTER."""
+        """A predicate over the model's actions for ev, or STUTTER; or an object with
+        `successors(model, state)`, the states ev can lead to from state, for an event
+        that is several model steps, or a check on the state and no step at all."""
 
     def describe_match(self, ev: dict) -> str: ...
 
@@ -196,10 +198,15 @@ class Conformance:
             return True
         model = self.model
         nxt = set()
-        for s in self.frontier:
-            for a in model.actions(s):
-                if match(a):
-                    nxt.add(model.next_state(s, a))
+        successors = getattr(match, "successors", None)
+        if successors is not None:  # the map walks the model itself (several steps, checks)
+            for s in self.frontier:
+                nxt.update(successors(model, s))
+        else:
+            for s in self.frontier:
+                for a in model.actions(s):
+                    if match(a):
+                        nxt.add(model.next_state(s, a))
         if not nxt:
             self._fail(ev)
             return False

@@ -6,7 +6,7 @@ replicas of impl/: one process, a seeded random scheduler choosing which in-flig
 message is delivered next, no timers. Each step follows the paper:
 
 - MultiPaxos (Paxos Made Simple §3): r0 runs phase 1 once for all slots with ballot
-  (1, r0); then, as the stable leader, it sends each client command to phase 2 in the
+  (1, r0) (its own acceptor promising at once); then, as the stable leader, it sends each client command to phase 2 in the
   next slot; acceptors answer `accepted` to every replica, and each replica decides a
   slot on a majority in one ballot and executes slots in order. The leader replies.
   With `takeover`, r1 later runs phase 1 with ballot (2, r1), re-proposes what the
@@ -143,7 +143,15 @@ class _MultiPaxos(_Sim):
         return (b[0], self.idx[b[1]])
 
     def start(self) -> None:
-        self.send(self.leader, self.nodes, {"type": "prepare", "ballot": self.ballot})
+        self.prepare(self.leader)
+
+    def prepare(self, node: str) -> None:
+        """Phase 1a for all slots; the leader's own acceptor promises at once, without
+        a message (as in the model: a replica claims a ballot above all it has seen)."""
+        self.promised[node] = self.key(self.ballot)
+        self.promises = {node: [[s, vb, c] for s, (vb, c) in sorted(self.acc[node].items())]}
+        others = [x for x in self.nodes if x != node]
+        self.send(node, others, {"type": "prepare", "ballot": self.ballot})
 
     def handle(self, node: str, sender: str, msg: dict) -> None:
         t = msg["type"]
@@ -181,8 +189,8 @@ class _MultiPaxos(_Sim):
                 and self.next_slot >= 2 and self.rng.random() < 0.2):
             self.took_over = True
             self.leader, self.ballot = node, [2, node]
-            self.leading, self.promises = False, {}
-            self.send(node, self.nodes, {"type": "prepare", "ballot": self.ballot})
+            self.leading = False
+            self.prepare(node)
 
     def lead(self, node: str) -> None:
         """Phase 2 for every slot a promise reports: its highest-ballot value (§3)."""

@@ -165,6 +165,18 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     b.deliver("r0", ["c0"], {"type": "reply", "client": "c0", "req": 0, "result": "ok 1"})
     violation("mp-client", b, "MP-CLIENT", b.ev("c0", "result", req=0, result="ok 2"))
 
+    # CONFORMANCE (with --conformance): every invariant holds, but r1's acceptor
+    # votes (phase 2b) for a proposal no leader made: no 2a in ballot (1,r0) exists,
+    # so no state of the MultiPaxos model enables Accept.
+    b = mp()
+    b.ev("c0", "request", req=0, op=A["op"])
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    line = b.ev("r1", "send", msg_id="r1-vote", to=R3,
+                msg={"type": "accepted", "ballot": [1, "r0"], "slot": 0, "cmd": A})
+    out["mp-unproposed-vote"] = (b.text(), {
+        "args": ["--conformance"], "result": "violation", "violations": [],
+        "conformance": {"file": "mp-unproposed-vote.jsonl", "line": line}})
+
     # NET-AUTHENTIC: r1 receives a promise "from r0" that r0, which logs, never sent.
     b = mp()
     mp_phase1(b, [1, "r0"], ["r0", "r1"])

@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smrcheck.checker.errors import InvalidTrace
-from smrcheck.checker.validate import validate
+from smrcheck.checker.validate import Conformance, validate
+from smrcheck.models.multipaxos import trace_map as mp_map
+from smrcheck.models.pbft import trace_map as pbft_map
 from smrcheck.traces.invariants import monitor_for
 from smrcheck.traces.reader import Merger, open_run
 from smrcheck.traces.synth import multipaxos_run, pbft_run
@@ -46,8 +48,9 @@ def lines_of(events: list[dict]) -> list[str]:
     return [json.dumps(e, separators=(",", ":")) for e in events]
 
 
-def check(lines: list[str]) -> tuple[str, list[str]]:
-    """('ok' | 'violation', properties) or ('invalid-input', [message])."""
+def check(lines: list[str], conformance: bool = False) -> tuple[str, list[str]]:
+    """('ok' | 'violation', properties) or ('invalid-input', [message]); with
+    conformance, the properties end with 'CONFORMANCE:<conforms|fails|outside-model>'."""
     fd, path = tempfile.mkstemp(suffix=".jsonl")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -55,13 +58,20 @@ def check(lines: list[str]) -> tuple[str, list[str]]:
         try:
             run = open_run([path])
             try:
+                conf = None
+                if conformance:
+                    maps = {"multipaxos": mp_map, "pbft": pbft_map}[run.header.protocol]
+                    conf = Conformance(*maps.for_header(run.header))
                 r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
-                             files=run.files)
+                             files=run.files, conformance=conf)
             finally:
                 run.close()
         except InvalidTrace as err:
             return "invalid-input", [str(err)]
-        return r.result, sorted({v.property for v in r.violations})
+        props = sorted({v.property for v in r.violations})
+        if conformance:
+            props.append(f"CONFORMANCE:{r.conformance}")
+        return r.result, props
     finally:
         os.unlink(path)
 
@@ -70,6 +80,46 @@ def check(lines: list[str]) -> tuple[str, list[str]]:
 @given(runs())
 def test_correct_runs_pass(events):
     assert check(lines_of(events)) == ("ok", [])
+
+
+@st.composite
+def small_runs(draw) -> list[dict]:
+    """Runs within the models' bounds (few commands and slots)."""
+    seed = draw(st.integers(0, 10_000))
+    if draw(st.booleans()):
+        return list(multipaxos_run(replicas=draw(st.sampled_from([3, 5])), requests=2,
+                                   seed=seed, takeover=draw(st.booleans())))
+    return list(pbft_run(f=1, clients=draw(st.integers(1, 3)), requests=1, seed=seed))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(small_runs())
+def test_correct_runs_conform_to_the_model(events):
+    result, props = check(lines_of(events), conformance=True)
+    assert result == "ok" and props[-1] in ("CONFORMANCE:conforms", "CONFORMANCE:outside-model")
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(small_runs(), st.data())
+def test_a_dropped_send_with_its_recvs_is_still_a_run_or_caught(events, data):
+    """Drop one message entirely (its send and every recv, renumbering seqs): a lost
+    message needs no event, so the run must still conform, or, if the message was
+    what a later step relied on, be caught by an invariant or by conformance."""
+    sends = [e for e in events[1:] if e["kind"] == "send"]
+    victim = data.draw(st.sampled_from(sends))["msg_id"]
+    kept = [events[0]] + [e for e in events[1:] if e.get("msg_id") != victim]
+    seq: dict[str, int] = {}
+    renum = [kept[0]]
+    for e in kept[1:]:
+        e = dict(e, seq=seq.get(e["node"], 0))
+        seq[e["node"]] = e["seq"] + 1
+        renum.append(e)
+    result, props = check(lines_of(renum), conformance=True)
+    assert result in ("ok", "violation")
+    if result == "ok":
+        assert props[-1] in ("CONFORMANCE:conforms", "CONFORMANCE:outside-model")
 
 
 @SETTINGS
