@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
 
+
+@pytest.fixture(scope="session")
 def slow_size() -> str:
     """"ci" (the default) or "full"."""
     size = os.environ.get("SMRCHECK_SLOW_SIZE", "ci")
     if size not in ("ci", "full"):
-        raise ValueError(f"SMRCHECK_SLOW_SIZE must be ci or full, got {size!r}")
+        raise pytest.UsageError(f"SMRCHECK_SLOW_SIZE must be ci or full, got {size!r}")
     return size

@@ -3,7 +3,6 @@ the adversary's universe, NEW-VIEW's set O, and the Model contract."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -320,9 +319,8 @@ def test_bad_parameters_are_usage_errors():
 
 
 
-# Pushed bounds, exhaustive, behind the `slow` marker. The two larger take about a
-# minute each on one core and run only with SMRCHECK_SLOW_SIZE=full.
-FULL = os.environ.get("SMRCHECK_SLOW_SIZE", "small") == "full"
+# Pushed bounds, exhaustive, behind the `slow` marker. The larger ones take a minute
+# or more each on one core and run only with SMRCHECK_SLOW_SIZE=full (tests/conftest.py).
 
 
 @pytest.mark.slow
@@ -335,8 +333,8 @@ FULL = os.environ.get("SMRCHECK_SLOW_SIZE", "small") == "full"
         ({"max_view": 2}, 892_858, 31, True),
     ],
 )
-def test_pushed_bounds_hold(params, states, depth, large):
-    if large and not FULL:
+def test_pushed_bounds_hold(params, states, depth, large, slow_size):
+    if large and slow_size != "full":
         pytest.skip("set SMRCHECK_SLOW_SIZE=full to run")
     result = run(**params)
     assert result.result == "ok"
