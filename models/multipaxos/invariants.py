@@ -95,7 +95,8 @@ def make_properties(n: int, slots: int, commands: int, quorum_size: int) -> list
         out = []
         for r, log in enumerate(s.log):
             cmds = [v for v in log if v >= 0]
-            out.extend((r, v) for v in sorted(set(cmds)) if cmds.count(v) > 1)
+            if len(set(cmds)) < len(cmds):
+                out.extend((r, v) for v in sorted(set(cmds)) if cmds.count(v) > 1)
         return out
 
     def explain_twice(s: MPState) -> str:
