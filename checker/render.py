@@ -186,9 +186,11 @@ def validate_result(r, out: Console) -> None:
         table.add_row("CONFORMANCE", verdict,
                       f"every event explained by the model (frontier peak {r.max_frontier:,})")
     out.print(table)
+    rules = dict(r.properties)
     for v in r.violations:
         out.print(Text(f"\n{v.property} at {v.file} line {v.line}", style="bold red"))
-        out.print(f"  {v.message}", markup=False, soft_wrap=False)
+        rule = rules.get(v.property)
+        out.print(f"  {v.message}." + (f" The rule: {rule}." if rule else ""), markup=False)
         for f, line in v.related:
             out.print(Text(f"  see {f} line {line}", style="dim"))
     c = r.conformance_failure

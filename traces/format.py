@@ -42,6 +42,11 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class _Payload(BaseModel):
+    # Messages, like events, may carry an implementation's own extra fields.
+    model_config = ConfigDict(extra="allow")
+
+
 class Header(_Strict):
     """The first line of every file."""
 
@@ -71,51 +76,51 @@ Ballot = Annotated[tuple[NonNeg, Name], Field(description="[round, replica]")]
 # -- MultiPaxos payloads ---------------------------------------------------------------
 
 
-class MpRequest(_Strict):
+class MpRequest(_Payload):
     type: Literal["request"]
     cmd: Command
 
 
-class MpPrepare(_Strict):
+class MpPrepare(_Payload):
     type: Literal["prepare"]
     ballot: Ballot
 
 
-class MpPromise(_Strict):
+class MpPromise(_Payload):
     type: Literal["promise"]
     ballot: Ballot
     accepted: list[tuple[NonNeg, Ballot, Command | None]] = Field(
         default_factory=list, description="[slot, vballot, cmd]: highest-ballot value accepted per slot")
 
 
-class MpAccept(_Strict):
+class MpAccept(_Payload):
     type: Literal["accept"]
     ballot: Ballot
     slot: NonNeg
     cmd: Command | None  # null: a no-op
 
 
-class MpAccepted(_Strict):
+class MpAccepted(_Payload):
     type: Literal["accepted"]
     ballot: Ballot
     slot: NonNeg
     cmd: Command | None
 
 
-class MpDecide(_Strict):
+class MpDecide(_Payload):
     type: Literal["decide"]
     slot: NonNeg
     cmd: Command | None
 
 
-class MpReply(_Strict):
+class MpReply(_Payload):
     type: Literal["reply"]
     client: Name
     req: NonNeg
     result: Text
 
 
-class Heartbeat(_Strict):
+class Heartbeat(_Payload):
     type: Literal["heartbeat"]
 
 
@@ -129,12 +134,12 @@ MpPayload = Annotated[
 Digest = Annotated[str, Field(min_length=1, strict=True)]
 
 
-class PbftRequest(_Strict):
+class PbftRequest(_Payload):
     type: Literal["request"]
     cmd: Command
 
 
-class PrePrepare(_Strict):
+class PrePrepare(_Payload):
     type: Literal["pre-prepare"]
     view: NonNeg
     n: NonNeg
@@ -142,34 +147,34 @@ class PrePrepare(_Strict):
     cmd: Command | None  # null: the null request of a NEW-VIEW gap
 
 
-class PbftPrepare(_Strict):
+class PbftPrepare(_Payload):
     type: Literal["prepare"]
     view: NonNeg
     n: NonNeg
     digest: Digest
 
 
-class PbftCommit(_Strict):
+class PbftCommit(_Payload):
     type: Literal["commit"]
     view: NonNeg
     n: NonNeg
     digest: Digest
 
 
-class ViewChange(_Strict):
+class ViewChange(_Payload):
     type: Literal["view-change"]
     view: NonNeg = Field(description="the new view")
     prepared: list[tuple[NonNeg, NonNeg, Digest]] = Field(
         default_factory=list, description="[n, view, digest] prepared certificates")
 
 
-class NewView(_Strict):
+class NewView(_Payload):
     type: Literal["new-view"]
     view: NonNeg
     pre_prepares: list[tuple[NonNeg, Digest]] = Field(default_factory=list)
 
 
-class PbftReply(_Strict):
+class PbftReply(_Payload):
     type: Literal["reply"]
     view: NonNeg
     client: Name

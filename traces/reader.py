@@ -167,6 +167,48 @@ def _check_fields(obj: dict, spec: Fields) -> str | None:
     return None
 
 
+# The hottest shapes, checked in straight-line code (the same rules as their tables,
+# which `test_fast_checks_match_their_tables` holds together).
+
+
+def _vote_ok(m: dict) -> bool:
+    """MultiPaxos accept / accepted: ballot, slot, cmd."""
+    b = m.get("ballot")
+    slot = m.get("slot")
+    if (b.__class__ is not list or len(b) != 2 or b[0].__class__ is not int or b[0] < 0
+            or b[1].__class__ is not str or not b[1] or slot.__class__ is not int or slot < 0
+            or "cmd" not in m):
+        return False
+    c = m["cmd"]
+    return c is None or (c.__class__ is dict and len(c) == 3 and _command(c))
+
+
+def _pbft_vote_ok(m: dict) -> bool:
+    """PBFT prepare / commit: view, n, digest."""
+    v, n, d = m.get("view"), m.get("n"), m.get("digest")
+    return (v.__class__ is int and v >= 0 and n.__class__ is int and n >= 0
+            and d.__class__ is str and len(d) > 0)
+
+
+def _compile(spec: Fields) -> Any:
+    if not spec:
+        return lambda obj: True
+    return lambda obj: _check_fields(obj, spec) is None
+
+
+FAST = {("multipaxos", "accept"): _vote_ok, ("multipaxos", "accepted"): _vote_ok,
+        ("pbft", "prepare"): _pbft_vote_ok, ("pbft", "commit"): _pbft_vote_ok}
+
+
+def payload_checks(protocol: str) -> dict[str, Any]:
+    """Per message type, a function that says whether a payload is well-formed."""
+    return {t: FAST.get((protocol, t)) or _compile(spec) for t, spec in PAYLOADS[protocol].items()}
+
+
+def kind_checks(protocol: str) -> dict[str, Any]:
+    return {k: _compile(spec) for k, spec in KINDS[protocol].items()}
+
+
 # -- run and sources --------------------------------------------------------------------
 
 
@@ -320,7 +362,8 @@ class Merger:
         h = run.header
         self.protocol = h.protocol
         self.kinds = KINDS[h.protocol]
-        self.payloads = PAYLOADS[h.protocol]
+        self.payloads = payload_checks(h.protocol)
+        self.kind_ok = kind_checks(h.protocol)
         self.names = frozenset(h.nodes) | frozenset(h.clients)
         logged = set(h.logged) if h.logged is not None else set(self.names)
         self.trusted_senders = frozenset(logged - set(h.byzantine))  # their sends must exist
@@ -349,7 +392,7 @@ class Merger:
         hand checks; anything unusual goes to `_slow_line`, which names the fault."""
         handle, path = src.handle, src.path
         out: list[dict] = []
-        kinds, payloads, names = self.kinds, self.payloads, self.names
+        kinds, payloads, names, kind_ok = self.kinds, self.payloads, self.names, self.kind_ok
         last_seq, home, only = self.last_seq, self.home, src.node
         lineno = src.lineno
         scan = _SCAN
@@ -386,13 +429,13 @@ class Merger:
                 for x in to:
                     if x.__class__ is not str or x not in names:
                         raise self._explain(src, lineno, ev, kinds.get(kind))
-                spec = payloads.get(msg.get("type"))
-                if spec is None or (spec and _check_fields(msg, spec) is not None):
+                ok = payloads.get(msg.get("type"))
+                if ok is None or not ok(msg):
                     raise self._explain(src, lineno, ev, kinds.get(kind))
             else:
-                spec = kinds.get(kind)
-                if spec is None or (spec and _check_fields(ev, spec) is not None):
-                    raise self._explain(src, lineno, ev, spec)
+                ok = kind_ok.get(kind)
+                if ok is None or not ok(ev):
+                    raise self._explain(src, lineno, ev, kinds.get(kind))
             if node.__class__ is not str or node not in names or seq.__class__ is not int or seq < 0:
                 raise self._explain(src, lineno, ev, kinds.get(kind))
             if only is not None and node != only:
@@ -442,13 +485,6 @@ class Merger:
             msg = (f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): "
                    f"events {prev[0] + 1}..{seq - 1} are missing")
         return self._fail(src, lineno, f"field seq: {msg}")
-
-    @staticmethod
-    def _bad_payload(msg: Any, payloads: dict) -> bool:
-        if type(msg) is not dict:
-            return True
-        spec = payloads.get(msg.get("type"))
-        return spec is None or _check_fields(msg, spec) is not None
 
     def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
         src.lineno = line

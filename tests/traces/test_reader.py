@@ -180,3 +180,19 @@ def test_memory_follows_in_flight_state_not_trace_length():
             peak = max(peak, len(merger.sent) + len(state) + len(mon.requests))
         assert not mon.violations
         assert peak < 60, peak  # a few requests in flight, whatever the run's length
+
+
+def test_fast_checks_match_their_tables():
+    """The straight-line checks of hot payloads accept exactly what their tables do."""
+    import itertools
+
+    from smrcheck.traces.reader import FAST, PAYLOADS, _check_fields
+
+    values = [None, 0, 3, -1, "", "r0", [1, "r0"], [1, 0], [-1, "r0"], [1, "r0", 2], True,
+              {"client": "c0", "req": 1, "op": "x"}, {"client": "c0", "req": 1}]
+    for (protocol, t), fast in FAST.items():
+        spec = PAYLOADS[protocol][t]
+        names = [name for name, _, _ in spec]
+        for combo in itertools.product(values + ["<absent>"], repeat=len(names)):
+            msg = {"type": t, **{n: v for n, v in zip(names, combo) if v != "<absent>"}}
+            assert fast(msg) == (_check_fields(msg, spec) is None), msg
