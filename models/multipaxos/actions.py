@@ -319,9 +319,16 @@ def step(s: MPState, a: tuple, cfg: Config) -> MPState:
         # Prompt replicas have learned all they could before this step, so only one
         # waiting on this very slot can learn more now.
         slot, up, log = a[3], t.up, t.log
-        if any(up[r] == UP and len(log[r]) == slot for r in range(cfg.n)):
-            return learn_promptly(t, cfg)
-        return t
+        if not any(up[r] == UP and len(log[r]) == slot for r in range(cfg.n)):
+            return t
+        if cfg.rules.learn_one_ballot:
+            # And only if this accept completed a quorum for its own ballot and value.
+            b, v = a[2], a[4]
+            count = sum(1 for m in t.msgs
+                        if m[0] == P2B and m[2] == b and m[3] == slot and m[4] == v)
+            if count < cfg.quorum_size:
+                return t
+        return learn_promptly(t, cfg)
     if name == "Promise":
         return promise(s, a[1], a[2], cfg)
     if name == "Execute":
