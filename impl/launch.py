@@ -222,7 +222,7 @@ async def _drive(cfg: RunConfig, cluster: Cluster, progress: Callable[[int, int]
         cluster.start(r)
     await _wait_listening([cluster.addrs[r] for r in cluster.replicas], 20)
     hosts = []
-    need = 1 if cfg.protocol == "multipaxos" else cfg.f + 1
+    need = 1 if cfg.protocol == "multipaxos" or cfg.bug == "client-first-reply" else cfg.f + 1
     per = [cfg.requests // cfg.clients + (1 if i < cfg.requests % cfg.clients else 0)
            for i in range(cfg.clients)]
     for name, count in zip(cluster.client_names, per):
@@ -230,19 +230,19 @@ async def _drive(cfg: RunConfig, cluster: Cluster, progress: Callable[[int, int]
                       byzantine=sorted(cfg.byzantine), run=f"run-{cfg.seed}")
         tracer = Tracer(os.path.join(cfg.trace_dir, f"{name}.jsonl"), head, name)
         ops = workload(name, count, cfg.seed)
-        signer = None
+        auth = None
         if cfg.protocol == "pbft":
             from .pbft.crypto import load_keys
 
-            signer = load_keys(cluster.keys_path)
+            auth = load_keys(cluster.keys_path, name)
 
-        def make(env, ops=ops, signer=signer):
-            c = Client(env, cluster.replicas, ops, need=need, window=cfg.window,
-                       timeout=0.5 if cfg.protocol == "multipaxos" else 1.0,
-                       broadcast=cfg.protocol == "pbft", max_tries=1000)
-            return c
+        def make(env, ops=ops):
+            return Client(env, cluster.replicas, ops, need=need, window=cfg.window,
+                          timeout=0.5 if cfg.protocol == "multipaxos" else 0.3,
+                          broadcast=cfg.protocol == "pbft", max_tries=1000)
 
-        hosts.append(TcpHost(name, cluster.addrs, tracer, None, make, FaultPlan(FaultSpec(), 0)))
+        hosts.append(TcpHost(name, cluster.addrs, tracer, None, make, FaultPlan(FaultSpec(), 0),
+                             auth=auth))
     start = time.monotonic()
     for h in hosts:
         await h.start()

@@ -54,27 +54,32 @@ def build(protocol: str = "multipaxos", n: int = 3, f: int | None = None, client
                           byzantine=sorted(byzantine or ()), run=f"sim-{seed}")
             tracers[node] = Tracer(os.path.join(trace_dir, f"{node}.jsonl"), head, node,
                                    timestamps=False)
-    net = SimNetwork(seed, faults, tracers)
+    auth = None
+    if protocol == "pbft":
+        from .pbft.crypto import sim_keys
+
+        auth = sim_keys(replicas + names, seed)
+    net = SimNetwork(seed, faults, tracers, auth=auth)
     cluster = SimCluster(net, replicas, names)
     for r in replicas:
-        net.add(r, replica_factory(protocol, replicas, f, bug, (byzantine or {}).get(r), seed))
-    need = 1 if protocol == "multipaxos" else f + 1
+        net.add(r, replica_factory(protocol, replicas, f, bug, (byzantine or {}).get(r), auth))
+    need = 1 if protocol == "multipaxos" or bug == "client-first-reply" else f + 1
     for c in names:
         ops = workload(c, requests, seed)
         net.add(c, lambda env, ops=ops: Client(env, replicas, ops, need=need, window=window,
-                                               broadcast=protocol == "pbft"))
+                                               broadcast=protocol == "pbft",
+                                               timeout=0.5 if protocol == "multipaxos" else 0.3))
     return cluster
 
 
 def replica_factory(protocol: str, replicas: list[str], f: int, bug: str | None,
-                    mode: str | None, seed: int):
+                    mode: str | None, keys):
     if protocol == "multipaxos":
         from .multipaxos.replica import MultiPaxosReplica
 
         return lambda env: MultiPaxosReplica(env, replicas, env.storage, bug=bug)
-    from .pbft.replica import PbftReplica, sim_keys
+    from .pbft.replica import PbftReplica
 
-    keys = sim_keys(replicas, seed)
     return lambda env: PbftReplica(env, replicas, f, env.storage, keys, bug=bug, mode=mode)
 
 

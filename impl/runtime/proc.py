@@ -27,9 +27,10 @@ def make_replica(cfg: dict, storage):
         from ..multipaxos.replica import MultiPaxosReplica
 
         return lambda env: MultiPaxosReplica(env, nodes, storage, bug=cfg.get("bug"))
-    from ..pbft.replica import PbftReplica, load_keys
+    from ..pbft.crypto import load_keys
+    from ..pbft.replica import PbftReplica
 
-    keys = load_keys(cfg["keys"])
+    keys = load_keys(cfg["keys"], name)
     mode = cfg.get("byzantine", {}).get(name)
     return lambda env: PbftReplica(env, nodes, f, storage, keys, bug=cfg.get("bug"), mode=mode)
 
@@ -47,7 +48,13 @@ def host_for(cfg: dict) -> TcpHost:
     storage = FileStorage(os.path.join(cfg["data_dir"], f"{name}.log"))
     addrs = {k: tuple(v) for k, v in cfg["addrs"].items()}
     plan = FaultPlan(FaultSpec(**cfg.get("faults", {})), hash((cfg["seed"], name, tracer.seq)))
-    return TcpHost(name, addrs, tracer, storage, make_replica(cfg, storage), plan, cfg["seed"])
+    auth = None
+    if cfg["protocol"] == "pbft":
+        from ..pbft.crypto import load_keys
+
+        auth = load_keys(cfg["keys"], name)
+    return TcpHost(name, addrs, tracer, storage, make_replica(cfg, storage), plan, cfg["seed"],
+                   auth=auth)
 
 
 async def main(cfg: dict) -> None:

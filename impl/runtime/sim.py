@@ -22,6 +22,7 @@ from typing import Any
 from .faults import FaultPlan, FaultSpec
 from .node import Node
 from .storage import MemoryStorage
+from .tracer import ENCODE
 
 
 class SimEnv:
@@ -34,8 +35,8 @@ class SimEnv:
     def now(self) -> float:
         return self.net.time
 
-    def send(self, to: Sequence[str], msg: dict, meta: dict | None = None) -> None:
-        self.net._send(self.name, list(to), msg, meta)
+    def send(self, to: Sequence[str], msg: dict, meta: dict | None = None) -> str | None:
+        return self.net._send(self.name, list(to), msg, meta)
 
     def set_timer(self, name: str, delay: float) -> None:
         self.net._set_timer(self.name, name, delay)
@@ -51,8 +52,9 @@ class SimNetwork:
     """Nodes by name; `make(env) -> Node` builds (and rebuilds after a crash) each one."""
 
     def __init__(self, seed: int = 0, faults: FaultSpec | None = None,
-                 tracers: dict | None = None) -> None:
+                 tracers: dict | None = None, auth=None) -> None:
         self.seed = seed
+        self.auth = auth  # a Keyring: frames are signed by their sender and verified
         self.time = 0.0
         self.plan = FaultPlan(faults or FaultSpec(), seed)
         self.tracers = tracers or {}
@@ -113,14 +115,16 @@ class SimNetwork:
         heapq.heappush(self.queue, (when, self.order, kind, key, payload))
         return self.order
 
-    def _send(self, src: str, to: list[str], msg: dict, meta: dict | None) -> None:
+    def _send(self, src: str, to: list[str], msg: dict, meta: dict | None) -> str | None:
         self.msg_counter += 1
         msg_id = f"m{self.msg_counter}"
         self._trace(src, "send", {"msg_id": msg_id, "to": to, "msg": msg})
-        frame = json.dumps({"id": msg_id, "from": src, "msg": msg, "meta": meta})
+        sig = self.auth.sign(src, ENCODE(msg)) if self.auth is not None else None
+        frame = json.dumps({"id": msg_id, "from": src, "msg": msg, "meta": meta, "sig": sig})
         for dst in to:
             for extra in self.plan.fate(src, dst):
                 self._push(self.time + 0.001 + extra, "msg", dst, frame)
+        return sig
 
     def _set_timer(self, node: str, name: str, delay: float) -> None:
         self.timers[(node, name)] = self._push(self.time + delay, "timer", node, name)
@@ -164,10 +168,19 @@ class SimNetwork:
         f = json.loads(frame)
         if f["id"] in self.seen[dst]:
             return  # a duplicate copy: at most one recv per addressee (FORMAT.md)
+        meta = f["meta"]
+        if self.auth is not None:
+            if not self.auth.verify(f["from"], ENCODE(f["msg"]), f["sig"]):
+                return  # a forged or corrupted message is dropped unseen
+            meta = {**(meta or {}), "_sig": f["sig"]}
         self.seen[dst].add(f["id"])
-        self._trace(dst, "recv", {"msg_id": f["id"], "from": f["from"]})
+        fields = {"msg_id": f["id"], "from": f["from"]}
+        tracer = self.tracers.get(dst)
+        if tracer is not None and f["from"] in tracer.byzantine:
+            fields["msg"] = f["msg"]  # the validator does not trust a Byzantine sender's log
+        self._trace(dst, "recv", fields)
         self.delivered += 1
-        self.nodes[dst].on_message(f["from"], f["msg"], f["meta"])
+        self.nodes[dst].on_message(f["from"], f["msg"], meta)
 
     def fire(self, node: str, timer: str) -> None:
         """Run `node`'s timer `timer` now: a schedule in which it expires first."""

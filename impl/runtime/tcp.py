@@ -114,13 +114,16 @@ class TcpEnv:
     def now(self) -> float:
         return self.host.loop.time()
 
-    def send(self, to: Sequence[str], msg: dict, meta: dict | None = None) -> None:
+    def send(self, to: Sequence[str], msg: dict, meta: dict | None = None) -> str | None:
         tracer = self.host.tracer
         msg_id = f"{self.name}.{tracer.seq}"
         msg_json = ENCODE(msg)
         tracer.emit_raw("send", {"msg_id": msg_id, "to": list(to)}, msg_json)
-        self.host.outbox.append((list(to), msg_id, msg, msg_json, meta))
+        auth = self.host.auth
+        sig = auth.sign(self.name, msg_json) if auth is not None else None
+        self.host.outbox.append((list(to), msg_id, msg, msg_json, meta, sig))
         self.host.schedule_flush()
+        return sig
 
     def set_timer(self, name: str, delay: float) -> None:
         self.cancel_timer(name)
@@ -137,8 +140,10 @@ class TcpEnv:
 
 class TcpHost:
     def __init__(self, name: str, addrs: dict[str, tuple[str, int]], tracer: Tracer,
-                 storage, make: Callable[[TcpEnv], Node], plan: FaultPlan, seed: int = 0) -> None:
+                 storage, make: Callable[[TcpEnv], Node], plan: FaultPlan, seed: int = 0,
+                 auth=None) -> None:
         self.name = name
+        self.auth = auth  # a Keyring: sign what leaves, verify what arrives
         self.addrs = addrs
         self.tracer = tracer
         self.storage = storage
@@ -181,13 +186,21 @@ class TcpHost:
     # -- receiving -----------------------------------------------------------------
 
     def deliver(self, frame: dict) -> None:
-        self.receive(frame["id"], frame["from"], frame["msg"], frame.get("meta"))
+        meta = frame.get("meta")
+        if self.auth is not None:
+            sig = frame.get("sig")
+            if not self.auth.verify(frame["from"], ENCODE(frame["msg"]), sig):
+                return  # forged or corrupted: dropped unseen
+            meta = {**(meta or {}), "_sig": sig}
+        self.receive(frame["id"], frame["from"], frame["msg"], meta)
 
     def receive(self, fid: str, src: str, msg: dict, meta: dict | None) -> None:
         if fid in self.seen:
             return
         self.seen.add(fid)
-        self.tracer.emit_raw("recv", {"msg_id": fid, "from": src}, None)
+        tracer = self.tracer
+        tracer.emit_raw("recv", {"msg_id": fid, "from": src},
+                        ENCODE(msg) if src in tracer.byzantine else None)
         self.node.on_message(src, msg, meta)
 
     def fire(self, name: str) -> None:
@@ -226,14 +239,15 @@ class TcpHost:
             self.schedule_flush()
 
     def transmit(self, outbox: list) -> None:
-        for to, msg_id, msg, msg_json, meta in outbox:
+        for to, msg_id, msg, msg_json, meta, sig in outbox:
             data = ('{"id":' + ENCODE(msg_id) + ',"from":' + ENCODE(self.name) + ',"msg":'
-                    + msg_json + ',"meta":' + ENCODE(meta) + "}").encode()
+                    + msg_json + ',"meta":' + ENCODE(meta) + ',"sig":' + ENCODE(sig) + "}").encode()
             frame = HEAD.pack(len(data)) + data
             for dst in to:
                 for delay in self.plan.fate(self.name, dst):
                     if dst == self.name:  # to itself: no socket, no decoding
-                        self.loop.call_soon(self.receive, msg_id, self.name, msg, meta)
+                        own = meta if sig is None else {**(meta or {}), "_sig": sig}
+                        self.loop.call_soon(self.receive, msg_id, self.name, msg, own)
                     elif delay:
                         self.loop.call_later(delay, self.put, dst, frame)
                     else:

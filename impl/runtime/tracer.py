@@ -53,6 +53,9 @@ class Tracer:
     def __init__(self, path: str, head: dict, node: str, *, timestamps: bool = True) -> None:
         self.node = node
         self.path = path
+        # a recv from a Byzantine sender carries its payload: the validator holds such a
+        # sender's own log as untrusted (FORMAT.md, header field `byzantine`)
+        self.byzantine = frozenset(head.get("byzantine", ()))
         self.timestamps = timestamps
         fresh = not os.path.exists(path) or os.path.getsize(path) == 0
         self.seq = 0 if fresh else _last_seq(path) + 1

@@ -42,6 +42,26 @@ def test_multipaxos_bug_run_is_rejected(tmp_path):
     assert "MP-QUORUM-CERT" in {x["property"] for x in json.loads(v.stdout)["violations"]}
 
 
+def test_pbft_with_a_byzantine_primary_and_faults_validates(tmp_path, validate_dir):
+    d = str(tmp_path / "t")
+    p = run_cli("run", "pbft", "-n", "4", "--requests", "120", "--clients", "2",
+                "--faults", "drop=0.01,dup=0.02,delay=0.005", "--byzantine", "r0=equivocate",
+                "--seed", "2", "--time-limit", "40", "--trace-dir", d, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["committed"] == 120
+    result = validate_dir(d)
+    assert result.exit_code == 0, result.to_json()
+
+
+def test_pbft_bug_run_is_rejected(tmp_path):
+    d = str(tmp_path / "t")
+    p = run_cli("run", "pbft", "--requests", "60", "--bug", "committed-with-2f", "--trace-dir", d)
+    assert p.returncode == 0, p.stderr
+    v = run_cli("validate", d, "--json")
+    assert v.returncode == 1
+    assert "PBFT-COMMIT-CERT" in {x["property"] for x in json.loads(v.stdout)["violations"]}
+
+
 @pytest.mark.parametrize("args, says", [
     (["run", "raft", "--trace-dir", "X"], "allowed: multipaxos, pbft"),
     (["run", "multipaxos", "--bug", "nope", "--trace-dir", "X"], "allowed: ignore-promised-values"),
@@ -49,6 +69,9 @@ def test_multipaxos_bug_run_is_rejected(tmp_path):
     (["run", "multipaxos", "--faults", "flood=1", "--trace-dir", "X"], "allowed: drop=VALUE"),
     (["run", "multipaxos", "-n", "2", "-f", "1", "--trace-dir", "X"], "2f+1"),
     (["run", "multipaxos", "--byzantine", "r1=silent", "--trace-dir", "X"], "pbft only"),
+    (["run", "pbft", "--byzantine", "r1=lie", "--trace-dir", "X"], "allowed: silent"),
+    (["run", "pbft", "--byzantine", "r1=silent,r2=silent", "--trace-dir", "X"], "at most f=1"),
+    (["run", "pbft", "-n", "3", "-f", "1", "--trace-dir", "X"], "3f+1"),
 ])
 def test_bad_flags_exit_2_with_one_line(args, says, capsys, tmp_path):
     args = [a if a != "X" else str(tmp_path / "x") for a in args]
