@@ -664,8 +664,16 @@ class Merger:
         self.out.append(ev)
 
     def _release_oldest(self) -> None:
-        """No send can arrive any more for the oldest held-back recv: it is fabricated."""
+        """Every file is held back or done: some held-back recv waits for a send that
+        will never come. Release the oldest whose send is not queued behind its own
+        sender's held-back recv (that send will come once the sender moves on)."""
         node = next(iter(self.pending))
+        for waiting, q in self.pending.items():
+            head = q[0]
+            ahead = self.pending.get(head["from"], ())
+            if not any(e["kind"] == "send" and e["msg_id"] == head["msg_id"] for e in ahead):
+                node = waiting
+                break
         q = self.pending[node]
         ev = q.popleft()
         waiting = self.blocked.get(ev["msg_id"])

@@ -196,3 +196,18 @@ def test_fast_checks_match_their_tables():
         for combo in itertools.product(values + ["<absent>"], repeat=len(names)):
             msg = {"type": t, **{n: v for n, v in zip(names, combo) if v != "<absent>"}}
             assert fast(msg) == (_check_fields(msg, spec) is None), msg
+
+
+def test_fabricated_recv_in_per_node_files_does_not_stall_the_merge(tmp_path):
+    """r1 waits for a message r0 never sent; once every file is held back or done,
+    the recv is released as fabricated and the rest of the run is still merged."""
+    h0, h1 = {**HEADER, "node": "r0"}, {**HEADER, "node": "r1"}
+    write(tmp_path / "r0.jsonl", [
+        {"kind": "recv", "node": "r0", "seq": 0, "msg_id": "b", "from": "r1"},
+        {"kind": "note", "node": "r0", "seq": 1}], h0)
+    write(tmp_path / "r1.jsonl", [
+        {"kind": "recv", "node": "r1", "seq": 0, "msg_id": "ghost", "from": "r0"},
+        {"kind": "send", "node": "r1", "seq": 1, "msg_id": "b", "to": ["r0"], "msg": PREPARE}], h1)
+    out = merged(tmp_path)
+    assert [(e["node"], e["seq"]) for e in out] == [("r1", 0), ("r1", 1), ("r0", 0), ("r0", 1)]
+    assert "fabricated" in out[0]["_fault"] and "_fault" not in out[2]
