@@ -21,6 +21,7 @@ from typing import Any
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
 from ..common.ids import replica_name
+from ..common.quorums import QuorumSystem
 from . import actions as act
 from .invariants import make_properties
 from .mutants import MUTANTS, rules_for
@@ -60,6 +61,9 @@ class PbftModel:
             max_seq, rules_for(mutant),
         )
         self._properties = make_properties(self.setup)
+        # The quorums of n - f as a QuorumSystem, so `smrcheck check` can ask z3 first
+        # whether two of them always share a correct replica (they do iff n >= 3f + 1).
+        self.quorum_system = QuorumSystem.bft(replicas, f)
         c = self.setup
         self._step = {
             "PRE-PREPARE": lambda s, a: act.pre_prepare(s, a[1], a[2], a[3]),

@@ -53,3 +53,16 @@ def test_check_warns_before_exploring(capsys):
     assert data["violation"]["property"] == "PAXOS-AGREEMENT"
     assert main(["check", "paxos", "-p", "quorums=flexible:q1=3,q2=1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+def test_pbft_lower_bound_is_predicted_by_z3_and_found_by_the_checker(capsys):
+    import json
+
+    from smrcheck.checker.cli import main
+
+    assert main(["check", "pbft", "-p", "replicas=3", "-p", "f=1", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert "bft:f=1 with n=3 cannot be safe" in captured.err
+    assert json.loads(captured.out)["violation"]["property"] == "PBFT-AGREEMENT"
+    assert main(["check", "pbft", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
