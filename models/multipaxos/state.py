@@ -86,6 +86,7 @@ class ValueMap(NamedTuple):
 
 
 def value_maps(commands: int) -> list[ValueMap]:
+    """Every renaming of the commands, the identity first."""
     return [
         ValueMap((NOOP, NONE) + p, p == tuple(range(commands)), {})
         for p in permutations(range(commands))
@@ -113,12 +114,17 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     pass per command renaming instead of one per pair of renamings."""
     n = len(s.up)
     sent: list[list[tuple]] = [[] for _ in range(n)]
-    rest: list[tuple] = []
+    one_a: list[tuple] = []
+    two_a: list[tuple] = []
     for m in s.msgs:
-        if m[0] == P1B or m[0] == P2B:
+        kind = m[0]
+        if kind == P1B or kind == P2B:
             sent[m[1]].append(m)
+        elif kind == P2A:
+            two_a.append(m)
         else:
-            rest.append(m)
+            one_a.append(m)
+    one_a.sort()
     first = [UNOWNED] * n
     owner = s.owner
     for b in range(len(owner) - 1, -1, -1):
@@ -127,15 +133,16 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     # The image starts (crashes, owner, others): owners are ordered by their ballots
     # whatever the command names, so `owner` is the same under every renaming and
     # the 1a/2a messages (`others`, few and cheap) already rule most renamings out.
-    if len(maps) == 1:
-        candidates = [(maps[0], tuple(sorted(rest)))]
+    # Commands enter a state only through 2a messages: with none, every renaming
+    # gives the same image.
+    if len(maps) == 1 or not two_a:
+        candidates = [(maps[0], tuple(one_a) + tuple(sorted(two_a)))]
     else:
         renamed = []
         for vm in maps:
             val = vm.val
-            others = tuple(sorted(
-                m if m[0] != P2A else (P2A, m[1], m[2], val[m[3] + 2]) for m in rest
-            ))
+            others = tuple(one_a) + tuple(sorted(
+                [(P2A, m[1], m[2], val[m[3] + 2]) for m in two_a]))
             renamed.append((vm, others))
         least = min(o for _, o in renamed)
         candidates = [(vm, o) for vm, o in renamed if o == least]
