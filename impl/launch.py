@@ -157,6 +157,11 @@ class Cluster:
         names = self.replicas + self.client_names
         self.addrs = {name: ("127.0.0.1", p) for name, p in zip(names, ports)}
         self.procs: dict[str, subprocess.Popen] = {}
+        self.isolate = None
+        if cfg.faults.partition:
+            # one replica cut off from all for `partition` seconds, 1 s into the run
+            victim = random.Random(f"partition:{cfg.seed}").choice(self.replicas)
+            self.isolate = [victim, time.time() + 1.0, cfg.faults.partition]
         self.keys_path = None
         if cfg.protocol == "pbft":
             from .pbft.crypto import write_keys
@@ -171,7 +176,7 @@ class Cluster:
                 "trace_dir": c.trace_dir, "data_dir": self.data_dir,
                 "faults": {k: v for k, v in asdict(c.faults).items() if k != "crash"},
                 "seed": c.seed, "bug": c.bug, "byzantine": c.byzantine, "run": f"run-{c.seed}",
-                "keys": self.keys_path}
+                "keys": self.keys_path, "isolate": self.isolate}
 
     def start(self, name: str) -> None:
         log = open(os.path.join(self.data_dir, f"{name}.out"), "ab")
@@ -238,15 +243,20 @@ async def _drive(cfg: RunConfig, cluster: Cluster, progress: Callable[[int, int]
 
         def make(env, ops=ops):
             return Client(env, cluster.replicas, ops, need=need, window=cfg.window,
-                          timeout=0.5 if cfg.protocol == "multipaxos" else 0.3,
+                          timeout=0.5,
                           broadcast=cfg.protocol == "pbft", max_tries=1000)
 
-        hosts.append(TcpHost(name, cluster.addrs, tracer, None, make, FaultPlan(FaultSpec(), 0),
-                             auth=auth))
+        plan = FaultPlan(FaultSpec(), 0)
+        if cluster.isolate:
+            plan.isolate(*cluster.isolate)
+        hosts.append(TcpHost(name, cluster.addrs, tracer, None, make, plan, auth=auth))
     start = time.monotonic()
     for h in hosts:
         await h.start()
     clients = [h.node for h in hosts]
+    if cluster.isolate:
+        crashes.append(f"partition: {cluster.isolate[0]} cut off for {cfg.faults.partition:g} s "
+                       "from 1 s into the run")
     rng = random.Random(cfg.seed)
     points = [cfg.requests * (k + 1) // (cfg.faults.crash + 1) for k in range(cfg.faults.crash)]
     down: tuple[str, float] | None = None

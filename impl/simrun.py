@@ -68,7 +68,7 @@ def build(protocol: str = "multipaxos", n: int = 3, f: int | None = None, client
         ops = workload(c, requests, seed)
         net.add(c, lambda env, ops=ops: Client(env, replicas, ops, need=need, window=window,
                                                broadcast=protocol == "pbft",
-                                               timeout=0.5 if protocol == "multipaxos" else 0.3))
+                                               timeout=0.5))
     return cluster
 
 

@@ -34,7 +34,7 @@ class Client(Node):
     State: next_req (0); outstanding: req -> Outstanding; results: req -> result;
     latencies: seconds per accepted request; target: the replica it sends to first
     (the one that last replied; `nodes[0]` at first). A request not answered within
-    `timeout` is resent to every replica (the request id stays, so replicas apply it
+    `timeout` (doubling per retry) is resent to every replica (the request id stays, so replicas apply it
     at most once), up to `max_tries` times. A result is accepted on `need` matching
     replies from distinct replicas (1 for MultiPaxos, f+1 for PBFT).
     """
@@ -98,8 +98,8 @@ class Client(Node):
     def on_timer(self, name: str) -> None:
         now = self.env.now()
         for req, out in sorted(self.outstanding.items()):
-            if now - out.sent_at < self.timeout:
-                continue
+            if now - out.sent_at < self.timeout * min(2 ** (out.tries - 1), 8):
+                continue  # each retry waits twice as long: retries must not feed a storm
             if out.tries >= self.max_tries:
                 del self.outstanding[req]
                 self.gave_up += 1

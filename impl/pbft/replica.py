@@ -57,17 +57,19 @@ def request_json(cmd: dict) -> str:
 
 
 class PbftReplica(Node):
+    FETCH = 0.3  # seconds without progress before asking the others to resend
+
     """State: view (0), changing (False: in a view change, waiting for NEW-VIEW);
     next_n (1: the primary's next sequence number); pp: (v, n) -> (digest, cmd, signed
     pre-prepare); prepares / commits: (v, n, d) -> signer -> signed message / True;
     prepared: n -> (v, d, cmd, proof) of the highest view; committed: n -> (v, d, cmd);
     last_exec (0); pending: request -> (cmd, client signature); assigned: requests the
     primary numbered in this view; vcs: view -> signer -> (msg, sig, meta); kv,
-    sessions; vc_timeout (1 s, doubling per view change).
+    sessions; vc_timeout (2 s, doubling per view change).
     """
 
     def __init__(self, env: Env, nodes: list[str], f: int, storage, keys, *,
-                 bug: str | None = None, mode: str | None = None, timeout: float = 1.0) -> None:
+                 bug: str | None = None, mode: str | None = None, timeout: float = 2.0) -> None:
         super().__init__(env)
         self.nodes = list(nodes)
         self.n = len(nodes)
@@ -98,6 +100,7 @@ class PbftReplica(Node):
         self.vc_timeout = timeout
         self.timer_on = False
         self.slot_of: dict[tuple[str, int], tuple[int, int]] = {}  # request -> (v, n) of its pp
+        self.fetch_mark = -1
         self.lagging = False  # commits seen for numbers this replica has no pre-prepare for
 
     # -- helpers -------------------------------------------------------------------
@@ -142,6 +145,7 @@ class PbftReplica(Node):
                     self.sessions.record(cmd["client"], cmd["req"], self.kv.apply(cmd["op"]))
         if self.changing:
             self.arm()
+        self.env.set_timer("fetch", self.FETCH)
 
     # -- dispatch ------------------------------------------------------------------
 
@@ -160,9 +164,22 @@ class PbftReplica(Node):
             self.on_view_change(src, msg, meta)
         elif t == "new-view":
             self.on_new_view(src, msg, meta)
+        elif t == "heartbeat" and "fetch" in meta and src in self.nodes:
+            first = meta["fetch"]
+            for n in range(first, first + 32):
+                self.retransmit_n(n, src)
 
     def on_timer(self, name: str) -> None:
-        if name == "view-change":
+        if name == "fetch":
+            # no progress for a while: ask the others to send again their part in the
+            # next numbers (their signed messages, so this replica's certificates are
+            # built from messages it received, as the trace shows)
+            if (self.pending or self.lagging) and self.last_exec == self.fetch_mark \
+                    and not self.changing:
+                self.out(self.others(), {"type": "heartbeat"}, {"fetch": self.last_exec + 1})
+            self.fetch_mark = self.last_exec
+            self.env.set_timer("fetch", self.FETCH)
+        elif name == "view-change":
             self.timer_on = False
             if self.lagging and not self.changing:
                 # the others commit what this replica cannot (it missed pre-prepares, or
@@ -217,19 +234,28 @@ class PbftReplica(Node):
             self.slot_of[(cmd["client"], cmd["req"])] = (v, n)
 
     def retransmit(self, key) -> None:
-        """Send again this replica's part in ordering `key` in the current view: the
-        primary its pre-prepare, a backup its prepare, and its commit if prepared."""
         v, n = self.slot_of[key]
-        if v != self.view or self.changing:
+        if v == self.view:
+            self.retransmit_n(n, None)
+
+    def retransmit_n(self, n: int, to: str | None) -> None:
+        """Send again this replica's part in ordering n in the current view (to `to`,
+        or to all): the primary its pre-prepare, a backup its prepare, its commit if
+        prepared. A client retry or a lagging replica's fetch asks for it."""
+        v = self.view
+        have = self.pp.get((v, n))
+        if have is None or self.changing:
             return
-        d, cmd, signed = self.pp[(v, n)]
+        d, cmd, signed = have
+        dest = self.others() if to is None else [to]
         if self.primary(v) == self.me:
-            self.out(self.others(), signed[0], {"csig": self.csigs.get(key)})
+            key = None if cmd is None else (cmd["client"], cmd["req"])
+            self.out(dest, signed[0], {"csig": self.csigs.get(key)})
         elif self.me in self.prepares.get((v, n, d), {}):
-            self.out(self.others(), {"type": "prepare", "view": v, "n": n, "digest": d})
+            self.out(dest, {"type": "prepare", "view": v, "n": n, "digest": d})
         p = self.prepared.get(n)
         if p is not None and p[0] == v and p[1] == d:
-            self.out(self.others(), {"type": "commit", "view": v, "n": n, "digest": d})
+            self.out(dest, {"type": "commit", "view": v, "n": n, "digest": d})
 
     def on_pre_prepare(self, src: str, msg: dict, meta: dict) -> None:
         v, n, d, cmd = msg["view"], msg["n"], msg["digest"], msg["cmd"]

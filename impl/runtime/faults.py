@@ -4,12 +4,15 @@
 `FaultPlan` draws each message's fate from its own seeded generator, so a run's faults
 replay from the seed. Crashes and restarts are not per-message: the simulator and the
 `smrcheck run` driver schedule them (`crash=K` kills K replicas, one at a time, and
-restarts each from its durable state).
+restarts each from its durable state). `partition=S` cuts one replica (chosen from the
+seed) off from every other node for S seconds of wall-clock time (`isolate`): every
+process drops what it would send across the cut, so all agree without talking.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 
 from ...checker.errors import UsageError
@@ -59,12 +62,16 @@ class FaultPlan:
     seed: int
     blocked: set[frozenset[str]] = field(default_factory=set)
     one_way: set[tuple[str, str]] = field(default_factory=set)
+    isolated: tuple[str, float, float] | None = None  # (node, from, until) in time.time()
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
     def cut(self, a: str, b: str) -> None:
         self.blocked.add(frozenset((a, b)))
+
+    def isolate(self, node: str, start: float, seconds: float) -> None:
+        self.isolated = (node, start, start + seconds)
 
     def cut_one_way(self, src: str, dst: str) -> None:
         self.one_way.add((src, dst))
@@ -78,6 +85,9 @@ class FaultPlan:
         if src == dst:
             return [0.0]
         if frozenset((src, dst)) in self.blocked or (src, dst) in self.one_way:
+            return []
+        if self.isolated is not None and self.isolated[0] in (src, dst) \
+                and self.isolated[1] <= time.time() < self.isolated[2]:
             return []
         s, r = self.spec, self.rng
         if s.drop and r.random() < s.drop:

@@ -48,6 +48,8 @@ def host_for(cfg: dict) -> TcpHost:
     storage = FileStorage(os.path.join(cfg["data_dir"], f"{name}.log"))
     addrs = {k: tuple(v) for k, v in cfg["addrs"].items()}
     plan = FaultPlan(FaultSpec(**cfg.get("faults", {})), hash((cfg["seed"], name, tracer.seq)))
+    if cfg.get("isolate"):
+        plan.isolate(*cfg["isolate"])
     auth = None
     if cfg["protocol"] == "pbft":
         from ..pbft.crypto import load_keys
