@@ -16,7 +16,7 @@ from ...checker.model import Mutant
 @dataclass(frozen=True, slots=True)
 class Rules:
     # Lead: in each slot re-propose the value a quorum's promises report (§3: the new
-    # leader "executes phase 2 for instances" whose value "is already determined").
+    # leader runs phase 2 for the instances whose value phase 1 shows determined).
     respect_promised_values: bool = True
     # Lead: of the reported values, take the one accepted in the highest ballot
     # (§2.2 P2c); an older report may be for a value that was never chosen.
@@ -28,8 +28,9 @@ class Rules:
     majority_quorums: bool = True
     # Accept: accept only if the ballot is >= the acceptor's promise (§2.2 P1a).
     respect_promise: bool = True
-    # Restart: the acceptor's promise and accepted values survive a crash (§2.3: "an
-    # acceptor must remember what it has accepted ... even if it fails and restarts").
+    # Restart: the acceptor's promise and accepted values survive a crash (§2.2: an
+    # acceptor must remember what it promised and accepted, even across a restart,
+    # so it keeps them in stable storage).
     durable_acceptor: bool = True
     # Execute: learn a value only from a quorum of acceptances in one ballot.
     learn_one_ballot: bool = True
