@@ -285,6 +285,10 @@ async def _drive(cfg: RunConfig, cluster: Cluster, progress: Callable[[int, int]
     return clients, time.monotonic() - start
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run_cluster(cfg: RunConfig, progress: Callable[[int, int], None] | None = None) -> RunResult:
     check_config(cfg)
     os.makedirs(cfg.trace_dir, exist_ok=True)
@@ -293,10 +297,14 @@ def run_cluster(cfg: RunConfig, progress: Callable[[int, int], None] | None = No
     data_dir = tempfile.mkdtemp(prefix="smrcheck-run-")
     cluster = Cluster(cfg, data_dir)
     crashes: list[str] = []
+    # SIGTERM ends the run like Ctrl-C does: through the `finally` that stops every process
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         clients, seconds = asyncio.run(_drive(cfg, cluster, progress, crashes))
     finally:
         cluster.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(data_dir, ignore_errors=True)
     latencies = [x for c in clients for x in c.latencies]
     committed = sum(len(c.results) for c in clients)
     result = RunResult(cfg.protocol, cfg.n, cfg.f, cfg.clients, cfg.requests, committed,
@@ -309,5 +317,4 @@ def run_cluster(cfg: RunConfig, progress: Callable[[int, int], None] | None = No
     with open(os.path.join(cfg.trace_dir, "run.json"), "w") as fh:
         json.dump({"header": head, "config": {**asdict(cfg), "faults": asdict(cfg.faults)},
                    "result": result.to_json()}, fh, indent=1)
-    shutil.rmtree(data_dir, ignore_errors=True)
     return result

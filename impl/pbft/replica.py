@@ -45,6 +45,8 @@ MODES = {
 BUGS = {
     "committed-with-2f": "a replica is committed-local with 2f matching commits instead of 2f+1",
     "client-first-reply": "a client accepts the first reply instead of f+1 matching ones",
+    "new-view-ignores-certificates": "NEW-VIEW's set O ignores the prepared certificates in the "
+                                     "view changes, so a new primary may reassign a committed number",
 }
 
 
@@ -416,6 +418,8 @@ class PbftReplica(Node):
         """O: per n up to the highest prepared, the digest prepared in the highest view
         (with its request, from the certificate), else the null request."""
         best: dict[int, tuple] = {}
+        if self.bug == "new-view-ignores-certificates":
+            vcs = []
         for msg, meta in vcs:
             for n, pv, d in msg["prepared"]:
                 if n not in best or pv > best[n][0]:

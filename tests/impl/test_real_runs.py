@@ -107,3 +107,26 @@ def test_bad_flags_exit_2_with_one_line(args, says, capsys, tmp_path):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert says in err and "\n" not in err and "Traceback" not in err
+
+
+def test_interrupted_run_stops_every_process(tmp_path):
+    import signal
+    import time
+
+    d = str(tmp_path / "t")
+    p = subprocess.Popen([*SMRCHECK, "run", "multipaxos", "--requests", "1000000", "--trace-dir", d],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (os.path.isdir(d) and any(f.startswith("c") for f in os.listdir(d))):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130 and "interrupted" in err
+    left = subprocess.run(["pgrep", "-f", f"smrcheck.impl.runtime.proc.*{d}"], capture_output=True)
+    assert left.stdout == b""

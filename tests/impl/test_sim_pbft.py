@@ -59,13 +59,45 @@ def test_forged_message_is_dropped_unseen():
     assert net.delivered == before and (0, 1) not in c.replica("r1").pp
 
 
-@pytest.mark.parametrize("bug, prop", [("committed-with-2f", "PBFT-COMMIT-CERT"),
-                                       ("client-first-reply", "PBFT-CLIENT")])
-def test_bug_is_caught(bug, prop, tmp_path, validate_dir):
-    assert bug in BUGS
-    c = build("pbft", n=4, clients=2, requests=10, seed=5, trace_dir=str(tmp_path), window=2, bug=bug)
-    run_to_completion(c)
+def plain(net):
+    net.run(max_time=60)
+
+
+def next_primary_lags_then_primary_crashes(net):
+    """r1 (view 1's primary) misses a stretch of commits; then r0 crashes, so r1 can
+    fetch no pre-prepare and leads view 1 from behind."""
+    net.run(max_time=0.01)
+    for other in ("r0", "r2", "r3", "c0", "c1"):
+        net.plan.cut("r1", other)
+    net.run(max_time=net.time + 0.05)
+    net.crash("r0")
+    net.plan.heal()
+    net.run(max_time=net.time + 10)
+
+
+BUG_CASES = {
+    "committed-with-2f": (plain, "PBFT-COMMIT-CERT"),
+    "client-first-reply": (plain, "PBFT-CLIENT"),
+    "new-view-ignores-certificates": (next_primary_lags_then_primary_crashes, "PBFT-AGREEMENT"),
+}
+
+
+def test_every_bug_has_a_case():
+    assert set(BUG_CASES) == set(BUGS)
+
+
+@pytest.mark.parametrize("bug", sorted(BUG_CASES))
+@pytest.mark.parametrize("injected", [True, False])
+def test_bug_is_caught(bug, injected, tmp_path, validate_dir):
+    schedule, prop = BUG_CASES[bug]
+    c = build("pbft", n=4, clients=2, requests=30, seed=5, trace_dir=str(tmp_path), window=2,
+              bug=bug if injected else None)
+    schedule(c.net)
     c.close()
+    result = validate_dir(str(tmp_path))
+    if not injected:
+        assert result.exit_code == 0, result.to_json()
+        return
     result = validate_dir(str(tmp_path))
     assert result.exit_code == 1 and prop in {v.property for v in result.violations}
 
