@@ -3,12 +3,17 @@ and Hypothesis explores schedules with safety checked on the replicas after ever
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from smrcheck.impl.runtime.faults import FaultSpec
 from smrcheck.impl.simrun import build, run_to_completion
+
+from .conftest import check_traces
 
 FAULTS = FaultSpec.parse("drop=0.1,dup=0.1,delay=0.02,reorder=0.1")
 
@@ -60,8 +65,9 @@ class MultiPaxosSchedules(RuleBasedStateMachine):
 
     @initialize(seed=st.integers(0, 2**16), lossy=st.booleans())
     def setup(self, seed, lossy):
+        self.dir = tempfile.mkdtemp(prefix="smrcheck-mp-")
         self.c = build(n=3, clients=2, requests=6, seed=seed, window=2,
-                       faults=FAULTS if lossy else None)
+                       faults=FAULTS if lossy else None, trace_dir=self.dir)
         self.chosen: dict[int, object] = {}
         self.down: set[str] = set()
 
@@ -111,8 +117,15 @@ class MultiPaxosSchedules(RuleBasedStateMachine):
         while self.down:
             c.net.restart(self.down.pop())
         c.net.plan.heal()
-        assert run_to_completion(c, max_time=c.net.time + 300)
-        self.agreement_and_prefix()
+        try:
+            assert run_to_completion(c, max_time=c.net.time + 300)
+            self.agreement_and_prefix()
+            c.close()
+            result = check_traces(self.dir)  # the explored schedule's traces validate too
+            assert result.exit_code == 0, result.to_json()
+        finally:
+            c.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 MultiPaxosSchedules.TestCase.settings = settings(
