@@ -64,11 +64,14 @@ class Config:
     """The constants of one model instance, fixed at build time."""
 
     def __init__(self, n: int, slots: int, max_round: int, commands: int, crashes: int,
-                 durable: bool, quorums: tuple[tuple[int, ...], ...], rules: Rules) -> None:
+                 durable: bool, quorums: tuple[tuple[int, ...], ...], rules: Rules,
+                 quorum_size: int | None = None) -> None:
         self.n, self.slots, self.max_round, self.commands = n, slots, max_round, commands
         self.crashes, self.durable, self.rules = crashes, durable, rules
+        # Flexible Paxos: a leader leads on the promises of a phase-1 quorum (`quorums`),
+        # a value is chosen by `quorum_size` acceptances (phase 2). Equal in Paxos.
         self.quorums = quorums
-        self.quorum_size = len(quorums[0])
+        self.quorum_size = len(quorums[0]) if quorum_size is None else quorum_size
         self.empty: Accepted = ((NONE, NONE),) * slots
 
 

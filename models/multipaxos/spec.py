@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
+from ...checker.quorums import Threshold
 from ..common.ids import replica_name
-from ..common.quorums import majority, threshold
+from ..common.quorums import EXAMPLES, QuorumSystem, parse, threshold
 from . import actions as act
 from .invariants import make_properties
 from .messages import value_name
@@ -34,21 +36,43 @@ NETWORKS = ("sent-set",)
 RECOVERY = ("none", "durable")
 
 
+def _size_quorums(text: str, n: int) -> QuorumSystem:
+    """The quorum system of `-p quorums=...`; only systems defined by sizes, because the
+    symmetry reduction treats replicas as interchangeable."""
+    try:
+        system = parse(text, n)
+    except UsageError as err:
+        raise UsageError(f"parameter quorums: {err}") from None
+    sized = all(isinstance(m, Threshold) and set(m.weights) == {1}
+                for m in (system.phase1, system.phase2))
+    if system.byzantine or not sized:
+        raise UsageError("parameter quorums: multipaxos takes quorums defined by size "
+                         "(majority, flexible:q1=..,q2=.., threshold:q=..), since its replicas "
+                         f"are interchangeable; got {text!r}")
+    return system
+
+
 class MultiPaxosModel:
     """MultiPaxos as a `Model`: states are `MPState`s, actions tuples."""
 
     def __init__(self, replicas: int = 3, slots: int = 2, max_round: int = 2,
                  commands: int = 2, crashes: int = 0, recovery: str = "none",
-                 network: str = "sent-set", mutant: str | None = None) -> None:
+                 network: str = "sent-set", mutant: str | None = None,
+                 quorums: str = "majority") -> None:
         if network not in NETWORKS:
             raise ValueError(f"network {network!r} is not implemented; use sent-set")
         self.n = replicas
         self.rules = rules_for(mutant)
-        size = replicas // 2 + 1 if self.rules.majority_quorums else max(1, replicas // 2)
-        quorums = majority(replicas) if self.rules.majority_quorums else threshold(replicas, size)
+        if self.rules.majority_quorums:
+            self.quorum_system = _size_quorums(quorums, replicas)
+        else:
+            small = max(1, replicas // 2)
+            self.quorum_system = QuorumSystem.flexible(replicas, small, small)
+        q1 = self.quorum_system.phase1.threshold
+        q2 = self.quorum_system.phase2.threshold
         self.cfg = act.Config(replicas, slots, max_round, commands, crashes,
-                              recovery == "durable", quorums, self.rules)
-        self._properties = make_properties(replicas, slots, commands, size)
+                              recovery == "durable", threshold(replicas, q1), self.rules, q2)
+        self._properties = make_properties(replicas, slots, commands, q2)
         self._maps = value_maps(commands)
 
     def init_states(self) -> list[MPState]:
@@ -88,7 +112,7 @@ class MultiPaxosModel:
 def build(params: Mapping[str, Any], mutant: str | None) -> MultiPaxosModel:
     return MultiPaxosModel(
         params["replicas"], params["slots"], params["max_round"], params["commands"],
-        params["crashes"], params["recovery"], params["network"], mutant,
+        params["crashes"], params["recovery"], params["network"], mutant, params["quorums"],
     )
 
 
@@ -106,6 +130,8 @@ SPEC = ModelSpec(
               "restart with its acceptor state", choices=RECOVERY),
         Param("network", "sent-set", "sent-set: every message ever sent stays "
               "deliverable (covers loss, duplication, reordering)", choices=NETWORKS),
+        Param("quorums", "majority", "quorum sizes (Flexible Paxos: phase-1 q1, phase-2 q2)",
+              text=", ".join(EXAMPLES[k] for k in ("majority", "flexible", "threshold"))),
     ),
     mutants=tuple(m for _, m in MUTANTS.values()),
     build=build,

@@ -41,6 +41,21 @@ def test_four_acceptors(q1, q2):
     assert_agree(4, q1, q2)
 
 
+@pytest.mark.parametrize("q1,q2", [(a, b) for a in range(1, 4) for b in range(1, 4)])
+def test_multipaxos_three_replicas(q1, q2):
+    from smrcheck.models.multipaxos.spec import MultiPaxosModel
+
+    z3_safe = check_intersection(QuorumSystem.flexible(3, q1, q2)).holds
+    r = check(MultiPaxosModel(3, slots=1, max_round=2, commands=2,
+                              quorums=f"flexible:q1={q1},q2={q2}"), Options())
+    assert z3_safe == (q1 + q2 > 3)
+    if z3_safe:
+        assert r.result == "ok"
+    else:
+        assert r.result == "violation"
+        assert r.violation.property in ("MP-AGREEMENT", "MP-CHOSEN-STABLE")
+
+
 def test_check_warns_before_exploring(capsys):
     import json
 

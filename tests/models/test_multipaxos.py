@@ -184,7 +184,8 @@ def test_spec_lists_parameters_with_defaults():
     assert SPEC.name == "multipaxos"
     params = {p.name: p.default for p in SPEC.params}
     assert params == {"replicas": 3, "slots": 2, "max_round": 2, "commands": 2,
-                      "crashes": 0, "recovery": "none", "network": "sent-set"}
+                      "crashes": 0, "recovery": "none", "network": "sent-set",
+                      "quorums": "majority"}
     assert SPEC.property_ids == (
         "MP-AGREEMENT", "MP-VALIDITY", "MP-LOG-PREFIX", "MP-AT-MOST-ONCE", "MP-PROMISE",
         "MP-CHOSEN-STABLE", "MP-EXECUTED-CHOSEN", "MP-ALL-EXECUTED",
