@@ -86,6 +86,15 @@ class MultiPaxosSchedules(RuleBasedStateMachine):
             self.down.add(r)
             self.c.net.crash(r)
 
+    @rule(a=st.sampled_from(["r0", "r1", "r2", "c0"]), b=st.sampled_from(["r0", "r1", "r2"]))
+    def partition(self, a, b):
+        if a != b:
+            self.c.net.plan.cut(a, b)
+
+    @rule()
+    def heal(self):
+        self.c.net.plan.heal()
+
     @rule()
     def restart(self):
         if self.down:
