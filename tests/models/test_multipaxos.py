@@ -18,7 +18,7 @@ from itertools import permutations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.explore import Options, check, reachable_states
 from smrcheck.models.multipaxos.messages import NOOP, P1B, P2A, P2B
 from smrcheck.models.multipaxos.spec import SPEC, MultiPaxosModel
 from smrcheck.models.multipaxos.state import MPState
@@ -91,21 +91,6 @@ def rename(s: MPState, rho: tuple[int, ...], pi: tuple[int, ...]) -> MPState:
     )
 
 
-def all_states(model: MultiPaxosModel) -> set[MPState]:
-    seen = set(model.init_states())
-    frontier = list(seen)
-    while frontier:
-        nxt = []
-        for s in frontier:
-            for a in model.actions(s):
-                t = model.next_state(s, a)
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        frontier = nxt
-    return seen
-
-
 def orbit_key(s: MPState, n: int, commands: int):
     """A symmetry class named by brute force: its least member (msgs sorted)."""
     return min(
@@ -121,7 +106,7 @@ def orbit_key(s: MPState, n: int, commands: int):
                                  (3, 2, 1, 2, 1, "durable"), (3, 2, 1, 3, 0, "none")])
 def test_counts_match_an_independent_search(cfg):
     model = MultiPaxosModel(*cfg)
-    states = all_states(model)
+    states = reachable_states(model)
     assert run(cfg, symmetry=False).distinct_states == len(states)
     classes = {orbit_key(s, cfg[0], cfg[3]) for s in states}
     assert run(cfg).distinct_states == len(classes)
@@ -130,7 +115,7 @@ def test_counts_match_an_independent_search(cfg):
 def test_canonical_form_is_invariant_under_renaming():
     model = MultiPaxosModel(3, 2, 2, 2, 0)
     rng = random.Random(7)
-    states = list(all_states(MultiPaxosModel(3, 2, 1, 2, 1, "durable")))
+    states = list(reachable_states(MultiPaxosModel(3, 2, 1, 2, 1, "durable")))
     # Reachable states of a larger space, by random walks.
     for _ in range(200):
         s = model.init_states()[0]
@@ -162,7 +147,7 @@ def only_ints(x) -> bool:
 
 
 def test_states_hold_only_ints():
-    for s in all_states(MultiPaxosModel(3, 2, 1, 2, 1, "durable")):
+    for s in reachable_states(MultiPaxosModel(3, 2, 1, 2, 1, "durable")):
         assert type(s) is MPState and all(only_ints(f) for f in s)
 
 

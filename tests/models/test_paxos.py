@@ -21,7 +21,7 @@ from itertools import combinations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.explore import Options, check, reachable_states
 from smrcheck.models.paxos.spec import PaxosModel
 
 
@@ -127,18 +127,7 @@ def test_correct_model_holds_and_is_not_vacuous():
 
 def test_fingerprints_do_not_collide_on_full_space():
     """Fingerprint count equals the exact count of distinct states (DESIGN.md)."""
-    model = PaxosModel(3, 2, 1)
-    init = model.init_states()[0]
-    seen, level = {init}, [init]
-    while level:
-        nxt = []
-        for s in level:
-            for a in model.actions(s):
-                t = model.next_state(s, a)
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        level = nxt
+    seen = reachable_states(PaxosModel(3, 2, 1))
     assert len({hash(s) for s in seen}) == len(seen) == counts(3, 2, 1)[0]
 
 

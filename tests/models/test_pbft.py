@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.explore import Options, check, reachable_states
 from smrcheck.checker.report import to_itf_value
 from smrcheck.models.pbft import actions as act
 from smrcheck.models.pbft.spec import SPEC, PbftModel
@@ -81,21 +81,6 @@ def test_symmetry_halves_the_default_space_and_changes_no_verdict():
         40_769, 108_051, 21)
 
 
-def _every_state(model) -> set:
-    init = model.init_states()[0]
-    seen, level = {init}, [init]
-    while level:
-        nxt = []
-        for s in level:
-            for a in model.actions(s):
-                t = model.next_state(s, a)
-                if t not in seen:
-                    seen.add(t)
-                    nxt.append(t)
-        level = nxt
-    return seen
-
-
 def _renamed(s, digest, replica):
     """s with request d renamed digest[d] and replica i renamed replica[i]: a second,
     brute-force transcription of the renaming, for the test below."""
@@ -128,7 +113,7 @@ def test_canonical_maps_each_orbit_to_one_of_its_states():
     from itertools import permutations
 
     model = PbftModel(byzantine="new-primary")
-    states = _every_state(model)
+    states = reachable_states(model)
     assert len(states) == 19_747
     renamings = [
         (dp + (2, 3), (0, 1) + rp)
@@ -151,7 +136,7 @@ def test_canonical_maps_each_orbit_to_one_of_its_states():
 def test_view_change_carries_prepared_requests_into_the_new_view():
     """Not vacuous: some run commits a request in view 0, carries it through a
     NEW-VIEW whose O holds it, commits it again in view 1 and executes it there."""
-    states = _every_state(PbftModel(byzantine="backups"))
+    states = reachable_states(PbftModel(byzantine="backups"))
     carried = [
         s for s in states
         if any(m[0] == NV and m[2] and m[2][0] < 2 for m in s.msgs)
@@ -164,7 +149,7 @@ def test_view_change_carries_prepared_requests_into_the_new_view():
 
 def test_fingerprints_count_exactly_the_distinct_states():
     """Whole states kept in a set: the explorer's fingerprint count must match."""
-    seen = _every_state(PbftModel(byzantine="backups"))
+    seen = reachable_states(PbftModel(byzantine="backups"))
     assert len({hash(s) for s in seen}) == len(seen) == 9_804
 
 

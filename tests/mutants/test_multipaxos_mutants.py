@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.explore import Options, check, replays
 from smrcheck.models.multipaxos.mutants import MUTANTS
 from smrcheck.models.multipaxos.spec import MultiPaxosModel
 
@@ -62,22 +62,6 @@ SLOW = {("lowest-ballot-value", "symmetry-off")}
 
 def model(cfg, mutant=None) -> MultiPaxosModel:
     return MultiPaxosModel(*cfg, mutant=mutant)
-
-
-def replays(m: MultiPaxosModel, trace) -> bool:
-    """Each printed step is an enabled action whose successor is the printed state."""
-    state = m.init_states()[0]
-    if m.describe(state) != trace[0].state:
-        return False
-    for step in trace[1:]:
-        for a in m.actions(state):
-            t = m.next_state(state, a)
-            if m.format_action(a) == step.action and m.describe(t) == step.state:
-                state = t
-                break
-        else:
-            return False
-    return True
 
 
 def test_every_mutant_is_pinned():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.explore import Options, check, replays
 from smrcheck.models.paxos.mutants import MUTANTS
 from smrcheck.models.paxos.spec import PaxosModel
 
@@ -37,22 +37,6 @@ BROKEN_ALONE = {
     "PAXOS-VOTES-SAFE": [("ignore-1b-values", 10), ("duplicate-2a", 12)],
     "PAXOS-ONE-VALUE-PER-BALLOT": [("duplicate-2a", 7)],
 }
-
-
-def replays(model: PaxosModel, trace) -> bool:
-    """Each printed step is an enabled action whose successor is the printed state."""
-    state = model.init_states()[0]
-    if model.describe(state) != trace[0].state:
-        return False
-    for step in trace[1:]:
-        for a in model.actions(state):
-            t = model.next_state(state, a)
-            if model.format_action(a) == step.action and model.describe(t) == step.state:
-                state = t
-                break
-        else:
-            return False
-    return True
 
 
 def test_every_mutant_is_pinned():
