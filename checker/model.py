@@ -14,13 +14,14 @@ its mutants (named variants that break one rule of the protocol) and a builder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from .errors import UsageError
 
 S = TypeVar("S", bound=Hashable)
+R = TypeVar("R")
 A = TypeVar("A", bound=tuple)
 
 PropertyKind = Literal["always", "sometimes"]
@@ -133,6 +134,28 @@ class Mutant:
 
     name: str
     breaks: str  # the rule it breaks, in a sentence
+
+
+class Mutants(Generic[R]):
+    """A model's mutants: each is the correct rules (a frozen dataclass of switches that
+    the actions consult) with some switches flipped, so the correct model and every
+    mutant run the same code."""
+
+    def __init__(self, correct: R) -> None:
+        self.correct = correct
+        self._table: dict[str, tuple[R, Mutant]] = {}
+
+    def add(self, name: str, breaks: str, **flip: object) -> None:
+        self._table[name] = (replace(self.correct, **flip), Mutant(name, breaks))
+
+    def rules_for(self, mutant: str | None) -> R:
+        return self.correct if mutant is None else self._table[mutant][0]
+
+    def infos(self) -> tuple[Mutant, ...]:
+        return tuple(m for _, m in self._table.values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
 
 
 @dataclass(frozen=True)

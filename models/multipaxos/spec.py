@@ -133,7 +133,7 @@ SPEC = ModelSpec(
         Param("quorums", "majority", "quorum sizes (Flexible Paxos: phase-1 q1, phase-2 q2)",
               text=", ".join(EXAMPLES[k] for k in ("majority", "flexible", "threshold"))),
     ),
-    mutants=tuple(m for _, m in MUTANTS.values()),
+    mutants=MUTANTS.infos(),
     build=build,
     property_ids=tuple(p.id for p in make_properties(3, 2, 2, 2)),
     notes="only the sent-set network is implemented",

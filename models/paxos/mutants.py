@@ -8,9 +8,9 @@ shortest counterexample breadth-first search finds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ...checker.model import Mutant
+from ...checker.model import Mutants
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +33,8 @@ class Rules:
     one_2a_per_ballot: bool = True
 
 
-MUTANTS: dict[str, tuple[Rules, Mutant]] = {}
-
-
-def _mutant(name: str, breaks: str, **flip: bool) -> None:
-    MUTANTS[name] = (replace(Rules(), **flip), Mutant(name, breaks))
+MUTANTS = Mutants(Rules())
+_mutant = MUTANTS.add
 
 
 _mutant(
@@ -79,5 +76,4 @@ _mutant(
 )
 
 
-def rules_for(mutant: str | None) -> Rules:
-    return Rules() if mutant is None else MUTANTS[mutant][0]
+rules_for = MUTANTS.rules_for

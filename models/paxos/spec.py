@@ -98,7 +98,7 @@ SPEC = ModelSpec(
         Param("quorums", "majority", "quorum system (Flexible Paxos: phase-1/phase-2 sizes)",
               text=", ".join(v for k, v in EXAMPLES.items() if k != "bft")),
     ),
-    mutants=tuple(m for _, m in MUTANTS.values()),
+    mutants=MUTANTS.infos(),
     build=build,
     property_ids=tuple(p.id for p in make_properties((), ())),
 )

@@ -9,9 +9,9 @@ length of the shortest counterexample breadth-first search finds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ...checker.model import Mutant
+from ...checker.model import Mutants
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +41,8 @@ class Rules:
     check_new_view: bool = True
 
 
-MUTANTS: dict[str, tuple[Rules, Mutant]] = {}
-
-
-def _mutant(name: str, breaks: str, **flip: object) -> None:
-    MUTANTS[name] = (replace(Rules(), **flip), Mutant(name, breaks))
+MUTANTS = Mutants(Rules())
+_mutant = MUTANTS.add
 
 
 _mutant(
@@ -99,5 +96,4 @@ _mutant(
 )
 
 
-def rules_for(mutant: str | None) -> Rules:
-    return Rules() if mutant is None else MUTANTS[mutant][0]
+rules_for = MUTANTS.rules_for

@@ -172,7 +172,7 @@ SPEC = ModelSpec(
         Param("network", "sent-set", "message semantics (sent-set: never lost for "
               "safety, covers loss, duplication and reordering)", choices=NETWORKS),
     ),
-    mutants=tuple(m for _, m in MUTANTS.values()),
+    mutants=MUTANTS.infos(),
     build=build,
     property_ids=tuple(p.id for p in make_properties(act.Setup(4, 1, frozenset({0}), 2, 1, 1))),
     notes=(
