@@ -89,8 +89,12 @@ class MultiPaxosReplica(Node):
     """
 
     def __init__(self, env: Env, nodes: list[str], storage, *, bug: str | None = None,
-                 timing: Timing | None = None) -> None:
+                 timing: Timing | None = None, traced: dict[int, dict | None] | None = None) -> None:
         super().__init__(env)
+        # after a kill: the slots the trace shows executed (the trace and the storage are
+        # two files; a kill between their writes leaves one a slot ahead of the other)
+        self.traced = traced or {}
+        self.trace_mark = None if traced is None else max(traced, default=-1)
         self.nodes = list(nodes)
         self.index = {r: i for i, r in enumerate(nodes)}
         self.me = self.index[env.name]
@@ -131,14 +135,19 @@ class MultiPaxosReplica(Node):
         for rec in self.storage.replay():
             fresh = False
             self.recover(rec)
+        for slot in sorted(s for s in self.traced if s >= self.slot_out):
+            if slot == self.slot_out:  # traced, then killed before it reached storage
+                self.storage.append({"x": [slot, self.traced[slot]]}, durable=False)
+                self.apply(slot, self.traced[slot], traced=False)
         self.last_heard = self.env.now()
         first = self.t.first_election if fresh and self.me == 0 else None
         self.arm_election(first)
 
     def recover(self, rec: dict) -> None:
-        if "x" in rec:  # an executed slot: replay it on the state machine, untraced
+        if "x" in rec:  # an executed slot: replay it on the state machine
             slot, cmd = rec["x"]
-            self.apply(slot, cmd, traced=False)
+            # untraced, unless killed after storing it but before tracing it
+            self.apply(slot, cmd, traced=self.trace_mark is not None and slot > self.trace_mark)
             return
         if "p" in rec:
             self.acc.promised = max(self.acc.promised, tuple(rec["p"]))

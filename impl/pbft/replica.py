@@ -71,8 +71,11 @@ class PbftReplica(Node):
     """
 
     def __init__(self, env: Env, nodes: list[str], f: int, storage, keys, *,
-                 bug: str | None = None, mode: str | None = None, timeout: float = 2.0) -> None:
+                 bug: str | None = None, mode: str | None = None, timeout: float = 2.0,
+                 traced: dict[int, tuple] | None = None) -> None:
         super().__init__(env)
+        self.traced = traced or {}  # after a kill: n -> (digest, cmd) the trace shows executed
+        self.trace_mark = None if traced is None else max(traced, default=0)
         self.nodes = list(nodes)
         self.n = len(nodes)
         self.f = f
@@ -140,14 +143,29 @@ class PbftReplica(Node):
             if "v" in rec:
                 self.view, self.changing = rec["v"]
             elif "x" in rec:
-                n, d, cmd = rec["x"]
-                self.committed[n] = (self.view, d, cmd)
-                self.last_exec = n
-                if cmd is not None and not self.sessions.applied(cmd["client"], cmd["req"]):
-                    self.sessions.record(cmd["client"], cmd["req"], self.kv.apply(cmd["op"]))
+                self.recover_executed(*rec["x"], traced=self.trace_mark is not None and rec["x"][0] > self.trace_mark)
+        n = self.last_exec + 1
+        if n in self.traced:  # traced, then killed before it reached storage
+            d, cmd = self.traced[n]
+            self.storage.append({"x": [n, d, cmd]}, durable=False)
+            self.recover_executed(n, d, cmd, traced=False)
         if self.changing:
             self.arm()
         self.env.set_timer("fetch", self.FETCH)
+
+    def recover_executed(self, n: int, d: str, cmd: dict | None, *, traced: bool) -> None:
+        self.committed[n] = (self.view, d, cmd)
+        self.last_exec = n
+        applied, result = False, None
+        if cmd is not None and not self.sessions.applied(cmd["client"], cmd["req"]):
+            applied, result = True, self.kv.apply(cmd["op"])
+            self.sessions.record(cmd["client"], cmd["req"], result)
+        if traced:
+            if cmd is None:
+                self.env.trace("execute", n=n, digest=d, cmd=None, applied=True)
+            else:
+                self.env.trace("execute", n=n, digest=d, cmd=cmd, applied=applied,
+                               result=result if applied else self.sessions.result(cmd["client"], cmd["req"]))
 
     # -- dispatch ------------------------------------------------------------------
 

@@ -21,24 +21,46 @@ from .tcp import TcpHost
 from .tracer import Tracer, header
 
 
-def make_replica(cfg: dict, storage):
+def executed_in_trace(path: str, protocol: str) -> dict:
+    """What this node's own trace shows it executed before it was killed."""
+    out: dict = {}
+    if not os.path.exists(path):
+        return out
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if b'"kind":"execute"' not in raw:
+                continue
+            try:
+                ev = json.loads(raw)
+            except ValueError:
+                continue  # the torn last line
+            if protocol == "multipaxos":
+                out[ev["slot"]] = ev["cmd"]
+            else:
+                out[ev["n"]] = (ev["digest"], ev["cmd"])
+    return out
+
+
+def make_replica(cfg: dict, storage, traced: dict | None):
     name, nodes, f = cfg["name"], cfg["nodes"], cfg["f"]
     if cfg["protocol"] == "multipaxos":
         from ..multipaxos.replica import MultiPaxosReplica
 
-        return lambda env: MultiPaxosReplica(env, nodes, storage, bug=cfg.get("bug"))
+        return lambda env: MultiPaxosReplica(env, nodes, storage, bug=cfg.get("bug"), traced=traced)
     from ..pbft.crypto import load_keys
     from ..pbft.replica import PbftReplica
 
     keys = load_keys(cfg["keys"], name)
     mode = cfg.get("byzantine", {}).get(name)
-    return lambda env: PbftReplica(env, nodes, f, storage, keys, bug=cfg.get("bug"), mode=mode)
+    return lambda env: PbftReplica(env, nodes, f, storage, keys, bug=cfg.get("bug"), mode=mode,
+                                   traced=traced)
 
 
 def host_for(cfg: dict) -> TcpHost:
     name = cfg["name"]
     path = os.path.join(cfg["trace_dir"], f"{name}.jsonl")
     restarted = os.path.exists(path) and os.path.getsize(path) > 0
+    traced = executed_in_trace(path, cfg["protocol"]) if restarted else None
     head = header(cfg["protocol"], cfg["nodes"], cfg["clients"], cfg["f"], node=name,
                   byzantine=sorted(cfg.get("byzantine", {})), run=cfg.get("run"))
     tracer = Tracer(path, head, name)
@@ -55,7 +77,7 @@ def host_for(cfg: dict) -> TcpHost:
         from ..pbft.crypto import load_keys
 
         auth = load_keys(cfg["keys"], name)
-    return TcpHost(name, addrs, tracer, storage, make_replica(cfg, storage), plan, cfg["seed"],
+    return TcpHost(name, addrs, tracer, storage, make_replica(cfg, storage, traced), plan, cfg["seed"],
                    auth=auth)
 
 
