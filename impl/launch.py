@@ -3,8 +3,9 @@
 Each replica runs `python -m smrcheck.impl.runtime.proc` with its own port, trace file
 and durable storage; the clients run here, on one event loop, each a `TcpHost` of its
 own with its own trace file. `crash=K` in the fault spec kills K replicas with
-SIGKILL, one at a time, at evenly spaced points of the workload, and starts each
-again 0.5 s later from its storage. Every process started here is stopped before
+SIGKILL, one at a time, at evenly spaced points of the workload (first r0, the first
+leader or primary; then replicas drawn from the seed), and starts each again 0.5 s
+later from its storage. Every process started here is stopped before
 `run_cluster` returns, on success, error or interrupt alike.
 """
 
@@ -274,7 +275,10 @@ async def _drive(cfg: RunConfig, cluster: Cluster, progress: Callable[[int, int]
                 down = None
             elif down is None and points and done >= points[0]:
                 points.pop(0)
-                victim = rng.choice(cluster.replicas)
+                # the first kill takes r0, the first leader / primary (the hard case);
+                # later ones a replica drawn from the seed
+                victim = cluster.replicas[0] if not crashes or all(
+                    "killed" not in c for c in crashes) else rng.choice(cluster.replicas)
                 cluster.kill(victim)
                 crashes.append(f"killed {victim} at {now - start:.2f}s ({done} committed)")
                 down = (victim, now + 0.5)

@@ -25,7 +25,7 @@ def test_multipaxos_with_faults_and_a_crash_validates(tmp_path, validate_dir):
                 "--trace-dir", d, "--json")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert out["committed"] == 600 and any("killed" in c for c in out["crashes"])
+    assert out["committed"] == 600 and any("killed r0" in c for c in out["crashes"])
     assert any("partition" in c for c in out["crashes"])
     assert sorted(os.listdir(d)) == ["c0.jsonl", "c1.jsonl", "r0.jsonl", "r1.jsonl", "r2.jsonl",
                                      "run.json"]
