@@ -2,7 +2,9 @@
 
 For every phase-1/phase-2 size pair (q1, q2), z3 says whether every phase-1 quorum
 meets every phase-2 quorum (q1 + q2 > n, Howard, Malkhi and Spiegelman 2016), and the
-paxos model with those quorums must then hold exhaustively, or else break agreement.
+model with those quorums must then hold exhaustively, or else break agreement: paxos
+for 3 acceptors, multipaxos (whose replica symmetry keeps 5 replicas small) for 3, 4
+and 5 replicas.
 """
 
 from __future__ import annotations
@@ -35,25 +37,32 @@ def test_three_acceptors(q1, q2):
     assert_agree(3, q1, q2)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("q1,q2", [(a, b) for a in range(1, 5) for b in range(1, 5)])
-def test_four_acceptors(q1, q2):
-    assert_agree(4, q1, q2)
-
-
-@pytest.mark.parametrize("q1,q2", [(a, b) for a in range(1, 4) for b in range(1, 4)])
-def test_multipaxos_three_replicas(q1, q2):
+def assert_multipaxos_agrees(n: int, q1: int, q2: int) -> None:
+    """MultiPaxos with one slot, two rounds, two commands: its replica symmetry makes
+    five replicas small enough to exhaust."""
     from smrcheck.models.multipaxos.spec import MultiPaxosModel
 
-    z3_safe = check_intersection(QuorumSystem.flexible(3, q1, q2)).holds
-    r = check(MultiPaxosModel(3, slots=1, max_round=2, commands=2,
+    z3_safe = check_intersection(QuorumSystem.flexible(n, q1, q2)).holds
+    r = check(MultiPaxosModel(n, slots=1, max_round=2, commands=2,
                               quorums=f"flexible:q1={q1},q2={q2}"), Options())
-    assert z3_safe == (q1 + q2 > 3)
+    assert z3_safe == (q1 + q2 > n)
     if z3_safe:
         assert r.result == "ok"
     else:
         assert r.result == "violation"
         assert r.violation.property in ("MP-AGREEMENT", "MP-CHOSEN-STABLE")
+
+
+@pytest.mark.parametrize("q1,q2", [(a, b) for a in range(1, 4) for b in range(1, 4)])
+def test_multipaxos_three_replicas(q1, q2):
+    assert_multipaxos_agrees(3, q1, q2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n,q1,q2", [(n, a, b) for n in (4, 5)
+                                     for a in range(1, n + 1) for b in range(1, n + 1)])
+def test_multipaxos_four_and_five_replicas(n, q1, q2):
+    assert_multipaxos_agrees(n, q1, q2)
 
 
 def test_check_warns_before_exploring(capsys):
