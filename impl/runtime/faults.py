@@ -59,7 +59,7 @@ class FaultSpec:
 @dataclass
 class FaultPlan:
     spec: FaultSpec
-    seed: int
+    seed: int | str  # a str seed draws the same on every run (str hashes are salted)
     blocked: set[frozenset[str]] = field(default_factory=set)
     one_way: set[tuple[str, str]] = field(default_factory=set)
     isolated: tuple[str, float, float] | None = None  # (node, from, until) in time.time()

@@ -69,7 +69,7 @@ def host_for(cfg: dict) -> TcpHost:
         tracer.emit("restart")
     storage = FileStorage(os.path.join(cfg["data_dir"], f"{name}.log"))
     addrs = {k: tuple(v) for k, v in cfg["addrs"].items()}
-    plan = FaultPlan(FaultSpec(**cfg.get("faults", {})), hash((cfg["seed"], name, tracer.seq)))
+    plan = FaultPlan(FaultSpec(**cfg.get("faults", {})), f"{cfg['seed']}:{name}:{tracer.seq}")
     if cfg.get("isolate"):
         plan.isolate(*cfg["isolate"])
     auth = None
