@@ -106,6 +106,10 @@ class PbftReplica(Node):
         self.timer_on = False
         self.slot_of: dict[tuple[str, int], tuple[int, int]] = {}  # request -> (v, n) of its pp
         self.fetch_mark = -1
+        self.ahead: dict[str, int] = {}  # replica -> the latest view it was seen working in
+        self.new_view_msg: dict[int, tuple[dict, dict]] = {}  # NEW-VIEWs this primary sent
+        self.commits_heard = 0  # COMMITs received, and their count when the timer was armed
+        self.commits_mark = 0
         self.lagging = False  # commits seen for numbers this replica has no pre-prepare for
 
     # -- helpers -------------------------------------------------------------------
@@ -129,6 +133,7 @@ class PbftReplica(Node):
     def arm(self) -> None:
         if not self.timer_on:
             self.timer_on = True
+            self.commits_mark = self.commits_heard
             self.env.set_timer("view-change", self.vc_timeout)
 
     def disarm(self) -> None:
@@ -172,6 +177,9 @@ class PbftReplica(Node):
     def on_message(self, src: str, msg: dict, meta: dict | None) -> None:
         meta = meta or {}
         t = msg["type"]
+        if t in ("pre-prepare", "prepare", "commit") and msg["view"] > self.view \
+                and src in self.nodes:
+            self.ahead[src] = msg["view"]  # a later view exists: this replica missed its NEW-VIEW
         if t == "request":
             self.on_request(src, msg["cmd"], meta.get("_sig"))
         elif t == "pre-prepare":
@@ -184,26 +192,35 @@ class PbftReplica(Node):
             self.on_view_change(src, msg, meta)
         elif t == "new-view":
             self.on_new_view(src, msg, meta)
-        elif t == "heartbeat" and "fetch" in meta and src in self.nodes:
-            first = meta["fetch"]
-            for n in range(first, first + 32):
-                self.retransmit_n(n, src)
+        elif t == "heartbeat" and src in self.nodes:
+            if "fetch" in meta:
+                first = meta["fetch"]
+                for n in range(first, first + 64):
+                    self.retransmit_n(n, src)
+            if "new-view" in meta and meta["new-view"] == self.view and self.view in self.new_view_msg:
+                msg, nv_meta = self.new_view_msg[self.view]
+                self.out([src], msg, nv_meta)  # a replica that missed it (it was down)
 
     def on_timer(self, name: str) -> None:
         if name == "fetch":
             # no progress for a while: ask the others to send again their part in the
             # next numbers (their signed messages, so this replica's certificates are
             # built from messages it received, as the trace shows)
-            if (self.pending or self.lagging) and self.last_exec == self.fetch_mark \
-                    and not self.changing:
+            if (self.pending or self.lagging) and not self.changing \
+                    and (self.last_exec == self.fetch_mark or self.lagging):
                 self.out(self.others(), {"type": "heartbeat"}, {"fetch": self.last_exec + 1})
+            views = sorted(self.ahead.values())
+            if len(views) > self.f and views[-self.f - 1] > self.view:
+                # f+1 replicas work in a later view: ask its primary for its NEW-VIEW
+                v = views[-self.f - 1]
+                self.out([self.primary(v)], {"type": "heartbeat"}, {"new-view": v})
             self.fetch_mark = self.last_exec
             self.env.set_timer("fetch", self.FETCH)
         elif name == "view-change":
             self.timer_on = False
-            if self.lagging and not self.changing:
-                # the others commit what this replica cannot (it missed pre-prepares, or
-                # restarted): the primary is not at fault, so do not depose it
+            if self.lagging and not self.changing and self.commits_heard != self.commits_mark:
+                # the others still commit what this replica cannot (it missed pre-prepares,
+                # or restarted): the primary is not at fault, so do not depose it
                 self.lagging = False
                 self.arm()
                 return
@@ -337,6 +354,7 @@ class PbftReplica(Node):
             return
         votes = self.commits.setdefault((v, n, d), set())
         votes.add(src)
+        self.commits_heard += 1
         if len(votes) > self.f and n > self.last_exec + 1 and (v, n) not in self.pp:
             self.lagging = True
         self.check_committed(v, n, d)
@@ -467,6 +485,7 @@ class PbftReplica(Node):
         msg = {"type": "new-view", "view": v, "pre_prepares": o}
         meta = {"vcs": [[r, m, s, mt] for r, (m, s, mt) in chosen], "cmds": cmds}
         self.out(self.others(), msg, meta)
+        self.new_view_msg[v] = (msg, meta)
         self.enter_view(v, o, cmds)
         for key, (cmd, csig) in sorted(self.pending.items()):
             if key not in self.assigned:

@@ -145,3 +145,23 @@ PbftSchedules.TestCase.settings = settings(
     max_examples=30, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestPbftSchedules = PbftSchedules.TestCase
+
+
+def test_replica_down_during_a_view_change_fetches_the_new_view(tmp_path, validate_dir):
+    """r0 (view 0's primary) is down while r1..r3 move to view 1; it restarts in view 0;
+    then r3 crashes, so progress needs r0 in view 1: it asks r1 for the NEW-VIEW."""
+    c = build("pbft", n=4, clients=2, requests=40, seed=6, trace_dir=str(tmp_path), window=2)
+    net = c.net
+    net.run(max_time=0.02)
+    net.crash("r0")
+    net.run(until=lambda: all(c.replica(r).view == 1 and not c.replica(r).changing
+                              for r in ("r1", "r2", "r3")), max_time=net.time + 30)
+    net.restart("r0")
+    assert c.replica("r0").view == 0
+    net.run(max_time=net.time + 0.05)
+    net.crash("r3")
+    assert run_to_completion(c, max_time=net.time + 120)
+    c.close()
+    assert c.replica("r0").view == 1
+    result = validate_dir(str(tmp_path))
+    assert result.exit_code == 0, result.to_json()
