@@ -141,12 +141,29 @@ class PbftReplica(Node):
         self.env.cancel_timer("view-change")
 
     def start(self) -> None:
-        """Recover after a restart: the view, and the executed requests (replayed on
-        the state machine, untraced). Prepared certificates are not kept: a restarted
-        replica counts among the f faulty ones until it has caught up."""
+        """Recover after a restart: the view, the pre-prepares accepted (so it never
+        prepares a second digest for a (view, n)), the prepared certificates (so its
+        view changes still carry them) and the executed requests (replayed on the state
+        machine, untraced). So a restarted replica is not amnesiac: it does not count
+        among the f faulty ones."""
         for rec in self.storage.replay():
             if "v" in rec:
                 self.view, self.changing = rec["v"]
+            elif "pp" in rec:
+                v, n, d, cmd, msg, sig, csig = rec["pp"]
+                self.pp[(v, n)] = (d, cmd, [msg, sig])
+                if cmd is not None:
+                    self.csigs[(cmd["client"], cmd["req"])] = csig
+                    self.slot_of[(cmd["client"], cmd["req"])] = (v, n)
+                if v == self.view:
+                    self.next_n = max(self.next_n, n + 1)
+            elif "O" in rec:
+                v, o = rec["O"]
+                self.expected.update({(v, n): d for n, d in o})
+            elif "P" in rec:
+                n, v, d, cmd, proof = rec["P"]
+                if n not in self.prepared or self.prepared[n][0] <= v:
+                    self.prepared[n] = (v, d, cmd, proof)
             elif "x" in rec:
                 self.recover_executed(*rec["x"], traced=self.trace_mark is not None and rec["x"][0] > self.trace_mark)
         n = self.last_exec + 1
@@ -267,6 +284,7 @@ class PbftReplica(Node):
         else:
             sig = self.out(self.others(), msg, {"csig": csig})
         self.pp[(v, n)] = (d, cmd, [msg, sig])
+        self.storage.append({"pp": [v, n, d, cmd, msg, sig, csig]})
         if cmd is not None:
             self.slot_of[(cmd["client"], cmd["req"])] = (v, n)
 
@@ -309,6 +327,7 @@ class PbftReplica(Node):
             return  # NEW-VIEW fixed another digest for n
         if have is None:
             self.pp[(v, n)] = (d, cmd, [msg, meta.get("_sig")])
+            self.storage.append({"pp": [v, n, d, cmd, msg, meta.get("_sig"), meta.get("csig")]})
             if cmd is not None:
                 self.csigs[(cmd["client"], cmd["req"])] = meta.get("csig")
                 self.slot_of[(cmd["client"], cmd["req"])] = (v, n)
@@ -341,6 +360,7 @@ class PbftReplica(Node):
         proof = {"pp": have[2], "p": [[r, m, s] for r, (m, s) in sorted(votes.items())][: 2 * self.f],
                  "csig": None if cmd is None else self.csigs.get((cmd["client"], cmd["req"]))}
         self.prepared[n] = (v, d, have[1], proof)
+        self.storage.append({"P": [n, v, d, have[1], proof]})
         self.send_commit(v, n, d)
 
     def send_commit(self, v: int, n: int, d: str) -> None:
@@ -517,6 +537,7 @@ class PbftReplica(Node):
         self.vc_timeout = self.base_timeout
         self.assigned = set()
         self.expected.update({(v, n): d for n, d in o})
+        self.storage.append({"O": [v, o]})
         self.next_n = max([self.last_exec, *(n for n, _ in o)]) + 1
         if self.primary(v) == self.me:
             for n, d in o:
@@ -526,8 +547,10 @@ class PbftReplica(Node):
                 msg = {"type": "pre-prepare", "view": v, "n": n, "digest": d, "cmd": cmd}
                 key = None if cmd is None else (cmd["client"], cmd["req"])
                 csig = self.pending.get(key, (None, None))[1] if key else None
-                sig = self.out(self.others(), msg, {"csig": csig or cmds.get(f"sig{n}")})
+                csig = csig or cmds.get(f"sig{n}")
+                sig = self.out(self.others(), msg, {"csig": csig})
                 self.pp[(v, n)] = (d, cmd, [msg, sig])
+                self.storage.append({"pp": [v, n, d, cmd, msg, sig, csig]})
                 if key is not None:
                     self.slot_of[key] = (v, n)
         self.disarm()

@@ -103,7 +103,8 @@ def test_bug_is_caught(bug, injected, tmp_path, validate_dir):
 
 
 class PbftSchedules(RuleBasedStateMachine):
-    """Reorder deliveries and timers, with one Byzantine replica; no two correct
+    """Reorder deliveries and timers, crash and restart a replica, with one Byzantine
+    replica besides; no two correct
     replicas commit different requests at one number, and equal logs give equal state."""
 
     @initialize(seed=st.integers(0, 2**16), who=st.sampled_from(["r0", "r1", "r2", "r3"]),
@@ -113,6 +114,7 @@ class PbftSchedules(RuleBasedStateMachine):
                        byzantine={who: mode})
         self.correct = [r for r in self.c.replicas if r != who]
         self.committed: dict[int, str] = {}
+        self.down: set[str] = set()
 
     @rule(i=st.integers(0, 8))
     def step(self, i):
@@ -123,9 +125,22 @@ class PbftSchedules(RuleBasedStateMachine):
         for _ in range(k):
             self.c.net.step()
 
+    @rule(r=st.sampled_from(["r0", "r1", "r2", "r3"]))
+    def crash(self, r):
+        if not self.down:
+            self.down.add(r)
+            self.c.net.crash(r)
+
+    @rule()
+    def restart(self):
+        if self.down:
+            self.c.net.restart(self.down.pop())
+
     @invariant()
     def agreement(self):
         for r in self.correct:
+            if r in self.down:
+                continue
             for n, (_, d, _) in self.c.replica(r).committed.items():
                 assert self.committed.setdefault(n, d) == d, f"n={n} differs at {r}"
 
@@ -133,10 +148,14 @@ class PbftSchedules(RuleBasedStateMachine):
     def same_log_same_state(self):
         seen = {}
         for r in self.correct:
+            if r in self.down:
+                continue
             rep = self.c.replica(r)
             assert seen.setdefault(rep.last_exec, rep.kv.data) == rep.kv.data
 
     def teardown(self):
+        while self.down:
+            self.c.net.restart(self.down.pop())
         assert run_to_completion(self.c, max_time=self.c.net.time + 300)
         self.agreement()
 
@@ -165,3 +184,19 @@ def test_replica_down_during_a_view_change_fetches_the_new_view(tmp_path, valida
     assert c.replica("r0").view == 1
     result = validate_dir(str(tmp_path))
     assert result.exit_code == 0, result.to_json()
+
+
+def test_restarted_replicas_are_not_amnesiac():
+    """Found by PbftSchedules before pre-prepares and certificates were durable: with an
+    equivocating r1, a restarted r2 prepared a second digest for one (view, n)."""
+    state = PbftSchedules()
+    state.setup(seed=0, who="r1", mode="equivocate")
+    state.run_a_while(k=32)
+    for r in ("r1", "r2"):
+        state.crash(r=r)
+        state.restart()
+        state.agreement()
+    state.crash(r="r0")
+    state.run_a_while(k=27)
+    state.agreement()
+    state.teardown()
