@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...models.common.quorums import QuorumSystem
 from ..kvstore import KVStore, Sessions
 from ..runtime.node import Env, Node
 
@@ -101,7 +102,11 @@ class MultiPaxosReplica(Node):
         self.storage = storage
         self.bug = bug
         self.t = timing or Timing()
-        self.quorum = len(nodes) // 2 if bug == "minority-quorums" else len(nodes) // 2 + 1
+        # The same QuorumSystem the models use (and z3 proves): phase-1 quorums adopt a
+        # ballot, phase-2 quorums decide a slot. The bug shrinks both to n // 2.
+        n = len(nodes)
+        self.quorums = (QuorumSystem.flexible(n, max(1, n // 2), max(1, n // 2))
+                        if bug == "minority-quorums" else QuorumSystem.majority(n))
         self.acc = Acceptor()
         self.slot_out = 0
         self.decisions: dict[int, dict | None] = {}
@@ -265,7 +270,7 @@ class MultiPaxosReplica(Node):
             have = lead.pvals.get(slot)
             if have is None or vb > have[0]:
                 lead.pvals[slot] = (vb, cmd)
-        if len(lead.promises) >= self.quorum:
+        if self.is_quorum(self.quorums.phase1, lead.promises):
             self.adopted(lead)
 
     def adopted(self, lead: Leadership) -> None:
@@ -353,6 +358,9 @@ class MultiPaxosReplica(Node):
 
     # -- learner and replica -------------------------------------------------------
 
+    def is_quorum(self, phase, names: set[str]) -> bool:
+        return phase.contains_quorum(frozenset(self.index[r] for r in names))
+
     def on_accepted(self, src: str, b: Ballot, slot: int, cmd: dict | None) -> None:
         if slot < self.slot_out or slot in self.decisions:
             return
@@ -360,7 +368,7 @@ class MultiPaxosReplica(Node):
         k = (b, key_of(cmd), None if cmd is None else cmd["op"])
         heard = votes.setdefault(k, set())
         heard.add(src)
-        if len(heard) >= self.quorum:
+        if self.is_quorum(self.quorums.phase2, heard):
             self.learn(slot, cmd, b)
 
     def learn(self, slot: int, cmd: dict | None, b: Ballot | None) -> None:

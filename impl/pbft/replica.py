@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ...models.common.quorums import QuorumSystem
 from ..kvstore import KVStore, Sessions
 from ..runtime.node import Env, Node
 from ..runtime.tracer import ENCODE
@@ -79,6 +80,10 @@ class PbftReplica(Node):
         self.nodes = list(nodes)
         self.n = len(nodes)
         self.f = f
+        # Commit quorums of n - f, the QuorumSystem the pbft model uses and z3 proves
+        # (2f + 1 when n = 3f + 1); the injected bug accepts 2f.
+        self.quorums = QuorumSystem.bft(self.n, f)
+        self.index = {r: i for i, r in enumerate(self.nodes)}
         self.me = env.name
         self.storage = storage
         self.keys = keys
@@ -380,11 +385,14 @@ class PbftReplica(Node):
         self.check_committed(v, n, d)
 
     def check_committed(self, v: int, n: int, d: str) -> None:
-        need = 2 * self.f if self.bug == "committed-with-2f" else 2 * self.f + 1
         p = self.prepared.get(n)
         if n in self.committed or p is None or p[0] != v or p[1] != d:
             return
-        if len(self.commits.get((v, n, d), ())) < need:
+        signers = self.commits.get((v, n, d), ())
+        if self.bug == "committed-with-2f":
+            if len(signers) < 2 * self.f:
+                return
+        elif not self.quorums.phase2.contains_quorum(frozenset(self.index[r] for r in signers)):
             return
         self.committed[n] = (v, d, p[2])
         self.env.trace("decide", view=v, n=n, digest=d)
