@@ -44,6 +44,14 @@ class Snapshot:
 
 
 def save(directory: str, snap: Snapshot) -> None:
+    try:
+        _save(directory, snap)
+    except OSError as err:
+        raise UsageError(f"--checkpoint {directory}: cannot write there: "
+                         f"{err.strerror or err}") from None
+
+
+def _save(directory: str, snap: Snapshot) -> None:
     os.makedirs(directory, exist_ok=True)
     nxt, cur, prev = (os.path.join(directory, n) for n in ("next", "current", "previous"))
     shutil.rmtree(nxt, ignore_errors=True)
@@ -76,6 +84,14 @@ def save(directory: str, snap: Snapshot) -> None:
 
 
 def load(directory: str, identity: dict[str, Any]) -> Snapshot:
+    try:
+        return _load(directory, identity)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
+        raise UsageError(f"--resume {directory}: the checkpoint is damaged or unreadable "
+                         f"({type(err).__name__}: {err})") from None
+
+
+def _load(directory: str, identity: dict[str, Any]) -> Snapshot:
     for name in ("current", "previous"):
         path = os.path.join(directory, name)
         if os.path.isfile(os.path.join(path, "meta.json")):

@@ -23,6 +23,14 @@ from .explore import STRATEGIES, Options, check
 from .report import write_itf
 
 
+def _emit(text: str) -> None:
+    """Print a JSON document; a closed pipe loses the document, not the exit code."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        render.quiet_stdout()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing usage and exiting."""
 
@@ -140,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_models(args: argparse.Namespace) -> int:
     specs = list(_registry().values())
     if args.json:
-        print(json.dumps([
+        _emit(json.dumps([
             {
                 "name": s.name,
                 "summary": s.summary,
@@ -203,7 +211,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         except OSError as err:
             raise UsageError(f"cannot write --itf {args.itf}: {err.strerror}") from None
     if args.json:
-        print(json.dumps({**result.to_json(), "warnings": warnings}, indent=1))
+        _emit(json.dumps({**result.to_json(), "warnings": warnings}, indent=1))
     else:
         render.result(result, out)
         if args.itf:
@@ -241,7 +249,7 @@ def cmd_quorums(args: argparse.Namespace) -> int:
         findings += symbolic_proofs()
     ok = all(f.holds for f in findings)
     if args.json:
-        print(json.dumps({
+        _emit(json.dumps({
             "system": None if system is None else {
                 "name": system.name, "n": system.n, "f": system.f, "byzantine": system.byzantine},
             "result": "ok" if ok else "violation",
@@ -291,7 +299,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except OSError as err:
             raise UsageError(f"cannot write --junit {args.junit}: {err.strerror}") from None
     if args.json:
-        print(json.dumps(result.to_json(), indent=1))
+        _emit(json.dumps(result.to_json(), indent=1))
     elif result.error is not None:
         render.error(result.error)
     else:
@@ -313,7 +321,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with render.run_progress(out, not args.json and sys.stdout.isatty()) as progress:
         result = run_cluster(cfg, progress)
     if args.json:
-        print(json.dumps(result.to_json(), indent=1))
+        _emit(json.dumps(result.to_json(), indent=1))
     else:
         render.run_result(result, out)
     return 0 if result.complete else 3
@@ -336,8 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         render.error("interrupted")
         return 130
     except BrokenPipeError:
-        # The reader (`| head`) went away; nothing left to say to it.
-        sys.stdout = None  # type: ignore[assignment]
+        # The reader (`| head`) went away before the verdict was known.
+        render.quiet_stdout()
         return 0
     except Exception as err:  # noqa: BLE001 - the contract is exit 4, not a traceback
         if os.environ.get("SMRCHECK_DEBUG"):

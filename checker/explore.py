@@ -119,6 +119,7 @@ class Explorer:
         self.generated = 0
         self.depth = 0
         self.walks = 0
+        self.level_depth = 0
         self.distinct: int | None = None  # set by the parallel coordinator
         self.gen_by_action: dict[str, int] = {}
         self.new_by_action: dict[str, int] = {}
@@ -172,6 +173,7 @@ class Explorer:
             fp = self.fp(s)
             if not self.store.add_root(fp):
                 continue
+            self.depth = 1
             self._check_new(fp, s)
             roots.append((fp, s))
             if max_states is not None and len(self.store) >= max_states:
@@ -200,7 +202,6 @@ class Explorer:
             level.extend(self._resume())
         else:
             level.extend(self._roots())
-            self.depth = 1 if level else 0
         every = self.opts.checkpoint_every
         last_checkpoint = -float("inf")
         actions, step = self.model.actions, self.model.next_state
@@ -222,6 +223,7 @@ class Explorer:
                     raise _Bound("max-depth")
                 return
             nxt = Frontier(self.opts.spill_at, self.opts.spill_dir)
+            self.level_depth = self.depth
             upcoming: set[int] = set()
             batch: list[tuple] = []  # (state, fingerprint, parent fingerprint, action name)
             for sfp, s in level:
@@ -240,8 +242,6 @@ class Explorer:
             level.close()
             level = nxt
             previous, current = current, upcoming
-            if level:
-                self.depth += 1
 
     def _absorb(self, batch: list[tuple], nxt: Frontier, upcoming: set[int]) -> None:
         """Keep the successors in `batch` not seen before: check them, queue them."""
@@ -252,6 +252,10 @@ class Explorer:
         max_states = self.opts.max_states
         limit = None if max_states is None else max_states - len(self.store)
         kept = self.store.add_batch(fp_arr, np.array(parents, dtype=np.int64), limit)
+        if len(kept):
+            # Depth counts the levels holding a state, so it is counted when the first
+            # state of a level is, also if a violation or a bound stops the run there.
+            self.depth = self.level_depth + 1
         new = self.new_by_action
         invariants = self.invariants
         queued = []
@@ -276,7 +280,6 @@ class Explorer:
 
     def dfs(self) -> None:
         stack = [(fp, s, 1) for fp, s in reversed(self._roots())]
-        self.depth = 1 if stack else 0
         actions, step = self.model.actions, self.model.next_state
         parents = self.store.parents
         gen, new = self.gen_by_action, self.new_by_action
@@ -299,10 +302,10 @@ class Explorer:
                     continue
                 parents[fp] = sfp
                 new[name] = new.get(name, 0) + 1
-                self._check_new(fp, t)
-                children.append((fp, t, d + 1))
                 if d + 1 > self.depth:
                     self.depth = d + 1
+                self._check_new(fp, t)
+                children.append((fp, t, d + 1))
                 if len(parents) == max_states:
                     raise _Bound("max-states")
             # Reversed, so the first enabled action is explored first.
@@ -441,8 +444,9 @@ def check(
         if options.workers > 1 and options.strategy not in ("bfs", "swarm"):
             raise UsageError("--workers above 1 needs --strategy bfs or swarm")
         if (options.checkpoint_dir or options.resume_dir) and (
-                options.strategy != "bfs" or options.workers > 1):
-            raise UsageError("--checkpoint and --resume need --strategy bfs and --workers 1")
+                options.strategy != "bfs" or options.workers > 1 or options.backend != "local"):
+            raise UsageError("--checkpoint and --resume need --strategy bfs, --workers 1 and "
+                             "--backend local")
         if options.strategy in ("simulate", "swarm"):
             if options.strategy == "swarm":
                 from . import swarm
@@ -476,6 +480,7 @@ def check(
     finally:
         if parallel is not None:
             parallel.close()
+        ex.store.close()
         if gc_was_enabled:
             gc.enable()
     seconds = time.monotonic() - ex.start

@@ -56,6 +56,7 @@ class _Worker:
         self.new_count = 0
         self.violation: tuple[int, int, int] | None = None  # (property index, order, fp)
         self.found = 0
+        self.timed_out = False  # the deadline cut this level short
 
     def roots(self, items: list[tuple[int, Hashable]]) -> dict[str, Any]:
         for fp, _ in items:
@@ -72,8 +73,9 @@ class _Worker:
         held: list[list[tuple]] = [[] for _ in range(self.n)]
         known = (self.upcoming, self.current, self.previous)
         end = len(self.frontier)
-        if deadline is not None and time.time() > deadline:
+        if deadline is not None and time.time() > deadline and self.pos < end:
             self.pos = end
+            self.timed_out = True
         count = 0
         while self.pos < end and count < ex.opts.chunk:
             sfp, s = self.frontier[self.pos]
@@ -113,12 +115,14 @@ class _Worker:
                 ex.new_by_action[name] = ex.new_by_action.get(name, 0) + 1
                 self.upcoming.add(fp)
                 self.nxt.append((fp, t))
-                if self.violation is None:
-                    for k, prop in enumerate(ex.invariants):
-                        if not prop.holds(t):
-                            self.violation = (k, self.found, fp)
-                            break
                 self.found += 1
+                broken = next((k for k, prop in enumerate(ex.invariants) if not prop.holds(t)), None)
+                if broken is not None:
+                    # Like the one-process search, a state that breaks an invariant
+                    # does not count as reaching a goal.
+                    if self.violation is None:
+                        self.violation = (broken, self.found, fp)
+                    continue
                 if ex.goals:
                     ex._check_goals(t)
         self.held = []
@@ -141,6 +145,7 @@ class _Worker:
             "frontier": len(self.frontier),
             "distinct": len(self.store),
             "violation": self.violation,
+            "timed_out": self.timed_out,
             "reached": list(self.ex.reached),
             "gen": dict(self.ex.gen_by_action),
             "new_by_action": dict(self.ex.new_by_action),
@@ -148,6 +153,9 @@ class _Worker:
 
     def parent(self, fp: int) -> int:
         return self.store.parent(fp)
+
+    def close(self) -> None:
+        self.store.close()
 
 
 # -- backends ------------------------------------------------------------------------
@@ -163,6 +171,7 @@ def _serve(worker_args: tuple, conn) -> None:
     while True:
         method, args = conn.recv()
         if method == "stop":
+            worker.close()
             conn.send(("ok", None))
             return
         try:
@@ -239,6 +248,7 @@ class _RayBackend:
         return self.ray.get(refs)
 
     def close(self) -> None:
+        self.ray.get([a.close.remote() for a in self.actors])
         for a in self.actors:
             self.ray.kill(a)
         if self.started:
@@ -304,7 +314,10 @@ class ParallelBFS:
         while any(r["frontier"] for r in self.reports):
             probe = max_depth is not None and ex.depth >= max_depth
             reports = self._level(probe, deadline)
+            timed_out = any(r["timed_out"] for r in reports)
             if probe:
+                if timed_out:
+                    raise _Bound("time-limit")
                 if any(r["new"] for r in reports):
                     raise _Bound("max-depth")
                 return
@@ -315,6 +328,8 @@ class ParallelBFS:
             if hits:
                 (prop_index, _order, fp), _w = min(hits, key=lambda h: (h[0][0], h[1], h[0][1]))
                 raise _Found(ex.invariants[prop_index], fp, None)
+            if timed_out:
+                raise _Bound("time-limit")
             ex._tick(sum(r["frontier"] for r in reports))
             if deadline is not None and time.time() > deadline:
                 raise _Bound("time-limit")

@@ -8,6 +8,7 @@ the full states are in `--json` and `--itf`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,8 +25,23 @@ from .report import CheckResult, format_value
 VERDICT_STYLE = {"ok": "bold green", "violation": "bold red", "incomplete": "bold yellow"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # The reader (`| head`) went away. Say nothing more, but let the command finish
+        # so its exit code still tells ok from violation (rich would exit 1).
+        quiet_stdout()
+        self.quiet = True
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null after its reader closed the pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
+    return _Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
 
 
 def models_table(specs: Sequence[ModelSpec], out: Console) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import tempfile
 from collections.abc import Hashable, Iterator
 
@@ -52,7 +53,7 @@ class FingerprintStore:
     only the pages the lookups touch.
     """
 
-    __slots__ = ("_fps", "_parents", "_count", "_frozen", "max_run", "spill_dir", "_spills")
+    __slots__ = ("_fps", "_parents", "_count", "_frozen", "max_run", "spill_dir", "_spills", "_dir")
 
     def __init__(self, max_run: int = 1 << 20, spill_dir: str | None = None) -> None:
         self._fps: list[np.ndarray] = []
@@ -62,6 +63,7 @@ class FingerprintStore:
         self.max_run = max_run
         self.spill_dir = spill_dir
         self._spills = 0
+        self._dir: str | None = None  # this store's own folder under spill_dir
 
     def __len__(self) -> int:
         return self._count
@@ -127,11 +129,21 @@ class FingerprintStore:
         self._frozen += 1
         if self.spill_dir is None:
             return
+        if self._dir is None:
+            # A folder per store: parallel workers share spill_dir.
+            self._dir = tempfile.mkdtemp(prefix="smrcheck-store-", dir=self.spill_dir)
         for arrays, kind in ((self._fps, "fps"), (self._parents, "parents")):
-            path = os.path.join(self.spill_dir, f"run{self._spills:05d}-{kind}.npy")
+            path = os.path.join(self._dir, f"run{self._spills:05d}-{kind}.npy")
             np.save(path, arrays[i])
             arrays[i] = np.load(path, mmap_mode="r")
         self._spills += 1
+
+    def close(self) -> None:
+        """Remove the spilled runs (the store is unusable afterwards)."""
+        if self._dir is not None:
+            self._fps, self._parents = [], []
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def parent(self, fp: int) -> int:
         for run, parents in zip(self._fps, self._parents):
@@ -191,6 +203,9 @@ class DictStore:
 
     def parent(self, fp: int) -> int:
         return self.parents[fp]
+
+    def close(self) -> None:
+        pass
 
     def path_to(self, fp: int) -> list[int]:
         chain = [fp]

@@ -34,8 +34,10 @@ def _walks(ex, index: int, n: int, deadline: float | None) -> dict[str, Any]:
     walks = 0
     generated = 0
     deepest = 0
+    timed_out = False
     for k in range(index, opts.walks, n):
         if deadline is not None and time.monotonic() > deadline:
+            timed_out = True
             break
         rng = random.Random(f"{opts.seed}:{k}")
         weights: dict[str, float] = {}
@@ -69,6 +71,7 @@ def _walks(ex, index: int, n: int, deadline: float | None) -> dict[str, Any]:
             failure = (k, prop.id, path, first)
             break
     return {"walks": walks, "generated": generated, "depth": deepest, "failure": failure,
+            "timed_out": timed_out,
             "fps": np.fromiter(seen, dtype=np.int64, count=len(seen)),
             "gen": dict(ex.gen_by_action), "new": dict(ex.new_by_action),
             "reached": list(ex.reached)}
@@ -117,6 +120,10 @@ def run(ex, workers: int) -> list[tuple[tuple | None, Hashable]] | None:
     ex.distinct = len(np.unique(np.concatenate([r["fps"] for r in results])))
     failures = [r["failure"] for r in results if r["failure"] is not None]
     if not failures:
+        if any(r["timed_out"] for r in results):
+            from .explore import _Bound
+
+            raise _Bound("time-limit")
         return None
     _k, _pid, actions, init_index = min(failures, key=lambda f: f[0])
     state = list(ex.model.init_states())[init_index]

@@ -183,6 +183,8 @@ def load_explicit(path: str) -> QuorumSystem:
             raw = fh.read()
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text; give a JSON file") from None
     try:
         spec = _ExplicitFile.model_validate_json(raw)
     except ValidationError as err:
@@ -244,6 +246,9 @@ def from_cli(args) -> QuorumSystem:
             raise UsageError(f"--weights takes integers joined by commas, got {args.weights!r}") from None
         if len(weights) != n:
             raise UsageError(f"--weights gives {len(weights)} weights for -n {n} nodes")
+        if any(w < 0 for w in weights):
+            # Membership must grow with the set: the proofs rely on it.
+            raise UsageError(f"--weights must be non-negative, got {args.weights!r}")
         return QuorumSystem.weighted(weights, args.threshold, args.f or 0)
     raise UsageError(f"unknown quorum system {kind!r}; allowed: majority, bft, flexible, grid, "
                      "weighted, threshold, explicit")

@@ -106,6 +106,10 @@ def test_bound_gives_incomplete_exit_3(capsys):
         (["check", "paxos", "--property", "NOPE"], "allowed: PAXOS-AGREEMENT"),
         (["check", "paxos", "--itf", "/no/such/dir/x.json"], "folder does not exist"),
         (["frobnicate"], "invalid choice"),
+        (["check", "paxos", "--checkpoint", "/dev/null"], "cannot write there"),
+        (["check", "paxos", "--backend", "ray", "--checkpoint", "/tmp/x"], "--backend local"),
+        (["quorums", "--system", "weighted", "-n", "4", "--weights=1,1,1,-1", "--threshold", "3"],
+         "must be non-negative"),
         ([], "a command is required"),
     ],
 )
@@ -139,3 +143,25 @@ def test_console_script_exit_code():
     proc = _cli("check", "paxos", "-p", "max_ballot=0", hashseed="0")
     assert proc.returncode == 0, proc.stderr
     assert "OK" in proc.stdout
+
+
+def test_damaged_checkpoint_and_bad_quorum_file_exit_2(capsys, tmp_path):
+    (tmp_path / "current").mkdir()
+    (tmp_path / "current" / "meta.json").write_text("{bad")
+    assert main(["check", "paxos", "--resume", str(tmp_path)]) == 2
+    assert "damaged" in capsys.readouterr().err
+    bad = tmp_path / "q.json"
+    bad.write_bytes(b"\xff\xfe")
+    assert main(["quorums", "--system", "explicit", "--file", str(bad)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+def test_closed_pipe_keeps_the_exit_code():
+    for argv, code in ((["check", "paxos", "--mutant", "minority-quorums"], 1),
+                       (["check", "paxos", "--mutant", "minority-quorums", "--json"], 1),
+                       (["models"], 0)):
+        proc = subprocess.Popen([sys.executable, "-m", "smrcheck.checker.cli", *argv],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc.stdout.read(1)
+        proc.stdout.close()
+        assert proc.wait() == code

@@ -52,3 +52,50 @@ def test_max_states_and_time_limit_with_workers():
 def test_workers_need_bfs():
     with pytest.raises(UsageError, match="needs --strategy bfs"):
         check(PaxosModel(3, 2, 1), Options(workers=2, strategy="dfs"))
+
+
+class Line:
+    """0 -> 1 -> ... -> n; the goal and the bad state may coincide."""
+
+    def __init__(self, n: int, goal: int, bad: int) -> None:
+        self.n, self.goal, self.bad = n, goal, bad
+
+    def init_states(self):
+        return [0]
+
+    def actions(self, s):
+        return [("Step",)] if s < self.n else []
+
+    def next_state(self, s, a):
+        return s + 1
+
+    def properties(self):
+        from smrcheck.checker.model import Property
+
+        return [Property("NOT-BAD", "always", lambda s: s != self.bad, "not bad"),
+                Property("GOAL", "sometimes", lambda s: s == self.goal, "goal")]
+
+    def describe(self, s):
+        return {"x": s}
+
+    def format_action(self, a):
+        return a[0]
+
+
+def test_a_violating_state_reaches_no_goal_with_any_worker_count():
+    for workers in (1, 3):
+        r = check(Line(8, goal=5, bad=5), Options(workers=workers))
+        assert r.violation.property == "NOT-BAD"
+        assert (r.reached, r.unreached, r.depth) == ([], ["GOAL"], 6)
+
+
+def test_time_limit_on_the_depth_bound_level_is_incomplete():
+    r = check(PaxosModel(3, 2, 1), Options(workers=3, max_depth=1, time_limit=0.001,
+                                           properties=["PAXOS-AGREEMENT"]))
+    assert (r.result, r.bound) == ("incomplete", "time-limit")
+
+
+def test_depth_agrees_between_one_and_three_workers_on_a_violation():
+    one = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options())
+    three = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options(workers=3))
+    assert one.depth == three.depth == len(one.violation.trace)

@@ -74,12 +74,14 @@ def test_frozen_runs_spill_to_memory_mapped_files(tmp_path):
     for i, fps in enumerate(batches):
         store.add_batch(fps, np.full(50, i, dtype=np.int64))
     assert len(store) == 2000
-    assert len(list(tmp_path.glob("run*-fps.npy"))) == store._frozen > 0
+    assert len(list(tmp_path.glob("smrcheck-store-*/run*-fps.npy"))) == store._frozen > 0
     assert isinstance(store._fps[0], np.memmap)
     assert all(int(fp) in store for fp in batches[0][:5])
     assert store.parent(int(batches[17][3])) == 17
     # Frozen runs are never merged: merges stay within max_run entries.
     assert max(len(r) for r in store._fps) <= 128
+    store.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_explorer_with_spilling_store(tmp_path):
