@@ -85,7 +85,7 @@ def _symmetry_cases():
         yield pytest.param(mutant, marks=marks, id=mutant)
 
 
-@pytest.mark.parametrize("mutant", _symmetry_cases())
+@pytest.mark.parametrize("mutant", list(_symmetry_cases()))
 def test_symmetry_changes_no_verdict_nor_length(mutant):
     cfg, prop, steps = FIRST_VIOLATION[mutant]
     on = check(model(cfg, mutant), Options(symmetry=True))
