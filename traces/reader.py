@@ -579,14 +579,8 @@ class Merger:
     def _deliver(self, ev: dict) -> None:
         kind = ev["kind"]
         if kind == "send":
-            msg_id = ev["msg_id"]
-            if msg_id in self.sent or msg_id in self.retired or msg_id in self.retired_old:
-                path, line = ev["_loc"]
-                raise InvalidTrace(f"{path} line {line}: field msg_id: {msg_id!r} is sent twice; "
-                                   "msg_id must be unique in the run")
-            self.sent[msg_id] = [ev, set(ev["to"])]
-            self.out.append(ev)
-            waiting = self.blocked.pop(msg_id, None)
+            self._deliver_send_only(ev)
+            waiting = self.blocked.pop(ev["msg_id"], None)
             if waiting:
                 self._drain(waiting)
             return
