@@ -1,0 +1,148 @@
+"""A run's traces as a message sequence chart (`smrcheck show RUN`).
+
+The run is read as `smrcheck validate` reads it: merged by causality (never by `ts`)
+and checked by the protocol's event monitor on the way, so the first violation the
+monitor finds is the highlighted row. One lane per client, then per replica, in header
+order. Each `send` is an arrow from its node, to the one addressee, or to `all` when it
+goes to every other replica (one arrow per addressee otherwise); a `recv` paired with
+its send adds no row, its delivery shows in the arrow's hover text. A `recv` with no
+matching send (an unlogged or Byzantine sender, or a fabricated or altered message) is
+an arrow of its own. `decide`, `execute`, `crash`, `restart`, `request`, `result` and
+`note` are notes in their node's lane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from ..checker.chart import ALL, Arrow, Chart, Highlight, Note
+from ..checker.validate import ValidateResult, validate
+from .invariants import monitor_for
+from .reader import Merger, open_run
+
+_SHORT = {"view": "v", "digest": "d"}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, dict) and "client" in v and "req" in v:
+        return f"{v['client']}.{v['req']}"  # a command: (client, req) identifies it
+    if isinstance(v, list):
+        if len(v) == 2 and isinstance(v[0], int) and isinstance(v[1], str):
+            return f"{v[0]}.{v[1]}"  # a MultiPaxos ballot [round, replica]
+        return f"[{len(v)}]"
+    if v is None:
+        return "null"
+    return str(v)
+
+
+def msg_label(msg: Any) -> str:
+    """PREPARE(v=0,n=1,d=d-c0-0): the type, then each field but lists' contents."""
+    if not isinstance(msg, dict):
+        return "?"
+    args = ",".join(f"{_SHORT.get(k, k)}={_value(v)}" for k, v in msg.items() if k != "type")
+    return f"{str(msg.get('type', 'msg')).upper()}({args})"
+
+
+def _note_text(ev: dict) -> str:
+    kind = ev["kind"]
+    if kind in ("decide", "execute"):
+        where = f"slot={ev['slot']}" if "slot" in ev else f"n={ev.get('n')}"
+        if "view" in ev:
+            where = f"v={ev['view']} {where}"
+        what = _value(ev["cmd"]) if "cmd" in ev else str(ev.get("digest", ""))
+        skipped = " (skipped)" if ev.get("applied") is False else ""
+        return f"{kind} {where} {what}{skipped}".rstrip()
+    if kind == "request":
+        return f"request {ev['req']}: {ev['op']}"
+    if kind == "result":
+        return f"result {ev['req']}: {ev['result']}"
+    if kind == "note":
+        return f"note {ev.get('text', '')}".rstrip()
+    return kind
+
+
+class ChartBuilder:
+    """Turns merged events into chart rows, remembering which row shows each event."""
+
+    def __init__(self, title: str, replicas: Sequence[str], clients: Sequence[str]) -> None:
+        self.chart = Chart(title=title, lanes=list(clients) + list(replicas),
+                           group=list(replicas))
+        self.replicas = set(replicas)
+        self.row_of: dict[tuple[str, int], int] = {}  # event (file, line) -> row index
+        self.by_msg: dict[str, list[tuple[int, Arrow]]] = {}  # msg_id -> (row, arrow)
+        self.received: dict[str, list[str]] = {}
+        self.count = 0
+
+    def add(self, ev: dict) -> None:
+        self.count += 1
+        rows = self.chart.rows
+        kind, node = ev["kind"], ev["node"]
+        loc = tuple(ev["_loc"]) if "_loc" in ev else None
+        if kind == "send":
+            to = [t for t in ev["to"]]
+            others = self.replicas - {node}
+            first = len(rows)
+            label = msg_label(ev["msg"])
+            if len(to) >= 2 and set(to) - {node} == others:
+                targets = [ALL]
+            else:
+                targets = to
+            arrows = [Arrow(node, t, label, ev["msg_id"], self.count) for t in targets]
+            self.by_msg[ev["msg_id"]] = [(first + i, a) for i, a in enumerate(arrows)]
+            rows.extend(arrows)
+            self.received[ev["msg_id"]] = []
+            for a in arrows:
+                a.detail = f"{ev['msg_id']} to {', '.join(to)}"
+            index = first
+        elif kind == "recv":
+            send = ev.get("_send")
+            arrows = self.by_msg.get(ev["msg_id"]) if send is not None else None
+            if arrows and "_fault" not in ev:
+                got = self.received.get(ev["msg_id"])
+                if got is not None:
+                    got.append(node)
+                    for _, a in arrows:
+                        a.detail = (f"{ev['msg_id']} to {', '.join(send['to'])}; "
+                                    f"received by {', '.join(got)}")
+                index = next((i for i, a in arrows if a.dst in (node, ALL)), arrows[0][0])
+            else:
+                msg = ev.get("msg") if ev.get("msg") is not None else (send or {}).get("msg")
+                why = ev.get("_fault", "a message whose send is not in the trace")
+                rows.append(Arrow(ev["from"], node, msg_label(msg), ev["msg_id"], self.count,
+                                  f"{ev['msg_id']} received by {node}: {why}"))
+                index = len(rows) - 1
+        else:
+            rows.append(Note(node, _note_text(ev), self.count, kind))
+            index = len(rows) - 1
+        if loc is not None:
+            self.row_of[loc] = max(index, 0)
+
+    def finish(self, result: ValidateResult) -> Chart:
+        if result.violations and self.chart.rows:
+            v = result.violations[0]
+            rules = dict(result.properties)
+            row = self.row_of.get((v.file, v.line), len(self.chart.rows) - 1)
+            self.chart.violation = Highlight(row, v.property, v.message, rules.get(v.property, ""))
+        return self.chart
+
+
+def _feed(events: Iterable[dict], builder: ChartBuilder) -> Iterator[dict]:
+    for ev in events:
+        builder.add(ev)
+        yield ev
+
+
+def chart_from_run(paths: Sequence[str]) -> tuple[Chart, ValidateResult]:
+    """Read one run (a file, a directory, or several files), validate it, chart it.
+    Input errors raise `InvalidTrace` (exit 2) as in `smrcheck validate`."""
+    run = open_run(paths)
+    try:
+        h = run.header
+        title = f"{h.protocol} run: {', '.join(paths)}"
+        builder = ChartBuilder(title, h.nodes, h.clients)
+        result = validate(_feed(Merger(run), builder), monitor_for(h), protocol=h.protocol,
+                          files=run.files)
+    finally:
+        run.close()
+    return builder.finish(result), result
