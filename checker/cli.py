@@ -20,7 +20,8 @@ from typing import Any, NoReturn
 from . import __version__, render
 from .errors import SmrcheckError, UsageError
 from .explore import STRATEGIES, Options, check
-from .report import write_itf
+from .chart import chart_from_itf, load_itf
+from .report import itf_trace, write_itf
 
 
 def _emit(text: str) -> None:
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--resume", metavar="DIR", help="carry on from the checkpoint in DIR")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     c.add_argument("--itf", metavar="FILE", help="write the counterexample as an ITF trace")
+    c.add_argument("--html", metavar="FILE",
+                   help="write the counterexample as an HTML message sequence chart")
 
     q = sub.add_parser("quorums", help="prove quorum intersection and availability with z3")
     q.add_argument("--system", metavar="KIND",
@@ -142,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop the workload after S seconds (exit 3 if incomplete)")
     r.add_argument("--trace-dir", required=True, metavar="DIR", help="where each node writes its trace")
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    s = sub.add_parser("show", help="draw a counterexample (ITF) or a run's traces as a message "
+                                    "sequence chart")
+    s.add_argument("source", nargs="+", metavar="FILE|DIR",
+                   help="an ITF file (smrcheck check --itf), or one run's traces as for validate")
+    s.add_argument("--html", metavar="FILE", help="write one self-contained HTML file instead")
+    s.add_argument("--width", type=_positive(int, 20), metavar="N",
+                   help="terminal columns to draw in (default: the terminal's width)")
     return parser
 
 
@@ -180,6 +191,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--itf - and --json both write to stdout; give --itf a file name")
     if args.itf and not os.path.isdir(os.path.dirname(os.path.abspath(args.itf))):
         raise UsageError(f"cannot write --itf {args.itf}: its folder does not exist")
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise UsageError(f"cannot write --html {args.html}: its folder does not exist")
     model = spec.build(params, args.mutant)
     warnings = _quorum_warnings(model)
     for w in warnings:
@@ -210,10 +223,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             write_itf(result, args.itf)
         except OSError as err:
             raise UsageError(f"cannot write --itf {args.itf}: {err.strerror}") from None
+    if args.html and result.violation is not None and result.violation.trace:
+        _write_html(chart_from_itf(itf_trace(result)), args.html)
     if args.json:
         _emit(json.dumps({**result.to_json(), "warnings": warnings}, indent=1))
     else:
         render.result(result, out)
+        if args.html:
+            out.print(f"HTML chart written to {args.html}" if result.violation and result.violation.trace
+                      else "no counterexample: no HTML chart written", soft_wrap=True, markup=False)
         if args.itf:
             out.print(f"ITF trace written to {args.itf}" if result.violation and result.violation.trace
                       else "no counterexample: no ITF trace written")
@@ -327,8 +345,63 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.complete else 3
 
 
+def _write_html(chart, path: str) -> None:
+    try:
+        render.write_chart_html(chart, path)
+    except OSError as err:
+        raise UsageError(f"cannot write --html {path}: {err.strerror}") from None
+
+
+def _is_trace(path: str) -> bool:
+    """A smrtrace file starts with a header line; an ITF file is one JSON document."""
+    if path.endswith(".jsonl"):
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    obj = json.loads(line)
+                    return isinstance(obj, dict) and obj.get("kind") == "header"
+    except ValueError:
+        return False
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror}") from None
+    return False
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Draw a counterexample or a run as a message sequence chart; exit 1 when it shows
+    a violation (a counterexample always does), as `validate` would."""
+    from ..traces.chart_from import chart_from_run
+
+    paths = args.source
+    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
+        raise UsageError(f"cannot write --html {args.html}: its folder does not exist")
+    for p in paths:
+        if not os.path.exists(p):
+            raise UsageError(f"{p}: no such file or directory")
+    if len(paths) == 1 and os.path.isfile(paths[0]) and not _is_trace(paths[0]):
+        doc = load_itf(paths[0])
+        if doc is None:
+            raise UsageError(f"{paths[0]}: neither an ITF counterexample (smrcheck check --itf) "
+                             'nor a trace (a first line {"kind":"header","format":"smrtrace",...})')
+        chart = chart_from_itf(doc)
+    else:
+        chart, _ = chart_from_run(paths)
+    if args.html:
+        _write_html(chart, args.html)
+        render.console().print(f"HTML chart written to {args.html}: {len(chart.lanes)} lanes, "
+                               f"{len(chart.rows)} rows", markup=False, soft_wrap=True)
+    else:
+        out = render.console()
+        if args.width:
+            out.width = args.width
+        render.show_chart(chart, out)
+    return 1 if chart.violation is not None else 0
+
+
 COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums,
-            "validate": cmd_validate, "run": cmd_run}
+            "validate": cmd_validate, "run": cmd_run, "show": cmd_show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -260,3 +260,281 @@ def run_result(r, out: Console) -> None:
         table.add_row("fault", c)
     table.add_row("traces", f"{r.trace_dir} (check with: smrcheck validate {r.trace_dir})")
     out.print(table)
+
+
+# -- smrcheck show: message sequence charts ---------------------------------------------
+
+_GUTTER = 6  # "%4d" step number, a violation mark, a space
+
+
+def _lane_centers(n: int, width: int) -> tuple[int, list[int]]:
+    """Column width and centre column of each lane; lanes share what the gutter leaves."""
+    cw = max((width - _GUTTER) // max(n, 1), 4)
+    return cw, [_GUTTER + i * cw + cw // 2 for i in range(n)]
+
+
+def _fit(text: str, room: int) -> str:
+    if room <= 0:
+        return ""
+    return text if len(text) <= room else (text[: room - 1] + "…" if room > 1 else "…")
+
+
+def _shorten(label: str, room: int) -> str:
+    """A message label in `room` columns: whole, then without field names
+    (PREPARE(0,1,d4) for PREPARE(v=0,n=1,d=d4)), then cut."""
+    import re
+
+    if len(label) <= room:
+        return label
+    return _fit(re.sub(r"(?<=[(,])[\w-]+=", "", label), room)
+
+
+def _put(cells: list[str], at: int, text: str) -> None:
+    for i, ch in enumerate(text):
+        if 0 <= at + i < len(cells):
+            cells[at + i] = ch
+
+
+def _arrow_cells(cells: list[str], a: int, b: int, label: str, ends: list[int],
+                 crossed: list[int], known_src: bool) -> None:
+    """A line from column a to column b (either order) with its head at b."""
+    lo, hi = min(a, b), max(a, b)
+    for x in range(lo + 1, hi):
+        cells[x] = "─"
+    for x in crossed:
+        if lo < x < hi:
+            cells[x] = "┼"
+    if b > a:
+        cells[b - 1] = "▶"
+    else:
+        cells[b + 1] = "◀"
+    cells[a] = ("├" if b > a else "┤") if known_src else "╶"
+    room = hi - lo - 3
+    text = _shorten(label, room - 2)
+    if text:
+        start = lo + 1 + (hi - lo - 1 - len(text) - 2) // 2
+        _put(cells, start, f" {text} ")
+
+
+def chart_lines(chart, width: int) -> list[tuple[str, str | None]]:
+    """A `checker.chart.Chart` as (text, style) lines: a column per lane, time going
+    down, arrows spanning columns, notes written in their lane, the violating row red."""
+    from .chart import ALL, Arrow
+
+    lanes = chart.lanes
+    cw, centers = _lane_centers(len(lanes), width)
+    col = dict(zip(lanes, centers))
+    total = max(width, _GUTTER + cw * len(lanes))
+    lines: list[tuple[str, str | None]] = [
+        (_fit(f"{chart.title}: {len(lanes)} lanes, {len(chart.rows)} rows", total), "bold")]
+    head = [" "] * total
+    for lane, c in col.items():
+        name = _fit(lane, cw - 1)
+        _put(head, max(c - len(name) // 2, 0), name)
+    lines.append(("".join(head).rstrip(), "bold"))
+    bad = chart.violation.row if chart.violation is not None else None
+    last_step = None
+    for i, row in enumerate(chart.rows):
+        cells = [" "] * total
+        for c in centers:
+            cells[c] = "│"
+        gutter = f"{row.step:>4}" if row.step != last_step else "    "
+        last_step = row.step
+        _put(cells, 0, gutter + ("✗" if i == bad else " "))
+        if isinstance(row, Arrow):
+            a = col.get(row.src, _GUTTER) if row.src is not None else _GUTTER
+            known = row.src in col
+            if row.dst == ALL:
+                reach = [col[g] for g in chart.reached() if g in col and col[g] != a]
+                right = [c for c in reach if c > a]
+                left = [c for c in reach if c < a] if known else []
+                if right and (not left or right[-1] - a >= a - left[0]):
+                    _arrow_cells(cells, a, right[-1], row.label, [], right[:-1], known)
+                    if left:
+                        _arrow_cells(cells, a, left[0], "", [], left[1:], known)
+                        cells[a] = "┼"
+                elif left:
+                    _arrow_cells(cells, a, left[0], row.label, [], left[1:], known)
+                    if right:
+                        _arrow_cells(cells, a, right[-1], "", [], right[:-1], known)
+                        cells[a] = "┼"
+            elif row.dst in col and col[row.dst] != a:
+                _arrow_cells(cells, a, col[row.dst], row.label, [], [], known)
+            else:  # to itself
+                _put(cells, a, "↺ " + _fit(row.label, total - a - 2))
+        else:
+            at = col.get(row.lane, _GUTTER) if row.lane is not None else _GUTTER
+            mark = {"crash": "■", "restart": "▲"}.get(row.kind, "●" if row.lane in col else "◇")
+            room_right, room_left = total - at - 2, at - _GUTTER - 1
+            if len(row.text) > room_right and room_left > room_right:
+                text = _fit(row.text, room_left)
+                _put(cells, at - len(text) - 1, text + " " + mark)
+            else:
+                _put(cells, at, mark + " " + _fit(row.text, room_right))
+        lines.append(("".join(cells).rstrip(), "bold red" if i == bad else None))
+    if chart.violation is not None:
+        v = chart.violation
+        lines.append(("", None))
+        lines.append((f"✗ {v.property} at step {chart.rows[v.row].step} (row {v.row + 1}): "
+                      f"{v.message}", "bold red"))
+        if v.rule:
+            lines.append((f"  the rule: {v.rule}", "red"))
+    return lines
+
+
+def show_chart(chart, out: Console, width: int | None = None) -> None:
+    """Draw a chart in the terminal, as wide as the console (or `width`)."""
+    for text, style in chart_lines(chart, width or out.width):
+        wraps = text.startswith("✗ ") or text.startswith("  the rule")
+        out.print(Text(text, style=style or ""), markup=False, no_wrap=not wraps,
+                  overflow="fold" if wraps else "crop", crop=not wraps)
+
+
+# -- HTML: one self-contained file, inline SVG and a small script -------------------------
+
+_HTML_PAGE = 500
+_ROW_H, _LANE_W, _LEFT, _TOP = 22, 150, 56, 40
+
+
+def chart_html(chart) -> str:
+    """The chart as one HTML file: no network fetches, <title> hover text on every
+    element, a filter box over row labels, pages of 500 rows, the violation marked."""
+    from html import escape
+
+    from .chart import ALL, Arrow
+
+    lanes = chart.lanes
+    x = {lane: _LEFT + i * _LANE_W + _LANE_W // 2 for i, lane in enumerate(lanes)}
+    width = _LEFT + _LANE_W * max(len(lanes), 1) + 360
+    bad = chart.violation.row if chart.violation is not None else None
+    parts: list[str] = []
+    for i, lane in enumerate(lanes):
+        parts.append(f'<g class="lane" data-lane="{escape(lane)}"><title>{escape(lane)}</title>'
+                     f'<text x="{x[lane]}" y="20" text-anchor="middle" class="lname">{escape(lane)}</text>'
+                     f'<line class="life" x1="{x[lane]}" x2="{x[lane]}" y1="28" y2="{_TOP}"/></g>')
+    for i, row in enumerate(chart.rows):
+        y = _TOP + i * _ROW_H
+        cls = "row violation" if i == bad else "row"
+        if isinstance(row, Arrow):
+            a = x.get(row.src, _LEFT - 8) if row.src is not None else _LEFT - 8
+            label, text = row.label, f"{row.msg_id} {row.src or '?'} → {row.dst}: {row.label}"
+            if row.detail:
+                text += "\n" + row.detail
+            if row.dst == ALL:
+                xs = [x[g] for g in chart.reached() if g in x and x[g] != a]
+                lo, hi = min(xs + [a]), max(xs + [a])
+                shape = (f'<line class="msg" x1="{lo}" x2="{hi}" y1="0" y2="0"/>'
+                         + "".join(f'<circle class="dlv" cx="{v}" cy="0" r="3"/>' for v in xs))
+                mid = (a + (hi if hi - a >= a - lo else lo)) / 2
+            else:
+                b = x.get(row.dst, a + 40)
+                shape = (f'<line class="msg" x1="{a}" x2="{b - 6 if b > a else b + 6}" y1="0" y2="0" '
+                         'marker-end="url(#head)"/>')
+                mid = (a + b) / 2
+            shape += f'<circle class="src" cx="{a}" cy="0" r="3"/>'
+            body = (f'{shape}<text class="lbl" x="{mid}" y="-4" text-anchor="middle">'
+                    f'{escape(label)}</text>')
+            kind, search = "arrow", f"{row.label} {row.msg_id} {row.src} {row.dst}"
+        else:
+            a = x.get(row.lane, _LEFT) if row.lane is not None else _LEFT
+            text = row.text + (f"\n{row.detail}" if row.detail else "")
+            body = (f'<rect class="note {escape(row.kind)}" x="{a - 4}" y="-4" width="8" height="8"/>'
+                    f'<text class="ntxt" x="{a + 8}" y="4">{escape(row.text)}</text>')
+            kind, search = "note", f"{row.text} {row.lane or ''}"
+        if i == bad:
+            v = chart.violation
+            text = f"✗ {v.property}: {v.message}\n" + text
+            body = (f'<rect class="vbar" x="0" y="{-_ROW_H // 2}" width="{width}" height="{_ROW_H}"/>'
+                    f'<text class="vmark" x="4" y="4">✗</text>' + body)
+        parts.append(f'<g class="{cls} {kind}" data-i="{i}" data-label="{escape(search.lower())}" '
+                     f'transform="translate(0,{y})"><title>{escape(text)}</title>'
+                     f'<text class="stepno" x="{_LEFT - 14}" y="4" text-anchor="end">{row.step}</text>'
+                     f'{body}</g>')
+    height = _TOP + len(chart.rows) * _ROW_H + 20
+    banner = ""
+    if chart.violation is not None:
+        v = chart.violation
+        banner = (f'<div class="violation-banner" id="violation">✗ <b>{escape(v.property)}</b> at row '
+                  f'{v.row + 1}: {escape(v.message)}'
+                  + (f'<br><i>the rule: {escape(v.rule)}</i>' if v.rule else "")
+                  + ' <button id="goto">show it</button></div>')
+    return _HTML_TEMPLATE.format(
+        title=escape(chart.title), banner=banner, width=width, height=height,
+        body="\n".join(parts), page=_HTML_PAGE, rowh=_ROW_H, top=_TOP,
+        bad=-1 if bad is None else bad, lanes=len(lanes), rows=len(chart.rows))
+
+
+_HTML_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 13px monospace; margin: 12px; }}
+.controls {{ margin: 8px 0; }}
+.violation-banner {{ color: #b00; border: 1px solid #b00; padding: 6px; margin: 8px 0; }}
+.lname {{ font-weight: bold; }}
+.life {{ stroke: #bbb; stroke-dasharray: 3 3; }}
+.msg {{ stroke: #246; stroke-width: 1.3; }}
+.dlv {{ fill: #246; }} .src {{ fill: #246; }}
+.lbl {{ fill: #024; font-size: 11px; }}
+.note {{ fill: #e90; }} .note.crash {{ fill: #000; }} .note.restart {{ fill: #090; }}
+.ntxt {{ fill: #630; font-size: 11px; }}
+.stepno {{ fill: #999; font-size: 10px; }}
+.violation .msg {{ stroke: #d00; }} .violation .lbl, .violation .ntxt {{ fill: #d00; font-weight: bold; }}
+.vbar {{ fill: #fdd; }} .vmark {{ fill: #d00; font-weight: bold; }}
+.row:hover .lbl, .row:hover .ntxt {{ text-decoration: underline; }}
+</style></head><body>
+<h3>{title}</h3>
+<div>{lanes} lanes, {rows} rows</div>
+{banner}
+<div class="controls">filter: <input id="filter" placeholder="n=3, slot=2, r1, decide...">
+<button id="prev">&lt; prev</button> <span id="info"></span> <button id="next">next &gt;</button></div>
+<svg id="chart" width="{width}" height="{height}">
+<defs><marker id="head" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="8" markerHeight="8" orient="auto">
+<path d="M0,0 L8,4 L0,8 z" fill="#246"/></marker></defs>
+{body}
+</svg>
+<script>
+(function () {{
+  var PAGE = {page}, ROWH = {rowh}, TOP = {top}, BAD = {bad};
+  var svg = document.getElementById('chart');
+  var rows = Array.prototype.slice.call(svg.querySelectorAll('g.row'));
+  var lifes = svg.querySelectorAll('line.life');
+  var shown = rows, page = 0;
+  function draw() {{
+    var pages = Math.max(1, Math.ceil(shown.length / PAGE));
+    page = Math.min(Math.max(page, 0), pages - 1);
+    var lo = page * PAGE, hi = Math.min(shown.length, lo + PAGE);
+    rows.forEach(function (r) {{ r.style.display = 'none'; }});
+    for (var i = lo; i < hi; i++) {{
+      shown[i].style.display = '';
+      shown[i].setAttribute('transform', 'translate(0,' + (TOP + (i - lo) * ROWH) + ')');
+    }}
+    var h = TOP + (hi - lo) * ROWH + 20;
+    svg.setAttribute('height', h);
+    lifes.forEach(function (l) {{ l.setAttribute('y2', h - 10); }});
+    document.getElementById('info').textContent = shown.length
+      ? 'rows ' + (lo + 1) + '-' + hi + ' of ' + shown.length + ' (page ' + (page + 1) + '/' + pages + ')'
+      : 'no row matches';
+  }}
+  document.getElementById('filter').addEventListener('input', function (e) {{
+    var q = e.target.value.trim().toLowerCase();
+    shown = q ? rows.filter(function (r) {{ return r.getAttribute('data-label').indexOf(q) >= 0; }}) : rows;
+    page = 0; draw();
+  }});
+  document.getElementById('prev').onclick = function () {{ page--; draw(); }};
+  document.getElementById('next').onclick = function () {{ page++; draw(); }};
+  var go = document.getElementById('goto');
+  if (go) go.onclick = function () {{
+    document.getElementById('filter').value = ''; shown = rows;
+    page = Math.floor(BAD / PAGE); draw();
+    rows[BAD].scrollIntoView({{block: 'center'}});
+  }};
+  draw();
+}})();
+</script>
+</body></html>
+"""
+
+
+def write_chart_html(chart, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(chart_html(chart))

@@ -1,0 +1,206 @@
+"""`smrcheck show`: charts as data, the terminal drawing (golden), HTML, bad input."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import pathlib
+import re
+import time
+
+import pytest
+from rich.console import Console
+
+from smrcheck.checker.chart import ALL, Arrow, Chart, Note, chart_from_itf, load_itf
+from smrcheck.checker.cli import main
+from smrcheck.checker.render import chart_html, chart_lines, show_chart
+from smrcheck.traces.chart_from import chart_from_run
+from smrcheck.traces.synth import pbft_run
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "traces" / "samples"
+GOLDEN = pathlib.Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def paxos_itf(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("cex") / "paxos.itf.json")
+    assert main(["check", "paxos", "--mutant", "minority-quorums", "--itf", path, "--json"]) == 1
+    return path
+
+
+@pytest.fixture(scope="module")
+def paxos_chart(paxos_itf) -> Chart:
+    return chart_from_itf(load_itf(paxos_itf))
+
+
+def terminal(chart: Chart, width: int = 100) -> str:
+    out = Console(record=True, width=width, file=io.StringIO(), color_system=None)
+    show_chart(chart, out)
+    return out.export_text()
+
+
+def test_chart_module_is_pure_data():
+    """chart.py: no rich, and nothing of models/, traces/ or impl/."""
+    tree = ast.parse((ROOT / "checker" / "chart.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert all(not a.name.startswith("rich") for a in node.names)
+        if isinstance(node, ast.ImportFrom):
+            target = "." * node.level + (node.module or "")
+            assert not target.startswith("rich")
+            assert not any(p in target for p in ("models", "traces", "impl")), target
+
+
+def test_itf_chart_of_paxos_counterexample(paxos_chart):
+    c = paxos_chart
+    assert c.lanes == ["a1", "a2", "a3"]
+    actions = [n for n in c.notes if n.kind == "action"]
+    assert [n.text.split("(")[0] for n in actions] == [
+        "Phase1a", "Phase1a", "Phase1b", "Phase2a", "Phase1b", "Phase2a", "Phase2b", "Phase2b"]
+    assert [n.lane for n in actions] == [None, None, "a1", None, "a1", None, "a1", "a2"]
+    assert len(c.arrows) == 8 and all(a.dst == ALL for a in c.arrows)
+    assert [a.src for a in c.arrows if a.label.startswith("2b")] == ["a1", "a2"]
+    assert c.violation is not None and c.violation.property == "PAXOS-AGREEMENT"
+    assert "two values chosen" in c.violation.message
+    assert c.rows[c.violation.row] is actions[-1]
+
+
+def test_terminal_golden(paxos_chart):
+    """The drawing at 100 columns; SMRCHECK_UPDATE_GOLDEN=1 rewrites the file."""
+    text = terminal(paxos_chart, 100)
+    golden = GOLDEN / "paxos-minority-quorums.txt"
+    if os.environ.get("SMRCHECK_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+    assert "✗ PAXOS-AGREEMENT" in text
+
+
+def test_terminal_violation_row_is_red(paxos_chart):
+    lines = chart_lines(paxos_chart, 100)
+    red = [t for t, style in lines if style and "red" in style]
+    assert red[0].lstrip().startswith("8✗")
+    assert any("PAXOS-AGREEMENT" in t for t in red)
+
+
+def test_many_lanes_abbreviate_within_width():
+    lanes = [f"replica-{i}" for i in range(12)]
+    rows = [Arrow(lanes[0], lanes[11], "PREPARE(v=0,n=1,d=abcdef)", "m1", 1),
+            Arrow(lanes[3], ALL, "COMMIT(v=0,n=1,d=abcdef)", "m2", 2),
+            Note(lanes[11], "decide v=0 n=1 abcdef and a long tail of text", 3, "decide")]
+    chart = Chart("many", lanes, rows)
+    for width in (60, 100):
+        lines = [t for t, _ in chart_lines(chart, width)]
+        assert all(len(t) <= width for t in lines), width
+    narrow = [t for t, _ in chart_lines(chart, 60)]
+    assert "…" in narrow[1]  # lane names abbreviated
+    assert "▶" in narrow[2] and "┼" in narrow[3]
+
+
+def test_pbft_itf_chart(tmp_path):
+    path = str(tmp_path / "p.itf.json")
+    assert main(["check", "pbft", "-p", "replicas=3", "-p", "f=1", "--itf", path, "--json"]) == 1
+    c = chart_from_itf(load_itf(path))
+    assert c.lanes == ["c1", "c2", "r0", "r1", "r2"]
+    assert c.reached() == ["r0", "r1", "r2"]  # a sent-set message reaches replicas, not clients
+    assert [a.src for a in c.arrows] == ["r1", "r1", "r2", "r2"]
+    assert c.violation.property == "PBFT-AGREEMENT"
+
+
+def test_trace_chart_lanes_and_arrows():
+    c, result = chart_from_run([str(SAMPLES / "good" / "pbft.jsonl")])
+    assert result.result == "ok" and c.violation is None
+    assert c.lanes == ["c0", "r0", "r1", "r2", "r3"]
+    assert len(c.arrows) == 39
+    # 3 requests: 3 pre-prepares, 3 x 3 prepares (backups), 3 x 4 commits
+    assert sum(1 for a in c.arrows if a.dst == ALL) == 24
+    assert {n.kind for n in c.notes} == {"request", "result", "decide", "execute"}
+    assert any("received by" in a.detail for a in c.arrows)
+
+
+def test_trace_chart_of_a_directory_run():
+    c, result = chart_from_run([str(SAMPLES / "good" / "pbft-per-node")])
+    assert result.result == "ok"
+    assert c.lanes == ["c0", "r0", "r1", "r2", "r3"] and c.arrows
+
+
+def test_trace_chart_highlights_the_violation():
+    c, result = chart_from_run([str(SAMPLES / "bad" / "mp-agreement.jsonl")])
+    assert result.result == "violation"
+    v = c.violation
+    assert v.property == "MP-AGREEMENT" and "slot 0" in v.message and v.rule
+    row = c.rows[v.row]
+    assert isinstance(row, Note) and row.lane == "r2" and row.text.startswith("decide slot=0")
+
+
+def test_html_is_self_contained(paxos_chart):
+    html = chart_html(paxos_chart)
+    assert len(re.findall(r'<g class="lane" data-lane="', html)) == 3
+    for lane in ("a1", "a2", "a3"):
+        assert f'data-lane="{lane}"' in html
+    assert len(re.findall(r'<g class="row[^"]* arrow"', html)) == 8
+    assert len(re.findall(r'<g class="row violation', html)) == 1
+    assert "PAXOS-AGREEMENT" in html and "<title>" in html and 'id="filter"' in html
+    assert not re.search(r"https?://", html)
+    assert "<link" not in html and " src=" not in html
+
+
+def test_html_of_ten_thousand_events_is_paged(tmp_path):
+    path = tmp_path / "big.jsonl"
+    with open(path, "w") as f:
+        for ev in pbft_run(f=1, clients=2, requests=250, seed=1):
+            f.write(json.dumps(ev) + "\n")
+    start = time.perf_counter()
+    c, result = chart_from_run([str(path)])
+    html = chart_html(c)
+    assert time.perf_counter() - start < 30
+    assert result.result == "ok" and len(c.rows) > 5000
+    assert "var PAGE = 500" in html
+    assert html.count('<g class="row') == len(c.rows)
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def test_show_itf_in_the_terminal(paxos_itf, capsys):
+    assert main(["show", paxos_itf, "--width", "100"]) == 1  # it shows a violation
+    out = capsys.readouterr().out
+    assert "a1" in out and "Phase2b(a=a2" in out and "✗ PAXOS-AGREEMENT" in out
+
+
+def test_show_good_trace_exits_0(capsys):
+    assert main(["show", str(SAMPLES / "good" / "multipaxos.jsonl")]) == 0
+    assert "PREPARE" in capsys.readouterr().out
+
+
+def test_show_html_and_check_html(tmp_path, paxos_itf, capsys):
+    out = tmp_path / "show.html"
+    assert main(["show", str(SAMPLES / "bad" / "mp-agreement.jsonl"), "--html", str(out)]) == 1
+    html = out.read_text()
+    assert "MP-AGREEMENT" in html and html.count('<g class="lane"') == 4
+    cex = tmp_path / "check.html"
+    assert main(["check", "paxos", "--mutant", "minority-quorums", "--html", str(cex)]) == 1
+    assert f"HTML chart written to {cex}" in capsys.readouterr().out
+    assert cex.read_text() == chart_html(chart_from_itf(load_itf(paxos_itf)))
+
+
+@pytest.mark.parametrize("make", ["missing", "text", "json", "empty-jsonl", "bad-html-dir"])
+def test_show_bad_input_exits_2_with_one_line(tmp_path, capsys, make):
+    argv = {"missing": [str(tmp_path / "nope.itf.json")]}.get(make)
+    if make == "text":
+        (tmp_path / "notes.txt").write_text("hello\n")
+        argv = [str(tmp_path / "notes.txt")]
+    elif make == "json":
+        (tmp_path / "x.json").write_text('{"states": 3}\n')
+        argv = [str(tmp_path / "x.json")]
+    elif make == "empty-jsonl":
+        (tmp_path / "e.jsonl").write_text("")
+        argv = [str(tmp_path / "e.jsonl")]
+    elif make == "bad-html-dir":
+        argv = [str(SAMPLES / "good" / "pbft.jsonl"), "--html", str(tmp_path / "no" / "x.html")]
+    assert main(["show", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("smrcheck: error: ") and err.count("\n") == 1
+    assert "Traceback" not in err
