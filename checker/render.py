@@ -316,6 +316,19 @@ def _arrow_cells(cells: list[str], a: int, b: int, label: str, ends: list[int],
         _put(cells, start, f" {text} ")
 
 
+def _both_ways_label(cells: list[str], a: int, lo: int, hi: int, row) -> None:
+    """A broadcast from a middle lane: when its label is cut in the longer half, write
+    it, sender first, over the whole span instead (covering the sender's mark)."""
+    half = max(hi - a, a - lo) - 5
+    if len(_shorten(row.label, half)) >= len(row.label) or "…" not in _shorten(row.label, half):
+        return
+    text = _shorten(f"{row.src}: {row.label}", hi - lo - 5)
+    for x in range(lo + 2, hi - 1):
+        if cells[x] not in "┼":
+            cells[x] = "─"
+    _put(cells, lo + 2 + (hi - lo - 3 - len(text) - 2) // 2, f" {text} ")
+
+
 def chart_lines(chart, width: int) -> list[tuple[str, str | None]]:
     """A `checker.chart.Chart` as (text, style) lines: a column per lane, time going
     down, arrows spanning columns, notes written in their lane, the violating row red."""
@@ -358,6 +371,8 @@ def chart_lines(chart, width: int) -> list[tuple[str, str | None]]:
                     if right:
                         _arrow_cells(cells, a, right[-1], "", [], right[:-1], known)
                         cells[a] = "┼"
+                if left and right:
+                    _both_ways_label(cells, a, left[0], right[-1], row)
             elif row.dst in col and col[row.dst] != a:
                 _arrow_cells(cells, a, col[row.dst], row.label, [], [], known)
             else:  # to itself

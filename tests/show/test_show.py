@@ -204,3 +204,33 @@ def test_show_bad_input_exits_2_with_one_line(tmp_path, capsys, make):
     err = capsys.readouterr().err
     assert err.startswith("smrcheck: error: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_fabricated_recv_is_its_own_highlighted_arrow():
+    c, _ = chart_from_run([str(SAMPLES / "bad" / "net-fabricated.jsonl")])
+    row = c.rows[c.violation.row]
+    assert c.violation.property == "NET-AUTHENTIC"
+    assert isinstance(row, Arrow) and (row.src, row.dst) == ("r0", "r1")
+    assert "fabricated" in row.detail
+
+
+def test_crash_and_restart_are_notes(tmp_path):
+    events = [
+        {"kind": "header", "format": "smrtrace", "version": 1, "protocol": "multipaxos",
+         "nodes": ["r0", "r1", "r2"], "f": 1},
+        {"kind": "crash", "node": "r1", "seq": 0},
+        {"kind": "send", "node": "r0", "seq": 0, "msg_id": "m1", "to": ["r1", "r2"],
+         "msg": {"type": "prepare", "ballot": [1, "r0"]}},
+        {"kind": "recv", "node": "r2", "seq": 0, "msg_id": "m1", "from": "r0"},
+        {"kind": "restart", "node": "r1", "seq": 1},
+    ]
+    path = tmp_path / "crash.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    c, result = chart_from_run([str(path)])
+    assert result.result == "ok" and c.violation is None
+    assert [(n.lane, n.kind) for n in c.notes] == [("r1", "crash"), ("r1", "restart")]
+    (arrow,) = c.arrows
+    assert (arrow.src, arrow.dst, arrow.label) == ("r0", ALL, "PREPARE(ballot=1.r0)")
+    assert "received by r2" in arrow.detail
+    lines = [t for t, _ in chart_lines(c, 80)]
+    assert "■ crash" in lines[2] and "▲ restart" in lines[4]
