@@ -81,6 +81,7 @@ def natural_key(name: str) -> tuple:
 # Record fields that name a message's sender or addressee, in the models' vocabulary.
 SENDER_FIELDS = ("src", "from", "sender", "acc", "replica", "node", "leader", "proposer", "source")
 DEST_FIELDS = ("dst", "to", "dest")
+ACTION_VARS = ("action_taken", "mbt::actionTaken")  # where other tools write the action
 
 
 def from_itf_value(value: Any) -> Any:
@@ -179,9 +180,13 @@ def chart_from_itf(doc: dict, title: str = "") -> Chart:
         raise UsageError("not an ITF trace: expected an object with \"vars\" and \"states\"")
     try:
         states = [{k: from_itf_value(v) for k, v in s.items() if k != "#meta"} for s in doc["states"]]
-        metas = [s.get("#meta", {}) if isinstance(s, dict) else {} for s in doc["states"]]
+        metas = [dict(s["#meta"]) if isinstance(s.get("#meta"), dict) else {} for s in doc["states"]]
     except (AttributeError, TypeError, ValueError, KeyError) as err:
         raise UsageError(f"not a valid ITF trace: {type(err).__name__}: {err}") from None
+    for state, m in zip(states, metas):  # Apalache and Quint name the action in a variable
+        for name in ACTION_VARS:
+            if name in state:
+                m.setdefault("action", str(state.pop(name)))
     if not states:
         raise UsageError("the ITF trace has no states")
     lanes, peers = _lanes_of(states)
@@ -192,8 +197,9 @@ def chart_from_itf(doc: dict, title: str = "") -> Chart:
     count = 0
     for i in range(1, len(states)):
         before, after = states[i - 1], states[i]
-        step = metas[i].get("index", i) if isinstance(metas[i], dict) else i
-        action = str(metas[i].get("action", f"step {i}")) if isinstance(metas[i], dict) else f"step {i}"
+        step = metas[i].get("index", i)
+        step = step if isinstance(step, int) else i
+        action = str(metas[i].get("action", f"step {i}"))
         actor = _actor(action, lane_set)
         messages, changes, elsewhere = [], [], []
         for name, new in after.items():

@@ -234,3 +234,30 @@ def test_crash_and_restart_are_notes(tmp_path):
     assert "received by r2" in arrow.detail
     lines = [t for t, _ in chart_lines(c, 80)]
     assert "■ crash" in lines[2] and "▲ restart" in lines[4]
+
+
+@pytest.mark.parametrize("doc", [
+    {"vars": [], "states": []},
+    {"vars": ["x"], "states": [1, 2]},
+    {"vars": ["x"], "states": [{"x": {"#bigint": "one"}}]},
+    {"vars": ["x"], "states": [{"x": {"#map": [[1]]}}]},
+])
+def test_malformed_itf_exits_2(tmp_path, capsys, doc):
+    path = tmp_path / "bad.itf.json"
+    path.write_text(json.dumps(doc))
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("smrcheck: error: ") and err.count("\n") == 1
+
+
+def test_itf_of_another_tool_names_actions_in_a_variable():
+    doc = {"vars": ["action_taken", "msgs", "x"], "states": [
+        {"action_taken": "init", "msgs": {"#set": []}, "x": {"#map": [["p1", 0], ["p2", 0]]}},
+        {"action_taken": "Send(p1)", "msgs": {"#set": [{"src": "p1", "dst": "p2", "type": "ping"}]},
+         "x": {"#map": [["p1", 1], ["p2", 0]]}},
+    ]}
+    c = chart_from_itf(doc)
+    assert c.lanes == ["p1", "p2"] and c.violation is None
+    assert [(n.lane, n.text) for n in c.notes] == [("p1", "Send(p1)")]
+    (a,) = c.arrows
+    assert (a.src, a.dst, a.label) == ("p1", "p2", "ping()")
