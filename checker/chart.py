@@ -245,6 +245,6 @@ def load_itf(path: str) -> dict | None:
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return doc if is_itf(doc) else None
