@@ -181,7 +181,7 @@ def chart_from_itf(doc: dict, title: str = "") -> Chart:
     try:
         states = [{k: from_itf_value(v) for k, v in s.items() if k != "#meta"} for s in doc["states"]]
         metas = [dict(s["#meta"]) if isinstance(s.get("#meta"), dict) else {} for s in doc["states"]]
-    except (AttributeError, TypeError, ValueError, KeyError) as err:
+    except (AttributeError, TypeError, ValueError, KeyError, RecursionError) as err:
         raise UsageError(f"not a valid ITF trace: {type(err).__name__}: {err}") from None
     for state, m in zip(states, metas):  # Apalache and Quint name the action in a variable
         for name in ACTION_VARS:

@@ -362,7 +362,7 @@ def _is_trace(path: str) -> bool:
                 if line.strip():
                     obj = json.loads(line)
                     return isinstance(obj, dict) and obj.get("kind") == "header"
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     except OSError as err:
         raise UsageError(f"{path}: cannot read: {err.strerror}") from None
