@@ -48,6 +48,11 @@ applied to every slot at once, or to one slot:
   crashed replica restarts with its acceptor state (promise, accepted values) intact
   and its leadership forgotten.
 
+The network is a parameter (`network`): each step receives at most one message
+(Promise a 1a, Accept a 2a; Lead the 1bs of its quorum) and sends some, and the
+network decides what is receivable and what sending and receiving do to the messages
+in flight; with bag and fifo its own Drop and Duplicate steps interleave with these.
+
 `enabled_actions` lists every enabled step with its witnesses, each function computes
 the effect. Mutants flip one `Rules` switch; the code path is the same.
 """
@@ -57,6 +62,7 @@ from __future__ import annotations
 from ..common.ids import NONE
 from .messages import NOOP, P1A, P1B, P2A, P2B
 from .mutants import Rules
+from .network import Network
 from .state import CATCHING_UP, DOWN, UP, Accepted, MPState, set_at
 
 
@@ -65,7 +71,7 @@ class Config:
 
     def __init__(self, n: int, slots: int, max_round: int, commands: int, crashes: int,
                  durable: bool, quorums: tuple[tuple[int, ...], ...], rules: Rules,
-                 quorum_size: int | None = None) -> None:
+                 quorum_size: int | None = None, net: Network | None = None) -> None:
         self.n, self.slots, self.max_round, self.commands = n, slots, max_round, commands
         self.crashes, self.durable, self.rules = crashes, durable, rules
         # Flexible Paxos: a leader leads on the promises of a phase-1 quorum (`quorums`),
@@ -73,6 +79,21 @@ class Config:
         self.quorums = quorums
         self.quorum_size = len(quorums[0]) if quorum_size is None else quorum_size
         self.empty: Accepted = ((NONE, NONE),) * slots
+        self.net = Network("sent-set", n) if net is None else net
+
+
+def sent(s: MPState, src: int, dsts, msgs: list[tuple], cfg: Config) -> tuple:
+    """s.net with each of msgs sent from src to each of dsts."""
+    if cfg.net.sent_set:
+        return s.net
+    return cfg.net.send(s.net, [(src, d, m) for m in msgs for d in dsts])
+
+
+def received(s: MPState, dst: int, m: tuple, cfg: Config) -> MPState:
+    """s with one copy of m, addressed to dst, taken off the network."""
+    if cfg.net.sent_set:
+        return s
+    return s._replace(net=cfg.net.receive(s.net, dst, m, s.owner))
 
 
 def seen(s: MPState, r: int) -> int:
@@ -104,20 +125,26 @@ def prepare(s: MPState, r: int, b: int, cfg: Config) -> MPState:
             fresh=set_at(s.fresh, r, 0), owner=owner,
         )
     one_b = (P1B, r, b, report(s.accepted[r], b, cfg.rules))
+    s = s._replace(owner=owner)
+    net = sent(s, r, [d for d in range(cfg.n) if d != r], [(P1A, b)], cfg)
+    net = cfg.net.send(net, [(r, r, one_b)]) if not cfg.net.sent_set else net
     return s._replace(
-        owner=owner,
         max_bal=set_at(s.max_bal, r, b),
         lead=set_at(s.lead, r, b),
         next_slot=set_at(s.next_slot, r, NONE),
         fresh=set_at(s.fresh, r, NONE),
         msgs=s.msgs | {(P1A, b), one_b},
+        net=net,
     )
 
 
 def promise(s: MPState, a: int, b: int, cfg: Config) -> MPState:
+    s = received(s, a, (P1A, b), cfg)
+    one_b = (P1B, a, b, report(s.accepted[a], b, cfg.rules))
     return s._replace(
         max_bal=set_at(s.max_bal, a, b),
-        msgs=s.msgs | {(P1B, a, b, report(s.accepted[a], b, cfg.rules))},
+        msgs=s.msgs | {one_b},
+        net=sent(s, a, (s.owner[b],), [one_b], cfg),
     )
 
 
@@ -143,25 +170,35 @@ def recovered_values(reports: list[Accepted], cfg: Config) -> tuple[int, ...]:
     return tuple(out)
 
 
-def lead(s: MPState, r: int, values: tuple[int, ...]) -> MPState:
+def lead(s: MPState, r: int, values: tuple[int, ...], cfg: Config,
+         reports: tuple[tuple, ...] = ()) -> MPState:
+    """`reports`: the quorum's 1b messages, received here (bag and fifo)."""
     b = s.lead[r]
+    for m in reports:
+        s = received(s, r, m, cfg)
+    two_a = [(P2A, b, slot, v) for slot, v in enumerate(values)]
     return s._replace(
         next_slot=set_at(s.next_slot, r, len(values)),
         fresh=set_at(s.fresh, r, len(values)),
-        msgs=s.msgs | {(P2A, b, slot, v) for slot, v in enumerate(values)},
+        msgs=s.msgs | set(two_a),
+        net=sent(s, r, range(cfg.n), two_a, cfg),
     )
 
 
-def propose(s: MPState, r: int, c: int) -> MPState:
+def propose(s: MPState, r: int, c: int, cfg: Config) -> MPState:
     slot = s.next_slot[r]
+    two_a = (P2A, s.lead[r], slot, c)
     return s._replace(
         next_slot=set_at(s.next_slot, r, slot + 1),
-        msgs=s.msgs | {(P2A, s.lead[r], slot, c)},
+        msgs=s.msgs | {two_a},
+        net=sent(s, r, range(cfg.n), [two_a], cfg),
     )
 
 
-def accept(s: MPState, a: int, b: int, slot: int, v: int) -> MPState:
+def accept(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
     # As Paxos.tla's Phase2b, accepting raises the promise to the ballot accepted.
+    # The 2b goes to the learners, which read it from msgs (see `network`).
+    s = received(s, a, (P2A, b, slot, v), cfg)
     return s._replace(
         max_bal=set_at(s.max_bal, a, b),
         accepted=set_at(s.accepted, a, set_at(s.accepted[a], slot, (b, v))),
@@ -274,8 +311,21 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
             acceptances.setdefault((m[3], m[2], m[4]), set()).add(m[1])
     two_a.sort()
     rules = cfg.rules
+    net = cfg.net
     out: list[tuple] = []
+    mine_two_a = two_a  # what leaders proposed, from msgs: their own memory
     for r in range(cfg.n):
+        if not net.sent_set:
+            # What r can receive: the network's choice, not everything ever sent.
+            one_a, promises, two_a = set(), {}, []
+            for m in net.inbox(s.net, r):
+                kind = m[0]
+                if kind == P1A:
+                    one_a.add(m[1])
+                elif kind == P1B:
+                    promises.setdefault(m[2], {})[m[1]] = m[3]
+                elif kind == P2A:
+                    two_a.append(m[1:])
         if s.up[r] == DOWN:
             if cfg.durable:
                 out.append(("Restart", r))
@@ -299,7 +349,7 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
             # that was chosen (so a command can be chosen in two slots, and
             # replicas must execute it once).
             first = s.fresh[r]
-            taken = {v for bb, slot, v in two_a if bb == mine and slot >= first}
+            taken = {v for bb, slot, v in mine_two_a if bb == mine and slot >= first}
             for c in range(cfg.commands):
                 if c not in taken:
                     out.append(("Propose", r, c))
@@ -312,13 +362,15 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
                 out.append(("Execute", r, v))
         if s.crashes < cfg.crashes:
             out.append(("Crash", r))
+    if not net.sent_set:
+        out += net.actions(s.net)
     return out
 
 
 def step(s: MPState, a: tuple, cfg: Config) -> MPState:
     name = a[0]
     if name == "Accept":
-        t = accept(s, a[1], a[2], a[3], a[4])
+        t = accept(s, a[1], a[2], a[3], a[4], cfg)
         # Prompt replicas have learned all they could before this step, so only one
         # waiting on this very slot can learn more now.
         slot, up, log = a[3], t.up, t.log
@@ -338,9 +390,16 @@ def step(s: MPState, a: tuple, cfg: Config) -> MPState:
         t = execute(s, a[1], a[2], cfg)
         return caught_up(t, a[1], cfg, accepted_by(t))
     if name == "Propose":
-        return propose(s, a[1], a[2])
+        return propose(s, a[1], a[2], cfg)
     if name == "Lead":
-        return lead(s, a[1], a[3])
+        if cfg.net.sent_set:
+            return lead(s, a[1], a[3], cfg)
+        b = s.lead[a[1]]
+        reports = {m[1]: m for m in cfg.net.inbox(s.net, a[1])
+                   if m[0] == P1B and m[2] == b}
+        return lead(s, a[1], a[3], cfg, tuple(reports[q] for q in a[2]))
+    if name in ("Drop", "Duplicate"):
+        return s._replace(net=cfg.net.apply(s.net, a, s.owner))
     if name == "Prepare":
         return prepare(s, a[1], a[2], cfg)
     if name == "Crash":

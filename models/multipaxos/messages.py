@@ -68,3 +68,17 @@ def describe_message(m: tuple, owner: tuple[int, ...]) -> Record:
         type="2b", acc=replica_name(m[1]), bal=ballot_name(m[2], owner), slot=m[3],
         val=value_name(m[4]),
     )
+
+
+def format_message(m: tuple) -> str:
+    """A one-line name for a message in an action (rounds counted from 1)."""
+    kind = m[0]
+    if kind == P1A:
+        return f"1a b={m[1] + 1}"
+    if kind == P1B:
+        acc = ",".join(f"({vb + 1 if vb != NONE else 'none'},{value_name(vv)})"
+                       for vb, vv in m[3])
+        return f"1b {replica_name(m[1])} b={m[2] + 1} [{acc}]"
+    if kind == P2A:
+        return f"2a b={m[1] + 1} slot={m[2]} {value_name(m[3])}"
+    return f"2b {replica_name(m[1])} b={m[2] + 1} slot={m[3]} {value_name(m[4])}"

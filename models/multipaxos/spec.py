@@ -13,7 +13,9 @@ The constants are made finite as MCPaxos.tla does for Paxos.tla: `slots` log slo
 ballots (round, replica) with rounds 1..max_round, `commands` client commands, all
 pending from the start, and a budget of `crashes` crash events (crash-stop, or with
 recovery=durable a crashed replica may restart with its acceptor state intact).
-Only the sent-set network (Lamport's grow-only `msgs`) is implemented.
+The network is a parameter (`network.py`): sent-set (default, Lamport's grow-only
+`msgs`), bag (a multiset of messages in flight, with explicit drop and a bounded
+duplicate) or fifo (one ordered, lossy queue per channel).
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from ..common.ids import replica_name
 from ..common.quorums import EXAMPLES, QuorumSystem, parse, threshold
 from . import actions as act
 from .invariants import make_properties
-from .messages import value_name
+from .messages import format_message, value_name
 from .mutants import MUTANTS, rules_for
-from .state import MPState, canonical, describe, initial, value_maps
+from .network import DUP_DEFAULT, NETWORKS, Network
+from .state import MPState, canonical, canonical_brute, describe, initial, value_maps
 
-NETWORKS = ("sent-set",)
 RECOVERY = ("none", "durable")
 
 
@@ -58,9 +60,8 @@ class MultiPaxosModel:
     def __init__(self, replicas: int = 3, slots: int = 2, max_round: int = 2,
                  commands: int = 2, crashes: int = 0, recovery: str = "none",
                  network: str = "sent-set", mutant: str | None = None,
-                 quorums: str = "majority") -> None:
-        if network not in NETWORKS:
-            raise ValueError(f"network {network!r} is not implemented; use sent-set")
+                 quorums: str = "majority", dup: int = DUP_DEFAULT) -> None:
+        self.network = Network(network, replicas, dup)
         self.n = replicas
         self.rules = rules_for(mutant)
         if self.rules.majority_quorums:
@@ -71,12 +72,13 @@ class MultiPaxosModel:
         q1 = self.quorum_system.phase1.threshold
         q2 = self.quorum_system.phase2.threshold
         self.cfg = act.Config(replicas, slots, max_round, commands, crashes,
-                              recovery == "durable", threshold(replicas, q1), self.rules, q2)
+                              recovery == "durable", threshold(replicas, q1), self.rules, q2,
+                              self.network)
         self._properties = make_properties(replicas, slots, commands, q2)
         self._maps = value_maps(commands)
 
     def init_states(self) -> list[MPState]:
-        return [initial(self.n, self.cfg.slots, self.cfg.max_round)]
+        return [initial(self.n, self.cfg.slots, self.cfg.max_round, self.network.initial())]
 
     def actions(self, s: MPState) -> list[tuple]:
         return act.enabled_actions(s, self.cfg)
@@ -88,10 +90,12 @@ class MultiPaxosModel:
         return self._properties
 
     def canonical(self, s: MPState) -> tuple:
-        return canonical(s, self._maps)
+        if self.network.sent_set:
+            return canonical(s, self._maps)
+        return canonical_brute(s, self.network, self.cfg.commands)
 
     def describe(self, s: MPState) -> dict[str, Any]:
-        return describe(s)
+        return describe(s, self.network)
 
     def format_action(self, a: tuple) -> str:
         name = a[0]
@@ -106,6 +110,8 @@ class MultiPaxosModel:
         if name == "Accept":
             return (f"Accept({replica_name(a[1])}, b={a[2] + 1}, slot={a[3]}, "
                     f"{value_name(a[4])})")
+        if name in ("Drop", "Duplicate"):
+            return f"{name}(to {replica_name(a[1])}, {format_message(a[2])})"
         return f"{name}({replica_name(a[1])})"
 
 
@@ -129,12 +135,15 @@ SPEC = ModelSpec(
         Param("recovery", "none", "none: crash-stop; durable: a crashed replica may "
               "restart with its acceptor state", choices=RECOVERY),
         Param("network", "sent-set", "sent-set: every message ever sent stays "
-              "deliverable (covers loss, duplication, reordering)", choices=NETWORKS),
+              "deliverable (covers loss, duplication, reordering); bag: a multiset in "
+              f"flight with drop and at most {DUP_DEFAULT} duplicate; fifo: a lossy ordered "
+              "queue per channel", choices=NETWORKS),
         Param("quorums", "majority", "quorum sizes (Flexible Paxos: phase-1 q1, phase-2 q2)",
               text=", ".join(EXAMPLES[k] for k in ("majority", "flexible", "threshold"))),
     ),
     mutants=MUTANTS.infos(),
     build=build,
     property_ids=tuple(p.id for p in make_properties(3, 2, 2, 2)),
-    notes="only the sent-set network is implemented",
+    notes="networks: sent-set (default), bag, fifo; bag and fifo learners read 2b "
+          "messages from the sent set",
 )

@@ -20,13 +20,15 @@ while unclaimed. `up[r]` is `DOWN` once r has crashed (and not restarted),
 `crashes` counts crash events against the budget. `msgs` is the set of every message
 ever sent, as in Lamport's Paxos.tla: with the default sent-set network a lost,
 duplicated or reordered message is the same, for safety, as one never or repeatedly
-received, so no network action is needed.
+received, so no network action is needed. With the bag and fifo networks `net` holds
+the copies in flight (see `network`); with sent-set it is always `()`.
 
 Symmetry: commands are interchangeable (every command is pending at the start and a
 leader may propose any of them), and so are replicas once ballot ownership is renamed
 with them (a ballot's order is its round, its owner is data in `owner`). `canonical`
 maps a state to the least of its images under every renaming of replicas and of
-commands, so symmetric states are stored once.
+commands, so symmetric states are stored once. With bag and fifo, `canonical_brute`
+takes the least image under every renaming, the in-flight messages renamed too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import NamedTuple
 from ...checker.model import FnMap, Record, TlaSet
 from ..common.ids import NONE, replica_name
 from .messages import NOOP, P1B, P2A, P2B, ballot_name, describe_message, value_name
+from .network import BAG, FIFO, Network
 
 Accepted = tuple[tuple[int, int], ...]  # per slot: (vbal, vval)
 
@@ -55,15 +58,17 @@ class MPState(NamedTuple):
     log: tuple[tuple[int, ...], ...]
     owner: tuple[int, ...]
     msgs: frozenset[tuple]
+    # What is in flight, owned by `network`: always () with the sent-set network.
+    net: tuple = ()
 
 
-def initial(n: int, slots: int, ballots: int) -> MPState:
+def initial(n: int, slots: int, ballots: int, net: tuple = ()) -> MPState:
     """Every replica up, no promise, nothing accepted, leading nothing, empty log."""
     none = (NONE,) * n
     empty: Accepted = ((NONE, NONE),) * slots
     return MPState(
         (UP,) * n, 0, none, (empty,) * n, none, none, none, ((),) * n, (NONE,) * ballots,
-        frozenset(),
+        frozenset(), net,
     )
 
 
@@ -182,11 +187,87 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     return best
 
 
+def rename_message(m: tuple, rho, val) -> tuple:
+    """m with replica r renamed rho[r] and value x renamed val[x + 2]."""
+    kind = m[0]
+    if kind == P1B:
+        return (P1B, rho[m[1]], m[2], tuple((vb, val[vv + 2]) for vb, vv in m[3]))
+    if kind == P2B:
+        return (P2B, rho[m[1]], m[2], m[3], val[m[4] + 2])
+    if kind == P2A:
+        return (P2A, m[1], m[2], val[m[3] + 2])
+    return m
+
+
+def rename(s: MPState, rho, val, network: Network) -> MPState:
+    """s with replica r renamed rho[r], value x renamed val[x + 2], in flight too."""
+    n = len(s.up)
+    inv = [0] * n
+    for r in range(n):
+        inv[rho[r]] = r
+
+    def acc(a):
+        return tuple((b, val[x + 2]) for b, x in a)
+
+    def per(t):
+        return tuple(t[inv[i]] for i in range(n))
+
+    net = s.net
+    if network.kind == BAG:
+        net = (net[0], tuple(sorted(((rho[d], rename_message(m, rho, val)), c)
+                                    for (d, m), c in net[1])))
+    elif network.kind == FIFO:
+        queues = [()] * (n * n)
+        for c, q in enumerate(net):
+            queues[rho[c // n] * n + rho[c % n]] = tuple(
+                rename_message(m, rho, val) for m in q)
+        net = tuple(queues)
+    return MPState(
+        per(s.up), s.crashes, per(s.max_bal), tuple(acc(a) for a in per(s.accepted)),
+        per(s.lead), per(s.next_slot), per(s.fresh),
+        tuple(tuple(val[x + 2] for x in lg) for lg in per(s.log)),
+        tuple(NONE if w == NONE else rho[w] for w in s.owner),
+        frozenset(rename_message(m, rho, val) for m in s.msgs), net,
+    )
+
+
+def canonical_brute(s: MPState, network: Network, commands: int) -> tuple:
+    """The least image of s under every renaming of replicas and of commands.
+
+    Exact (two states get the same form iff one renames into the other) and simple;
+    it costs n! * commands! renamings per state, fine for the small configurations
+    the bag and fifo networks are meant for."""
+    best = None
+    n = len(s.up)
+    for rho in permutations(range(n)):
+        for p in permutations(range(commands)):
+            t = rename(s, rho, (NOOP, NONE) + p, network)
+            image = t._replace(msgs=tuple(sorted(t.msgs)))
+            if best is None or image < best:
+                best = image
+    return tuple(best)
+
+
 # -- presentation ---------------------------------------------------------------------
 
 
-def describe(s: MPState) -> dict[str, object]:
+def describe(s: MPState, network: Network | None = None) -> dict[str, object]:
     n, own = len(s.up), s.owner
+    out = _describe(s, n, own)
+    if network is not None and network.kind == BAG:
+        out["dups"] = s.net[0]
+        out["inFlight"] = tuple(
+            Record(to=replica_name(d), count=c, msg=describe_message(m, own))
+            for (d, m), c in s.net[1])
+    elif network is not None and network.kind == FIFO:
+        out["channels"] = FnMap(
+            (f"{replica_name(c // n)}->{replica_name(c % n)}",
+             tuple(describe_message(m, own) for m in q))
+            for c, q in enumerate(s.net))
+    return out
+
+
+def _describe(s: MPState, n: int, own: tuple[int, ...]) -> dict[str, object]:
     names = [replica_name(r) for r in range(n)]
     return {
         "up": FnMap((names[r], UP_NAMES[s.up[r]]) for r in range(n)),

@@ -220,3 +220,125 @@ def test_two_slots_two_rounds_two_commands_one_crash_exhausts():
     r = run((3, 2, 2, 2, 1, "none"))
     assert r.result == "ok" and r.reached == ["MP-ALL-EXECUTED"]
     assert (r.distinct_states, r.generated_states, r.depth) == (660576, 1781320, 24)
+
+
+# --- the bag and fifo networks ----------------------------------------------------
+
+# (replicas, slots, max_round, commands) -> network -> (distinct with symmetry,
+#     without symmetry, depth with symmetry). Two replicas keep bag small enough.
+NET_CFG = (2, 1, 2, 2)
+NET_PINNED = {
+    "sent-set": (108, None, 12),
+    "fifo": (476, 1667, 13),
+    "bag": (5869, 21733, 15),
+}
+
+
+@pytest.mark.parametrize("network", ["sent-set", "bag", "fifo"])
+def test_correct_model_holds_under_each_network(network):
+    sym, nosym, depth = NET_PINNED[network]
+    model = MultiPaxosModel(*NET_CFG, network=network)
+    r = check(model, Options())
+    assert r.result == "ok", r.violation
+    assert r.reached == ["MP-ALL-EXECUTED"]
+    assert (r.distinct_states, r.depth) == (sym, depth)
+    if nosym is not None:
+        assert check(model, Options(symmetry=False)).distinct_states == nosym
+
+
+def test_bag_is_at_least_as_large_as_fifo_and_sent_set():
+    # Pinned above; a lossy, duplicating multiset has every interleaving fifo has
+    # and more, and both keep msgs as sent-set does, plus what is in flight.
+    assert NET_PINNED["sent-set"][0] <= NET_PINNED["fifo"][0] <= NET_PINNED["bag"][0]
+
+
+# mutant -> (property, trace length): the same under every network here.
+NET_MUTANTS = {"skip-phase-1": ("MP-CHOSEN-STABLE", 7),
+               "minority-quorums": ("MP-CHOSEN-STABLE", 8)}
+
+
+@pytest.mark.parametrize("network", ["bag", "fifo"])
+@pytest.mark.parametrize("mutant", sorted(NET_MUTANTS))
+def test_mutants_are_caught_under_bag_and_fifo(network, mutant):
+    r = check(MultiPaxosModel(*NET_CFG, network=network, mutant=mutant), Options())
+    assert r.result == "violation"
+    assert (r.violation.property, len(r.violation.trace)) == NET_MUTANTS[mutant]
+
+
+def rename_net(s: MPState, rho, pi, network: str) -> tuple:
+    """s.net with replicas and commands renamed, written apart from the model's."""
+    n = len(s.up)
+
+    def v(x):
+        return pi[x] if x >= 0 else x
+
+    def msg(m):
+        if m[0] == P1B:
+            return (P1B, rho[m[1]], m[2], tuple((b, v(x)) for b, x in m[3]))
+        if m[0] == P2A:
+            return (P2A, m[1], m[2], v(m[3]))
+        if m[0] == P2B:
+            return (P2B, rho[m[1]], m[2], m[3], v(m[4]))
+        return m
+
+    if network == "bag":
+        return (s.net[0], tuple(sorted(((rho[d], msg(m)), c) for (d, m), c in s.net[1])))
+    queues = {(rho[c // n], rho[c % n]): tuple(msg(m) for m in q)
+              for c, q in enumerate(s.net)}
+    return tuple(queues[(i, j)] for i in range(n) for j in range(n))
+
+
+def orbit(s: MPState, n: int, commands: int, network: str) -> frozenset:
+    return frozenset(
+        rename(s, rho, pi)._replace(net=rename_net(s, rho, pi, network))
+        for rho in permutations(range(n)) for pi in permutations(range(commands)))
+
+
+@pytest.mark.parametrize("network", ["fifo", "bag"])
+def test_network_symmetry_matches_an_independent_search(network):
+    cfg = (2, 1, 2, 2) if network == "fifo" else (2, 1, 1, 2)
+    model = MultiPaxosModel(*cfg, network=network)
+    states = reachable_states(model)
+    assert check(model, Options(symmetry=False)).distinct_states == len(states)
+    classes = {orbit(s, cfg[0], cfg[3], network) for s in states}
+    assert check(model, Options()).distinct_states == len(classes)
+    for s in list(states)[:300]:
+        c = model.canonical(s)
+        for t in orbit(s, cfg[0], cfg[3], network):
+            assert model.canonical(t) == c
+
+
+@pytest.mark.parametrize("network", ["bag", "fifo"])
+def test_network_states_hold_only_ints_and_actions_are_deterministic(network):
+    model = MultiPaxosModel(2, 1, 1, 2, network=network)
+    for s in reachable_states(model):
+        assert type(s) is MPState and all(only_ints(f) for f in s)
+        assert model.actions(s) == model.actions(s)
+
+
+def test_network_steps_receive_and_send():
+    bag = MultiPaxosModel(3, 1, 1, 1, network="bag")
+    s = bag.init_states()[0]
+    s = bag.next_state(s, ("Prepare", 0, 0))
+    # 1a to r1 and r2, r0's own 1b on its loopback; nothing else receivable yet.
+    assert s.net == (0, (((0, (P1B, 0, 0, ((NONE, NONE),))), 1),
+                         ((1, (0, 0)), 1), ((2, (0, 0)), 1)))
+    assert ("Promise", 1, 0) in bag.actions(s)
+    t = bag.next_state(s, ("Drop", 1, (0, 0)))
+    assert ("Promise", 1, 0) not in bag.actions(t)  # the 1a to r1 is lost
+    t = bag.next_state(s, ("Duplicate", 1, (0, 0)))
+    assert t.net[0] == 1 and not any(a[0] == "Duplicate" for a in bag.actions(t))
+    fifo = MultiPaxosModel(3, 1, 2, 1, network="fifo")
+    s = fifo.init_states()[0]
+    s = fifo.next_state(s, ("Prepare", 0, 0))
+    s = fifo.next_state(s, ("Prepare", 0, 1)) if ("Prepare", 0, 1) in fifo.actions(s) else s
+    # Only the head of each channel is receivable.
+    assert fifo.network.inbox(s.net, 1) == [(0, 0)]
+
+
+def test_spec_lists_network_choices():
+    net = next(p for p in SPEC.params if p.name == "network")
+    assert tuple(net.choices) == ("sent-set", "bag", "fifo")
+    model = SPEC.build(SPEC.resolve_params(["replicas=2", "slots=1", "max_round=1",
+                                            "commands=1", "network=fifo"]), None)
+    assert check(model, Options()).result == "ok"
