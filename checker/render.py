@@ -543,7 +543,15 @@ body {{ font: 13px monospace; margin: 12px; }}
     page = Math.floor(BAD / PAGE); draw();
     rows[BAD].scrollIntoView({{block: 'center'}});
   }};
-  draw();
+  // A link can open the chart filtered: chart.html#filter=n=3
+  var m = /^#filter=(.*)$/.exec(location.hash);
+  if (m) {{
+    var box = document.getElementById('filter');
+    box.value = decodeURIComponent(m[1]);
+    box.dispatchEvent(new Event('input'));
+  }} else {{
+    draw();
+  }}
 }})();
 </script>
 </body></html>
