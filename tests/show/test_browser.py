@@ -57,6 +57,8 @@ def test_chart_opens_pages_and_filters_in_chromium(tmp_path):
     # The script ran: it paged the 1,200 rows by 500 and said so.
     assert info(page) == "rows 1-500 of 1200 (page 1/3)"
     assert page.count('class="lane"') == 4
+    arrows = sum(1 for r in chart.rows if isinstance(r, Arrow))
+    assert len(re.findall(r'class="row (?:violation )?arrow', page)) == arrows
     assert page.count('class="row violation') == 1
     assert "http://" not in page and "https://" not in page
     # Filtering by sequence number keeps the rows whose label names it.
