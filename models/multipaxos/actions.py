@@ -293,13 +293,14 @@ def learn_promptly(s: MPState, cfg: Config) -> MPState:
     return s
 
 
-def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
-    """Every enabled (step, witnesses...) tuple of s, in a fixed order."""
+def _classify(msgs, acceptances: dict | None = None
+              ) -> tuple[set[int], dict[int, dict[int, Accepted]], list[tuple[int, int, int]]]:
+    """The 1a ballots, the 1b reports by ballot and acceptor, and the 2a messages among
+    `msgs`; 2b messages go into `acceptances` when it is given."""
     one_a: set[int] = set()
     promises: dict[int, dict[int, Accepted]] = {}
     two_a: list[tuple[int, int, int]] = []
-    acceptances: dict[tuple[int, int, int], set[int]] = {}
-    for m in s.msgs:
+    for m in msgs:
         kind = m[0]
         if kind == P1A:
             one_a.add(m[1])
@@ -307,8 +308,15 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
             promises.setdefault(m[2], {})[m[1]] = m[3]
         elif kind == P2A:
             two_a.append(m[1:])
-        else:
+        elif acceptances is not None:
             acceptances.setdefault((m[3], m[2], m[4]), set()).add(m[1])
+    return one_a, promises, two_a
+
+
+def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
+    """Every enabled (step, witnesses...) tuple of s, in a fixed order."""
+    acceptances: dict[tuple[int, int, int], set[int]] = {}
+    one_a, promises, two_a = _classify(s.msgs, acceptances)
     two_a.sort()
     rules = cfg.rules
     net = cfg.net
@@ -317,15 +325,7 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
     for r in range(cfg.n):
         if not net.sent_set:
             # What r can receive: the network's choice, not everything ever sent.
-            one_a, promises, two_a = set(), {}, []
-            for m in net.inbox(s.net, r):
-                kind = m[0]
-                if kind == P1A:
-                    one_a.add(m[1])
-                elif kind == P1B:
-                    promises.setdefault(m[2], {})[m[1]] = m[3]
-                elif kind == P2A:
-                    two_a.append(m[1:])
+            one_a, promises, two_a = _classify(net.inbox(s.net, r))
         if s.up[r] == DOWN:
             if cfg.durable:
                 out.append(("Restart", r))
