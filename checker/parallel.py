@@ -17,6 +17,15 @@ A level runs in rounds of three steps, each a call on every worker:
 Owners take senders in a fixed order and rounds have a fixed size, so the counts and
 the counterexample do not depend on timing or on the backend.
 
+A sender keeps the new states it computed, so without help the worker that expanded the
+initial state would keep all its descendants and the others would idle. At the end of
+each level the coordinator therefore evens out the frontiers: workers holding more than
+their share pickle the surplus (states do leave the worker here, but only the
+difference between shares, which stays small once the frontiers are even, since each
+worker's next level grows from its own share) and the coordinator hands the bytes,
+unread, to the workers below their share. The plan depends only on the frontier sizes,
+so it too is deterministic.
+
 Two backends run the same `_Worker`: forked local processes talking over pipes, and
 Ray actors (`--backend ray`), one per partition, for state spaces that outgrow one
 machine. The coordinator (this process) routes the integer batches, and rebuilds a
@@ -27,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import pickle
 import time
 from collections.abc import Hashable
 from typing import Any
@@ -150,6 +160,19 @@ class _Worker:
             "gen": dict(self.ex.gen_by_action),
             "new_by_action": dict(self.ex.new_by_action),
         }
+
+    def give(self, plan: list[tuple[int, int]]) -> list[bytes]:
+        """Pickle frontier states for other workers: `plan` is (receiver, count) pairs."""
+        blobs = []
+        for _, count in plan:
+            cut = len(self.frontier) - count
+            blobs.append(pickle.dumps(self.frontier[cut:], protocol=pickle.HIGHEST_PROTOCOL))
+            del self.frontier[cut:]
+        return blobs
+
+    def take(self, blobs: list[bytes]) -> None:
+        for blob in blobs:
+            self.frontier.extend(pickle.loads(blob))
 
     def parent(self, fp: int) -> int:
         return self.store.parent(fp)
@@ -299,6 +322,36 @@ class ParallelBFS:
             if not any(more for _, more in expanded):
                 return self._all("end_level", probe)
 
+    def _rebalance(self, reports: list[dict[str, Any]]) -> None:
+        """Even out the next level's frontiers (see the module docstring)."""
+        sizes = [r["frontier"] for r in reports]
+        total, n = sum(sizes), self.n
+        share = [total // n + (1 if w < total % n else 0) for w in range(n)]
+        # A few states more or less is not worth a round trip.
+        if max(s - t for s, t in zip(sizes, share)) <= max(64, total // (8 * n)):
+            return
+        # Donors in index order fill receivers in index order.
+        wants = [max(0, t - s) for s, t in zip(sizes, share)]
+        plans: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for d in range(n):
+            surplus = sizes[d] - share[d]
+            for r in range(n):
+                if surplus <= 0:
+                    break
+                if wants[r]:
+                    k = min(wants[r], surplus)
+                    plans[d].append((r, k))
+                    wants[r] -= k
+                    surplus -= k
+        blobs = self.backend.call("give", [(plan,) for plan in plans])
+        incoming: list[list[bytes]] = [[] for _ in range(n)]
+        for d in range(n):
+            for (r, _), blob in zip(plans[d], blobs[d]):
+                incoming[r].append(blob)
+        self.backend.call("take", [(b,) for b in incoming])
+        for r, t in zip(reports, share):
+            r["frontier"] = t
+
     def run(self) -> None:
         """Like Explorer.bfs: returns normally, or raises the explorer's _Found/_Bound."""
         from .explore import _Bound, _Found
@@ -321,6 +374,7 @@ class ParallelBFS:
                 if any(r["new"] for r in reports):
                     raise _Bound("max-depth")
                 return
+            self._rebalance(reports)
             self._absorb_reports(reports)
             if any(r["new"] for r in reports):
                 ex.depth += 1

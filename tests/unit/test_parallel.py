@@ -99,3 +99,20 @@ def test_depth_agrees_between_one_and_three_workers_on_a_violation():
     one = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options())
     three = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options(workers=3))
     assert one.depth == three.depth == len(one.violation.trace)
+
+
+def test_every_worker_expands_a_fair_share():
+    """One initial state: without rebalancing its owner would expand every level alone."""
+    from smrcheck.checker.explore import Explorer
+    from smrcheck.checker.parallel import ParallelBFS
+
+    ex = Explorer(PaxosModel(3, 2, 1), Options(workers=2, chunk=500))
+    par = ParallelBFS(ex, 2)
+    try:
+        par.run()
+    finally:
+        par.close()
+        ex.store.close()
+    per_worker = [sum(r["gen"].values()) for r in par.reports]
+    assert sum(per_worker) == check(PaxosModel(3, 2, 1), Options()).generated_states - 1
+    assert min(per_worker) > 0.4 * sum(per_worker), per_worker
