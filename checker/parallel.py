@@ -6,14 +6,18 @@ level-synchronous, like the single-process BFS, so the first violation is found 
 least depth and the counterexample has the same, shortest, length.
 
 A level runs in rounds of three steps, each a call on every worker:
-1. `expand`: expand up to `chunk` frontier states, drop successors the worker already
-   knows (its previous, current and next levels), and return, for each owner, the
-   fingerprints it computed that the owner owns, with their parents. Only integers
-   leave the worker, never states: pickling states would cost more than computing them.
+1. `expand`: expand frontier states until 4 x `chunk` successors, drop successors the
+   worker already knows (its previous, current and next levels), and return, for each
+   owner, the fingerprints it computed that the owner owns, with their parents. Only
+   integers leave the worker, never states: pickling states would cost more than
+   computing them.
 2. `own`: each owner takes the candidates of all senders in sender order, inserts the
-   new ones, and returns, per sender, the positions that were new.
+   new ones, and returns, per sender, the positions that were new. In the round that
+   fills the store to `max_states` the owners insert one after another, so a bounded
+   run keeps exactly `max_states` states, as one worker does.
 3. `accept`: each sender keeps the states the owners declared new (it holds their only
-   copy), checks the invariants on them, and queues them for the next level.
+   copy), checks the invariants on them, and queues them for the next level. A round
+   that finds a violation ends the level; the least (property, worker, order) wins.
 Owners take senders in a fixed order and rounds have a fixed size, so the counts and
 the counterexample do not depend on timing or on the backend.
 
@@ -87,7 +91,9 @@ class _Worker:
             self.pos = end
             self.timed_out = True
         count = 0
-        while self.pos < end and count < ex.opts.chunk:
+        # Rounds end in a barrier, where the fastest worker waits for the slowest; four
+        # store batches a round halve that waiting on paxos against one batch.
+        while self.pos < end and count < 4 * ex.opts.chunk:
             sfp, s = self.frontier[self.pos]
             self.pos += 1
             for a in actions(s):
@@ -104,17 +110,21 @@ class _Worker:
                for h in held]
         return out, self.pos < end
 
-    def own(self, candidates: list[tuple[np.ndarray, np.ndarray]], probe: bool) -> list[np.ndarray]:
+    def own(self, candidates: list[tuple[np.ndarray, np.ndarray]], probe: bool,
+            limit: int | None = None) -> list[np.ndarray]:
+        """Per sender, the positions of its candidates that are new; `limit` caps them."""
         kept = []
         for fps, parents in candidates:
             if probe:
                 kept.append(np.flatnonzero(~self.store._member(fps)) if len(fps)
                             else np.empty(0, dtype=np.intp))
             else:
-                kept.append(self.store.add_batch(fps, parents))
+                kept.append(self.store.add_batch(fps, parents, limit))
+                if limit is not None:
+                    limit -= len(kept[-1])
         return kept
 
-    def accept(self, kept_by_owner: list[np.ndarray], probe: bool) -> None:
+    def accept(self, kept_by_owner: list[np.ndarray], probe: bool) -> bool:
         ex = self.ex
         for owner, kept in enumerate(kept_by_owner):
             for j in kept.tolist():
@@ -136,6 +146,7 @@ class _Worker:
                 if ex.goals:
                     ex._check_goals(t)
         self.held = []
+        return self.violation is not None
 
     def end_level(self, probe: bool) -> dict[str, Any]:
         report = self.report()
@@ -235,6 +246,10 @@ class _LocalBackend:
             c.send((method, args))
         return [self._result(c) for c in self.conns]
 
+    def call_one(self, index: int, method: str, args: tuple) -> Any:
+        self.conns[index].send((method, args))
+        return self._result(self.conns[index])
+
     def close(self) -> None:
         for c in self.conns:
             try:
@@ -269,6 +284,9 @@ class _RayBackend:
     def call(self, method: str, per_worker_args: list[tuple]) -> list[Any]:
         refs = [getattr(a, method).remote(*args) for a, args in zip(self.actors, per_worker_args)]
         return self.ray.get(refs)
+
+    def call_one(self, index: int, method: str, args: tuple) -> Any:
+        return self.ray.get(getattr(self.actors[index], method).remote(*args))
 
     def close(self) -> None:
         self.ray.get([a.close.remote() for a in self.actors])
@@ -312,15 +330,33 @@ class ParallelBFS:
         ex.distinct = sum(r["distinct"] for r in reports)
         ex.generated = sum(ex.gen_by_action.values())
 
-    def _level(self, probe: bool, deadline: float | None) -> list[dict[str, Any]]:
-        n = self.n
+    def _level(self, probe: bool, deadline: float | None) -> tuple[list[dict[str, Any]], bool]:
+        """Run one level in rounds; returns the reports and whether max_states cut it."""
+        n, max_states = self.n, self.ex.opts.max_states
         while True:
             expanded = self._all("expand", deadline)
-            kept = self.backend.call("own", [([expanded[s][0][o] for s in range(n)], probe)
-                                             for o in range(n)])
-            self.backend.call("accept", [([kept[o][s] for o in range(n)], probe) for s in range(n)])
-            if not any(more for _, more in expanded):
-                return self._all("end_level", probe)
+            routed = [[expanded[s][0][o] for s in range(n)] for o in range(n)]
+            room = None if probe or max_states is None else max_states - self.distinct
+            if room is not None and sum(len(f) for c in routed for f, _ in c) >= room:
+                # This round may fill the store: owners insert one after another, in
+                # index order, so exactly max_states states are kept, as with one
+                # worker, and which ones does not depend on timing.
+                kept = []
+                for o in range(n):
+                    kept.append(self.backend.call_one(o, "own", (routed[o], probe, room)))
+                    room -= sum(len(k) for k in kept[-1])
+            else:
+                kept = self.backend.call("own", [(routed[o], probe) for o in range(n)])
+            if not probe:
+                self.distinct += sum(len(k) for ko in kept for k in ko)
+            broken = self.backend.call("accept", [([kept[o][s] for o in range(n)], probe)
+                                                  for s in range(n)])
+            full = room is not None and self.distinct >= max_states
+            # Stop at the round that found a violation, as one worker stops at the
+            # batch: rounds are fixed, so the choice among this round's violations
+            # (run() takes the least) is too.
+            if full or any(broken) or not any(more for _, more in expanded):
+                return self._all("end_level", probe), full
 
     def _rebalance(self, reports: list[dict[str, Any]]) -> None:
         """Even out the next level's frontiers (see the module docstring)."""
@@ -359,6 +395,7 @@ class ParallelBFS:
         ex = self.ex
         roots = ex._roots()
         self._absorb_reports(self._all("roots", roots))
+        self.distinct = ex.distinct
         ex.depth = 1 if roots else 0
         # Wall-clock deadline: workers may run on other machines.
         deadline = None if ex.opts.time_limit is None else (
@@ -366,7 +403,7 @@ class ParallelBFS:
         max_depth, max_states = ex.opts.max_depth, ex.opts.max_states
         while any(r["frontier"] for r in self.reports):
             probe = max_depth is not None and ex.depth >= max_depth
-            reports = self._level(probe, deadline)
+            reports, full = self._level(probe, deadline)
             timed_out = any(r["timed_out"] for r in reports)
             if probe:
                 if timed_out:
@@ -374,7 +411,6 @@ class ParallelBFS:
                 if any(r["new"] for r in reports):
                     raise _Bound("max-depth")
                 return
-            self._rebalance(reports)
             self._absorb_reports(reports)
             if any(r["new"] for r in reports):
                 ex.depth += 1
@@ -382,8 +418,11 @@ class ParallelBFS:
             if hits:
                 (prop_index, _order, fp), _w = min(hits, key=lambda h: (h[0][0], h[1], h[0][1]))
                 raise _Found(ex.invariants[prop_index], fp, None)
+            if full:
+                raise _Bound("max-states")
             if timed_out:
                 raise _Bound("time-limit")
+            self._rebalance(reports)
             ex._tick(sum(r["frontier"] for r in reports))
             if deadline is not None and time.time() > deadline:
                 raise _Bound("time-limit")
@@ -399,11 +438,7 @@ class ParallelBFS:
         return chain
 
     def _parent(self, owner: int, fp: int) -> int:
-        if isinstance(self.backend, _LocalBackend):
-            conn = self.backend.conns[owner]
-            conn.send(("parent", (fp,)))
-            return self.backend._result(conn)
-        return self.backend.ray.get(self.backend.actors[owner].parent.remote(fp))
+        return self.backend.call_one(owner, "parent", (fp,))
 
     def close(self) -> None:
         self.backend.close()

@@ -43,8 +43,12 @@ def test_vacuity_and_depth_bound_with_workers():
 
 
 def test_max_states_and_time_limit_with_workers():
-    r = check(PaxosModel(3, 2, 2), Options(workers=2, max_states=1000))
-    assert r.result == "incomplete" and r.bound == "max-states" and r.distinct_states >= 1000
+    for workers in (2, 3):
+        r = check(PaxosModel(3, 2, 2), Options(workers=workers, max_states=1000, chunk=500))
+        # Exactly the bound, as with one worker: the filling round inserts owner by owner.
+        assert (r.result, r.bound, r.distinct_states) == ("incomplete", "max-states", 1000)
+        again = check(PaxosModel(3, 2, 2), Options(workers=workers, max_states=1000, chunk=500))
+        assert again.generated_states == r.generated_states
     r = check(PaxosModel(3, 2, 2), Options(workers=2, time_limit=0.3))
     assert r.result == "incomplete" and r.bound == "time-limit"
 
@@ -99,6 +103,15 @@ def test_depth_agrees_between_one_and_three_workers_on_a_violation():
     one = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options())
     three = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options(workers=3))
     assert one.depth == three.depth == len(one.violation.trace)
+
+
+def test_a_violation_stops_the_level_at_its_round():
+    """With small rounds, workers stop where the violation shows, not at the level end."""
+    one = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(chunk=64))
+    two = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(workers=2, chunk=64))
+    whole = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(workers=2, chunk=10**9))
+    assert len(two.violation.trace) == len(one.violation.trace)
+    assert two.distinct_states < whole.distinct_states
 
 
 def test_every_worker_expands_a_fair_share():
