@@ -6,6 +6,12 @@ frontier of that level (pickled states), the depth and the counters. Resuming lo
 them and carries on with that level, so a killed run resumed gives the same final
 counts as one that never stopped.
 
+A run with several workers writes one part per worker (each its share of the visited
+set and of the frontier); one process writes a single part. A checkpoint does not
+depend on how many wrote it: resuming merges the parts, or re-deals them by the
+resuming run's ownership rule, so a run checkpointed on 4 workers resumes on 1 or 8.
+With Ray workers on other machines DIR must be a directory they all see.
+
 Writing is atomic: a checkpoint is written to DIR/next, then takes the place of
 DIR/current by two renames; a crash between them leaves DIR/previous, which resume
 falls back to. A checkpoint records which model, parameters, mutant, symmetry and
@@ -28,7 +34,7 @@ import numpy as np
 from .errors import UsageError
 from .store import FingerprintStore
 
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
@@ -39,28 +45,46 @@ class Snapshot:
     gen_by_action: dict[str, int]
     new_by_action: dict[str, int]
     reached: list[str]
-    store: FingerprintStore
+    store: FingerprintStore | None  # None where the workers hold the parts
     frontier: list[tuple[int, Hashable]]
 
 
 def save(directory: str, snap: Snapshot) -> None:
+    """One process's checkpoint: a single part."""
+    guarded(directory, lambda: commit(directory, begin(directory), snap, [
+        write_part(os.path.join(directory, "next"), 0, snap.store, snap.frontier)]))
+
+
+def guarded(directory: str, write) -> Any:
     try:
-        _save(directory, snap)
+        return write()
     except OSError as err:
         raise UsageError(f"--checkpoint {directory}: cannot write there: "
                          f"{err.strerror or err}") from None
 
 
-def _save(directory: str, snap: Snapshot) -> None:
+def begin(directory: str) -> str:
+    """Make an empty DIR/next for the parts; returns its path."""
     os.makedirs(directory, exist_ok=True)
-    nxt, cur, prev = (os.path.join(directory, n) for n in ("next", "current", "previous"))
+    nxt = os.path.join(directory, "next")
     shutil.rmtree(nxt, ignore_errors=True)
     os.makedirs(nxt)
-    fps, parents = snap.store.arrays()
-    np.save(os.path.join(nxt, "fps.npy"), fps)
-    np.save(os.path.join(nxt, "parents.npy"), parents)
-    with open(os.path.join(nxt, "frontier.pkl"), "wb") as out:
-        pickle.dump(snap.frontier, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return nxt
+
+
+def write_part(nxt: str, index: int, store: FingerprintStore,
+               frontier: list[tuple[int, Hashable]]) -> int:
+    """Write one worker's share; returns how many states its visited set holds."""
+    fps, parents = store.arrays()
+    np.save(os.path.join(nxt, f"fps-{index}.npy"), fps)
+    np.save(os.path.join(nxt, f"parents-{index}.npy"), parents)
+    with open(os.path.join(nxt, f"frontier-{index}.pkl"), "wb") as out:
+        pickle.dump(frontier, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(fps)
+
+
+def commit(directory: str, nxt: str, snap: Snapshot, distinct_per_part: list[int]) -> None:
+    """Seal DIR/next with its meta.json and make it DIR/current."""
     meta = {
         "version": VERSION,
         "identity": snap.identity,
@@ -69,13 +93,15 @@ def _save(directory: str, snap: Snapshot) -> None:
         "gen_by_action": snap.gen_by_action,
         "new_by_action": snap.new_by_action,
         "reached": snap.reached,
-        "distinct": len(snap.store),
+        "parts": len(distinct_per_part),
+        "distinct": sum(distinct_per_part),
     }
     # meta.json last: its presence marks a complete checkpoint.
     with open(os.path.join(nxt, "meta.json"), "w", encoding="utf-8") as out:
         json.dump(meta, out)
         out.flush()
         os.fsync(out.fileno())
+    cur, prev = os.path.join(directory, "current"), os.path.join(directory, "previous")
     shutil.rmtree(prev, ignore_errors=True)
     if os.path.isdir(cur):
         os.rename(cur, prev)
@@ -83,15 +109,42 @@ def _save(directory: str, snap: Snapshot) -> None:
     shutil.rmtree(prev, ignore_errors=True)
 
 
-def load(directory: str, identity: dict[str, Any]) -> Snapshot:
+def load(directory: str, identity: dict[str, Any], share: tuple[int, int] = (0, 1)) -> Snapshot:
+    """The checkpoint in DIR, or the share (index, of n workers) that one worker owns:
+    the fingerprints f with f mod n = index, and every n-th frontier state."""
     try:
-        return _load(directory, identity)
+        path, meta = _meta(directory, identity)
+        index, n = share
+        fps, parents, frontier = [], [], []
+        for part in range(meta["parts"]):
+            f = np.load(os.path.join(path, f"fps-{part}.npy"))
+            p = np.load(os.path.join(path, f"parents-{part}.npy"))
+            if n > 1:
+                mine = f % n == index
+                f, p = f[mine], p[mine]
+            fps.append(f)
+            parents.append(p)
+            with open(os.path.join(path, f"frontier-{part}.pkl"), "rb") as fh:
+                frontier.extend(pickle.load(fh))
     except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
+        raise UsageError(f"--resume {directory}: the checkpoint is damaged or unreadable "
+                         f"({type(err).__name__}: {err})") from None
+    f, p = np.concatenate(fps), np.concatenate(parents)
+    order = np.argsort(f, kind="stable")
+    return Snapshot(meta["identity"], meta["depth"], meta["elapsed"], meta["gen_by_action"],
+                    meta["new_by_action"], meta["reached"],
+                    FingerprintStore.from_arrays(f[order], p[order]), frontier[index::n])
+
+
+def load_meta(directory: str, identity: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _meta(directory, identity)[1]
+    except (OSError, ValueError) as err:
         raise UsageError(f"--resume {directory}: the checkpoint is damaged or unreadable "
                          f"({type(err).__name__}: {err})") from None
 
 
-def _load(directory: str, identity: dict[str, Any]) -> Snapshot:
+def _meta(directory: str, identity: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     for name in ("current", "previous"):
         path = os.path.join(directory, name)
         if os.path.isfile(os.path.join(path, "meta.json")):
@@ -106,13 +159,7 @@ def _load(directory: str, identity: dict[str, Any]) -> Snapshot:
     if meta["identity"] != identity:
         raise UsageError(f"--resume {directory}: the checkpoint belongs to "
                          f"{_describe(meta['identity'])}, not {_describe(identity)}")
-    fps = np.load(os.path.join(path, "fps.npy"))
-    parents = np.load(os.path.join(path, "parents.npy"))
-    with open(os.path.join(path, "frontier.pkl"), "rb") as fh:
-        frontier = pickle.load(fh)
-    return Snapshot(meta["identity"], meta["depth"], meta["elapsed"], meta["gen_by_action"],
-                    meta["new_by_action"], meta["reached"],
-                    FingerprintStore.from_arrays(fps, parents), frontier)
+    return path, meta
 
 
 def _describe(identity: dict[str, Any]) -> str:

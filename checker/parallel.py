@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from . import checkpoint
 from .errors import UsageError
 from .store import FingerprintStore
 
@@ -171,6 +172,17 @@ class _Worker:
             "gen": dict(self.ex.gen_by_action),
             "new_by_action": dict(self.ex.new_by_action),
         }
+
+    def resume(self, directory: str, identity: dict[str, Any]) -> dict[str, Any]:
+        snap = checkpoint.load(directory, identity, (self.i, self.n))
+        self.store.close()
+        self.store = snap.store
+        self.frontier = snap.frontier
+        self.current = {fp for fp, _ in self.frontier}
+        return self.report()
+
+    def save_part(self, nxt: str) -> int:
+        return checkpoint.write_part(nxt, self.i, self.store, self.frontier)
 
     def give(self, plan: list[tuple[int, int]]) -> list[bytes]:
         """Pickle frontier states for other workers: `plan` is (receiver, count) pairs."""
@@ -309,6 +321,9 @@ class ParallelBFS:
         self.backend = (_LocalBackend(workers, ex.model, options) if backend == "local"
                         else _RayBackend(workers, ex.model, options, address))
         self.reports: list[dict[str, Any]] = []
+        # Counters carried over from a checkpoint; the workers count from zero.
+        self.base_gen: dict[str, int] = {}
+        self.base_new: dict[str, int] = {}
 
     def _all(self, method: str, *args: Any) -> list[Any]:
         return self.backend.call(method, [args] * self.n)
@@ -318,6 +333,8 @@ class ParallelBFS:
         self.reports = reports
         ex.gen_by_action.clear()
         ex.new_by_action.clear()
+        ex.gen_by_action.update(self.base_gen)
+        ex.new_by_action.update(self.base_new)
         for r in reports:
             for k, v in r["gen"].items():
                 ex.gen_by_action[k] = ex.gen_by_action.get(k, 0) + v
@@ -393,15 +410,28 @@ class ParallelBFS:
         from .explore import _Bound, _Found
 
         ex = self.ex
-        roots = ex._roots()
-        self._absorb_reports(self._all("roots", roots))
+        if ex.opts.resume_dir is not None:
+            meta = checkpoint.load_meta(ex.opts.resume_dir, ex.identity)
+            self.base_gen, self.base_new = meta["gen_by_action"], meta["new_by_action"]
+            ex.reached = list(meta["reached"])
+            self._absorb_reports(self._all("resume", ex.opts.resume_dir, ex.identity))
+            ex.depth = meta["depth"]
+            ex.start -= meta["elapsed"]
+        else:
+            roots = ex._roots()
+            self._absorb_reports(self._all("roots", roots))
+            ex.depth = 1 if roots else 0
         self.distinct = ex.distinct
-        ex.depth = 1 if roots else 0
+        last_checkpoint = -float("inf")
         # Wall-clock deadline: workers may run on other machines.
         deadline = None if ex.opts.time_limit is None else (
             time.time() + ex.opts.time_limit - (time.monotonic() - ex.start))
         max_depth, max_states = ex.opts.max_depth, ex.opts.max_states
         while any(r["frontier"] for r in self.reports):
+            if (ex.opts.checkpoint_dir is not None
+                    and time.monotonic() - last_checkpoint >= ex.opts.checkpoint_every):
+                self._checkpoint()
+                last_checkpoint = time.monotonic()
             probe = max_depth is not None and ex.depth >= max_depth
             reports, full = self._level(probe, deadline)
             timed_out = any(r["timed_out"] for r in reports)
@@ -428,6 +458,19 @@ class ParallelBFS:
                 raise _Bound("time-limit")
             if max_states is not None and ex.distinct >= max_states:
                 raise _Bound("max-states")
+
+    def _checkpoint(self) -> None:
+        ex, directory = self.ex, self.ex.opts.checkpoint_dir
+        snap = checkpoint.Snapshot(ex.identity, ex.depth, time.monotonic() - ex.start,
+                                   dict(ex.gen_by_action), dict(ex.new_by_action),
+                                   list(ex.reached), None, [])
+        nxt = checkpoint.guarded(directory, lambda: checkpoint.begin(directory))
+        # A worker that cannot write fails the call; the coordinator names the directory.
+        try:
+            counts = self._all("save_part", nxt)
+        except RuntimeError as err:
+            raise UsageError(f"--checkpoint {directory}: cannot write there: {err}") from None
+        checkpoint.guarded(directory, lambda: checkpoint.commit(directory, nxt, snap, counts))
 
     def path_to(self, fp: int) -> list[int]:
         chain = [fp]

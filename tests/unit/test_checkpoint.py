@@ -48,6 +48,8 @@ def test_resumed_violation_has_the_same_counterexample(tmp_path):
     assert resumed.violation.property == straight.violation.property
     assert [s.action for s in resumed.violation.trace] == [
         s.action for s in straight.violation.trace]
+    on_two = mutant_run(workers=2, resume_dir=str(tmp_path))
+    assert len(on_two.violation.trace) == len(straight.violation.trace)
     # The checkpoint belongs to the mutant run: resuming it as another run is refused.
     with pytest.raises(UsageError, match="belongs to paxos.*--mutant minority-quorums"):
         run(PaxosModel(3, 2, 1), resume_dir=str(tmp_path))
@@ -77,3 +79,27 @@ def test_killed_cli_run_resumes_to_same_counts(tmp_path):
     data = json.loads(out.stdout)
     assert out.returncode == 0, out.stderr
     assert (data["distinct_states"], data["generated_states"], data["depth"]) == (185369, 1350916, 25)
+
+
+@pytest.mark.parametrize(("saved_on", "resumed_on"), [(2, 1), (1, 3), (3, 2)])
+def test_checkpoints_move_between_worker_counts(tmp_path, saved_on, resumed_on):
+    """A checkpoint is parts of one search, not of one worker count."""
+    straight = run(PaxosModel(3, 2, 1))
+    first = run(PaxosModel(3, 2, 1), workers=saved_on, max_depth=8,
+                checkpoint_dir=str(tmp_path), checkpoint_every=0)
+    meta = json.loads((tmp_path / "current" / "meta.json").read_text())
+    assert (meta["parts"], meta["depth"], meta["distinct"]) == (saved_on, 8, first.distinct_states)
+    resumed = run(PaxosModel(3, 2, 1), workers=resumed_on, resume_dir=str(tmp_path))
+    assert (resumed.result, resumed.distinct_states, resumed.generated_states, resumed.depth) == (
+        straight.result, straight.distinct_states, straight.generated_states, straight.depth)
+    assert resumed.reached == ["PAXOS-CHOSEN"]
+    assert {k: c.generated for k, c in resumed.coverage.items()} == {
+        k: c.generated for k, c in straight.coverage.items()}
+
+
+def test_property_order_does_not_change_the_checkpoint(tmp_path):
+    props = ["PAXOS-AGREEMENT", "PAXOS-CHOSEN"]
+    run(PaxosModel(3, 2, 1), properties=props, max_depth=5, checkpoint_dir=str(tmp_path),
+        checkpoint_every=0)
+    resumed = run(PaxosModel(3, 2, 1), properties=props[::-1], resume_dir=str(tmp_path))
+    assert resumed.result == "ok"
