@@ -83,7 +83,7 @@ class _Worker:
 
     def expand(self, deadline: float | None) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
         ex = self.ex
-        actions, step, canonical = ex.model.actions, ex.model.next_state, ex.canonical
+        actions, step, fingerprint = ex.model.actions, ex.model.next_state, ex.fp
         gen = ex.gen_by_action
         held: list[list[tuple]] = [[] for _ in range(self.n)]
         known = (self.upcoming, self.current, self.previous)
@@ -102,7 +102,7 @@ class _Worker:
                 name = a[0]
                 gen[name] = gen.get(name, 0) + 1
                 count += 1
-                fp = hash(t) if canonical is None else hash(canonical(t))
+                fp = fingerprint(t)
                 if fp in known[0] or fp in known[1] or fp in known[2]:
                     continue
                 held[fp % self.n].append((t, fp, sfp, name))
