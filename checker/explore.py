@@ -147,6 +147,7 @@ class Explorer:
             FingerprintStore(spill_dir=options.spill_dir) if options.strategy == "bfs"
             else DictStore())
         self.generated = 0
+        self.inits_generated: int | None = None  # None: resumed, never enumerated
         self.depth = 0
         self.walks = 0
         self.level_depth = 0
@@ -194,8 +195,10 @@ class Explorer:
     def _roots(self) -> list[tuple[int, Hashable]]:
         roots = []
         max_states = self.opts.max_states
+        self.inits_generated = 0
         for s in self.model.init_states():
             self.generated += 1
+            self.inits_generated += 1
             fp = self.fp(s)
             if not self.store.add_root(fp):
                 continue
@@ -252,7 +255,11 @@ class Explorer:
             self.level_depth = self.depth
             upcoming: set[int] = set()
             batch: list[tuple] = []  # (state, fingerprint, parent fingerprint, action name)
+            # Expanded states since the last batch: a level whose successors the level
+            # sets all drop fills no batch, yet must still look at the clock.
+            since = 0
             for sfp, s in level:
+                since += 1
                 for a in actions(s):
                     t = step(s, a)
                     name = a[0]
@@ -261,9 +268,10 @@ class Explorer:
                     if fp in upcoming or fp in current or fp in previous:
                         continue
                     batch.append((t, fp, sfp, name))
-                if len(batch) >= chunk:
+                if len(batch) >= chunk or since >= chunk:
                     self._absorb(batch, nxt, upcoming)
                     batch = []
+                    since = 0
             self._absorb(batch, nxt, upcoming)
             level.close()
             level = nxt
@@ -272,6 +280,7 @@ class Explorer:
     def _absorb(self, batch: list[tuple], nxt: Frontier, upcoming: set[int]) -> None:
         """Keep the successors in `batch` not seen before: check them, queue them."""
         if not batch:
+            self._tick(len(nxt))
             return
         states, fps, parents, names = zip(*batch)
         fp_arr = np.array(fps, dtype=np.int64)
@@ -512,7 +521,8 @@ def check(
     seconds = time.monotonic() - ex.start
     random_walks = options.strategy in ("simulate", "swarm")
     if not random_walks:
-        ex.generated = sum(ex.gen_by_action.values()) + _count_inits(model)
+        inits = ex.inits_generated if ex.inits_generated is not None else _count_inits(model)
+        ex.generated = sum(ex.gen_by_action.values()) + inits
     exhaustive = not random_walks and bound is None
     if violation is None and exhaustive and ex.goals:
         goal = ex.goals[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import time
 
 import pytest
 
@@ -118,6 +119,52 @@ def test_max_depth_bound():
 def test_time_limit_bound():
     r = check(Grid(2000), Options(time_limit=0.05))
     assert r.result == "incomplete" and r.bound == "time-limit"
+
+
+class Fan:
+    """0 -> 1..n, then every k in 1..n only loops on itself, slowly: after the fan-out
+    the whole level's successors are known states, so no batch ever fills."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def init_states(self):
+        return [0]
+
+    def actions(self, s):
+        return [("Out", k) for k in range(1, self.n + 1)] if s == 0 else [("Loop",)]
+
+    def next_state(self, s, a):
+        if a[0] == "Loop":
+            time.sleep(0.0005)
+            return s
+        return a[1]
+
+    def properties(self):
+        return []
+
+    def describe(self, s):
+        return {"x": s}
+
+    def format_action(self, a):
+        return a[0]
+
+
+def test_time_limit_holds_in_a_level_that_finds_nothing_new():
+    began = time.monotonic()
+    r = check(Fan(4000), Options(time_limit=0.1, chunk=100))
+    # 4,000 slow loops take 2 s; the clock is read every 100 expanded states.
+    assert (r.result, r.bound) == ("incomplete", "time-limit")
+    assert time.monotonic() - began < 1.0
+
+
+def test_generated_counts_only_the_initial_states_looked_at():
+    class ManyRoots(Fan):
+        def init_states(self):
+            return list(range(10))
+
+    r = check(ManyRoots(3), Options(max_states=2))
+    assert (r.bound, r.distinct_states, r.generated_states) == ("max-states", 2, 2)
 
 
 def test_simulation_is_seeded_and_never_proves():
