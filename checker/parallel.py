@@ -42,14 +42,14 @@ import dataclasses
 import multiprocessing as mp
 import pickle
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import numpy as np
 
 from . import checkpoint
 from .errors import UsageError
-from .store import FingerprintStore
+from .store import FingerprintStore, Frontier
 
 BACKENDS = ("local", "ray")
 
@@ -61,23 +61,28 @@ class _Worker:
         self.i, self.n = index, n
         self.ex = Explorer(model, options)
         self.store = FingerprintStore(spill_dir=options.spill_dir)
-        self.frontier: list[tuple[int, Hashable]] = []
+        # Levels spill to disk past spill_at states, as in the one-process search.
+        self.frontier = self._level()
+        self.walk: Iterator[tuple[int, Hashable]] | None = None
         self.pos = 0
         self.previous: set[int] = set()
         self.current: set[int] = set()
         self.upcoming: set[int] = set()
-        self.nxt: list[tuple[int, Hashable]] = []
+        self.nxt = self._level()
         self.held: list[list[tuple]] = []
         self.new_count = 0
         self.violation: tuple[int, int, int] | None = None  # (property index, order, fp)
         self.found = 0
         self.timed_out = False  # the deadline cut this level short
 
+    def _level(self) -> Frontier:
+        return Frontier(self.ex.opts.spill_at, self.ex.opts.spill_dir)
+
     def roots(self, items: list[tuple[int, Hashable]]) -> dict[str, Any]:
         for fp, _ in items:
             if fp % self.n == self.i:
                 self.store.add_root(fp)
-        self.frontier = [item for k, item in enumerate(items) if k % self.n == self.i]
+        self.frontier.extend([item for k, item in enumerate(items) if k % self.n == self.i])
         self.current = {fp for fp, _ in items}
         return self.report()
 
@@ -92,10 +97,12 @@ class _Worker:
             self.pos = end
             self.timed_out = True
         count = 0
+        if self.walk is None:
+            self.walk = iter(self.frontier)
         # Rounds end in a barrier, where the fastest worker waits for the slowest; four
         # store batches a round halve that waiting on paxos against one batch.
         while self.pos < end and count < 4 * ex.opts.chunk:
-            sfp, s = self.frontier[self.pos]
+            sfp, s = next(self.walk)
             self.pos += 1
             for a in actions(s):
                 t = step(s, a)
@@ -127,6 +134,7 @@ class _Worker:
 
     def accept(self, kept_by_owner: list[np.ndarray], probe: bool) -> bool:
         ex = self.ex
+        queued = []
         for owner, kept in enumerate(kept_by_owner):
             for j in kept.tolist():
                 t, fp, _, name = self.held[owner][j]
@@ -135,7 +143,7 @@ class _Worker:
                     continue
                 ex.new_by_action[name] = ex.new_by_action.get(name, 0) + 1
                 self.upcoming.add(fp)
-                self.nxt.append((fp, t))
+                queued.append((fp, t))
                 self.found += 1
                 broken = next((k for k, prop in enumerate(ex.invariants) if not prop.holds(t)), None)
                 if broken is not None:
@@ -147,17 +155,22 @@ class _Worker:
                 if ex.goals:
                     ex._check_goals(t)
         self.held = []
+        self.nxt.extend(queued)
         return self.violation is not None
 
     def end_level(self, probe: bool) -> dict[str, Any]:
         report = self.report()
         if not probe:
             self.previous, self.current, self.upcoming = self.current, self.upcoming, set()
-            self.frontier, self.nxt = self.nxt, []
+            self.frontier.close()
+            self.frontier, self.nxt = self.nxt, self._level()
             report["frontier"] = len(self.frontier)
         else:
-            self.upcoming, self.nxt = set(), []
+            self.upcoming = set()
+            self.nxt.close()
+            self.nxt = self._level()
         self.pos = 0
+        self.walk = None
         self.new_count = 0
         return report
 
@@ -177,21 +190,17 @@ class _Worker:
         snap = checkpoint.load(directory, identity, (self.i, self.n))
         self.store.close()
         self.store = snap.store
-        self.frontier = snap.frontier
-        self.current = {fp for fp, _ in self.frontier}
+        self.frontier.extend(snap.frontier)
+        self.current = {fp for fp, _ in snap.frontier}
         return self.report()
 
     def save_part(self, nxt: str) -> int:
-        return checkpoint.write_part(nxt, self.i, self.store, self.frontier)
+        return checkpoint.write_part(nxt, self.i, self.store, list(self.frontier))
 
     def give(self, plan: list[tuple[int, int]]) -> list[bytes]:
         """Pickle frontier states for other workers: `plan` is (receiver, count) pairs."""
-        blobs = []
-        for _, count in plan:
-            cut = len(self.frontier) - count
-            blobs.append(pickle.dumps(self.frontier[cut:], protocol=pickle.HIGHEST_PROTOCOL))
-            del self.frontier[cut:]
-        return blobs
+        parts = self.frontier.split_tail([count for _, count in plan])
+        return [pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL) for part in parts]
 
     def take(self, blobs: list[bytes]) -> None:
         for blob in blobs:
@@ -202,6 +211,8 @@ class _Worker:
 
     def close(self) -> None:
         self.store.close()
+        self.frontier.close()
+        self.nxt.close()
 
 
 # -- backends ------------------------------------------------------------------------

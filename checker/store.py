@@ -28,6 +28,7 @@ need to fit in memory.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import shutil
@@ -247,19 +248,54 @@ class Frontier:
 
     def __iter__(self) -> Iterator[tuple[int, Hashable]]:
         if self._file is not None:
-            self._file.flush()
-            self._file.seek(0)
-            try:
-                while True:
-                    yield from pickle.load(self._file)
-            except EOFError:
-                pass
+            yield from _read_spilled(self._file)
         yield from self._mem
+
+    def split_tail(self, counts: list[int]) -> list[list[tuple[int, Hashable]]]:
+        """Remove the last sum(counts) states, returned as consecutive lists of those
+        sizes (parallel BFS hands them to other workers). A spilled frontier is copied
+        once into a new file; one still in memory is only sliced."""
+        total = sum(counts)
+        if total > len(self):
+            raise ValueError(f"cannot take {total} of {len(self)} states")
+        if total <= len(self._mem):
+            tail = self._mem[len(self._mem) - total:]
+            del self._mem[len(self._mem) - total:]
+        else:
+            keep, tail = len(self) - total, []
+            old_file, old_mem = self._file, self._mem
+            self._file, self._mem, self._spilled = None, [], 0
+            buf: list[tuple[int, Hashable]] = []
+            for k, item in enumerate(itertools.chain(_read_spilled(old_file), old_mem)):
+                if k < keep:
+                    buf.append(item)
+                    if len(buf) >= 1 << 16:
+                        self.extend(buf)
+                        buf = []
+                else:
+                    tail.append(item)
+            self.extend(buf)
+            old_file.close()
+        out, at = [], 0
+        for k in counts:
+            out.append(tail[at:at + k])
+            at += k
+        return out
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _read_spilled(f) -> Iterator[tuple[int, Hashable]]:
+    f.flush()
+    f.seek(0)
+    try:
+        while True:
+            yield from pickle.load(f)
+    except EOFError:
+        pass
 
 
 def collision_probability(distinct: int, generated: int) -> float:

@@ -9,10 +9,12 @@ from smrcheck.checker.explore import Options, check
 from smrcheck.models.paxos.spec import PaxosModel
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_same_counts_as_one_worker(workers):
+@pytest.mark.parametrize(("workers", "spill_at"), [(2, 1_000_000), (3, 1_000_000), (2, 100)])
+def test_same_counts_as_one_worker(workers, spill_at, tmp_path):
     one = check(PaxosModel(3, 2, 1), Options())
-    many = check(PaxosModel(3, 2, 1), Options(workers=workers, chunk=500))
+    # spill_at=100: every worker's levels go to disk, and rebalancing reads them back.
+    many = check(PaxosModel(3, 2, 1), Options(workers=workers, chunk=500, spill_at=spill_at,
+                                              spill_dir=str(tmp_path)))
     assert (many.result, many.distinct_states, many.generated_states, many.depth) == (
         one.result, one.distinct_states, one.generated_states, one.depth)
     assert many.reached == one.reached

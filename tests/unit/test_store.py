@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from smrcheck.checker.explore import Options, check
 from smrcheck.checker.store import FingerprintStore, Frontier
@@ -88,3 +89,20 @@ def test_explorer_with_spilling_store(tmp_path):
     normal = check(PaxosModel(3, 2, 1), Options())
     spilled = check(PaxosModel(3, 2, 1), Options(spill_dir=str(tmp_path), spill_at=100))
     assert spilled.distinct_states == normal.distinct_states
+
+
+@pytest.mark.parametrize("spill_at", [3, 1000])
+def test_frontier_split_tail_keeps_order_spilled_or_not(tmp_path, spill_at):
+    f = Frontier(spill_at=spill_at, spill_dir=str(tmp_path))
+    items = [(k, ("s", k)) for k in range(20)]
+    for k in range(0, 20, 4):
+        f.extend(items[k:k + 4])
+    assert (f.spilled > 0) == (spill_at == 3)
+    parts = f.split_tail([5, 2])
+    assert parts == [items[13:18], items[18:20]]
+    assert list(f) == items[:13] and len(f) == 13
+    f.extend(items[13:15])
+    assert list(f) == items[:15]
+    with pytest.raises(ValueError, match="cannot take 16 of 15"):
+        f.split_tail([16])
+    f.close()
