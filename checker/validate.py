@@ -140,6 +140,13 @@ class OutsideModel(Exception):
     the run is not blamed for it."""
 
 
+class NoRoom(OutsideModel):
+    """Raised by a trace map whose window onto an unbounded run cannot hold an event
+    yet (a slot past the window, one ballot or command too many). The validator then
+    asks the map to slide the window, `compact(frontier) -> frontier`, and maps the
+    event again; if there is still no room, conformance stops there, unchecked."""
+
+
 class TraceMap(Protocol):
     """Maps events to model actions (models/<protocol>/trace_map.py)."""
 
@@ -169,6 +176,7 @@ class Conformance:
         self.failure: ConformanceFailure | None = None
         self.truncated = False
         self.outside: str | None = None  # why conformance stopped unchecked
+        self.compactions = 0  # times the map slid its window (see NoRoom)
 
     def _close(self, states: set) -> set:
         """Add every state reachable by hidden actions alone."""
@@ -189,7 +197,14 @@ class Conformance:
         if self.failure is not None or self.outside is not None:
             return False
         try:
-            match = self.map.match(ev)
+            try:
+                match = self.map.match(ev)
+            except NoRoom:
+                # Every state forgets the same prefix and is renamed the same way, so
+                # the frontier stays the set of (windows of) states the log allows.
+                self.frontier = self.map.compact(self.frontier)
+                self.compactions += 1
+                match = self.map.match(ev)
         except OutsideModel as why:
             path, line = ev.get("_loc", ("?", 0))
             self.outside = f"{path} line {line}: {why}"

@@ -1,12 +1,10 @@
 """Trace events of a MultiPaxos run as steps of the MultiPaxos model, for conformance.
 
-`smrcheck validate --conformance` keeps the set of model states consistent with the
-events so far (checker/validate.py). This module says, per event, which states it can
-lead to. Names become the model's ints here: replica r_i is i; a trace ballot
-[round, replica] becomes the model's claimed round, numbered in the order ballots
-first appear (which must be their order, else the run leaves the model); a command
-(client, req) becomes the model's command k in order of first appearance; a no-op,
-or a duplicate a replica skipped (`"applied": false`), is NOOP.
+`smrcheck validate` keeps the set of model states consistent with the events so far
+(checker/validate.py). This module says, per event, which states it can lead to.
+Names become the model's ints here: replica r_i is i; a trace ballot [round, replica]
+becomes a model ballot numbered in ballot order; a command (client, req) becomes a
+model command; a no-op, or a duplicate a replica skipped (`"applied": false`), is NOOP.
 
 Paxos Made Simple §3, step by step:
 
@@ -28,21 +26,57 @@ Paxos Made Simple §3, step by step:
   sent-set network), requests (every command is pending from the start), replies,
   results, decide messages, heartbeats, notes.
 
-The model is finite: at most 5 replicas, 4 slots, 4 ballots, 4 commands and 3
-crashes; a run that goes beyond is not blamed (`OutsideModel`).
+A run is unbounded, the model is not, so the model follows a window of the run
+(`window.py` says what may be forgotten and why). Model slot 0 is trace slot `base`;
+model ballots are the live trace ballots in their order; model commands are the
+requests some state still mentions. When an event needs a slot past the window, a
+ballot or a command more, the validator asks `compact` to slide the window: `base`
+moves up to the first slot some replica has not executed (in the trace and in every
+state), and ballots and commands are renumbered. A ballot that first appears below
+a live one (two replicas racing for leadership) is inserted in order, which renames
+the higher ones; the model lets a replica claim any unclaimed ballot above those it
+has seen, so the renamed run is a run of the model too.
+
+Two facts outlive a compacted slot and are kept outside the states:
+
+- `done`: commands executed in a dropped slot that the window still mentions
+  (chosen again in a later slot, the leader re-proposing them). Executing one again
+  is a duplicate (NOOP), and a leader does not propose it afresh; `WindowModel`
+  applies both, as the model does for a command still in the log.
+- a late promise for a ballot the window has dropped is a stutter when it is above
+  the acceptor's promise (the rule above); that the ballot was ever prepared is then
+  not checked (level 1, the monitors, checks ballots).
+
+What the window cannot hold is reported as outside the model, never guessed: an
+event about a slot below the window (every replica executed it; the replicas of
+impl/ never send one), a slot more than `SLOTS` above the slowest replica's
+execution point (a replica down or lagging that long), more than `ROUNDS` live
+ballots or `COMMANDS` requests in flight. A command that no state mentions any more
+has been executed by every replica; were the same request proposed again, it would
+be taken for a new one (impl/'s replicas answer it from their session table
+instead), and its at-most-once execution is left to the INTEGRITY monitor.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from ...checker.errors import UsageError
-from ...checker.validate import OutsideModel
+from ...checker.validate import NoRoom, OutsideModel
 from ..common.ids import NONE
 from .actions import collecting
 from .messages import NOOP, P2A
 from .spec import MultiPaxosModel
-from .state import CATCHING_UP
+from .state import CATCHING_UP, MPState
+from .window import catch_up, compact, mentioned, prune, slack
 
-MAX_REPLICAS, SLOTS, ROUNDS, COMMANDS, CRASHES = 5, 4, 4, 4, 3
+MAX_REPLICAS = 5
+# The window: slots, live ballots and requests in flight. Wider costs time per event.
+SLOTS, ROUNDS, COMMANDS = 8, 5, 8
+# A replica that has executed LAG slots fewer than the most advanced one no longer
+# holds the window back: the slots it misses are recorded, and checked as it runs them.
+LAG = SLOTS // 2
+UNLIMITED_CRASHES = 1 << 62  # the crash budget only keeps exploration finite
 
 
 class Successors:
@@ -57,24 +91,68 @@ class Successors:
         return self.fn(model, s)
 
 
+class WindowModel:
+    """The MultiPaxos model, plus what a compacted prefix of the log still says:
+    commands in `done` were executed there, so executing one again logs NOOP and no
+    leader proposes it afresh (as for a command still in the log)."""
+
+    def __init__(self, model: MultiPaxosModel) -> None:
+        self.model = model
+        self.done: frozenset[int] = frozenset()
+        self.describe = model.describe
+        self.format_action = model.format_action
+        self.init_states = model.init_states
+        self.properties = model.properties
+
+    def actions(self, s: MPState) -> list[tuple]:
+        acts = self.model.actions(s)
+        if self.done:
+            done = self.done
+            acts = [a for a in acts if not (a[0] == "Propose" and a[2] in done)]
+        return acts
+
+    def next_state(self, s: MPState, a: tuple) -> MPState:
+        t = self.model.next_state(s, a)
+        if self.done and t.log != s.log:
+            done = self.done
+            t = t._replace(log=tuple(
+                new if new is old else old + tuple(NOOP if v in done else v
+                                                   for v in new[len(old):])
+                for old, new in zip(s.log, t.log)))
+        return t
+
+
 class MultiPaxosTraceMap:
-    def __init__(self, header) -> None:
+    def __init__(self, header, model: WindowModel) -> None:
+        self.model = model
         self.replica = {name: i for i, name in enumerate(header.nodes)}
-        self.ballots: dict[tuple[int, int], int] = {}  # (round, replica index) -> model round
+        self.base = 0  # the trace slot that is model slot 0
+        self.keys: list[tuple[int, int]] = []  # model ballot -> (round, replica index)
+        self.ballots: dict[tuple[int, int], int] = {}
+        self.want: tuple[int, int] | None = None  # a ballot to insert when compacting
         self.commands: dict[tuple[str, int], int] = {}
+        self.names: dict[int, tuple[str, int]] = {}
+        self.executed = [0] * len(header.nodes)  # per replica: slots executed, in the trace
+        # trace slot -> (request or None, applied) as first executed, for the slots some
+        # replica has yet to execute: those below `base` are checked against it
+        self.record: dict[int, tuple[tuple[str, int] | None, bool]] = {}
 
     # -- names to model ints -----------------------------------------------------------
 
-    def ballot(self, b: list) -> int:
-        key = (b[0], self.replica.get(b[1], -1))
+    def key(self, b: list) -> tuple[int, int]:
+        return (b[0], self.replica.get(b[1], -1))
+
+    def claim(self, b: list) -> int:
+        """The model ballot of a prepare, a new one placed in ballot order."""
+        key = self.key(b)
         got = self.ballots.get(key)
         if got is None:
-            if self.ballots and key < max(self.ballots):
-                raise OutsideModel(f"ballot ({b[0]},{b[1]}) first appears after a higher one; "
-                                   "the model numbers ballots in the order they are claimed")
-            if len(self.ballots) >= ROUNDS:
-                raise OutsideModel(f"ballot ({b[0]},{b[1]}): the model has {ROUNDS} ballots")
-            got = self.ballots[key] = len(self.ballots)
+            if (self.keys and key < self.keys[-1]) or len(self.keys) >= ROUNDS:
+                self.want = key
+                raise NoRoom(f"ballot ({b[0]},{b[1]}): the window holds {ROUNDS} live "
+                             f"ballots, {len(self.keys)} in use")
+            got = self.ballots[key] = len(self.keys)
+            self.keys.append(key)
         return got
 
     def command(self, cmd: dict | None) -> int:
@@ -83,19 +161,65 @@ class MultiPaxosTraceMap:
         key = (cmd["client"], cmd["req"])
         got = self.commands.get(key)
         if got is None:
-            if len(self.commands) >= COMMANDS:
-                raise OutsideModel(f"command {key[0]}#{key[1]}: the model has {COMMANDS} commands")
-            got = self.commands[key] = len(self.commands)
+            free = [k for k in range(COMMANDS) if k not in self.names]
+            if not free:
+                raise NoRoom(f"command {key[0]}#{key[1]}: the window holds {COMMANDS} "
+                             "requests in flight")
+            got = self.commands[key] = free[0]
+            self.names[got] = key
         return got
 
-    @staticmethod
-    def slot(i: int) -> int:
-        if i >= SLOTS:
-            raise OutsideModel(f"slot {i}: the model has slots 0..{SLOTS - 1}")
-        return i
+    def slot(self, i: int) -> int:
+        if i < self.base:
+            raise OutsideModel(f"slot {i} is below the window (every replica has executed "
+                               f"slots below {self.base})")
+        if i >= self.base + SLOTS:
+            slow = min(range(len(self.executed)), key=self.executed.__getitem__)
+            raise NoRoom(f"slot {i}: the window holds {SLOTS} slots from the first one "
+                         f"some replica has not executed (r{slow} has executed "
+                         f"{self.executed[slow]})")
+        return i - self.base
 
     def hidden(self, a: tuple) -> bool:
         return False
+
+    # -- sliding the window ------------------------------------------------------------
+
+    def compact(self, frontier: set) -> set:
+        """Every state with the slots all replicas executed dropped and ballots and
+        commands renumbered (the same for all), making room for `want` if it fits."""
+        top = max(self.executed)
+        behind = frozenset(r for r, x in enumerate(self.executed) if x < top - LAG)
+        states = [prune(s) for s in frontier]
+        k = min(min(slack(s, behind) for s in states),
+                min(x for r, x in enumerate(self.executed) if r not in behind) - self.base)
+        if behind and k > 0:
+            states = [catch_up(s, behind, k) for s in states]
+        used_b: set[int] = set()
+        used_v: set[int] = set()
+        ran: set[int] = set()
+        for s in states:
+            b, v = mentioned(s, k)
+            used_b |= b
+            used_v |= v
+            for lg in s.log:
+                ran.update(x for x in lg[:k] if x >= 0)
+        keys = sorted(self.keys[b] for b in used_b)
+        if self.want is not None and len(keys) < ROUNDS:
+            keys = sorted(keys + [self.want])
+        self.want = None
+        order = {key: i for i, key in enumerate(keys)}
+        bmap = {b: order[self.keys[b]] for b in used_b}
+        vmap = {v: i for i, v in enumerate(sorted(used_v))}
+        out = {compact(s, k, bmap, vmap, ROUNDS) for s in states}
+        self.base += k
+        self.keys, self.ballots = keys, order
+        self.names = {vmap[v]: self.names[v] for v in used_v}
+        self.commands = {name: v for v, name in self.names.items()}
+        self.model.done = frozenset(vmap[v] for v in (self.model.done | ran) if v in vmap)
+        low = min(self.executed)
+        self.record = {j: x for j, x in self.record.items() if j >= low}
+        return out
 
     # -- events ------------------------------------------------------------------------
 
@@ -108,14 +232,13 @@ class MultiPaxosTraceMap:
             msg = ev["msg"]
             t = msg["type"]
             if t == "prepare":
-                return ("Prepare", r, self.ballot(msg["ballot"])).__eq__
+                return ("Prepare", r, self.claim(msg["ballot"])).__eq__
             if t == "promise":
                 return self._promise(r, msg)
             if t == "accept":
                 return self._accept(r, msg)
             if t == "accepted":
-                b, slot, v = self.ballot(msg["ballot"]), self.slot(msg["slot"]), self.command(msg["cmd"])
-                return ("Accept", r, b, slot, v).__eq__
+                return self._accepted(r, msg)
             return None
         if kind == "execute":
             return self._execute(r, ev)
@@ -125,8 +248,23 @@ class MultiPaxosTraceMap:
             return ("Restart", r).__eq__
         return None
 
+    def _unknown(self, what: str, b: list):
+        return Successors(lambda model, s: [], f"{what} in ballot ({b[0]},{b[1]}), which no "
+                                               "replica has prepared or the window has dropped")
+
     def _promise(self, a: int, msg: dict):
-        b = self.ballot(msg["ballot"])
+        key = self.key(msg["ballot"])
+        b = self.ballots.get(key)
+        if b is None:
+            # A ballot the window dropped: nobody collects promises for it any more.
+            keys = self.keys
+
+            def late(model, s):
+                mb = s.max_bal[a]
+                return [s] if mb == NONE or key > keys[mb] else []
+
+            return Successors(late, f"a late promise by r{a} for a dropped ballot, above "
+                                    "its own promise")
 
         def successors(model, s):
             if s.owner[b] == a:
@@ -141,7 +279,10 @@ class MultiPaxosTraceMap:
         return Successors(successors, f"Promise(r{a}, b={b + 1}), or a stutter if late or its own")
 
     def _accept(self, r: int, msg: dict):
-        b, slot, v = self.ballot(msg["ballot"]), self.slot(msg["slot"]), self.command(msg["cmd"])
+        b = self.ballots.get(self.key(msg["ballot"]))
+        slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
+        if b is None:
+            return self._unknown("a 2a", msg["ballot"])
         two_a = (P2A, b, slot, v)
 
         def successors(model, s):
@@ -162,10 +303,23 @@ class MultiPaxosTraceMap:
         return Successors(successors, f"2a(b={b + 1}, slot={slot}, v={v}) by r{r}: sent by "
                                       "Lead already, or Propose, or Lead then Propose")
 
+    def _accepted(self, r: int, msg: dict):
+        b = self.ballots.get(self.key(msg["ballot"]))
+        slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
+        if b is None:
+            return self._unknown("a 2b", msg["ballot"])
+        return ("Accept", r, b, slot, v).__eq__
+
     def _execute(self, r: int, ev: dict):
-        slot = self.slot(ev["slot"])
-        v = self.command(ev["cmd"])
-        logged = NOOP if ev.get("applied", True) is False else v
+        i, cmd, applied = ev["slot"], ev["cmd"], ev.get("applied", True) is not False
+        seen = (None if cmd is None else (cmd["client"], cmd["req"]), applied)
+        if self.base > i >= self.executed[r]:
+            return self._catching_up(r, i, seen)
+        slot = self.slot(i)
+        v = self.command(cmd)
+        self.executed[r] = max(self.executed[r], i + 1)
+        self.record.setdefault(i, seen)
+        logged = v if applied else NOOP
 
         def successors(model, s):
             log = s.log[r]
@@ -182,23 +336,39 @@ class MultiPaxosTraceMap:
         return Successors(successors, f"r{r}'s log holds {logged} at slot {slot} "
                                       "(or Execute, while it catches up)")
 
+    def _catching_up(self, r: int, i: int, seen: tuple):
+        """r executes a slot the window has passed: the one it must execute next, and
+        the value the first replica to execute it executed (agreement, in order)."""
+        ok = i == self.executed[r] and self.record.get(i) == seen
+        first = self.record.get(i)
+        text = (f"r{r} executes slot {i}, below the window: it must be its next slot "
+                f"({self.executed[r]}) and what was executed there first "
+                f"({'unknown' if first is None else first})")
+        self.executed[r] = max(self.executed[r], i + 1)
+        return Successors(lambda model, s: [s] if ok else [], text)
+
     def describe_match(self, ev: dict) -> str:
+        text = f"(model slot 0 is trace slot {self.base})"
+        saved = list(self.executed)
         try:
             m = self.match(ev)
         except OutsideModel as why:
             return f"outside the model: {why}"
+        finally:
+            self.executed = saved
         if m is None:
             return "a stutter"
         if isinstance(m, Successors):
-            return m.text
-        return repr(m.__self__)
+            return f"{m.text} {text}"
+        return f"{m.__self__!r} {text}"
 
 
-def for_header(header) -> tuple[MultiPaxosModel, MultiPaxosTraceMap]:
+def for_header(header) -> tuple[WindowModel, MultiPaxosTraceMap]:
     """The model instance a run's header describes, and the map into it."""
     if len(header.nodes) > MAX_REPLICAS:
-        raise UsageError(f"--conformance: the multipaxos model has at most {MAX_REPLICAS} "
-                         f"replicas; this run has {len(header.nodes)}")
-    model = MultiPaxosModel(replicas=len(header.nodes), slots=SLOTS, max_round=ROUNDS,
-                            commands=COMMANDS, crashes=CRASHES, recovery="durable")
-    return model, MultiPaxosTraceMap(header)
+        raise UsageError(f"conformance: the multipaxos model has at most {MAX_REPLICAS} "
+                         f"replicas; this run has {len(header.nodes)} (use --no-conformance)")
+    model = WindowModel(MultiPaxosModel(replicas=len(header.nodes), slots=SLOTS,
+                                        max_round=ROUNDS, commands=COMMANDS,
+                                        crashes=UNLIMITED_CRASHES, recovery="durable"))
+    return model, MultiPaxosTraceMap(header, model)
