@@ -3,8 +3,9 @@
 Each (model, workers) pair runs in a fresh process so its memory is its own. Bytes per
 state (one worker) is the process's RSS growth during the search over the distinct
 states: visited set, frontier and allocator slack. With N workers the visited set is
-split between them (16 bytes a state in all); the table gives the coordinator's and the
-largest worker's peak RSS instead. It asserts nothing about time.
+split between them (16 bytes a state in all); the table adds every worker's RSS growth
+(forked workers start out sharing the coordinator's pages, counted once). It asserts
+nothing about time.
 
     python bench/scale.py                                  # 1 and 2 workers, small models
     python bench/scale.py --workers 1 2 4 8 16 --markdown scale.md
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
@@ -34,11 +36,19 @@ def child(run: str, workers: int, max_states: int, time_limit: float) -> dict:
     values = spec.resolve_params([p for p in params.split(",") if p])
     model = spec.build(values, None)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # What a forked worker's peak RSS is before it does anything: fork an idle child.
+    idle = multiprocessing.get_context("fork").Process(target=int)
+    idle.start()
+    idle.join()
+    fork_base = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     r = check(model, Options(workers=workers, max_states=max_states or None,
                              time_limit=time_limit or None), name=name, params=values)
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if workers > 1 else 0
-    per_state = (me - base) * 1024 / max(1, r.distinct_states) if workers == 1 else None
+    # r.peak_rss_mb sums the coordinator's and every worker's peak; a worker's growth
+    # is its peak less an idle forked child's.
+    kids = r.peak_rss_mb * 1024 - me if workers > 1 else 0
+    grown = me - base + (kids - workers * fork_base if workers > 1 else 0)
+    per_state = grown * 1024 / max(1, r.distinct_states)
     return {"run": run, "workers": workers, "result": r.result, "distinct": r.distinct_states,
             "generated": r.generated_states, "depth": r.depth, "seconds": r.seconds,
             "rss_mb": me / 1024, "worker_rss_mb": kids / 1024, "bytes_per_state": per_state}
@@ -61,7 +71,7 @@ def main() -> None:
         return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     header = ("| run | workers | result | distinct | generated | seconds | states/s | speed-up "
-              "| coordinator MB | worker MB | bytes/state |")
+              "| coordinator MB | workers MB (sum) | bytes/state |")
     rows = [header, "|" + "---|" * 11]
     print(header)
     for run in args.runs:
@@ -78,8 +88,7 @@ def main() -> None:
             one = one or rate
             row = (f"| {run} | {w} | {r['result']} | {r['distinct']:,} | {r['generated']:,} | "
                    f"{r['seconds']:.2f} | {rate:,.0f} | {rate / one:.2f}x | {r['rss_mb']:.0f} | "
-                   f"{r['worker_rss_mb']:.0f} | "
-                   + ("-" if r["bytes_per_state"] is None else f"{r['bytes_per_state']:.0f}") + " |")
+                   f"{r['worker_rss_mb']:.0f} | {r['bytes_per_state']:.0f} |")
             print(row, flush=True)
             rows.append(row)
     if args.markdown:

@@ -152,6 +152,7 @@ class Explorer:
         self.walks = 0
         self.level_depth = 0
         self.distinct: int | None = None  # set by the parallel coordinator
+        self.worker_peak_rss_mb = 0.0  # likewise: the workers' peaks, summed
         self.gen_by_action: dict[str, int] = {}
         self.new_by_action: dict[str, int] = {}
         self.start = time.monotonic()
@@ -558,7 +559,7 @@ def check(
         depth=ex.depth,
         seconds=round(seconds, 6),
         states_per_second=round(distinct / seconds, 1) if seconds > 0 else 0.0,
-        peak_rss_mb=round(peak_rss_mb(), 1),
+        peak_rss_mb=round(peak_rss_mb() + ex.worker_peak_rss_mb, 1),
         collision_probability=collision_probability(distinct, ex.generated),
         coverage=coverage,
         properties=[p.id for p in ex.props],

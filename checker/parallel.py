@@ -41,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import pickle
+import resource
 import time
 from collections.abc import Hashable, Iterator
 from typing import Any
@@ -184,6 +185,7 @@ class _Worker:
             "reached": list(self.ex.reached),
             "gen": dict(self.ex.gen_by_action),
             "new_by_action": dict(self.ex.new_by_action),
+            "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         }
 
     def resume(self, directory: str, identity: dict[str, Any]) -> dict[str, Any]:
@@ -356,6 +358,9 @@ class ParallelBFS:
                     ex.reached.append(pid)
         ex.goals = [g for g in ex.goals if g.id not in ex.reached]
         ex.distinct = sum(r["distinct"] for r in reports)
+        # The run's memory is every worker's too. Forked workers share the
+        # coordinator's pages until they write them, so the sum is an upper bound.
+        ex.worker_peak_rss_mb = sum(r["peak_rss_kb"] for r in reports) / 1024.0
         ex.generated = sum(ex.gen_by_action.values())
 
     def _level(self, probe: bool, deadline: float | None) -> tuple[list[dict[str, Any]], bool]:
