@@ -28,3 +28,13 @@ def test_ray_counts_and_counterexample_match_local(local_ray):
     assert remote.violation.property == "PAXOS-AGREEMENT"
     # Same partitioned algorithm, same fixed rounds: the very same counterexample.
     assert [s.action for s in remote.violation.trace] == [s.action for s in local.violation.trace]
+
+
+def test_ray_run_checkpointed_resumes_on_local_workers(local_ray, tmp_path):
+    one = check(PaxosModel(3, 2, 1), Options())
+    first = check(PaxosModel(3, 2, 1), Options(workers=2, backend="ray", max_depth=8,
+                                               checkpoint_dir=str(tmp_path), checkpoint_every=0))
+    assert (first.result, first.bound) == ("incomplete", "max-depth")
+    resumed = check(PaxosModel(3, 2, 1), Options(workers=3, resume_dir=str(tmp_path)))
+    assert (resumed.distinct_states, resumed.generated_states, resumed.depth) == (
+        one.distinct_states, one.generated_states, one.depth)
