@@ -13,9 +13,11 @@ is held back is not read further until it is released; when every file is held b
 or exhausted, the oldest held-back `recv` has no `send` anywhere: it is released
 marked as fabricated (`NET-AUTHENTIC`), so the rest of the run is still checked.
 
-Events are checked by hand (`check_event`) against tables that mirror the pydantic
-models in `format.py`, because pydantic per event costs several times json.loads; when
-the hand check rejects a line, pydantic names the field (`format.explain_line`).
+Events are checked by hand against tables that mirror the pydantic models in
+`format.py`, because pydantic per event costs several times json.loads; when the hand
+check rejects a line, pydantic names the field (`format.explain_line`). Reading,
+checking and merging are one loop (`Merger._pump`), so each event is touched once on
+its way to the monitor.
 """
 
 from __future__ import annotations
@@ -64,8 +66,12 @@ def _names(v: Any) -> bool:
 
 
 def _command(v: Any) -> bool:
-    return (type(v) is dict and len(v) == 3 and _name(v.get("client")) and _nonneg(v.get("req"))
-            and type(v.get("op")) is str)
+    # inlined field checks: a command sits in most hot events
+    if v.__class__ is not dict or len(v) != 3:
+        return False
+    client, req = v.get("client"), v.get("req")
+    return (client.__class__ is str and client != "" and req.__class__ is int and req >= 0
+            and v.get("op").__class__ is str)
 
 
 def _cmd_or_null(v: Any) -> bool:
@@ -180,7 +186,7 @@ def _vote_ok(m: dict) -> bool:
             or "cmd" not in m):
         return False
     c = m["cmd"]
-    return c is None or (c.__class__ is dict and len(c) == 3 and _command(c))
+    return c is None or _command(c)
 
 
 def _pbft_vote_ok(m: dict) -> bool:
@@ -188,6 +194,45 @@ def _pbft_vote_ok(m: dict) -> bool:
     v, n, d = m.get("view"), m.get("n"), m.get("digest")
     return (v.__class__ is int and v >= 0 and n.__class__ is int and n >= 0
             and d.__class__ is str and len(d) > 0)
+
+
+def _execute_tail_ok(e: dict) -> bool:
+    """The optional fields of an execute: applied (a flag), result (text or null)."""
+    if "applied" in e and e["applied"].__class__ is not bool:
+        return False
+    if "result" in e:
+        r = e["result"]
+        return r is None or r.__class__ is str
+    return True
+
+
+def _mp_decide_ok(e: dict) -> bool:
+    """MultiPaxos decide: slot, cmd, optional ballot."""
+    slot = e.get("slot")
+    if slot.__class__ is not int or slot < 0 or "cmd" not in e:
+        return False
+    c = e["cmd"]
+    if c is not None and not _command(c):
+        return False
+    return "ballot" not in e or _ballot_or_null(e["ballot"])
+
+
+def _mp_execute_ok(e: dict) -> bool:
+    """MultiPaxos execute: slot, cmd, optional applied and result."""
+    slot = e.get("slot")
+    if slot.__class__ is not int or slot < 0 or "cmd" not in e:
+        return False
+    c = e["cmd"]
+    return (c is None or _command(c)) and _execute_tail_ok(e)
+
+
+def _pbft_execute_ok(e: dict) -> bool:
+    """PBFT execute: n, digest, cmd, optional applied and result."""
+    n, d = e.get("n"), e.get("digest")
+    if n.__class__ is not int or n < 0 or d.__class__ is not str or not d or "cmd" not in e:
+        return False
+    c = e["cmd"]
+    return (c is None or _command(c)) and _execute_tail_ok(e)
 
 
 def _compile(spec: Fields) -> Any:
@@ -198,6 +243,9 @@ def _compile(spec: Fields) -> Any:
 
 FAST = {("multipaxos", "accept"): _vote_ok, ("multipaxos", "accepted"): _vote_ok,
         ("pbft", "prepare"): _pbft_vote_ok, ("pbft", "commit"): _pbft_vote_ok}
+# Events, by kind: a PBFT decide has the shape of a prepare (view, n, digest).
+FAST_KINDS = {("multipaxos", "decide"): _mp_decide_ok, ("multipaxos", "execute"): _mp_execute_ok,
+              ("pbft", "decide"): _pbft_vote_ok, ("pbft", "execute"): _pbft_execute_ok}
 
 
 def payload_checks(protocol: str) -> dict[str, Any]:
@@ -206,7 +254,7 @@ def payload_checks(protocol: str) -> dict[str, Any]:
 
 
 def kind_checks(protocol: str) -> dict[str, Any]:
-    return {k: _compile(spec) for k, spec in KINDS[protocol].items()}
+    return {k: FAST_KINDS.get((protocol, k)) or _compile(spec) for k, spec in KINDS[protocol].items()}
 
 
 # -- run and sources --------------------------------------------------------------------
@@ -228,6 +276,11 @@ class Source:
     header_line: int
     handle: Any
     lineno: int
+    # Per node, in this file: the seq its next event must have, and the line of its
+    # last one. Per file, so that a node's events in a second file are a fault even
+    # when their seqs continue the first file's.
+    next_seq: dict[str, int] = field(default_factory=dict)
+    last_line: dict[str, int] = field(default_factory=dict)
 
     @property
     def node(self) -> str | None:
@@ -375,7 +428,6 @@ class Merger:
         self.retired_old: set[str] = set()
         self.pending: dict[str, deque] = {}  # node -> held-back events, head is a blocked recv
         self.blocked: dict[str, list[str]] = {}  # msg_id -> nodes whose head waits for it
-        self.last_seq: dict[str, tuple[int, int]] = {}  # node -> (seq, line) last read
         self.home: dict[str, str] = {}  # node -> the file its events are in
         self.out: list[dict] = []
         self.events = 0
@@ -385,18 +437,23 @@ class Merger:
     def _fail(self, src: Source, line: int, message: str) -> InvalidTrace:
         return InvalidTrace(f"{src.path} line {line}: {message}")
 
-    def _read(self, src: Source) -> list[dict] | None:
-        """Up to `batch` checked events of src; None at the end of the file.
+    def _pump(self, src: Source) -> tuple[int, bool]:
+        """Read up to `batch` lines of src, check each and merge it at once: an event
+        that can happen now goes to `out`, one behind a held-back recv to its node's
+        queue. Returns (events read, whether the file is done).
 
-        The hot path: the C JSON scanner (json.loads without its Python wrapper), then
-        hand checks; anything unusual goes to `_slow_line`, which names the fault."""
+        The hot path, one loop for reading and merging: the C JSON scanner (json.loads
+        without its Python wrapper), hand checks, the common recv (its send known) and
+        send inline; anything unusual goes to a method that names the fault."""
         handle, path = src.handle, src.path
-        out: list[dict] = []
         kinds, payloads, names, kind_ok = self.kinds, self.payloads, self.names, self.kind_ok
-        last_seq, home, only = self.last_seq, self.home, src.node
+        next_seq, last_line, only = src.next_seq, src.last_line, src.node
+        pending, sent, out, blocked = self.pending, self.sent, self.out, self.blocked
         lineno = src.lineno
         scan = _SCAN
-        batch = self.batch
+        budget = self.batch
+        read = 0
+        done = True
         for raw in handle:
             lineno += 1
             try:
@@ -440,24 +497,52 @@ class Merger:
                 raise self._explain(src, lineno, ev, kinds.get(kind))
             if only is not None and node != only:
                 raise self._fail(src, lineno, f"field node: {node!r} in the per-node file of {only}")
-            prev = last_seq.get(node)
-            if prev is None:
-                first_file = home.setdefault(node, path)
-                if first_file is not path:
-                    raise self._fail(src, lineno, f"events of {node} are in two files "
-                                     f"({first_file} and this one)")
-                if seq != 0:
-                    raise self._fail(src, lineno, f"field seq: {node}'s first event has seq {seq}: "
-                                     f"events 0..{seq - 1} are missing (seq counts from 0)")
-            elif seq != prev[0] + 1 or prev[2] is not path:
-                raise self._seq_fault(src, lineno, node, seq, prev)
-            last_seq[node] = (seq, lineno, path)
+            if next_seq.get(node) != seq:
+                self._seq_fault(src, lineno, node, seq)  # raises, unless the node's first event
+            next_seq[node] = seq + 1
+            last_line[node] = lineno
             ev["_loc"] = (path, lineno)
-            out.append(ev)
-            if len(out) >= batch:
+            read += 1
+            # -- merge ---------------------------------------------------------------
+            if pending and node in pending:
+                pending[node].append(ev)
+            elif kind == "recv":
+                # The common case: the send is known, from the named sender, to this
+                # node, and the recv carries no payload copy.
+                entry = sent.get(msg_id)
+                if entry is not None and "msg" not in ev:
+                    send, left = entry
+                    if send["node"] == sender and node in left:
+                        ev["_send"] = send
+                        left.discard(node)
+                        if not left:
+                            self._retire(ev)
+                        out.append(ev)
+                        budget -= 1
+                        if budget:
+                            continue
+                        done = False
+                        break
+                if not self._ready(ev):
+                    pending[node] = deque((ev,))
+                    blocked.setdefault(msg_id, []).append(node)
+                else:
+                    self._pair(ev)
+                    out.append(ev)
+            elif kind == "send":
+                self._deliver_send_only(ev)
+                if blocked:
+                    waiting = blocked.pop(msg_id, None)
+                    if waiting:
+                        self._drain(waiting)
+            else:
+                out.append(ev)
+            budget -= 1
+            if not budget:
+                done = False
                 break
         src.lineno = lineno
-        return out if out else None
+        return read, done
 
     def _slow_line(self, src: Source, lineno: int, raw: str) -> Any:
         """A line the scanner refused: blank (skipped), truncated at the end of the file
@@ -474,17 +559,29 @@ class Merger:
             src.lineno = lineno
             raise self._fail(src, lineno, f"not valid JSON ({getattr(err, 'msg', err)})") from None
 
-    def _seq_fault(self, src: Source, lineno: int, node: str, seq: int, prev: tuple) -> InvalidTrace:
-        if prev[2] is not src.path:
-            return self._fail(src, lineno, f"events of {node} are in two files ({prev[2]} and this one)")
-        if seq == prev[0]:
-            msg = f"duplicate seq {seq} for {node} (also at line {prev[1]})"
-        elif seq < prev[0]:
-            msg = f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): out of order"
+    def _seq_fault(self, src: Source, lineno: int, node: str, seq: int) -> None:
+        """The node's seq is not the one expected in this file: fine for its first
+        event (seq 0, in its only file); otherwise name the fault."""
+        expect = src.next_seq.get(node)
+        if expect is None:
+            first_file = self.home.setdefault(node, src.path)
+            if first_file != src.path:
+                raise self._fail(src, lineno, f"events of {node} are in two files "
+                                 f"({first_file} and this one)")
+            if seq != 0:
+                raise self._fail(src, lineno, f"field seq: {node}'s first event has seq {seq}: "
+                                 f"events 0..{seq - 1} are missing (seq counts from 0)")
+            return
+        prev, line = expect - 1, src.last_line[node]
+        if seq == prev:
+            msg = f"duplicate seq {seq} for {node} (also at line {line})"
+        elif seq < prev:
+            msg = f"seq {seq} for {node} after seq {prev} (line {line}): out of order"
         else:
-            msg = (f"seq {seq} for {node} after seq {prev[0]} (line {prev[1]}): "
-                   f"events {prev[0] + 1}..{seq - 1} are missing")
-        return self._fail(src, lineno, f"field seq: {msg}")
+            msg = (f"seq {seq} for {node} after seq {prev} (line {line}): "
+                   f"events {prev + 1}..{seq - 1} are missing")
+        src.lineno = lineno
+        raise self._fail(src, lineno, f"field seq: {msg}")
 
     def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
         src.lineno = line
@@ -508,42 +605,17 @@ class Merger:
 
     def __iter__(self) -> Iterator[dict]:
         active = list(self.run.sources)
-        pending, out, sent = self.pending, self.out, self.sent
+        pending, out = self.pending, self.out
         while active:
             progressed = False
             for src in list(active):
                 if src.node is not None and src.node in pending:
                     continue  # its node waits for a message: read on once it arrives
-                batch = self._read(src)
-                if batch is None:
+                read, done = self._pump(src)
+                if done:
                     active.remove(src)
-                    continue
-                progressed = True
-                for ev in batch:
-                    node = ev["node"]
-                    if pending:
-                        q = pending.get(node)
-                        if q is not None:
-                            q.append(ev)
-                            continue
-                    if ev["kind"] == "recv":
-                        # The common case inline: the send is known, from the named
-                        # sender, to this node, and the recv carries no payload copy.
-                        entry = sent.get(ev["msg_id"])
-                        if entry is not None and "msg" not in ev:
-                            send, left = entry
-                            if send["node"] == ev["from"] and node in left:
-                                ev["_send"] = send
-                                left.discard(node)
-                                if not left:
-                                    self._retire(ev)
-                                out.append(ev)
-                                continue
-                        if not self._ready(ev):
-                            pending[node] = deque((ev,))
-                            self.blocked.setdefault(ev["msg_id"], []).append(node)
-                            continue
-                    self._deliver(ev)
+                if read:
+                    progressed = True
                 if out:
                     yield from out
                     self.events += len(out)

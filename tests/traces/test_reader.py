@@ -183,19 +183,33 @@ def test_memory_follows_in_flight_state_not_trace_length():
 
 
 def test_fast_checks_match_their_tables():
-    """The straight-line checks of hot payloads accept exactly what their tables do."""
+    """The straight-line checks of hot payloads and events accept exactly what their
+    tables do: every combination of good and bad values over the first three fields,
+    each later field varied alone (the checks are conjunctions, field by field)."""
     import itertools
 
-    from smrcheck.traces.reader import FAST, PAYLOADS, _check_fields
+    from smrcheck.traces.reader import FAST, FAST_KINDS, KINDS, PAYLOADS, _check_fields
 
-    values = [None, 0, 3, -1, "", "r0", [1, "r0"], [1, 0], [-1, "r0"], [1, "r0", 2], True,
-              {"client": "c0", "req": 1, "op": "x"}, {"client": "c0", "req": 1}]
-    for (protocol, t), fast in FAST.items():
-        spec = PAYLOADS[protocol][t]
-        names = [name for name, _, _ in spec]
-        for combo in itertools.product(values + ["<absent>"], repeat=len(names)):
-            msg = {"type": t, **{n: v for n, v in zip(names, combo) if v != "<absent>"}}
-            assert fast(msg) == (_check_fields(msg, spec) is None), msg
+    values = [None, 0, 3, -1, "", "r0", [1, "r0"], [1, 0], [-1, "r0"], [1, "r0", 2], True, False,
+              {"client": "c0", "req": 1, "op": "x"}, {"client": "c0", "req": 1},
+              {"client": "", "req": 1, "op": "x"}, {"client": "c0", "req": -1, "op": "x"},
+              {"client": "c0", "req": True, "op": "x"}, {"client": "c0", "req": 1, "op": 2},
+              {"client": "c0", "req": 1, "op": "x", "extra": 0}, "<absent>"]
+    tables = [(fast, PAYLOADS[p][t], "type", t) for (p, t), fast in FAST.items()]
+    tables += [(fast, KINDS[p][k], "kind", k) for (p, k), fast in FAST_KINDS.items()]
+    for fast, spec, tag, name in tables:
+        verdicts = set()
+        names = [n for n, _, _ in spec]
+        head, tail = names[:3], names[3:]
+        combos = [dict(zip(head, c)) for c in itertools.product(values, repeat=len(head))]
+        good = {n: next(v for v in values[::-1] if v != "<absent>" and check(v))
+                for n, check, _ in spec[:3]}
+        combos += [{**good, t: v} for t in tail for v in values]
+        for combo in combos:
+            obj = {tag: name, **{n: v for n, v in combo.items() if v != "<absent>"}}
+            assert fast(obj) == (_check_fields(obj, spec) is None), obj
+            verdicts.add(fast(obj))
+        assert verdicts == {True, False}, f"{name}: the values reach both outcomes"
 
 
 def test_fabricated_recv_in_per_node_files_does_not_stall_the_merge(tmp_path):
