@@ -429,6 +429,7 @@ class Merger:
         self.pending: dict[str, deque] = {}  # node -> held-back events, head is a blocked recv
         self.blocked: dict[str, list[str]] = {}  # msg_id -> nodes whose head waits for it
         self.home: dict[str, str] = {}  # node -> the file its events are in
+        self.crashed: dict[str, int] = {}  # node -> line of its crash, until it restarts
         self.out: list[dict] = []
         self.events = 0
 
@@ -449,6 +450,7 @@ class Merger:
         kinds, payloads, names, kind_ok = self.kinds, self.payloads, self.names, self.kind_ok
         next_seq, last_line, only = src.next_seq, src.last_line, src.node
         pending, sent, out, blocked = self.pending, self.sent, self.out, self.blocked
+        crashed = self.crashed
         lineno = src.lineno
         scan = _SCAN
         budget = self.batch
@@ -502,6 +504,10 @@ class Merger:
             next_seq[node] = seq + 1
             last_line[node] = lineno
             ev["_loc"] = (path, lineno)
+            if crashed and node in crashed:
+                self._while_crashed(src, lineno, node, kind)  # raises, unless a restart
+            elif kind == "crash":
+                crashed[node] = lineno
             read += 1
             # -- merge ---------------------------------------------------------------
             if pending and node in pending:
@@ -582,6 +588,18 @@ class Merger:
                    f"events {prev + 1}..{seq - 1} are missing")
         src.lineno = lineno
         raise self._fail(src, lineno, f"field seq: {msg}")
+
+    def _while_crashed(self, src: Source, lineno: int, node: str, kind: str) -> None:
+        """A crash stops the node and loses its volatile state: it can log nothing
+        until it restarts from its durable state. An event in between is one the
+        node cannot have had (or a lost restart line), so the log is not a run."""
+        if kind == "restart":
+            del self.crashed[node]
+            return
+        src.lineno = lineno
+        raise self._fail(src, lineno, f"field kind: {node} logs {kind!r} after its crash at line "
+                         f"{self.crashed[node]} and before restarting; a crashed node logs "
+                         "nothing until its restart event")
 
     def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
         src.lineno = line

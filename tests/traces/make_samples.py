@@ -300,6 +300,18 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     ev["node"] = "r7"
     t[3] = dump(ev)
     invalid("unknown-node", "\n".join(t) + "\n", 4, "'r7' is not a node")
+
+    # A crashed replica logs nothing until its restart: r1 crashes after promising,
+    # then votes in phase 2 before its restart line.
+    b = mp()
+    b.ev("c0", "request", req=0, op=A["op"])
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    b.ev("r1", "crash")
+    b.deliver("r0", ["r0", "r2"], {"type": "accept", "ballot": [1, "r0"], "slot": 0, "cmd": A})
+    line = b.ev("r1", "send", msg_id="r1-ghost", to=R3,
+                msg={"type": "accepted", "ballot": [1, "r0"], "slot": 0, "cmd": A})
+    b.ev("r1", "restart")
+    invalid("crashed-node-logs", b.text(), line, "after its crash")
     return out
 
 

@@ -115,6 +115,47 @@ def test_each_input_fault_has_its_own_message(tmp_path, events, says):
     assert says in msg and "line" in msg and str(p) in msg
 
 
+def _crash_log(node: str, kinds: list[str]) -> list[dict]:
+    return [{"kind": k, "node": node, "seq": i} for i, k in enumerate(kinds)]
+
+
+@pytest.mark.parametrize("kinds, line", [
+    (["note", "crash", "note", "restart"], 4),
+    (["crash", "crash", "restart"], 3),
+    (["crash", "restart", "note", "crash", "execute"], 6),
+])
+def test_a_crashed_node_logs_nothing_until_it_restarts(tmp_path, kinds, line):
+    events = _crash_log("r1", kinds)
+    for e in events:
+        if e["kind"] == "execute":
+            e.update(slot=0, cmd=None)
+    p = write(tmp_path / "t.jsonl", events)
+    msg = error(p)
+    assert f"{p} line {line}: field kind: r1 logs" in msg
+    assert "after its crash at line" in msg and "Traceback" not in msg
+
+
+@pytest.mark.parametrize("kinds", [
+    ["crash", "restart", "note", "crash", "restart", "note"],
+    ["note", "crash"],  # crashed for good
+])
+def test_crash_then_restart_then_anything_is_fine(tmp_path, kinds):
+    # r2's events interleave with r1's crash: only the crashed node must be silent
+    events = _crash_log("r1", kinds) + _crash_log("r2", ["note", "note"])
+    p = write(tmp_path / "t.jsonl", sorted(events, key=lambda e: e["seq"]))
+    assert len(merged(p)) == len(events)
+
+
+def test_crash_silence_holds_in_per_node_files(tmp_path):
+    write(tmp_path / "r0.jsonl", [
+        {"kind": "send", "node": "r0", "seq": 0, "msg_id": "m1", "to": ["r1"], "msg": PREPARE}],
+        {**HEADER, "node": "r0"})
+    write(tmp_path / "r1.jsonl", [{"kind": "crash", "node": "r1", "seq": 0},
+                                  {"kind": "recv", "node": "r1", "seq": 1, "msg_id": "m1", "from": "r0"}],
+          {**HEADER, "node": "r1"})
+    assert "r1 logs 'recv' after its crash at line 2" in error(tmp_path)
+
+
 def test_header_faults(tmp_path):
     p = tmp_path / "t.jsonl"
     p.write_text('{"kind":"send","node":"r0","seq":0}\n')
