@@ -1,0 +1,318 @@
+"""Conformance follows runs far beyond the models' bounds (issue 6): the model sees a
+window of the run that slides as every replica executes (models/*/window.py).
+
+The runs come from the real replicas on the in-process simulator (impl/simrun), a
+few hundred slots or sequence numbers long, with leader crashes (multipaxos) and
+view changes (pbft); the old trace maps stopped after 4 slots or 3 numbers."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import pytest
+
+from smrcheck.checker.cli import main
+from smrcheck.checker.validate import Conformance, validate
+from smrcheck.impl.simrun import build, run_to_completion
+from smrcheck.models.multipaxos import trace_map as mp_map
+from smrcheck.models.multipaxos import window as mp_window
+from smrcheck.models.multipaxos.spec import MultiPaxosModel
+from smrcheck.models.pbft import trace_map as pbft_map
+from smrcheck.models.pbft import window as pbft_window
+from smrcheck.models.pbft.spec import PbftModel
+from smrcheck.traces.invariants import monitor_for
+from smrcheck.traces.reader import Merger, open_run
+
+
+def _events(folder, kind=None):
+    out = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text().splitlines()[1:]:
+            ev = json.loads(line)
+            if kind is None or ev["kind"] == kind:
+                out.append(ev)
+    return out
+
+
+@pytest.fixture(scope="module")
+def multipaxos_run(tmp_path_factory):
+    """450 slots; the leader r0 crashes at 100 (r2 takes over), r2 at 200, and the
+    leader at 300; every crashed replica restarts and catches up."""
+    folder = tmp_path_factory.mktemp("mp")
+    c = build("multipaxos", n=3, clients=3, requests=150, seed=1, trace_dir=str(folder))
+    net = c.net
+
+    def bounce(r, seconds):
+        net.crash(r)
+        net.run(max_time=net.time + seconds)
+        net.restart(r)
+
+    net.run(until=lambda: c.replica("r1").slot_out >= 100)
+    bounce("r0", 1.0)
+    net.run(until=lambda: c.replica("r1").slot_out >= 200)
+    bounce("r2", 0.2)
+    net.run(until=lambda: c.replica("r0").slot_out >= 300)
+    leader = max((c.replica(r).leader, r) for r in c.replicas if net.up[r])[1]
+    bounce(leader, 1.0)
+    assert run_to_completion(c)
+    c.close()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pbft_run(tmp_path_factory):
+    """330 sequence numbers; the primary r0 crashes at 300, so the others change
+    view (and change again while r0 stays behind)."""
+    folder = tmp_path_factory.mktemp("pbft")
+    c = build("pbft", n=4, clients=3, requests=110, seed=1, trace_dir=str(folder))
+    net = c.net
+    net.run(until=lambda: c.replica("r1").last_exec >= 300)
+    net.crash("r0")
+    net.run(max_time=net.time + 6.0)
+    net.restart("r0")
+    assert run_to_completion(c)
+    c.close()
+    return folder
+
+
+def validate_json(capsys, *args):
+    code = main(["validate", *map(str, args), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def corrupt(src, dst, node, pick, change):
+    """A copy of the run in dst with the first event of `node` that `pick` selects
+    changed by `change`; returns the file and line of that event."""
+    shutil.copytree(src, dst)
+    path = dst / f"{node}.jsonl"
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines):
+        ev = json.loads(line)
+        if ev["kind"] != "header" and pick(ev):
+            change(ev)
+            lines[i] = json.dumps(ev, separators=(",", ":"))
+            path.write_text("\n".join(lines) + "\n")
+            return str(path), i + 1
+    raise AssertionError("nothing to corrupt")
+
+
+# -- long runs conform ------------------------------------------------------------------
+
+
+def test_long_multipaxos_run_with_crashes_and_new_leaders_conforms(multipaxos_run, capsys):
+    executed = _events(multipaxos_run, "execute")
+    ballots = {tuple(e["msg"]["ballot"]) for e in _events(multipaxos_run, "send")
+               if e["msg"]["type"] == "prepare"}
+    assert max(e["slot"] for e in executed) >= 400
+    assert len(ballots) >= 4 and len(_events(multipaxos_run, "restart")) == 3
+    code, report = validate_json(capsys, multipaxos_run)  # conformance is on by default
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "conforms"), report
+
+
+def test_long_pbft_run_with_view_changes_conforms(pbft_run, capsys):
+    assert max(e["n"] for e in _events(pbft_run, "execute")) >= 320
+    new_views = [e for e in _events(pbft_run, "send") if e["msg"]["type"] == "new-view"]
+    assert new_views and len(new_views[0]["msg"]["pre_prepares"]) >= 300
+    code, report = validate_json(capsys, pbft_run)
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "conforms"), report
+
+
+def test_no_conformance_switches_it_off(multipaxos_run, capsys):
+    code, report = validate_json(capsys, multipaxos_run, "--no-conformance")
+    assert (code, report["conformance"]) == (0, None)
+
+
+# -- corruptions far beyond the old bounds fail, at their line ----------------------------
+
+
+def _conformance_failure(capsys, folder):
+    code, report = validate_json(capsys, folder)
+    assert (code, report["result"], report["conformance"]) == (1, "violation", "fails"), report
+    failure = report["conformance_failure"]
+    return failure["file"], failure["line"], report
+
+
+def test_multipaxos_vote_for_an_unproposed_value_at_slot_300_fails(multipaxos_run, tmp_path, capsys):
+    def vote(ev):
+        return ev["kind"] == "send" and ev["msg"]["type"] == "accepted" and ev["msg"]["slot"] == 300
+
+    def unproposed(ev):
+        ev["msg"]["cmd"] = {"client": "c0", "req": 99, "op": "get k1"}
+
+    at = corrupt(multipaxos_run, tmp_path / "run", "r2", vote, unproposed)
+    assert _conformance_failure(capsys, tmp_path / "run")[:2] == at
+
+
+def test_multipaxos_execute_out_of_the_chosen_value_at_slot_310_fails(multipaxos_run, tmp_path,
+                                                                      capsys):
+    def execute(ev):
+        return ev["kind"] == "execute" and ev["slot"] == 310
+
+    def other(ev):
+        ev["cmd"] = None  # a no-op instead of the chosen command
+
+    at = corrupt(multipaxos_run, tmp_path / "run", "r1", execute, other)
+    assert _conformance_failure(capsys, tmp_path / "run")[:2] == at
+
+
+def test_multipaxos_restarted_replica_catching_up_wrong_below_the_window_fails(
+        multipaxos_run, tmp_path, capsys):
+    # r0 was down while the others executed far past it: its catch-up executions lie
+    # below the window and are checked against what was executed there first.
+    restart = next(e["seq"] for e in _events(multipaxos_run, "restart") if e["node"] == "r0")
+
+    def catch_up(ev):
+        return ev["kind"] == "execute" and ev["seq"] > restart + 20
+
+    def other(ev):
+        ev["cmd"] = None
+
+    at = corrupt(multipaxos_run, tmp_path / "run", "r0", catch_up, other)
+    file, line, report = _conformance_failure(capsys, tmp_path / "run")
+    assert (file, line) == at
+    assert "below the window" in report["conformance_failure"]["mapped_to"]
+
+
+def test_pbft_commit_of_another_digest_at_300_fails(pbft_run, tmp_path, capsys):
+    def commit(ev):
+        return ev["kind"] == "send" and ev["msg"]["type"] == "commit" and ev["msg"]["n"] == 300
+
+    def other(ev):
+        ev["msg"]["digest"] = "0123456789abcdef"
+
+    at = corrupt(pbft_run, tmp_path / "run", "r2", commit, other)
+    assert _conformance_failure(capsys, tmp_path / "run")[:2] == at
+
+
+def test_pbft_new_view_that_changes_an_executed_number_fails(pbft_run, tmp_path, capsys):
+    # NEW-VIEW re-proposes every number from 1 (impl/ takes no checkpoints); number 5
+    # was executed long before, so O must give it the digest executed there.
+    def new_view(ev):
+        return ev["kind"] == "send" and ev["msg"]["type"] == "new-view"
+
+    def swap(ev):
+        o = ev["msg"]["pre_prepares"]
+        o[4][1], o[5][1] = o[5][1], o[4][1]
+
+    file, line = corrupt(pbft_run, tmp_path / "run", "r1", new_view, swap)
+    got_file, got_line, report = _conformance_failure(capsys, tmp_path / "run")
+    assert (got_file, got_line) == (file, line)
+    assert "executed there" in report["conformance_failure"]["mapped_to"]
+
+
+# -- what the window cannot hold is unchecked, not blamed ---------------------------------
+
+
+def test_more_slots_in_flight_than_the_window_is_outside_the_model(tmp_path, capsys):
+    c = build("multipaxos", n=3, clients=mp_map.COMMANDS + 4, requests=3, seed=2,
+              trace_dir=str(tmp_path))
+    assert run_to_completion(c)
+    c.close()
+    code, report = validate_json(capsys, tmp_path)
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "outside-model")
+    # twelve requests at once fill slots 0..11, past the window of 8
+    assert "the window holds 8 slots" in report["warnings"][-1]
+
+
+def test_run_the_model_cannot_describe_is_validated_without_conformance(tmp_path, capsys):
+    c = build("multipaxos", n=mp_map.MAX_REPLICAS + 2, clients=1, requests=2, seed=0,
+              trace_dir=str(tmp_path))
+    assert run_to_completion(c)
+    c.close()
+    code, report = validate_json(capsys, tmp_path)  # by default: the invariants, and a warning
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "outside-model")
+    assert "at most 5 replicas" in report["warnings"][-1]
+    assert main(["validate", str(tmp_path), "--conformance"]) == 2  # asked for by name
+    assert "at most 5 replicas" in capsys.readouterr().err
+
+
+# -- memory follows the protocol state, not the log ---------------------------------------
+
+
+def _conformance_of(folder):
+    run = open_run([str(folder)])
+    try:
+        module = mp_map if run.header.protocol == "multipaxos" else pbft_map
+        conf = Conformance(*module.for_header(run.header))
+        validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+                 files=run.files, conformance=conf)
+        return conf
+    finally:
+        run.close()
+
+
+def test_multipaxos_window_keeps_only_live_slots_ballots_and_commands(multipaxos_run):
+    conf = _conformance_of(multipaxos_run)
+    tmap = conf.map
+    assert conf.compactions > 40 and tmap.base >= 400
+    assert len(tmap.keys) <= mp_map.ROUNDS and len(tmap.names) <= mp_map.COMMANDS
+    # the record keeps the slots some replica (r1, down at the end) has yet to execute
+    assert len(tmap.record) <= max(tmap.executed) - min(tmap.executed) + mp_map.SLOTS
+    for s in conf.frontier:
+        assert all(len(log) <= mp_map.SLOTS for log in s.log)
+        assert len(s.msgs) <= 4 * mp_map.SLOTS * mp_map.ROUNDS
+
+
+def test_pbft_window_keeps_only_live_numbers_and_requests(pbft_run):
+    conf = _conformance_of(pbft_run)
+    tmap = conf.map
+    assert tmap.base >= 300 and len(tmap.names) <= pbft_map.REQUESTS
+    for s in conf.frontier:
+        assert all(len(log) <= pbft_map.SEQS for log in s.executed)
+        assert all(m[2] <= pbft_map.SEQS for m in s.msgs if m[0] in (0, 1, 2))
+
+
+# -- pruning forgets only what no step reads ----------------------------------------------
+
+
+def _walk(model, steps, seed):
+    rng = random.Random(seed)
+    s = model.init_states()[0]
+    for _ in range(steps):
+        yield s
+        acts = model.actions(s)
+        if not acts:
+            return
+        s = model.next_state(s, rng.choice(acts))
+
+
+def test_multipaxos_prune_changes_no_enabled_step():
+    model = MultiPaxosModel(replicas=3, slots=4, max_round=4, commands=3, crashes=2,
+                            recovery="durable")
+    pruned = 0
+    for seed in range(20):
+        for s in _walk(model, 60, seed):
+            t = mp_window.prune(s)
+            pruned += len(s.msgs) - len(t.msgs)
+            assert model.actions(t) == model.actions(s)
+            # and the successors agree but for the pruned messages
+            for a in model.actions(s)[:8]:
+                assert (mp_window.prune(model.next_state(t, a))
+                        == mp_window.prune(model.next_state(s, a)))
+    assert pruned > 100  # the walks do reach states with dead messages
+
+
+def test_pbft_prune_changes_no_enabled_step():
+    model = PbftModel(replicas=4, f=1, byzantine="none", requests=2, max_view=3, max_seq=2)
+    c = model.setup
+    pruned = 0
+    for seed in range(10):
+        for s in _walk(model, 40, seed):
+            t = pbft_window.prune(s, c)
+            pruned += len(s.msgs) - len(t.msgs)
+            assert model.actions(t) == model.actions(s)
+    assert pruned > 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_multipaxos_compaction_by_nothing_is_the_identity(seed):
+    model = MultiPaxosModel(replicas=3, slots=4, max_round=4, commands=3, crashes=2,
+                            recovery="durable")
+    for s in _walk(model, 60, seed):
+        t = mp_window.prune(s)
+        ballots, values = mp_window.mentioned(t, 0)
+        same = mp_window.compact(t, 0, {b: b for b in ballots}, {v: v for v in values}, 4)
+        claimed = tuple(w if b in ballots else -1 for b, w in enumerate(t.owner))
+        assert same == t._replace(owner=claimed)
