@@ -215,8 +215,13 @@ class Conformance:
         nxt = set()
         successors = getattr(match, "successors", None)
         if successors is not None:  # the map walks the model itself (several steps, checks)
-            for s in self.frontier:
-                nxt.update(successors(model, s))
+            try:
+                for s in self.frontier:
+                    nxt.update(successors(model, s))
+            except OutsideModel as why:  # a state the window cannot follow there
+                path, line = ev.get("_loc", ("?", 0))
+                self.outside = f"{path} line {line}: {why}"
+                return False
         else:
             for s in self.frontier:
                 for a in model.actions(s):

@@ -76,6 +76,8 @@ SLOTS, ROUNDS, COMMANDS = 8, 5, 8
 # A replica that has executed LAG slots fewer than the most advanced one no longer
 # holds the window back: the slots it misses are recorded, and checked as it runs them.
 LAG = SLOTS // 2
+# How many slots below the window keep their 2a messages, for 2bs that arrive late.
+GRACE = 64
 UNLIMITED_CRASHES = 1 << 62  # the crash budget only keeps exploration finite
 
 
@@ -89,6 +91,10 @@ class Successors:
 
     def successors(self, model, s):
         return self.fn(model, s)
+
+
+def _fails(text: str) -> Successors:
+    return Successors(lambda model, s: [], text)
 
 
 class WindowModel:
@@ -136,6 +142,9 @@ class MultiPaxosTraceMap:
         # trace slot -> (request or None, applied) as first executed, for the slots some
         # replica has yet to execute: those below `base` are checked against it
         self.record: dict[int, tuple[tuple[str, int] | None, bool]] = {}
+        # trace slot -> the 2as proposed there, (ballot, request or None), for the GRACE
+        # slots below the window: an acceptor may still accept one (a late message)
+        self.proposed: dict[int, set[tuple[tuple[int, int], tuple[str, int] | None]]] = {}
 
     # -- names to model ints -----------------------------------------------------------
 
@@ -190,9 +199,10 @@ class MultiPaxosTraceMap:
         commands renumbered (the same for all), making room for `want` if it fits."""
         top = max(self.executed)
         behind = frozenset(r for r, x in enumerate(self.executed) if x < top - LAG)
-        states = [prune(s) for s in frontier]
-        k = min(min(slack(s, behind) for s in states),
+        k = min(min(slack(prune(s), behind) for s in frontier),
                 min(x for r, x in enumerate(self.executed) if r not in behind) - self.base)
+        self._keep_proposals(frontier, k)
+        states = [prune(s) for s in frontier]
         if behind and k > 0:
             states = [catch_up(s, behind, k) for s in states]
         used_b: set[int] = set()
@@ -219,7 +229,18 @@ class MultiPaxosTraceMap:
         self.model.done = frozenset(vmap[v] for v in (self.model.done | ran) if v in vmap)
         low = min(self.executed)
         self.record = {j: x for j, x in self.record.items() if j >= low}
+        self.proposed = {j: x for j, x in self.proposed.items() if j >= self.base - GRACE}
         return out
+
+    def _keep_proposals(self, frontier: set, k: int) -> None:
+        """The 2as of the k slots about to leave the window that every state holds."""
+        common = None
+        for s in frontier:
+            mine = {(m[2], self.keys[m[1]], self.names.get(m[3])) for m in s.msgs
+                    if m[0] == P2A and m[2] < k}
+            common = mine if common is None else common & mine
+        for slot, key, name in common or ():
+            self.proposed.setdefault(self.base + slot, set()).add((key, name))
 
     # -- events ------------------------------------------------------------------------
 
@@ -304,11 +325,48 @@ class MultiPaxosTraceMap:
                                       "Lead already, or Propose, or Lead then Propose")
 
     def _accepted(self, r: int, msg: dict):
+        if msg["slot"] < self.base:
+            return self._late_vote(r, msg)
         b = self.ballots.get(self.key(msg["ballot"]))
         slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
         if b is None:
             return self._unknown("a 2b", msg["ballot"])
         return ("Accept", r, b, slot, v).__eq__
+
+    def _late_vote(self, a: int, msg: dict):
+        """Accept(a, b, slot, v) in a slot every replica executed: the 2a must have been
+        sent, and b must be at least a's promise, which it raises; nothing else of the
+        step can be read again (`window`)."""
+        i, key = msg["slot"], self.key(msg["ballot"])
+        if i < self.base - GRACE:
+            raise OutsideModel(f"slot {i} is {GRACE} or more below the window (every replica "
+                               f"has executed slots below {self.base})")
+        cmd = msg["cmd"]
+        sent = (key, None if cmd is None else (cmd["client"], cmd["req"])) in self.proposed.get(i, ())
+        b = self.ballots.get(key)
+        if not sent:
+            return _fails(f"Accept(r{a}) in slot {i}, below the window, of a 2a never sent")
+        if b is None:
+            keys = self.keys
+
+            def dropped(model, s):
+                mb = s.max_bal[a]
+                if mb != NONE and key < keys[mb]:
+                    return []  # below its promise
+                raise OutsideModel(f"r{a} accepts in ballot ({key[0]},r{key[1]}), which the "
+                                   "window has dropped, above its promise")
+
+            return Successors(dropped, f"a late Accept(r{a}) in slot {i}, in a ballot the "
+                                       "window dropped")
+
+        def late(model, s):
+            mb = s.max_bal[a]
+            if b < mb:
+                return []
+            return [s] if b == mb else [s._replace(max_bal=s.max_bal[:a] + (b,) + s.max_bal[a + 1:])]
+
+        return Successors(late, f"a late Accept(r{a}, b={b + 1}) in slot {i}, below the window: "
+                                f"the 2a was sent and b is at least r{a}'s promise")
 
     def _execute(self, r: int, ev: dict):
         i, cmd, applied = ev["slot"], ev["cmd"], ev.get("applied", True) is not False

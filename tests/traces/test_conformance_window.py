@@ -316,3 +316,52 @@ def test_multipaxos_compaction_by_nothing_is_the_identity(seed):
         same = mp_window.compact(t, 0, {b: b for b in ballots}, {v: v for v in values}, 4)
         claimed = tuple(w if b in ballots else -1 for b, w in enumerate(t.owner))
         assert same == t._replace(owner=claimed)
+
+
+# -- late messages below the window -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synth_multipaxos(tmp_path_factory):
+    """traces/synth.py's run: acceptors answer every replica, so the third acceptor's
+    accepted often comes after every replica executed the slot (a late 2b)."""
+    from smrcheck.traces.synth import multipaxos_run
+
+    path = tmp_path_factory.mktemp("synth") / "mp.jsonl"
+    path.write_text("".join(json.dumps(ev) + "\n"
+                            for ev in multipaxos_run(clients=3, requests=120, seed=3)))
+    return path
+
+
+def _late_vote_line(path):
+    """The line of the first accepted whose slot is below the window when it comes."""
+    run = open_run([str(path)])
+    try:
+        conf = Conformance(*mp_map.for_header(run.header))
+        for ev in Merger(run):
+            if (ev["kind"] == "send" and ev["msg"]["type"] == "accepted"
+                    and ev["msg"]["slot"] < conf.map.base):
+                return ev["_loc"][1]
+            assert conf.step(ev)
+    finally:
+        run.close()
+    raise AssertionError("no late vote")
+
+
+def test_late_votes_below_the_window_conform(synth_multipaxos, capsys):
+    _late_vote_line(synth_multipaxos)
+    code, report = validate_json(capsys, synth_multipaxos)
+    assert (code, report["conformance"]) == (0, "conforms"), report
+
+
+def test_late_vote_for_a_value_never_proposed_fails(synth_multipaxos, tmp_path, capsys):
+    line = _late_vote_line(synth_multipaxos)
+    lines = synth_multipaxos.read_text().splitlines()
+    ev = json.loads(lines[line - 1])
+    ev["msg"]["cmd"] = None  # no 2a proposed a no-op there
+    lines[line - 1] = json.dumps(ev)
+    bad = tmp_path / "mp.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    file, got, report = _conformance_failure(capsys, bad)
+    assert (file, got) == (str(bad), line)
+    assert "never sent" in report["conformance_failure"]["mapped_to"]
