@@ -15,6 +15,17 @@ message is delivered next, no timers. Each step follows the paper:
   numbers in PRE-PREPAREs; backups PREPARE; a replica prepared (pre-prepare plus 2f
   matching prepares) sends COMMIT; with 2f+1 matching commits it commits locally,
   executes in order and replies; the client waits for f+1 matching replies.
+  With `view_change` (§4.4): clients send each request to every replica; r0 stops
+  (logs `crash`, for good) after a random number of requests; a backup waiting for a
+  request times out (a timer is scheduled like a message, and logged as a `note`)
+  and sends VIEW-CHANGE for view 1 with its prepared certificates, or joins once f+1
+  others have (§4.5.2); r1, the primary of view 1, with 2f+1 of them (its own
+  included) sends NEW-VIEW with O (per n up to the highest certificate, the digest
+  prepared in the highest view, else the null request; min-s is 0, as there are no
+  checkpoints), then O's PRE-PREPAREs as messages of their own (the format's NEW-VIEW
+  names digests only, so the requests travel in them, as impl/ does), then the
+  requests still waiting. A replica that executed a number in view 0 prepares and
+  commits it again in view 1, for the others, without executing it twice.
 """
 
 from __future__ import annotations
@@ -34,10 +45,11 @@ class _Sim:
         self.heartbeats = heartbeats
         self.seq = {x: 0 for x in self.nodes + self.clients}
         self.msgs = 0
-        self.flight: list[tuple[str, str]] = []  # (msg_id, addressee)
+        self.flight: list[tuple[str | None, str]] = []  # (msg_id, addressee); None: a timer
         self.payload: dict[str, tuple[str, dict, int]] = {}  # msg_id -> (sender, msg, left)
         self.out: list[dict] = []
         self.issued = {c: 0 for c in self.clients}
+        self.stopped: set[str] = set()  # crashed for good: they receive and send nothing
         self.waiting: dict[str, dict[str, str]] = {}  # client -> replica -> result
 
     def header(self) -> dict:
@@ -64,7 +76,7 @@ class _Sim:
         op = f"put k{self.rng.randrange(4)} {req}"
         self.emit(client, "request", req=req, op=op)
         self.waiting[client] = {}
-        self.send(client, [self.target()], {"type": "request",
+        self.send(client, self.targets(), {"type": "request",
                                             "cmd": {"client": client, "req": req, "op": op}})
 
     def run(self) -> Iterator[dict]:
@@ -79,14 +91,21 @@ class _Sim:
             i = rng.randrange(len(flight))
             flight[i], flight[-1] = flight[-1], flight[i]
             msg_id, node = flight.pop()
+            if msg_id is None:  # a timer, scheduled like a message
+                self.on_timer(node)
+                yield from self.out
+                self.out.clear()
+                continue
             sender, msg, left = self.payload[msg_id]
             if left == 1:
                 del self.payload[msg_id]
             else:
                 self.payload[msg_id] = (sender, msg, left - 1)
+            if node in self.stopped:
+                continue  # lost: a message to a stopped node needs no event
             self.emit(node, "recv", msg_id=msg_id, **{"from": sender})
             self.handle(node, sender, msg)
-            if self.heartbeats and rng.random() < 0.02:
+            if self.heartbeats and rng.random() < 0.02 and self.nodes[0] not in self.stopped:
                 self.send(self.nodes[0], self.nodes[1:], {"type": "heartbeat"})
             yield from self.out
             self.out.clear()
@@ -107,7 +126,12 @@ class _Sim:
     def target(self) -> str:
         return self.nodes[0]
 
+    def targets(self) -> list[str]:
+        return [self.target()]
+
     def start(self) -> None: ...
+
+    def on_timer(self, node: str) -> None: ...
 
     def handle(self, node: str, sender: str, msg: dict) -> None: ...
 
@@ -237,80 +261,281 @@ class _MultiPaxos(_Sim):
 
 
 class _Pbft(_Sim):
-    def __init__(self, *args: Any) -> None:
+    """PBFT, §4.2 (normal case) and, with `view_change`, §4.4 (view changes).
+
+    State per replica: its view and whether it is changing views; `pp` the
+    pre-prepare it accepted per n, as (view, digest, request); `prep` and `comm` the
+    PREPARE and COMMIT senders heard per (view, n, digest); `prepared` its prepared
+    certificate per n in the highest view (what its VIEW-CHANGE carries);
+    `committed` what is committed and waits to execute; with `view_change`, also
+    `pending` (requests received and not yet executed: what its timer waits for) and
+    `vcs` (VIEW-CHANGE messages heard per view, as their certificates).
+    """
+
+    def __init__(self, *args: Any, view_change: bool = False) -> None:
         super().__init__("pbft", *args)
         self.quorum = 2 * self.f + 1
-        self.primary = self.nodes[0]
         self.next_n = 1
-        self.pp: dict[str, dict[int, tuple[str, dict]]] = {r: {} for r in self.nodes}
+        self.view = {r: 0 for r in self.nodes}
+        self.changing = {r: False for r in self.nodes}
+        self.pp: dict[str, dict[int, tuple[int, str, dict | None]]] = {r: {} for r in self.nodes}
         self.prep: dict[str, dict[tuple, set]] = {r: {} for r in self.nodes}
         self.comm: dict[str, dict[tuple, set]] = {r: {} for r in self.nodes}
         self.sent_commit: dict[str, set] = {r: set() for r in self.nodes}
-        self.committed: dict[str, dict[int, str]] = {r: {} for r in self.nodes}
+        self.prepared: dict[str, dict[int, tuple[int, str]]] = {r: {} for r in self.nodes}
+        self.committed: dict[str, dict[int, tuple[str, dict | None]]] = {r: {} for r in self.nodes}
         self.next_exec = {r: 1 for r in self.nodes}
+        self.view_change = view_change
+        if view_change:
+            # The primary of view 0 stops after assigning this many requests (so some
+            # of its numbers are in flight, prepared at some backups, or committed).
+            self.stop_after = self.rng.randrange(len(self.clients) * self.requests)
+            self.pending: dict[str, dict[tuple, dict]] = {r: {} for r in self.nodes}
+            self.applied: dict[str, set] = {r: set() for r in self.nodes}
+            self.armed: set[str] = set()
+            self.vcs: dict[str, dict[int, dict[str, list]]] = {r: {} for r in self.nodes}
+            self.expected: dict[str, dict[int, str]] = {r: {} for r in self.nodes}
+            self.early: dict[str, list[dict]] = {r: [] for r in self.nodes}
+            self.assigned: set[tuple] = set()
+            self.new_view_sent: set[int] = set()
+            self.requests_of: dict[str, dict] = {}  # digest -> request, as certificates carry it
+
+    def primary(self, v: int) -> str:
+        return self.nodes[v % len(self.nodes)]
+
+    def targets(self) -> list[str]:
+        # With view changes, a client sends each request to every replica (§4.1: what
+        # it does when the primary does not answer), so the backups' timers run.
+        return list(self.nodes) if self.view_change else [self.nodes[0]]
+
+    def others(self, node: str) -> list[str]:
+        return [x for x in self.nodes if x != node]
 
     def handle(self, node: str, sender: str, msg: dict) -> None:
         t = msg["type"]
-        if t == "request" and node == self.primary:
-            n, cmd = self.next_n, msg["cmd"]
-            self.next_n += 1
-            d = digest(cmd)
-            self.pp[node][n] = (d, cmd)
-            self.send(node, self.nodes[1:], {"type": "pre-prepare", "view": 0, "n": n,
-                                             "digest": d, "cmd": cmd})
-            self.check_prepared(node, n)
+        if t == "request":
+            self.on_request(node, msg["cmd"])
         elif t == "pre-prepare":
-            n = msg["n"]
-            if n not in self.pp[node]:
-                self.pp[node][n] = (msg["digest"], msg["cmd"])
-                self.send(node, self.nodes, {"type": "prepare", "view": 0, "n": n,
-                                             "digest": msg["digest"]})
-                self.check_prepared(node, n)
+            self.on_pre_prepare(node, msg)
         elif t == "prepare":
-            self.prep[node].setdefault((msg["n"], msg["digest"]), set()).add(sender)
-            self.check_prepared(node, msg["n"])
+            v, n = msg["view"], msg["n"]
+            self.prep[node].setdefault((v, n, msg["digest"]), set()).add(sender)
+            self.check_prepared(node, v, n)
         elif t == "commit":
-            k = (msg["n"], msg["digest"])
-            heard = self.comm[node].setdefault(k, set())
-            heard.add(sender)
-            self.check_committed(node, msg["n"])
+            v, n = msg["view"], msg["n"]
+            self.comm[node].setdefault((v, n, msg["digest"]), set()).add(sender)
+            self.check_committed(node, v, n)
+        elif t == "view-change":
+            self.on_view_change(node, sender, msg)
+        elif t == "new-view":
+            self.on_new_view(node, sender, msg)
 
-    def check_prepared(self, node: str, n: int) -> None:
-        if n not in self.pp[node] or n in self.sent_commit[node]:
+    # -- normal case (§4.2) --------------------------------------------------------
+
+    def on_request(self, node: str, cmd: dict) -> None:
+        if self.view_change:
+            if node == self.nodes[0] and node not in self.stopped and self.next_n > self.stop_after:
+                self.stop(node)
+                return
+            if not self.wait_for(node, cmd) or (cmd["client"], cmd["req"]) in self.assigned:
+                return
+        if node == self.primary(self.view[node]) and not self.changing[node]:
+            self.assign(node, cmd)
+
+    def wait_for(self, node: str, cmd: dict) -> bool:
+        """A replica that knows a request it has not executed waits for it (its timer
+        runs); False if it executed it already."""
+        key = (cmd["client"], cmd["req"])
+        if key in self.applied[node]:
+            return False
+        self.pending[node][key] = cmd
+        self.requests_of[digest(cmd)] = cmd
+        self.arm(node)
+        return True
+
+    def assign(self, node: str, cmd: dict | None) -> None:
+        """The primary picks the next sequence number for a request: PRE-PREPARE."""
+        v, n = self.view[node], self.next_n
+        self.next_n += 1
+        d = digest(cmd)
+        if self.view_change and cmd is not None:
+            self.assigned.add((cmd["client"], cmd["req"]))
+        self.pp[node][n] = (v, d, cmd)
+        self.send(node, self.others(node), {"type": "pre-prepare", "view": v, "n": n,
+                                            "digest": d, "cmd": cmd})
+        self.check_prepared(node, v, n)
+
+    def on_pre_prepare(self, node: str, msg: dict) -> None:
+        v, n, d = msg["view"], msg["n"], msg["digest"]
+        if v > self.view[node] or (v == self.view[node] and self.changing[node]):
+            self.early[node].append(msg)  # of a view it has not entered yet: later
             return
-        d = self.pp[node][n][0]
-        if len(self.prep[node].get((n, d), ())) >= 2 * self.f:
-            self.sent_commit[node].add(n)
-            self.send(node, self.nodes, {"type": "commit", "view": 0, "n": n, "digest": d})
-            self.check_committed(node, n)
-
-    def check_committed(self, node: str, n: int) -> None:
-        """Committed-local: prepared (so it sent its COMMIT) and 2f+1 matching commits."""
-        if n not in self.sent_commit[node] or n in self.committed[node] or n not in self.pp[node]:
+        if v < self.view[node]:
+            return  # a replica accepts messages of its current view only
+        have = self.pp[node].get(n)
+        if have is not None and have[0] == v:
             return
-        d = self.pp[node][n][0]
-        if len(self.comm[node].get((n, d), ())) >= self.quorum:
-            self.commit(node, n, d)
+        if self.view_change:
+            if self.expected[node].get(n, d) != d:
+                return  # NEW-VIEW fixed another digest for n
+            if msg["cmd"] is not None:
+                self.wait_for(node, msg["cmd"])  # a backup learns a request from it too
+        self.pp[node][n] = (v, d, msg["cmd"])
+        self.send(node, self.nodes, {"type": "prepare", "view": v, "n": n, "digest": d})
+        self.check_prepared(node, v, n)
 
-    def commit(self, node: str, n: int, d: str) -> None:
-        self.emit(node, "decide", view=0, n=n, digest=d)
-        self.committed[node][n] = d
+    def check_prepared(self, node: str, v: int, n: int) -> None:
+        """Prepared: the pre-prepare and 2f matching PREPAREs, in the current view."""
+        have = self.pp[node].get(n)
+        if (have is None or have[0] != v or v != self.view[node] or self.changing[node]
+                or (v, n) in self.sent_commit[node]):
+            return
+        d = have[1]
+        if len(self.prep[node].get((v, n, d), ())) >= 2 * self.f:
+            self.sent_commit[node].add((v, n))
+            self.prepared[node][n] = (v, d)
+            self.send(node, self.nodes, {"type": "commit", "view": v, "n": n, "digest": d})
+            self.check_committed(node, v, n)
+
+    def check_committed(self, node: str, v: int, n: int) -> None:
+        """Committed-local: prepared (so it sent its COMMIT) and 2f+1 matching commits.
+        A number committed before, in an earlier view, is not committed again."""
+        if ((v, n) not in self.sent_commit[node] or v != self.view[node] or self.changing[node]
+                or n < self.next_exec[node] or n in self.committed[node]):
+            return
+        _, d, cmd = self.pp[node][n]
+        if len(self.comm[node].get((v, n, d), ())) >= self.quorum:
+            self.commit(node, v, n, d, cmd)
+
+    def commit(self, node: str, v: int, n: int, d: str, cmd: dict | None) -> None:
+        self.emit(node, "decide", view=v, n=n, digest=d)
+        self.committed[node][n] = (d, cmd)
         while self.next_exec[node] in self.committed[node]:
             m = self.next_exec[node]
-            dd = self.committed[node].pop(m)
-            cmd = self.pp[node].pop(m)[1]
-            res = _result(cmd)
-            self.emit(node, "execute", n=m, digest=dd, cmd=cmd, result=res)
+            dd, c = self.committed[node].pop(m)
+            self.pp[node].pop(m, None)
             self.next_exec[node] += 1
-            self.prep[node] = {k: v for k, v in self.prep[node].items() if k[0] != m} \
-                if len(self.prep[node]) > 64 else self.prep[node]
-            self.send(node, [cmd["client"]], {"type": "reply", "view": 0, "client": cmd["client"],
-                                              "req": cmd["req"], "result": res})
+            if not self.view_change and len(self.prep[node]) > 64:
+                # numbers executed here need no more prepares (a view change may
+                # prepare them again, and its runs are small: kept there)
+                self.prep[node] = {k: x for k, x in self.prep[node].items() if k[1] > m}
+            if c is None:
+                self.emit(node, "execute", n=m, digest=dd, cmd=None)
+                continue
+            res = _result(c)
+            if self.view_change:
+                key = (c["client"], c["req"])
+                self.pending[node].pop(key, None)
+                if key in self.applied[node]:  # ordered twice: skipped, not applied again
+                    self.emit(node, "execute", n=m, digest=dd, cmd=c, applied=False, result=res)
+                    continue
+                self.applied[node].add(key)
+            self.emit(node, "execute", n=m, digest=dd, cmd=c, result=res)
+            self.send(node, [c["client"]], {"type": "reply", "view": self.view[node],
+                                            "client": c["client"], "req": c["req"], "result": res})
+
+    # -- view changes (§4.4) -------------------------------------------------------
+
+    def stop(self, node: str) -> None:
+        """The primary stops (a crash, for good): every backup waiting on a request
+        now times out, at a point the scheduler picks."""
+        self.emit(node, "crash")
+        self.stopped.add(node)
+        for r in self.nodes:
+            self.arm(r)
+
+    def arm(self, node: str) -> None:
+        if node not in self.armed and node not in self.stopped:
+            self.armed.add(node)
+            self.flight.append((None, node))
+
+    def on_timer(self, node: str) -> None:
+        """A backup waited too long for a request to execute: it starts a view change.
+        Timers expire only while the view's primary is stopped (with a live primary
+        the request executes first), and not while a view change is under way."""
+        self.armed.discard(node)
+        v = self.view[node]
+        if node in self.stopped or self.changing[node] or self.primary(v) not in self.stopped or not self.pending[node]:
+            return
+        self.emit(node, "note", text=f"view-change timer expired in view {v}")
+        self.start_view_change(node, v + 1)
+
+    def start_view_change(self, node: str, v: int) -> None:
+        """VIEW-CHANGE for v: the replica leaves its view and sends P, its prepared
+        certificates (all of them: there are no checkpoints, so min-s is 0)."""
+        self.view[node] = v
+        self.changing[node] = True
+        certs = [[n, pv, d] for n, (pv, d) in sorted(self.prepared[node].items())]
+        self.send(node, self.others(node), {"type": "view-change", "view": v, "prepared": certs})
+        self.vcs[node].setdefault(v, {})[node] = certs
+        self.maybe_new_view(node, v)
+
+    def on_view_change(self, node: str, sender: str, msg: dict) -> None:
+        v = msg["view"]
+        if v < self.view[node] or (v == self.view[node] and not self.changing[node]):
+            return  # a view it has entered already
+        got = self.vcs[node].setdefault(v, {})
+        got[sender] = msg["prepared"]
+        if v > self.view[node] and len(got) >= self.f + 1:
+            self.start_view_change(node, v)  # f+1 want it: one correct replica at least (§4.5.2)
+        self.maybe_new_view(node, v)
+
+    def maybe_new_view(self, node: str, v: int) -> None:
+        """The primary of v with 2f+1 VIEW-CHANGEs (its own among them) sends NEW-VIEW
+        with O, then O's PRE-PREPAREs, then assigns the requests still waiting."""
+        got = self.vcs[node].get(v, {})
+        if (self.primary(v) != node or v in self.new_view_sent or self.view[node] != v
+                or len(got) < self.quorum):
+            return
+        self.new_view_sent.add(v)
+        o = self.compute_o([certs for _, certs in sorted(got.items())[: self.quorum]])
+        self.send(node, self.others(node), {"type": "new-view", "view": v, "pre_prepares": o})
+        self.enter_view(node, v, o)
+        self.assigned = set()
+        for n, d in o:
+            cmd = self.requests_of.get(d)
+            if cmd is not None:
+                self.assigned.add((cmd["client"], cmd["req"]))
+            self.pp[node][n] = (v, d, cmd)
+            self.send(node, self.others(node), {"type": "pre-prepare", "view": v, "n": n,
+                                                "digest": d, "cmd": cmd})
+            self.check_prepared(node, v, n)
+        self.next_n = max([self.next_exec[node] - 1, *(n for n, _ in o)]) + 1
+        for key, cmd in sorted(self.pending[node].items()):
+            if key not in self.assigned:
+                self.assign(node, cmd)
+
+    @staticmethod
+    def compute_o(vcs: list[list]) -> list[list]:
+        """O: for each n up to the highest prepared in V, the digest prepared in the
+        highest view, else the null request."""
+        best: dict[int, tuple[int, str]] = {}
+        for certs in vcs:
+            for n, pv, d in certs:
+                if n not in best or pv > best[n][0]:
+                    best[n] = (pv, d)
+        top = max(best, default=0)
+        return [[n, best[n][1] if n in best else digest(None)] for n in range(1, top + 1)]
+
+    def on_new_view(self, node: str, sender: str, msg: dict) -> None:
+        v = msg["view"]
+        if v < self.view[node] or (v == self.view[node] and not self.changing[node]):
+            return
+        if sender == self.primary(v):
+            self.enter_view(node, v, msg["pre_prepares"])
+
+    def enter_view(self, node: str, v: int, o: list) -> None:
+        self.view[node] = v
+        self.changing[node] = False
+        self.expected[node] = {n: d for n, d in o}
+        early, self.early[node] = self.early[node], []
+        for msg in early:
+            self.on_pre_prepare(node, msg)
 
 
-def digest(cmd: dict) -> str:
+def digest(cmd: dict | None) -> str:
     """A stand-in for the paper's D(m): deterministic and unique per command."""
-    return f"d-{cmd['client']}-{cmd['req']}"
+    return "d-null" if cmd is None else f"d-{cmd['client']}-{cmd['req']}"
 
 
 def _dispatch(sim: _Sim) -> _Sim:
@@ -336,9 +561,11 @@ def multipaxos_run(replicas: int = 3, clients: int = 1, requests: int = 3, seed:
 
 
 def pbft_run(f: int = 1, clients: int = 1, requests: int = 3, seed: int = 0,
-             heartbeats: bool = False) -> Iterator[dict]:
-    """A correct PBFT run with n = 3f+1 replicas, view 0 throughout."""
-    return _dispatch(_Pbft(3 * f + 1, clients, f, requests, seed, heartbeats)).run()
+             heartbeats: bool = False, view_change: bool = False) -> Iterator[dict]:
+    """A correct PBFT run with n = 3f+1 replicas: view 0 throughout, or, with
+    `view_change`, the primary of view 0 stops part-way and the others move to view 1."""
+    return _dispatch(_Pbft(3 * f + 1, clients, f, requests, seed, heartbeats,
+                           view_change=view_change)).run()
 
 
 def run_for(protocol: str, **kw: Any) -> Iterator[dict]:

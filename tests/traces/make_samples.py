@@ -336,6 +336,11 @@ def good_samples() -> dict[str, str | dict[str, str]]:
     out["pbft-three-clients.jsonl"] = "\n".join(dump(e) for e in pbft_run(
         clients=3, requests=1, seed=8)) + "\n"
     out["pbft-per-node"] = per_node(list(pbft_run(requests=2, seed=5)))
+    # The primary stops after ordering some requests; the others time out, change to
+    # view 1 and re-propose: number 2 commits in view 0 at one replica, in view 1 at
+    # the others (Castro and Liskov §4.4).
+    out["pbft-view-change.jsonl"] = "\n".join(dump(e) for e in pbft_run(
+        clients=2, requests=2, seed=16, view_change=True)) + "\n"
     # A merged file sorted by skewed wall clocks: r2's clock runs 50 ms behind, so some
     # of its recvs precede their sends in the file; the reader must not care.
     events = list(multipaxos_run(requests=2, seed=4))

@@ -1,12 +1,13 @@
 """Property-based tests: correct runs pass; corrupted runs are caught (or still valid).
 
 Runs come from the synthetic runners in `traces/synth.py` (seeded schedules of correct
-MultiPaxos and PBFT, with leader takeover and heartbeats). Each corruption has a
+MultiPaxos and PBFT, with leader takeover, PBFT view changes and heartbeats). Each corruption has a
 precise expectation: a dropped event leaves a seq gap (unless it was its node's last),
 a duplicated line repeats a seq, two events of one node swapped break its order, any
 shuffle of the file that keeps each node's own order must change nothing (the merger
 orders by causality, never by file position), and a flipped value in a decision, an execution or
-a client's result breaks the matching property. Random byte damage never crashes the
+a client's result breaks the matching property, as does a PREPARE or COMMIT sent for a
+view below one its replica has moved to. Random byte damage never crashes the
 validator: it is an input error, a violation, or still a valid run.
 """
 
@@ -36,12 +37,13 @@ def runs(draw) -> list[dict]:
     seed = draw(st.integers(0, 10_000))
     requests = draw(st.integers(1, 3))
     clients = draw(st.integers(1, 2))
-    if draw(st.booleans()):
+    kind = draw(st.sampled_from(["multipaxos", "pbft", "pbft-view-change"]))
+    if kind == "multipaxos":
         return list(multipaxos_run(replicas=draw(st.sampled_from([3, 5])), clients=clients,
                                    requests=requests, seed=seed, heartbeats=draw(st.booleans()),
                                    takeover=draw(st.booleans())))
     return list(pbft_run(f=1, clients=clients, requests=requests, seed=seed,
-                         heartbeats=draw(st.booleans())))
+                         heartbeats=draw(st.booleans()), view_change=kind == "pbft-view-change"))
 
 
 def lines_of(events: list[dict]) -> list[str]:
@@ -89,7 +91,8 @@ def small_runs(draw) -> list[dict]:
     if draw(st.booleans()):
         return list(multipaxos_run(replicas=draw(st.sampled_from([3, 5])), requests=2,
                                    seed=seed, takeover=draw(st.booleans())))
-    return list(pbft_run(f=1, clients=draw(st.integers(1, 3)), requests=1, seed=seed))
+    return list(pbft_run(f=1, clients=draw(st.integers(1, 3)), requests=1, seed=seed,
+                         view_change=draw(st.booleans())))
 
 
 @settings(max_examples=25, deadline=None, derandomize=True,
@@ -183,6 +186,7 @@ def flips(events: list[dict]) -> list[tuple[int, str, str]]:
     """(index, field, property it must break) for every flippable event."""
     out = []
     mp = events[0]["protocol"] == "multipaxos"
+    views: dict[str, int] = {}  # the view each replica's sends have reached
     for i, e in enumerate(events[1:], 1):
         if e["kind"] == "execute" and e["cmd"] is not None:
             out.append((i, "op", "MP-VALIDITY" if mp else "PBFT-VALIDITY"))
@@ -190,6 +194,11 @@ def flips(events: list[dict]) -> list[tuple[int, str, str]]:
             out.append((i, "result", "MP-CLIENT" if mp else "PBFT-CLIENT"))
         elif e["kind"] == "decide" and not mp:
             out.append((i, "digest", "PBFT-COMMIT-CERT"))
+        elif e["kind"] == "send" and not mp and "view" in e["msg"] and e["msg"]["type"] != "reply":
+            v = e["msg"]["view"]
+            if e["msg"]["type"] in ("prepare", "commit") and 0 < v <= views.get(e["node"], -1):
+                out.append((i, "view", "PBFT-VIEW-MONOTONE"))  # back to the view it left
+            views[e["node"]] = max(v, views.get(e["node"], -1))
     return out
 
 
@@ -205,6 +214,8 @@ def test_flipped_value_breaks_its_property(events, data):
         e["cmd"]["op"] += " (flipped)"
     elif fld == "result":
         e["result"] += "?"
+    elif fld == "view":
+        e["msg"]["view"] -= 1
     else:
         e["digest"] += "?"
     result, props = check(lines_of(events[:i] + [e] + events[i + 1:]))
@@ -222,3 +233,34 @@ def test_random_damage_never_crashes(events, data):
     lines[i] = line[:k] + junk + line[k + 1:]
     result, _ = check(lines)  # anything but an unexpected exception
     assert result in ("ok", "violation", "invalid-input")
+
+
+def test_view_change_runs_change_views():
+    """The runs the tests above draw with view_change=True do what Castro and Liskov
+    §4.4 describe, and pass: the primary stops, 2f+1 replicas send VIEW-CHANGE with
+    their prepared certificates, the new primary sends NEW-VIEW and re-proposes O;
+    across seeds, some number is committed in view 0 at one replica and in view 1 at
+    another, and some gap in O is filled with the null request."""
+    seen = set()
+    for seed in range(40):
+        events = list(pbft_run(f=1, clients=3, requests=1, seed=seed, view_change=True))
+        sends = [e for e in events[1:] if e["kind"] == "send"]
+        vcs = [e for e in sends if e["msg"]["type"] == "view-change"]
+        (nv,) = [e for e in sends if e["msg"]["type"] == "new-view"]
+        assert [e["kind"] for e in events[1:] if e["node"] == "r0"][-1] == "crash"
+        assert len({e["node"] for e in vcs}) >= 3 and nv["node"] == "r1"
+        o = nv["msg"]["pre_prepares"]
+        reproposed = {(e["msg"]["n"], e["msg"]["digest"]) for e in sends
+                      if e["node"] == "r1" and e["msg"]["type"] == "pre-prepare" and e["msg"]["view"] == 1}
+        assert {(n, d) for n, d in o} <= reproposed
+        certs = {(n, d) for e in vcs for n, _, d in e["msg"]["prepared"]}
+        assert certs <= {(n, d) for n, d in o}, "every prepared certificate is in O"
+        decided = {}
+        for e in events[1:]:
+            if e["kind"] == "decide":
+                decided.setdefault(e["n"], set()).add(e["view"])
+        seen |= {"both views"} if any(v == {0, 1} for v in decided.values()) else set()
+        seen |= {"null"} if any(d == "d-null" for _, d in o) else set()
+        seen |= {"certificates"} if certs else set()
+        assert check(lines_of(events)) == ("ok", [])
+    assert seen == {"both views", "null", "certificates"}

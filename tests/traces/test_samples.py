@@ -47,6 +47,20 @@ def test_run_within_the_models_bounds_conforms(capsys, name):
     assert (code, report["result"], report["conformance"]) == (0, "ok", "conforms")
 
 
+def test_view_change_sample_changes_view_and_conforms(capsys):
+    path = SAMPLES / "good" / "pbft-view-change.jsonl"
+    events = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    types = {e["msg"]["type"] for e in events if e["kind"] == "send"}
+    assert {"view-change", "new-view"} <= types
+    views = {}
+    for e in events:
+        if e["kind"] == "decide":
+            views.setdefault(e["n"], set()).add(e["view"])
+    assert {0, 1} in views.values(), "a number committed in view 0 and re-proposed in view 1"
+    code, report = validate_json(capsys, str(path), "--conformance")
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "conforms")
+
+
 def test_truncated_final_line_is_reported_and_tolerated(capsys):
     code, report = validate_json(capsys, str(SAMPLES / "good" / "pbft-truncated.jsonl"))
     assert code == 0
