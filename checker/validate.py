@@ -147,6 +147,9 @@ class NoRoom(OutsideModel):
     event again; if there is still no room, conformance stops there, unchecked."""
 
 
+ROOM_TRIES = 4  # one event may lack room for a slot, a ballot and a command at once
+
+
 class TraceMap(Protocol):
     """Maps events to model actions (models/<protocol>/trace_map.py)."""
 
@@ -159,7 +162,8 @@ class TraceMap(Protocol):
 
     def hidden(self, a: tuple) -> bool:
         """Actions that leave no event (e.g. a learner's internal step): they may
-        happen between any two events."""
+        happen between any two events. A map whose `has_hidden` is False has none,
+        and the validator does not look for them."""
 
 
 class Conformance:
@@ -180,6 +184,8 @@ class Conformance:
 
     def _close(self, states: set) -> set:
         """Add every state reachable by hidden actions alone."""
+        if not getattr(self.map, "has_hidden", True):
+            return states
         out, todo = set(states), list(states)
         hidden, model = self.map.hidden, self.model
         while todo:
@@ -197,14 +203,17 @@ class Conformance:
         if self.failure is not None or self.outside is not None:
             return False
         try:
-            try:
-                match = self.map.match(ev)
-            except NoRoom:
-                # Every state forgets the same prefix and is renamed the same way, so
-                # the frontier stays the set of (windows of) states the log allows.
-                self.frontier = self.map.compact(self.frontier)
-                self.compactions += 1
-                match = self.map.match(ev)
+            for tries in range(ROOM_TRIES):
+                try:
+                    match = self.map.match(ev)
+                    break
+                except NoRoom:
+                    if tries == ROOM_TRIES - 1:
+                        raise
+                    # Every state forgets the same prefix and is renamed the same way,
+                    # so the frontier stays the set of (windows of) states the log allows.
+                    self.frontier = self.map.compact(self.frontier)
+                    self.compactions += 1
         except OutsideModel as why:
             path, line = ev.get("_loc", ("?", 0))
             self.outside = f"{path} line {line}: {why}"

@@ -21,6 +21,7 @@ duplicate) or fifo (one ordered, lossy queue per channel).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from ...checker.errors import UsageError
@@ -75,7 +76,6 @@ class MultiPaxosModel:
                               recovery == "durable", threshold(replicas, q1), self.rules, q2,
                               self.network)
         self._properties = make_properties(replicas, slots, commands, q2)
-        self._maps = value_maps(commands)
 
     def init_states(self) -> list[MPState]:
         return [initial(self.n, self.cfg.slots, self.cfg.max_round, self.network.initial())]
@@ -88,6 +88,12 @@ class MultiPaxosModel:
 
     def properties(self):
         return self._properties
+
+    @cached_property
+    def _maps(self) -> list:
+        # Built on first use: commands! renamings, too many for the wide windows of
+        # trace conformance (trace_map.py), which never asks for a canonical form.
+        return value_maps(self.cfg.commands)
 
     def canonical(self, s: MPState) -> tuple:
         if self.network.sent_set:

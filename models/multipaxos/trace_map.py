@@ -49,9 +49,9 @@ Two facts outlive a compacted slot and are kept outside the states:
 
 What the window cannot hold is reported as outside the model, never guessed: an
 event about a slot below the window (every replica executed it; the replicas of
-impl/ never send one), a slot more than `SLOTS` above the slowest replica's
-execution point (a replica down or lagging that long), more than `ROUNDS` live
-ballots or `COMMANDS` requests in flight. A command that no state mentions any more
+impl/ never send one), a slot more than `MAX_SLOTS` above the slowest replica's
+execution point (a replica down or lagging that long), more than `MAX_ROUNDS` live
+ballots or `MAX_COMMANDS` requests in flight. A command that no state mentions any more
 has been executed by every replica; were the same request proposed again, it would
 be taken for a new one (impl/'s replicas answer it from their session table
 instead), and its at-most-once execution is left to the INTEGRITY monitor.
@@ -71,11 +71,14 @@ from .state import CATCHING_UP, MPState
 from .window import catch_up, compact, mentioned, prune, slack
 
 MAX_REPLICAS = 5
-# The window: slots, live ballots and requests in flight. Wider costs time per event.
+# The window: slots, live ballots and requests in flight, at first. It widens (to
+# twice, or what an event needs) when sliding leaves no room, up to the MAX_ sizes;
+# a wider window costs time per event, so it starts small.
 SLOTS, ROUNDS, COMMANDS = 8, 5, 8
+MAX_SLOTS, MAX_ROUNDS, MAX_COMMANDS = 512, 16, 512
 # A replica that has executed LAG slots fewer than the most advanced one no longer
 # holds the window back: the slots it misses are recorded, and checked as it runs them.
-LAG = SLOTS // 2
+LAG = 4
 # How many slots below the window keep their 2a messages, for 2bs that arrive late.
 GRACE = 64
 UNLIMITED_CRASHES = 1 << 62  # the crash budget only keeps exploration finite
@@ -102,9 +105,17 @@ class WindowModel:
     commands in `done` were executed there, so executing one again logs NOOP and no
     leader proposes it afresh (as for a command still in the log)."""
 
-    def __init__(self, model: MultiPaxosModel) -> None:
-        self.model = model
+    def __init__(self, replicas: int) -> None:
+        self.replicas = replicas
         self.done: frozenset[int] = frozenset()
+        self.resize(SLOTS, ROUNDS, COMMANDS)
+
+    def resize(self, slots: int, rounds: int, commands: int) -> None:
+        """The model of a wider window; states carry over by padding (`window.compact`)."""
+        self.slots, self.rounds, self.commands = slots, rounds, commands
+        model = self.model = MultiPaxosModel(
+            replicas=self.replicas, slots=slots, max_round=rounds, commands=commands,
+            crashes=UNLIMITED_CRASHES, recovery="durable")
         self.describe = model.describe
         self.format_action = model.format_action
         self.init_states = model.init_states
@@ -129,6 +140,8 @@ class WindowModel:
 
 
 class MultiPaxosTraceMap:
+    has_hidden = False
+
     def __init__(self, header, model: WindowModel) -> None:
         self.model = model
         self.replica = {name: i for i, name in enumerate(header.nodes)}
@@ -136,6 +149,8 @@ class MultiPaxosTraceMap:
         self.keys: list[tuple[int, int]] = []  # model ballot -> (round, replica index)
         self.ballots: dict[tuple[int, int], int] = {}
         self.want: tuple[int, int] | None = None  # a ballot to insert when compacting
+        self.need_slot: int | None = None  # a trace slot the window must reach
+        self.need_command = False  # the window must hold one request more
         self.commands: dict[tuple[str, int], int] = {}
         self.names: dict[int, tuple[str, int]] = {}
         self.executed = [0] * len(header.nodes)  # per replica: slots executed, in the trace
@@ -156,10 +171,10 @@ class MultiPaxosTraceMap:
         key = self.key(b)
         got = self.ballots.get(key)
         if got is None:
-            if (self.keys and key < self.keys[-1]) or len(self.keys) >= ROUNDS:
+            if (self.keys and key < self.keys[-1]) or len(self.keys) >= self.model.rounds:
                 self.want = key
-                raise NoRoom(f"ballot ({b[0]},{b[1]}): the window holds {ROUNDS} live "
-                             f"ballots, {len(self.keys)} in use")
+                raise NoRoom(f"ballot ({b[0]},{b[1]}): the window holds {self.model.rounds} "
+                             f"live ballots, {len(self.keys)} in use")
             got = self.ballots[key] = len(self.keys)
             self.keys.append(key)
         return got
@@ -170,10 +185,11 @@ class MultiPaxosTraceMap:
         key = (cmd["client"], cmd["req"])
         got = self.commands.get(key)
         if got is None:
-            free = [k for k in range(COMMANDS) if k not in self.names]
+            free = [k for k in range(self.model.commands) if k not in self.names]
             if not free:
-                raise NoRoom(f"command {key[0]}#{key[1]}: the window holds {COMMANDS} "
-                             "requests in flight")
+                self.need_command = True
+                raise NoRoom(f"command {key[0]}#{key[1]}: the window holds "
+                             f"{self.model.commands} requests in flight")
             got = self.commands[key] = free[0]
             self.names[got] = key
         return got
@@ -182,10 +198,11 @@ class MultiPaxosTraceMap:
         if i < self.base:
             raise OutsideModel(f"slot {i} is below the window (every replica has executed "
                                f"slots below {self.base})")
-        if i >= self.base + SLOTS:
+        if i >= self.base + self.model.slots:
+            self.need_slot = i
             slow = min(range(len(self.executed)), key=self.executed.__getitem__)
-            raise NoRoom(f"slot {i}: the window holds {SLOTS} slots from the first one "
-                         f"some replica has not executed (r{slow} has executed "
+            raise NoRoom(f"slot {i}: the window holds {self.model.slots} slots from the "
+                         f"first one some replica has not executed (r{slow} has executed "
                          f"{self.executed[slow]})")
         return i - self.base
 
@@ -197,6 +214,7 @@ class MultiPaxosTraceMap:
     def compact(self, frontier: set) -> set:
         """Every state with the slots all replicas executed dropped and ballots and
         commands renumbered (the same for all), making room for `want` if it fits."""
+        model = self.model
         top = max(self.executed)
         behind = frozenset(r for r, x in enumerate(self.executed) if x < top - LAG)
         k = min(min(slack(prune(s), behind) for s in frontier),
@@ -215,13 +233,16 @@ class MultiPaxosTraceMap:
             for lg in s.log:
                 ran.update(x for x in lg[:k] if x >= 0)
         keys = sorted(self.keys[b] for b in used_b)
-        if self.want is not None and len(keys) < ROUNDS:
+        slots, rounds, commands = self._sizes(k, len(keys), len(used_v))
+        if self.want is not None and len(keys) < rounds:
             keys = sorted(keys + [self.want])
-        self.want = None
+        self.want, self.need_slot, self.need_command = None, None, False
         order = {key: i for i, key in enumerate(keys)}
         bmap = {b: order[self.keys[b]] for b in used_b}
         vmap = {v: i for i, v in enumerate(sorted(used_v))}
-        out = {compact(s, k, bmap, vmap, ROUNDS) for s in states}
+        out = {compact(s, k, bmap, vmap, rounds, slots) for s in states}
+        if (slots, rounds, commands) != (model.slots, model.rounds, model.commands):
+            model.resize(slots, rounds, commands)
         self.base += k
         self.keys, self.ballots = keys, order
         self.names = {vmap[v]: self.names[v] for v in used_v}
@@ -231,6 +252,19 @@ class MultiPaxosTraceMap:
         self.record = {j: x for j, x in self.record.items() if j >= low}
         self.proposed = {j: x for j, x in self.proposed.items() if j >= self.base - GRACE}
         return out
+
+    def _sizes(self, k: int, ballots: int, commands: int) -> tuple[int, int, int]:
+        """The window's sizes after dropping k slots: wider where what waits does not
+        fit (twice as wide, or as the event needs), never past the MAX_ sizes."""
+        model = self.model
+        slots, rounds, width = model.slots, model.rounds, model.commands
+        if self.need_slot is not None and self.need_slot - self.base - k >= slots:
+            slots = min(MAX_SLOTS, max(2 * slots, self.need_slot - self.base - k + 1))
+        if self.want is not None and ballots >= rounds:
+            rounds = min(MAX_ROUNDS, 2 * rounds)
+        if self.need_command and commands >= width:
+            width = min(MAX_COMMANDS, 2 * width)
+        return slots, rounds, width
 
     def _keep_proposals(self, frontier: set, k: int) -> None:
         """The 2as of the k slots about to leave the window that every state holds."""
@@ -426,7 +460,5 @@ def for_header(header) -> tuple[WindowModel, MultiPaxosTraceMap]:
     if len(header.nodes) > MAX_REPLICAS:
         raise UsageError(f"conformance: the multipaxos model has at most {MAX_REPLICAS} "
                          f"replicas; this run has {len(header.nodes)} (use --no-conformance)")
-    model = WindowModel(MultiPaxosModel(replicas=len(header.nodes), slots=SLOTS,
-                                        max_round=ROUNDS, commands=COMMANDS,
-                                        crashes=UNLIMITED_CRASHES, recovery="durable"))
+    model = WindowModel(len(header.nodes))
     return model, MultiPaxosTraceMap(header, model)

@@ -136,16 +136,17 @@ def mentioned(s: MPState, k: int) -> tuple[set[int], set[int]]:
 
 
 def compact(s: MPState, k: int, bmap: Mapping[int, int], vmap: Mapping[int, int],
-            rounds: int) -> MPState:
+            rounds: int, slots: int) -> MPState:
     """s with its first k slots dropped, ballot b renamed bmap[b] and command v
-    renamed vmap[v]; both maps cover everything `mentioned(s, k)` returns."""
+    renamed vmap[v], in a model of `slots` slots and `rounds` ballots (at least what
+    s has left); both maps cover everything `mentioned(s, k)` returns."""
     def bal(b: int) -> int:
         return NONE if b == NONE else bmap[b]
 
     def val(v: int) -> int:
         return v if v < 0 else vmap[v]
 
-    pad = ((NONE, NONE),) * k
+    pad = ((NONE, NONE),) * (slots - len(s.accepted[0]) + k)
 
     def acc(a: tuple) -> tuple:
         return tuple((bal(vb), val(vv)) for vb, vv in a[k:]) + pad

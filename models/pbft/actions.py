@@ -314,26 +314,31 @@ def enabled_actions(c: Setup, s: PbftState) -> list[tuple]:
     ix = Index(s.msgs)
     out: list[tuple] = []
     for i in c.correct:
-        v, busy = s.view[i], s.changing[i]
-        if not busy:
-            if c.primary(v) == i:
-                _pre_prepares(c, ix, v, i, out)
-            else:
-                _prepares(c, ix, v, i, out)
-            # Prepared in its current view: it multicasts COMMIT (once).
-            for pv, n, d in accepted_by(c, ix, i):
-                if pv == v and prepared(c, ix, v, n, d) and i not in ix.commits.get((v, n, d), ()):
-                    out.append(("COMMIT", v, n, d, i))
-        _executes(c, ix, s, i, out)
-        if v < c.max_view:
-            out.append(("VIEW-CHANGE", v + 1, i, certificates(ix, i, v + 1)))
-        if busy:
-            if c.primary(v) == i:
-                out.extend(("NEW-VIEW", v, i, o) for o in new_view_options(c, ix, v))
-            else:
-                _enter_views(c, ix, v, i, out)
+        replica_actions(c, ix, s, i, out)
     _accepts(c, s, out)
     return out
+
+
+def replica_actions(c: Setup, ix: Index, s: PbftState, i: int, out: list[tuple]) -> None:
+    """The steps correct replica i can take in s, in the order of the protocol."""
+    v, busy = s.view[i], s.changing[i]
+    if not busy:
+        if c.primary(v) == i:
+            _pre_prepares(c, ix, v, i, out)
+        else:
+            _prepares(c, ix, v, i, out)
+        # Prepared in its current view: it multicasts COMMIT (once).
+        for pv, n, d in accepted_by(c, ix, i):
+            if pv == v and prepared(c, ix, v, n, d) and i not in ix.commits.get((v, n, d), ()):
+                out.append(("COMMIT", v, n, d, i))
+    _executes(c, ix, s, i, out)
+    if v < c.max_view:
+        out.append(("VIEW-CHANGE", v + 1, i, certificates(ix, i, v + 1)))
+    if busy:
+        if c.primary(v) == i:
+            out.extend(("NEW-VIEW", v, i, o) for o in new_view_options(c, ix, v))
+        else:
+            _enter_views(c, ix, v, i, out)
 
 
 def _pre_prepares(c: Setup, ix: Index, v: int, p: int, out: list[tuple]) -> None:
@@ -386,9 +391,13 @@ def _enter_views(c: Setup, ix: Index, v: int, i: int, out: list[tuple]) -> None:
 def _accepts(c: Setup, s: PbftState, out: list[tuple]) -> None:
     """A client accepts a result once `reply_need` distinct replicas reported it;
     faulty replicas report whatever result is wanted."""
-    for client, done in enumerate(s.accepted):
-        if done != NONE:
-            continue
+    for client in range(len(s.accepted)):
+        client_accepts(c, s, client, out)
+
+
+def client_accepts(c: Setup, s: PbftState, client: int, out: list[tuple]) -> None:
+    """The results `client` can accept in s (none once it has accepted one)."""
+    if s.accepted[client] == NONE:
         votes: dict[int, int] = {}
         for i in c.correct:
             res = result_of(s.executed[i], client, c.null)

@@ -46,9 +46,9 @@ under a faulty primary, where the model would need the old numbers' state, and
 conformance stops unchecked. That a re-run event's quorums were complete is not
 checked there: it can change no log, since no replica executes a number twice.
 
-The window reports as outside the model, never guesses: a number more than `SEQS`
+The window reports as outside the model, never guesses: a number more than `MAX_SEQS`
 above the last one every (not lagging) correct replica executed, more than
-`REQUESTS` requests in flight, a view above the model's. A request that no state
+`MAX_REQUESTS` requests in flight, a view above the model's. A request that no state
 mentions any more was executed by every correct replica (its client may still
 accept it: `settled`); were it ordered again it would be taken for a new one.
 """
@@ -62,9 +62,12 @@ from .messages import CM, PP, PR
 from .spec import PbftModel
 from .window import catch_up, compact, mentioned, prune, slack
 
-# The window: sequence numbers and requests in flight. Wider costs time per event.
+# The window: sequence numbers and requests in flight, at first. It widens (to
+# twice, or what an event needs) when sliding leaves no room, up to the MAX_ sizes;
+# a wider window costs time per event, so it starts small.
 SEQS, REQUESTS = 6, 6
-LAG = SEQS // 2
+MAX_SEQS, MAX_REQUESTS = 512, 512
+LAG = 3
 VIEWS_PER_REPLICA = 3  # views 0..3n-1: three rounds of primaries
 
 
@@ -80,13 +83,17 @@ class Successors:
         return self.fn(model, s)
 
 
-def _send(action: tuple, message: tuple, text: str) -> Successors:
-    """The step that sends `message`, or a stutter if it was sent already (sent-set)."""
+def _step(want, text: str, replica: int | None = None, client: int | None = None,
+          sent: tuple | None = None) -> Successors:
+    """The steps of one replica or client that `want` (an action, or a predicate over
+    actions) picks; a stutter if the message `sent` is in msgs already (sent-set)."""
+    pick = want.__eq__ if isinstance(want, tuple) else want
 
     def successors(model, s):
-        if message in s.msgs:
+        if sent is not None and sent in s.msgs:
             return [s]
-        return [model.next_state(s, action)] if action in model.actions(s) else []
+        return [model.next_state(s, a) for a in model.actions_of(s, replica, client)
+                if pick(a)]
 
     return Successors(successors, text)
 
@@ -99,21 +106,56 @@ def _stutter(text: str) -> Successors:
     return Successors(lambda model, s: [s], text)
 
 
-class PbftTraceMap:
-    def __init__(self, header, model: PbftModel) -> None:
-        self.model = model
+class WindowModel:
+    """The PBFT model of the current window's sizes; `resize` widens it."""
+
+    def __init__(self, replicas: int, f: int, byzantine: str, max_view: int) -> None:
+        self.params = (replicas, f, byzantine)
+        self.max_view = max_view
+        self.resize(SEQS, REQUESTS)
+
+    def resize(self, seqs: int, requests: int) -> None:
+        replicas, f, byzantine = self.params
+        model = self.model = PbftModel(replicas=replicas, f=f, byzantine=byzantine,
+                                       requests=requests, max_view=self.max_view,
+                                       max_seq=seqs)
         self.setup = model.setup
+        for name in ("init_states", "actions", "actions_of", "next_state", "properties",
+                     "describe", "format_action"):
+            setattr(self, name, getattr(model, name))
+
+
+class PbftTraceMap:
+    has_hidden = False
+
+    def __init__(self, header, model: WindowModel) -> None:
+        self.model = model
         self.replica = {name: i for i, name in enumerate(header.nodes)}
         self.faulty = frozenset(header.byzantine)
-        self.null = model.setup.null
-        self.forged = model.setup.null + 1
+        self.need_seq: int | None = None  # a trace number the window must reach
+        self.need_request = False  # the window must hold one request more
         self.base = 0  # model number n is trace number base + n
         self.digest: dict[str, int] = {}
         self.requests: dict[tuple[str, int], int] = {}
         self.names: dict[int, tuple[str, int]] = {}
+        # request -> the highest number a PRE-PREPARE gave it: a faulty primary's are
+        # in no state (its messages are a universe), yet backups may still take them
+        self.ordered_at: dict[int, int] = {}
         self.settled: set[tuple[str, int]] = set()  # executed everywhere, not yet accepted
         self.executed = [0] * len(header.nodes)  # per replica: last number executed (trace)
         self.history: list[str] = []  # history[n - 1]: the digest first executed at n
+
+    @property
+    def setup(self):
+        return self.model.setup
+
+    @property
+    def null(self) -> int:
+        return self.model.setup.null
+
+    @property
+    def forged(self) -> int:
+        return self.model.setup.forged
 
     # -- names to model ints -----------------------------------------------------------
 
@@ -125,8 +167,9 @@ class PbftTraceMap:
         if got is None:
             free = [d for d in range(self.setup.requests) if d not in self.names]
             if not free:
-                raise NoRoom(f"request {key[0]}#{key[1]}: the window holds {REQUESTS} "
-                             "requests in flight")
+                self.need_request = True
+                raise NoRoom(f"request {key[0]}#{key[1]}: the window holds "
+                             f"{self.setup.requests} requests in flight")
             got = self.requests[key] = free[0]
             self.names[got] = key
             self.settled.discard(key)
@@ -136,11 +179,12 @@ class PbftTraceMap:
         return self.digest.get(digest, self.forged)
 
     def seq(self, n: int) -> int:
-        if n > self.base + SEQS:
+        if n > self.base + self.setup.max_seq:
+            self.need_seq = n
             slow = min(self.setup.correct, key=self.executed.__getitem__)
-            raise NoRoom(f"sequence number {n}: the window holds {SEQS} numbers above the "
-                         f"last one every correct replica executed (r{slow} executed "
-                         f"{self.executed[slow]})")
+            raise NoRoom(f"sequence number {n}: the window holds {self.setup.max_seq} "
+                         "numbers above the last one every correct replica executed "
+                         f"(r{slow} executed {self.executed[slow]})")
         return n - self.base
 
     def view(self, v: int) -> int:
@@ -164,43 +208,54 @@ class PbftTraceMap:
                 min(self.executed[i] for i in c.correct if i not in behind) - self.base)
         if behind and k > 0:
             states = [catch_up(s, c, behind, k) for s in states]
-        used: set[int] = set()
+        used = {d for d, n in self.ordered_at.items() if n > self.base + k}
         for s in states:
             used |= mentioned(s, c, k)
         for d, name in self.names.items():
             if d not in used and any(s.accepted[d] == NONE for s in states):
                 self.settled.add(name)
         dmap = {d: j for j, d in enumerate(sorted(used))}
-        out = {compact(s, c, k, dmap) for s in states}
+        seqs, requests = c.max_seq, c.requests
+        if self.need_seq is not None and self.need_seq - self.base - k > seqs:
+            seqs = min(MAX_SEQS, max(2 * seqs, self.need_seq - self.base - k))
+        if self.need_request and len(used) >= requests:
+            requests = min(MAX_REQUESTS, 2 * requests)
+        self.need_seq, self.need_request = None, False
+        if (seqs, requests) != (c.max_seq, c.requests):
+            self.model.resize(seqs, requests)
+        into = self.setup
+        out = {compact(s, c, k, dmap, into) for s in states}
         self.base += k
         self.names = {dmap[d]: self.names[d] for d in used}
+        self.ordered_at = {dmap[d]: n for d, n in self.ordered_at.items() if d in dmap}
         self.requests = {name: d for d, name in self.names.items()}
-        self.digest = {dg: (d if d >= c.requests else dmap[d])
-                       for dg, d in self.digest.items() if d >= c.requests or d in dmap}
+        named = {**dmap, c.null: into.null, c.forged: into.forged}
+        self.digest = {dg: named[d] for dg, d in self.digest.items() if d in named}
         return out
 
     # -- events to successors ----------------------------------------------------------
 
     def match(self, ev: dict):
         kind, node = ev["kind"], ev["node"]
-        if kind == "send" and ev["msg"]["type"] == "pre-prepare":
-            msg = ev["msg"]
-            if msg["n"] > self.base:  # the request's name in the model, while it is in view
-                self.digest[msg["digest"]] = self.request_of(msg["cmd"])
+        if kind in ("send", "recv"):
+            # A Byzantine primary's sends are not trusted to be logged: a backup's recv
+            # carries its pre-prepare.
+            send = ev.get("_send")
+            msg = ev.get("msg") or (send["msg"] if send is not None else None)
+            if msg is not None and msg.get("type") == "pre-prepare" and msg["n"] > self.base:
+                self._name(msg)
         if node in self.faulty:
             return None
         i = self.replica.get(node)
         if kind == "send" and i is not None:
             return self._send_event(i, ev["msg"])
         if kind == "recv" and i is not None:
-            send = ev.get("_send")
-            msg = send["msg"] if send is not None else ev.get("msg")
             if msg is not None and msg.get("type") == "new-view":
                 v = self.view(msg["view"])
                 o = self.o(msg["pre_prepares"])
                 if isinstance(o, Successors):
                     return o
-                return ("ENTER-VIEW", v, i, o).__eq__
+                return _step(("ENTER-VIEW", v, i, o), f"ENTER-VIEW(v={v}, r{i}, O={o})", i)
             return None
         if kind == "execute" and i is not None:
             return self._execute(i, ev)
@@ -208,12 +263,18 @@ class PbftTraceMap:
             key = (node, ev.get("req"))
             d = self.requests.get(key)
             if d is not None:
-                return lambda a: a[0] == "ACCEPT" and a[1] == d
+                return _step(lambda a: True, f"ACCEPT({node}#{key[1]}, any result)", client=d)
             if key in self.settled:
                 self.settled.discard(key)
                 return None  # every correct replica executed it: ACCEPT is enabled
             return _fails(f"ACCEPT of {node}#{key[1]}, a request no replica ordered")
         return None
+
+    def _name(self, msg: dict) -> None:
+        """The model request of a pre-prepare's digest, while its number is in view."""
+        d = self.digest[msg["digest"]] = self.request_of(msg["cmd"])
+        if d < self.setup.requests:
+            self.ordered_at[d] = max(self.ordered_at.get(d, 0), msg["n"])
 
     def _send_event(self, i: int, msg: dict):
         t = msg["type"]
@@ -223,28 +284,31 @@ class PbftTraceMap:
                 return self._below(v, n, dg, t)
             n, d = self.seq(n), self.d(dg)
             if t == "pre-prepare":
-                return _send(("PRE-PREPARE", v, n, d, i), (PP, v, n, d),
-                             f"PRE-PREPARE(v={v}, n={n}, d={d}) by r{i}, or sent already")
+                return _step(("PRE-PREPARE", v, n, d, i),
+                             f"PRE-PREPARE(v={v}, n={n}, d={d}) by r{i}, or sent already",
+                             i, sent=(PP, v, n, d))
             kind = PR if t == "prepare" else CM
-            return _send((t.upper(), v, n, d, i), (kind, v, n, d, i),
-                         f"{t.upper()}(v={v}, n={n}, d={d}, r{i}), or sent already")
+            return _step((t.upper(), v, n, d, i),
+                         f"{t.upper()}(v={v}, n={n}, d={d}, r{i}), or sent already",
+                         i, sent=(kind, v, n, d, i))
         if t == "view-change":
             v = self.view(msg["view"])
-            return lambda a: a[0] == "VIEW-CHANGE" and a[1] == v and a[2] == i
+            return _step(lambda a: a[0] == "VIEW-CHANGE" and a[1] == v,
+                         f"VIEW-CHANGE(v={v}, r{i}, any certificates)", i)
         if t == "new-view":
             v = self.view(msg["view"])
             o = self.o(msg["pre_prepares"])
             if isinstance(o, Successors):
                 return o
-            return ("NEW-VIEW", v, i, o).__eq__
+            return _step(("NEW-VIEW", v, i, o), f"NEW-VIEW(v={v}, r{i}, O={o})", i)
         return None
 
     def o(self, pre_prepares: list) -> tuple[int, ...] | Successors:
         """NEW-VIEW's O inside the window; its numbers below it must hold the digests
         executed there."""
         for n, dg in pre_prepares:
-            if n <= self.base and self.history[n - 1] != dg:
-                return _fails(f"O gives {n} digest {dg}, but {self.history[n - 1]} was "
+            if n <= self.base and self.executed_at(n) != dg:
+                return _fails(f"O gives {n} digest {dg}, but {self.executed_at(n)} was "
                               "executed there")
         inside = sorted((n, dg) for n, dg in pre_prepares if n > self.base)
         if inside:
@@ -254,27 +318,31 @@ class PbftTraceMap:
     def _below(self, v: int, n: int, dg: str, t: str):
         """A message about a number every correct replica executed (a view change
         re-runs it): it must carry the digest executed there."""
-        if dg == self.history[n - 1]:
+        if dg == self.executed_at(n):
             return _stutter(f"{t} for {n}, below the window: the digest executed there")
-        if self.setup.primary(v) in self.setup.faulty:
+        if n >= 1 and self.setup.primary(v) in self.setup.faulty:
             raise OutsideModel(f"{t} for {n} with digest {dg} under faulty primary "
                                f"r{self.setup.primary(v)}: number {n} is below the window")
-        return _fails(f"{t} for {n}, below the window, must carry {self.history[n - 1]}, "
-                      "the digest executed there")
+        return _fails(f"{t} for {n}, below the window, must carry {self.executed_at(n)}, "
+                      "the digest executed there (numbers start at 1)")
+
+    def executed_at(self, n: int) -> str | None:
+        return self.history[n - 1] if 1 <= n <= len(self.history) else None
 
     def _execute(self, i: int, ev: dict):
         n, dg = ev["n"], ev["digest"]
         if n <= self.base:
-            ok = n == self.executed[i] + 1 and self.history[n - 1] == dg
+            ok = n == self.executed[i] + 1 and self.executed_at(n) == dg
             self.executed[i] = max(self.executed[i], n)
             return Successors(lambda model, s: [s] if ok else [],
                               f"r{i} executes {n}, below the window: its next number, "
-                              f"with the digest executed there ({self.history[n - 1]})")
+                              f"with the digest executed there ({self.executed_at(n)})")
         m = self.seq(n)
         self.executed[i] = max(self.executed[i], n)
         if n == len(self.history) + 1:
             self.history.append(dg)
-        return ("EXECUTE", i, m, self.d(dg)).__eq__
+        d = self.d(dg)
+        return _step(("EXECUTE", i, m, d), f"EXECUTE(r{i}, n={m}, d={d})", i)
 
     def describe_match(self, ev: dict) -> str:
         saved = (list(self.executed), len(self.history), set(self.settled))
@@ -285,16 +353,11 @@ class PbftTraceMap:
         finally:
             self.executed, self.settled = saved[0], saved[2]
             del self.history[saved[1]:]
-        where = f"(model number n is trace number {self.base} + n)"
         if w is None:
             return "a stutter"
-        if isinstance(w, Successors):
-            return f"{w.text} {where}"
-        if ev["kind"] == "result":
-            return f"ACCEPT({ev['node']}#{ev.get('req')}, any result)"
-        if ev["kind"] == "send" and ev["msg"]["type"] == "view-change":
-            return f"VIEW-CHANGE(v={ev['msg']['view']}, {ev['node']}, any certificates)"
-        return f"{w.__self__!r} {where}"
+        names = ", ".join(f"req{d + 1}={c}#{r}" for d, (c, r) in sorted(self.names.items()))
+        return (f"{w.text} (model number n is trace number {self.base} + n; "
+                f"requests: {names or 'none'})")
 
 
 def _byzantine_param(header) -> str:
@@ -309,12 +372,11 @@ def _byzantine_param(header) -> str:
                      "(use --no-conformance)")
 
 
-def for_header(header) -> tuple[PbftModel, PbftTraceMap]:
+def for_header(header) -> tuple[WindowModel, PbftTraceMap]:
     """The model instance a run's header describes, and the map into it."""
     n = len(header.nodes)
     if header.f >= n:
         raise UsageError(f"conformance: f must be below the number of replicas; this run "
                          f"has {n} replicas and f={header.f} (use --no-conformance)")
-    model = PbftModel(replicas=n, f=header.f, byzantine=_byzantine_param(header),
-                      requests=REQUESTS, max_view=VIEWS_PER_REPLICA * n - 1, max_seq=SEQS)
+    model = WindowModel(n, header.f, _byzantine_param(header), VIEWS_PER_REPLICA * n - 1)
     return model, PbftTraceMap(header, model)

@@ -83,12 +83,18 @@ def mentioned(s: PbftState, c: Setup, k: int) -> set[int]:
     return {d for d in out if d < c.requests}
 
 
-def compact(s: PbftState, c: Setup, k: int, dmap: Mapping[int, int]) -> PbftState:
-    """s with numbers up to k dropped (n becomes n - k) and request d renamed dmap[d];
-    dmap covers `mentioned(s, c, k)`, and a request it renames nothing to is free:
-    its client's accepted result is cleared for the request that takes its place."""
+def compact(s: PbftState, c: Setup, k: int, dmap: Mapping[int, int],
+            into: Setup | None = None) -> PbftState:
+    """s with numbers up to k dropped (n becomes n - k) and request d renamed dmap[d],
+    as a state of the model `into` (c, or one with more requests: the null and forged
+    requests are renamed to its own). dmap covers `mentioned(s, c, k)`, and a request
+    it renames nothing to is free: its client's accepted result is cleared for the
+    request that takes its place."""
+    into = into or c
+    named = {**dmap, c.null: into.null, c.forged: into.forged}
+
     def dig(d: int) -> int:
-        return d if d >= c.requests else dmap[d]
+        return named[d]
 
     msgs = set()
     for m in s.msgs:
@@ -104,7 +110,7 @@ def compact(s: PbftState, c: Setup, k: int, dmap: Mapping[int, int]) -> PbftStat
                                                    if n > k))))
         else:
             msgs.add((NV, m[1], tuple(dig(d) for d in m[2][k:])))
-    accepted = [NONE] * c.requests
+    accepted = [NONE] * into.requests
     for d, e in dmap.items():
         accepted[e] = s.accepted[d]
     return PbftState(s.view, s.changing, tuple(tuple(dig(d) for d in lg[k:]) for lg in s.executed),
