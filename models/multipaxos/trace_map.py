@@ -250,7 +250,8 @@ class MultiPaxosTraceMap:
         self.model.done = frozenset(vmap[v] for v in (self.model.done | ran) if v in vmap)
         low = min(self.executed)
         self.record = {j: x for j, x in self.record.items() if j >= low}
-        self.proposed = {j: x for j, x in self.proposed.items() if j >= self.base - GRACE}
+        keep = min(self.base - GRACE, low)
+        self.proposed = {j: x for j, x in self.proposed.items() if j >= keep}
         return out
 
     def _sizes(self, k: int, ballots: int, commands: int) -> tuple[int, int, int]:
@@ -322,8 +323,8 @@ class MultiPaxosTraceMap:
                                     "its own promise")
 
         def successors(model, s):
-            if s.owner[b] == a:
-                return [s]  # its own promise, made by Prepare
+            if s.owner[b] == a or s.max_bal[a] == b:
+                return [s]  # its own promise, made by Prepare, or one it made already
             act = ("Promise", a, b)
             if act in model.actions(s):
                 return [model.next_state(s, act)]
@@ -334,6 +335,8 @@ class MultiPaxosTraceMap:
         return Successors(successors, f"Promise(r{a}, b={b + 1}), or a stutter if late or its own")
 
     def _accept(self, r: int, msg: dict):
+        if msg["slot"] < self.base:
+            return self._reproposal(r, msg)
         b = self.ballots.get(self.key(msg["ballot"]))
         slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
         if b is None:
@@ -365,14 +368,55 @@ class MultiPaxosTraceMap:
         slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
         if b is None:
             return self._unknown("a 2b", msg["ballot"])
-        return ("Accept", r, b, slot, v).__eq__
+        act = ("Accept", r, b, slot, v)
+
+        def successors(model, s):
+            if s.accepted[r][slot] == (b, v) and s.max_bal[r] == b:
+                return [s]  # accepted again (a 2a sent again): the same 2b, the same state
+            return [model.next_state(s, act)] if act in model.actions(s) else []
+
+        return Successors(successors, f"Accept(r{r}, b={b + 1}, slot={slot}, v={v}), or a "
+                                      "stutter if it has just accepted it")
+
+    def _reproposal(self, r: int, msg: dict):
+        """A 2a in a slot the window has passed, from a new leader that lags (it
+        re-proposes from its own execution point): Lead re-proposes, per slot, the value
+        its quorum reports with the highest ballot, which in a chosen slot is the chosen
+        value (Paxos Made Simple §2.2, P2c), so it must be what was executed there. The
+        step it belongs to is Lead, unless r has led already."""
+        i, key = msg["slot"], self.key(msg["ballot"])
+        b = self.ballots.get(key)
+        if b is None:
+            return self._unknown("a 2a", msg["ballot"])
+        first = self.record.get(i)
+        if first is None:
+            raise OutsideModel(f"slot {i} is below the window (every replica has executed "
+                               f"slots below {self.base})")
+        cmd = msg["cmd"]
+        name = None if cmd is None else (cmd["client"], cmd["req"])
+        if name != first[0]:
+            return _fails(f"a 2a by r{r} in slot {i}, below the window, must re-propose "
+                          f"{first[0]}, executed there")
+        self.proposed.setdefault(i, set()).add((key, name))
+
+        def successors(model, s):
+            if s.lead[r] != b:
+                return []
+            if s.next_slot[r] != NONE:
+                return [s]
+            return [model.next_state(s, a) for a in model.actions(s)
+                    if a[0] == "Lead" and a[1] == r]
+
+        return Successors(successors, f"a re-proposal by r{r} in slot {i}, below the window, "
+                                      f"of what was executed there: Lead(r{r}, b={b + 1}), "
+                                      "or nothing if it has led")
 
     def _late_vote(self, a: int, msg: dict):
         """Accept(a, b, slot, v) in a slot every replica executed: the 2a must have been
         sent, and b must be at least a's promise, which it raises; nothing else of the
         step can be read again (`window`)."""
         i, key = msg["slot"], self.key(msg["ballot"])
-        if i < self.base - GRACE:
+        if i < self.base - GRACE and i not in self.proposed:
             raise OutsideModel(f"slot {i} is {GRACE} or more below the window (every replica "
                                f"has executed slots below {self.base})")
         cmd = msg["cmd"]

@@ -255,7 +255,7 @@ class PbftTraceMap:
                 o = self.o(msg["pre_prepares"])
                 if isinstance(o, Successors):
                     return o
-                return _step(("ENTER-VIEW", v, i, o), f"ENTER-VIEW(v={v}, r{i}, O={o})", i)
+                return self._enter_view(v, i, o)
             return None
         if kind == "execute" and i is not None:
             return self._execute(i, ev)
@@ -269,6 +269,19 @@ class PbftTraceMap:
                 return None  # every correct replica executed it: ACCEPT is enabled
             return _fails(f"ACCEPT of {node}#{key[1]}, a request no replica ordered")
         return None
+
+    @staticmethod
+    def _enter_view(v: int, i: int, o: tuple) -> Successors:
+        """ENTER-VIEW, or a stutter for a NEW-VIEW of a view i has entered already
+        (sent again to a replica that missed it): a replica ignores it."""
+        enter = _step(("ENTER-VIEW", v, i, o), "", i)
+
+        def successors(model, s):
+            if s.view[i] > v or (s.view[i] == v and not s.changing[i]):
+                return [s]
+            return enter.successors(model, s)
+
+        return Successors(successors, f"ENTER-VIEW(v={v}, r{i}, O={o}), or a stutter once in v")
 
     def _name(self, msg: dict) -> None:
         """The model request of a pre-prepare's digest, while its number is in view."""

@@ -402,3 +402,73 @@ def test_late_vote_for_a_value_never_proposed_fails(synth_multipaxos, tmp_path, 
     file, got, report = _conformance_failure(capsys, bad)
     assert (file, got) == (str(bad), line)
     assert "never sent" in report["conformance_failure"]["mapped_to"]
+
+
+# -- a new leader that lags, and a lossy network --------------------------------------------
+
+
+def _lagging_leader_run(folder, faults=None):
+    """r1 is down while r0 and r2 run 60 slots; it restarts, r0 crashes, and r1 (seed 1)
+    becomes the leader: it re-proposes from its own execution point, far below the
+    window."""
+    from smrcheck.impl.runtime.faults import FaultSpec
+
+    c = build("multipaxos", n=3, clients=3, requests=60, seed=1, window=2,
+              trace_dir=str(folder), faults=faults and FaultSpec(**faults))
+    net = c.net
+    net.run(until=lambda: c.replica("r0").slot_out >= 20)
+    net.crash("r1")
+    net.run(until=lambda: c.replica("r0").slot_out >= 80)
+    net.restart("r1")
+    net.run(max_time=net.time + 0.002)
+    net.crash("r0")
+    net.run(max_time=net.time + 1.5)
+    net.restart("r0")
+    assert run_to_completion(c)
+    c.close()
+
+
+def _below_window(folder, kind):
+    """The (line, slot) of each `kind` send whose slot is below the window then."""
+    run = open_run([str(folder)])
+    try:
+        conf = Conformance(*mp_map.for_header(run.header))
+        out = []
+        for ev in Merger(run):
+            if (ev["kind"] == "send" and ev["msg"]["type"] == kind
+                    and ev["msg"]["slot"] < conf.map.base):
+                out.append((ev["_loc"][1], ev["msg"]["slot"]))
+            assert conf.step(ev), conf.failure
+        return out
+    finally:
+        run.close()
+
+
+def test_lagging_new_leader_re_proposing_below_the_window_conforms(tmp_path, capsys):
+    _lagging_leader_run(tmp_path)
+    assert len(_below_window(tmp_path, "accept")) > 30
+    code, report = validate_json(capsys, tmp_path)
+    assert (code, report["conformance"]) == (0, "conforms"), report
+
+
+def test_lagging_new_leader_re_proposing_another_value_fails(tmp_path, capsys):
+    _lagging_leader_run(tmp_path / "good")
+    line, slot = _below_window(tmp_path / "good", "accept")[5]
+
+    def that(ev):
+        return ev["seq"] == line - 2  # the header is line 1, seq 0 is line 2
+
+    def noop(ev):
+        ev["msg"]["cmd"] = None
+
+    at = corrupt(tmp_path / "good", tmp_path / "bad", "r1", that, noop)
+    assert at[1] == line
+    file, got, report = _conformance_failure(capsys, tmp_path / "bad")
+    assert (file, got) == at and "executed there" in report["conformance_failure"]["mapped_to"]
+
+
+def test_lossy_duplicating_network_conforms(tmp_path, capsys):
+    # retransmitted accepts are accepted again, duplicated prepares promised again
+    _lagging_leader_run(tmp_path, {"drop": 0.05, "dup": 0.05, "delay": 0.002})
+    code, report = validate_json(capsys, tmp_path)
+    assert (code, report["conformance"]) == (0, "conforms"), report
