@@ -14,6 +14,14 @@ event does not show left open) or to a stutter; the new frontier is every succes
 under a matching action, of a state in the old one. An empty frontier means no run of
 the model explains the log: the event is reported with the states that were still
 possible just before it and the actions they enabled.
+
+A model is finite and a run is not, so a trace map may let each model state stand for
+a window of the run (models/*/window.py): when an event does not fit, the map raises
+`NoRoom` and the validator asks it to `compact` the frontier, which slides (or
+widens) the window the same way in every state, forgetting only what no later step
+can read; the map then maps the event again. Memory follows the window, not the log.
+What even a compacted window cannot hold stops conformance as `outside-model`, with
+the reason, and the run is not blamed for it.
 """
 
 from __future__ import annotations

@@ -32,34 +32,44 @@ model ballots are the live trace ballots in their order; model commands are the
 requests some state still mentions. When an event needs a slot past the window, a
 ballot or a command more, the validator asks `compact` to slide the window: `base`
 moves up to the first slot some replica has not executed (in the trace and in every
-state), and ballots and commands are renumbered. A ballot that first appears below
-a live one (two replicas racing for leadership) is inserted in order, which renames
-the higher ones; the model lets a replica claim any unclaimed ballot above those it
-has seen, so the renamed run is a run of the model too.
+state), and ballots and commands are renumbered; if that leaves no room, the window
+widens (real runs pipeline dozens of requests). A replica more than `LAG` slots
+behind the others (down, or catching up) does not hold the window back: the slots
+it misses are chosen, so its log is filled in (`window.catch_up`) and its execute
+events below the window are checked against `record`, what the first replica to
+execute each slot executed. A ballot that first appears below a live one (two
+replicas racing for leadership) is inserted in order, which renames the higher ones;
+the model lets a replica claim any unclaimed ballot above those it has seen, so the
+renamed run is a run of the model too.
 
-Two facts outlive a compacted slot and are kept outside the states:
+Some facts outlive a compacted slot and are kept outside the states:
 
 - `done`: commands executed in a dropped slot that the window still mentions
   (chosen again in a later slot, the leader re-proposing them). Executing one again
   is a duplicate (NOOP), and a leader does not propose it afresh; `WindowModel`
   applies both, as the model does for a command still in the log.
+- `record` and `proposed`: per slot below the window, what was executed there and
+  the 2as sent there (for `GRACE` slots, or as far as the slowest replica lags).
+  An acceptor may still accept such a 2a (a message delayed or sent again): the
+  step is checked against `proposed` and its one lasting effect, the acceptor's
+  promise, applied. A new leader that lags re-proposes from its own execution
+  point: in a chosen slot Lead re-proposes the chosen value (§2.2, P2c), so such a
+  2a must be what `record` says was executed there.
 - a late promise for a ballot the window has dropped is a stutter when it is above
   the acceptor's promise (the rule above); that the ballot was ever prepared is then
   not checked (level 1, the monitors, checks ballots).
 
 What the window cannot hold is reported as outside the model, never guessed: an
-event about a slot below the window (every replica executed it; the replicas of
-impl/ never send one), a slot more than `MAX_SLOTS` above the slowest replica's
-execution point (a replica down or lagging that long), more than `MAX_ROUNDS` live
-ballots or `MAX_COMMANDS` requests in flight. A command that no state mentions any more
-has been executed by every replica; were the same request proposed again, it would
-be taken for a new one (impl/'s replicas answer it from their session table
-instead), and its at-most-once execution is left to the INTEGRITY monitor.
+event about a slot below the window that nothing above explains, a slot more than
+`MAX_SLOTS` above the slowest (not lagging) replica's execution point, more than
+`MAX_ROUNDS` live ballots or `MAX_COMMANDS` requests in flight. A command that no
+state mentions any more has been executed by every replica; were the same request
+proposed again, it would be taken for a new one (impl/'s replicas answer it from
+their session table instead), and its at-most-once execution is left to the
+MP-AT-MOST-ONCE monitor.
 """
 
 from __future__ import annotations
-
-from bisect import bisect_left
 
 from ...checker.errors import UsageError
 from ...checker.validate import NoRoom, OutsideModel

@@ -24,7 +24,8 @@ where names become ints, as `common.ids` does for counterexamples:
   model's faulty replicas have sent every message they can sign from the start).
 
 Digests: the PRE-PREPARE that names a digest carries its request, which fixes the
-digest's model request.
+digest's model request (a Byzantine primary's sends are not trusted to be logged, so
+a backup's recv of its pre-prepare, which carries the message, names it too).
 
 A run is unbounded, the model is not, so the model follows a window of the run
 (`window.py` says what may be forgotten and why): model sequence number n is trace
@@ -32,7 +33,9 @@ number `base + n`, and model requests are the requests some state still mentions
 When an event needs a number past the window or a request more, the validator asks
 `compact` to slide it: `base` moves up to the last number every correct replica has
 executed (a replica more than `LAG` numbers behind the others no longer holds it
-back: its log is filled in and its execute events are checked against `history`).
+back: its log is filled in and its execute events are checked against `history`);
+if that leaves no room, the window widens (real runs pipeline dozens of requests).
+Views are not renumbered: the model has 3n of them (a view's primary is v mod n).
 
 impl/ takes no checkpoints (§4.3), so a view change re-runs every number from 1:
 VIEW-CHANGE certificates, NEW-VIEW's O and the new view's PRE-PREPAREs, PREPAREs
@@ -50,7 +53,8 @@ The window reports as outside the model, never guesses: a number more than `MAX_
 above the last one every (not lagging) correct replica executed, more than
 `MAX_REQUESTS` requests in flight, a view above the model's. A request that no state
 mentions any more was executed by every correct replica (its client may still
-accept it: `settled`); were it ordered again it would be taken for a new one.
+accept it: `settled`); were it ordered again it would be taken for a new one, so a
+correct primary's "each request once per view" is checked only within the window.
 """
 
 from __future__ import annotations
