@@ -444,8 +444,8 @@ class Merger:
         queue. Returns (events read, whether the file is done).
 
         The hot path, one loop for reading and merging: the C JSON scanner (json.loads
-        without its Python wrapper), hand checks, the common recv (its send known) and
-        send inline; anything unusual goes to a method that names the fault."""
+        without its Python wrapper), hand checks, the common recv (its send known)
+        inline; anything unusual goes to a method that names the fault."""
         handle, path = src.handle, src.path
         kinds, payloads, names, kind_ok = self.kinds, self.payloads, self.names, self.kind_ok
         next_seq, last_line, only = src.next_seq, src.last_line, src.node
