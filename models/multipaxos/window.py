@@ -10,15 +10,19 @@ of the conformance frontier alike. It may forget only what no future step of Pax
 Made Simple §3 can read; each rule below says why that holds.
 
 - Slots below k, where every replica's log already holds k entries (every replica
-  has executed them, so its learner never reads those slots again). In Paxos each slot is a
-  separate instance (§3): its acceptors' votes, 2a and 2b messages are read by that
-  instance alone (Accept reads its own 2a, a learner the 2bs of the slot it executes
-  next, a new leader the 1b reports of a slot to re-propose there). A slot that every
-  learner has passed and no proposer will fill changes no later log. The one cross-
-  slot reader is a new leader's phase 1, which re-proposes per slot; a re-proposal in
-  a dropped slot would go to an instance every replica has executed (the replicas of
-  impl/ ask only for slots at or above their own execution point, and the trace map
-  reports an event about a dropped slot as outside the window, never as explained).
+  has executed them, so its learner never reads those slots again). In Paxos each
+  slot is a separate instance (§3): its acceptors' votes, 2a and 2b messages are
+  read by that instance alone (Accept reads its own 2a, a learner the 2bs of the
+  slot it executes next, a new leader the 1b reports of a slot to re-propose
+  there), so a slot every learner has passed changes no later log. What a dropped
+  slot's events can still change is the acceptors' promises (an Accept raises its
+  acceptor's), and the trace map applies that effect to late votes; a new leader
+  re-proposing in a dropped slot re-proposes its chosen value (§2.2, P2c), which the
+  map checks against what was executed there (`trace_map`).
+  A replica that lags (down, or catching up after a restart) need not hold the
+  window back: the values of the slots it misses are chosen, so it will execute
+  exactly those, in order; `catch_up` fills its log with them (nothing else it does
+  reads its own log) and the trace map checks its execute events against them.
   A leader whose next free slot is below k (a stale one, whose ballot was passed
   before it proposed there) moves to slot k: its proposals below k could reach only
   instances every replica has executed, and it may propose in as many slots as it
