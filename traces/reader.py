@@ -410,7 +410,7 @@ class Merger:
     `NET-AUTHENTIC`, `_fault` (the reason). `warnings` collects truncated final lines.
     """
 
-    def __init__(self, run: Run, batch: int = 1024) -> None:
+    def __init__(self, run: Run, batch: int = 128) -> None:
         self.run = run
         h = run.header
         self.protocol = h.protocol
@@ -420,6 +420,8 @@ class Merger:
         self.names = frozenset(h.nodes) | frozenset(h.clients)
         logged = set(h.logged) if h.logged is not None else set(self.names)
         self.trusted_senders = frozenset(logged - set(h.byzantine))  # their sends must exist
+        # Events are read, merged and checked a batch at a time: a small batch keeps
+        # them in the CPU cache from parsing to checking (1024 measured 10-20% slower)
         self.batch = batch
         self.sent: dict[str, list] = {}  # msg_id -> [send event, addressees not yet received]
         # msg_ids received by all their addressees, kept for two generations of

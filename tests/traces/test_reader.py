@@ -156,6 +156,33 @@ def test_crash_silence_holds_in_per_node_files(tmp_path):
     assert "r1 logs 'recv' after its crash at line 2" in error(tmp_path)
 
 
+def _outcome(paths: list[str], batch: int) -> tuple:
+    from smrcheck.checker.validate import validate
+    from smrcheck.traces.invariants import monitor_for
+
+    try:
+        run = open_run(paths)
+        try:
+            r = validate(Merger(run, batch=batch), monitor_for(run.header),
+                         protocol=run.header.protocol, files=run.files)
+        finally:
+            run.close()
+    except InvalidTrace as err:
+        return ("invalid-input", str(err))
+    return (r.result, r.events, tuple((v.property, v.file, v.line) for v in r.violations))
+
+
+def test_the_batch_size_changes_no_verdict():
+    """Reading a batch at a time is an implementation detail: every sample, good and
+    bad, merged file or per-node files, gets the same verdict, event count and
+    violations, line for line, whatever the batch."""
+    samples = sorted((SAMPLES / "good").iterdir()) + sorted(
+        p for p in (SAMPLES / "bad").iterdir() if not p.name.endswith(".expected.json"))
+    for path in samples:
+        outcomes = {_outcome([str(path)], batch) for batch in (1, 3, 128)}
+        assert len(outcomes) == 1, (path.name, outcomes)
+
+
 def test_header_faults(tmp_path):
     p = tmp_path / "t.jsonl"
     p.write_text('{"kind":"send","node":"r0","seq":0}\n')
