@@ -35,7 +35,8 @@ When an event needs a number past the window or a request more, the validator as
 executed (a replica more than `LAG` numbers behind the others no longer holds it
 back: its log is filled in and its execute events are checked against `history`);
 if that leaves no room, the window widens (real runs pipeline dozens of requests).
-Views are not renumbered: the model has 3n of them (a view's primary is v mod n).
+The model has 3n views; when a trace view is past them, views every state has left
+behind are dropped, n at a time (`vbase`), so a view keeps its primary (v mod n).
 
 impl/ takes no checkpoints (§4.3), so a view change re-runs every number from 1:
 VIEW-CHANGE certificates, NEW-VIEW's O and the new view's PRE-PREPAREs, PREPAREs
@@ -51,7 +52,7 @@ checked there: it can change no log, since no replica executes a number twice.
 
 The window reports as outside the model, never guesses: a number more than `MAX_SEQS`
 above the last one every (not lagging) correct replica executed, more than
-`MAX_REQUESTS` requests in flight, a view above the model's. A request that no state
+`MAX_REQUESTS` requests in flight, views spanning more than the model's 3n. A request that no state
 mentions any more was executed by every correct replica (its client may still
 accept it: `settled`); were it ordered again it would be taken for a new one, so a
 correct primary's "each request once per view" is checked only within the window.
@@ -62,9 +63,9 @@ from __future__ import annotations
 from ...checker.errors import UsageError
 from ...checker.validate import NoRoom, OutsideModel
 from ..common.ids import NONE
-from .messages import CM, PP, PR
+from .messages import CM, PP, PR, VC
 from .spec import PbftModel
-from .window import catch_up, compact, mentioned, prune, slack
+from .window import catch_up, compact, lowest_view, mentioned, prune, slack
 
 # The window: sequence numbers and requests in flight, at first. It widens (to
 # twice, or what an event needs) when sliding leaves no room, up to the MAX_ sizes;
@@ -72,7 +73,7 @@ from .window import catch_up, compact, mentioned, prune, slack
 SEQS, REQUESTS = 6, 6
 MAX_SEQS, MAX_REQUESTS = 512, 512
 LAG = 3
-VIEWS_PER_REPLICA = 3  # views 0..3n-1: three rounds of primaries
+VIEWS_PER_REPLICA = 3  # views 0..3n-1 in the window: three rounds of primaries
 
 
 class Successors:
@@ -139,6 +140,8 @@ class PbftTraceMap:
         self.need_seq: int | None = None  # a trace number the window must reach
         self.need_request = False  # the window must hold one request more
         self.base = 0  # model number n is trace number base + n
+        self.vbase = 0  # model view v is trace view vbase + v, a multiple of n
+        self.need_view = False
         self.digest: dict[str, int] = {}
         self.requests: dict[tuple[str, int], int] = {}
         self.names: dict[int, tuple[str, int]] = {}
@@ -192,9 +195,14 @@ class PbftTraceMap:
         return n - self.base
 
     def view(self, v: int) -> int:
-        if v > self.setup.max_view:
-            raise OutsideModel(f"view {v}: the model's views go up to {self.setup.max_view}")
-        return v
+        """The model view of trace view v. One below `vbase` (every correct replica
+        has left it) is negative: no model step sends in it, as no correct replica
+        sends in a view it has left, and v mod n still names its primary."""
+        if v - self.vbase > self.setup.max_view:
+            self.need_view = True
+            raise NoRoom(f"view {v}: the window holds views {self.vbase}.."
+                         f"{self.vbase + self.setup.max_view}")
+        return v - self.vbase
 
     def hidden(self, a: tuple) -> bool:
         return False
@@ -224,12 +232,17 @@ class PbftTraceMap:
             seqs = min(MAX_SEQS, max(2 * seqs, self.need_seq - self.base - k))
         if self.need_request and len(used) >= requests:
             requests = min(MAX_REQUESTS, 2 * requests)
-        self.need_seq, self.need_request = None, False
+        w = 0
+        if self.need_view:
+            low = min(lowest_view(s, c, k) for s in states)
+            w = low - low % c.n
+        self.need_seq, self.need_request, self.need_view = None, False, False
         if (seqs, requests) != (c.max_seq, c.requests):
             self.model.resize(seqs, requests)
         into = self.setup
-        out = {compact(s, c, k, dmap, into) for s in states}
+        out = {compact(s, c, k, dmap, into, w) for s in states}
         self.base += k
+        self.vbase += w
         self.names = {dmap[d]: self.names[d] for d in used}
         self.ordered_at = {dmap[d]: n for d, n in self.ordered_at.items() if d in dmap}
         self.requests = {name: d for d, name in self.names.items()}
@@ -275,6 +288,27 @@ class PbftTraceMap:
         return None
 
     @staticmethod
+    def _view_change(i: int, v: int) -> Successors:
+        """VIEW-CHANGE to v, after one to every view between (§4.5.2: a replica that
+        sees f + 1 view changes for higher views joins them, skipping views; in the
+        model each of those is a VIEW-CHANGE it may take in turn, its certificates
+        what the model computes); a stutter if it sent its one for v already."""
+
+        def successors(model, s):
+            if s.view[i] == v and any(m[0] == VC and m[1] == v and m[2] == i for m in s.msgs):
+                return [s]
+            t = s
+            while t.view[i] < v:
+                step = [a for a in model.actions_of(t, i) if a[0] == "VIEW-CHANGE"]
+                if not step:
+                    return []
+                t = model.next_state(t, step[0])
+            return [t] if t.view[i] == v and t is not s else []
+
+        return Successors(successors, f"VIEW-CHANGE(v={v}, r{i}, any certificates), after "
+                                      "one to each view between, or sent already")
+
+    @staticmethod
     def _enter_view(v: int, i: int, o: tuple) -> Successors:
         """ENTER-VIEW, or a stutter for a NEW-VIEW of a view i has entered already
         (sent again to a replica that missed it): a replica ignores it."""
@@ -309,9 +343,7 @@ class PbftTraceMap:
                          f"{t.upper()}(v={v}, n={n}, d={d}, r{i}), or sent already",
                          i, sent=(kind, v, n, d, i))
         if t == "view-change":
-            v = self.view(msg["view"])
-            return _step(lambda a: a[0] == "VIEW-CHANGE" and a[1] == v,
-                         f"VIEW-CHANGE(v={v}, r{i}, any certificates)", i)
+            return self._view_change(i, self.view(msg["view"]))
         if t == "new-view":
             v = self.view(msg["view"])
             o = self.o(msg["pre_prepares"])

@@ -24,6 +24,10 @@ can read:
   or above and none still waits for v's NEW-VIEW: only the new primary of v (to
   build NEW-VIEW) and replicas changing to v (to accept it) read them, and a
   replica's view only rises.
+- Views below every view the state mentions (replicas' views, messages,
+  certificates), n at a time: the model compares views by order and reads a view's
+  primary as v mod n, both of which subtracting a multiple of n keeps, and a view
+  nothing mentions is read by no step (VIEW-CHANGE only moves a replica up).
 - Requests that no message, log or certificate mentions any more: the model compares
   digests only for equality, so renaming the ones left, the same way in every state,
   changes no enabled step; a freed request's client has accepted its result or the
@@ -83,13 +87,30 @@ def mentioned(s: PbftState, c: Setup, k: int) -> set[int]:
     return {d for d in out if d < c.requests}
 
 
+def lowest_view(s: PbftState, c: Setup, k: int) -> int:
+    """The lowest view s mentions once numbers up to k are dropped: a correct
+    replica's, or one in a message or certificate. Views below it are nobody's."""
+    low = min(s.view[i] for i in c.correct)
+    for m in s.msgs:
+        kind = m[0]
+        if kind in (PP, PR, CM):
+            if m[2] > k:
+                low = min(low, m[1])
+        elif kind == VC:
+            low = min([low, m[1], *(v for n, v, _ in m[3] if n > k)])
+        else:
+            low = min(low, m[1])
+    return low
+
+
 def compact(s: PbftState, c: Setup, k: int, dmap: Mapping[int, int],
-            into: Setup | None = None) -> PbftState:
-    """s with numbers up to k dropped (n becomes n - k) and request d renamed dmap[d],
-    as a state of the model `into` (c, or one with more requests: the null and forged
-    requests are renamed to its own). dmap covers `mentioned(s, c, k)`, and a request
-    it renames nothing to is free: its client's accepted result is cleared for the
-    request that takes its place."""
+            into: Setup | None = None, w: int = 0) -> PbftState:
+    """s with numbers up to k dropped (n becomes n - k), request d renamed dmap[d] and
+    view v renamed v - w, as a state of the model `into` (c, or one with more
+    requests: the null and forged requests are renamed to its own). dmap covers
+    `mentioned(s, c, k)`, and a request it renames nothing to is free: its client's
+    accepted result is cleared for the request that takes its place. w is a multiple
+    of n at most `lowest_view`, so every view keeps its primary (v mod n)."""
     into = into or c
     named = {**dmap, c.null: into.null, c.forged: into.forged}
 
@@ -101,17 +122,19 @@ def compact(s: PbftState, c: Setup, k: int, dmap: Mapping[int, int],
         kind = m[0]
         if kind == PP:
             if m[2] > k:
-                msgs.add((PP, m[1], m[2] - k, dig(m[3])))
+                msgs.add((PP, m[1] - w, m[2] - k, dig(m[3])))
         elif kind in (PR, CM):
             if m[2] > k:
-                msgs.add((kind, m[1], m[2] - k, dig(m[3]), m[4]))
+                msgs.add((kind, m[1] - w, m[2] - k, dig(m[3]), m[4]))
         elif kind == VC:
-            msgs.add((VC, m[1], m[2], tuple(sorted((n - k, v, dig(d)) for n, v, d in m[3]
-                                                   if n > k))))
+            msgs.add((VC, m[1] - w, m[2], tuple(sorted((n - k, v - w, dig(d))
+                                                       for n, v, d in m[3] if n > k))))
         else:
-            msgs.add((NV, m[1], tuple(dig(d) for d in m[2][k:])))
+            msgs.add((NV, m[1] - w, tuple(dig(d) for d in m[2][k:])))
     accepted = [NONE] * into.requests
     for d, e in dmap.items():
         accepted[e] = s.accepted[d]
-    return PbftState(s.view, s.changing, tuple(tuple(dig(d) for d in lg[k:]) for lg in s.executed),
+    # Faulty replicas' entries are never read and stay at 0 (`state`).
+    view = tuple(v - w if i in c.correct else v for i, v in enumerate(s.view))
+    return PbftState(view, s.changing, tuple(tuple(dig(d) for d in lg[k:]) for lg in s.executed),
                      tuple(accepted), frozenset(msgs))

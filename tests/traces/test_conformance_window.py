@@ -472,3 +472,36 @@ def test_lossy_duplicating_network_conforms(tmp_path, capsys):
     _lagging_leader_run(tmp_path, {"drop": 0.05, "dup": 0.05, "delay": 0.002})
     code, report = validate_json(capsys, tmp_path)
     assert (code, report["conformance"]) == (0, "conforms"), report
+
+
+# -- many views ----------------------------------------------------------------------------
+
+
+def test_pbft_view_change_storm_conforms_as_views_slide(tmp_path, monkeypatch):
+    """Crashing two primaries in turn sets off a storm of view changes in impl/ (each
+    new primary times out before its NEW-VIEW lands), with replicas joining later
+    views directly (§4.5.2). With a window of 2n views the model holds views vbase..
+    vbase + 2n - 1 and drops older ones n at a time."""
+    monkeypatch.setattr(pbft_map, "VIEWS_PER_REPLICA", 2)
+    c = build("pbft", n=4, clients=1, requests=36, seed=1, trace_dir=str(tmp_path))
+    net = c.net
+    net.run(until=lambda: max(c.replica(r).last_exec for r in c.replicas) >= 10)
+    for k in range(2):
+        if k:
+            net.run(max_steps=8000)
+        primary = c.replicas[max(c.replica(r).view for r in c.replicas) % 4]
+        net.crash(primary)
+        net.run(max_time=net.time + 3.0, max_steps=8000)
+        net.restart(primary)
+    net.run(max_steps=8000)
+    c.close()
+    assert min(c.replica(r).view for r in c.replicas) >= 16
+    run = open_run([str(tmp_path)])
+    try:
+        conf = Conformance(*pbft_map.for_header(run.header))
+        r = validate(Merger(run), monitor_for(run.header), protocol="pbft", files=run.files,
+                     conformance=conf)
+    finally:
+        run.close()
+    assert (r.result, r.conformance) == ("ok", "conforms"), r.conformance_failure
+    assert conf.model.setup.max_view == 7 and conf.map.vbase >= 12
