@@ -75,7 +75,7 @@ from ...checker.errors import UsageError
 from ...checker.validate import NoRoom, OutsideModel
 from ..common.ids import NONE
 from .actions import collecting
-from .messages import NOOP, P2A
+from .messages import NOOP, P2A, value_name
 from .spec import MultiPaxosModel
 from .state import CATCHING_UP, MPState
 from .window import catch_up, compact, mentioned, prune, slack
@@ -368,8 +368,8 @@ class MultiPaxosTraceMap:
                         out.append(model.next_state(t, ("Propose", r, v)))
             return out
 
-        return Successors(successors, f"2a(b={b + 1}, slot={slot}, v={v}) by r{r}: sent by "
-                                      "Lead already, or Propose, or Lead then Propose")
+        return Successors(successors, f"2a(b={b + 1}, slot={slot}, {value_name(v)}) by r{r}: "
+                                      "sent by Lead already, or Propose, or Lead then Propose")
 
     def _accepted(self, r: int, msg: dict):
         if msg["slot"] < self.base:
@@ -385,8 +385,8 @@ class MultiPaxosTraceMap:
                 return [s]  # accepted again (a 2a sent again): the same 2b, the same state
             return [model.next_state(s, act)] if act in model.actions(s) else []
 
-        return Successors(successors, f"Accept(r{r}, b={b + 1}, slot={slot}, v={v}), or a "
-                                      "stutter if it has just accepted it")
+        return Successors(successors, f"Accept(r{r}, b={b + 1}, slot={slot}, {value_name(v)}), "
+                                      "or a stutter if it has just accepted it")
 
     def _reproposal(self, r: int, msg: dict):
         """A 2a in a slot the window has passed, from a new leader that lags (it
@@ -430,7 +430,8 @@ class MultiPaxosTraceMap:
             raise OutsideModel(f"slot {i} is {GRACE} or more below the window (every replica "
                                f"has executed slots below {self.base})")
         cmd = msg["cmd"]
-        sent = (key, None if cmd is None else (cmd["client"], cmd["req"])) in self.proposed.get(i, ())
+        name = None if cmd is None else (cmd["client"], cmd["req"])
+        sent = (key, name) in self.proposed.get(i, ())
         b = self.ballots.get(key)
         if not sent:
             return _fails(f"Accept(r{a}) in slot {i}, below the window, of a 2a never sent")
@@ -451,7 +452,9 @@ class MultiPaxosTraceMap:
             mb = s.max_bal[a]
             if b < mb:
                 return []
-            return [s] if b == mb else [s._replace(max_bal=s.max_bal[:a] + (b,) + s.max_bal[a + 1:])]
+            if b == mb:
+                return [s]
+            return [s._replace(max_bal=s.max_bal[:a] + (b,) + s.max_bal[a + 1:])]
 
         return Successors(late, f"a late Accept(r{a}, b={b + 1}) in slot {i}, below the window: "
                                 f"the 2a was sent and b is at least r{a}'s promise")
@@ -479,7 +482,7 @@ class MultiPaxosTraceMap:
                 return out
             return [s] if len(log) > slot and log[slot] == logged else []
 
-        return Successors(successors, f"r{r}'s log holds {logged} at slot {slot} "
+        return Successors(successors, f"r{r}'s log holds {value_name(logged)} at slot {slot} "
                                       "(or Execute, while it catches up)")
 
     def _catching_up(self, r: int, i: int, seen: tuple):
@@ -494,7 +497,12 @@ class MultiPaxosTraceMap:
         return Successors(lambda model, s: [s] if ok else [], text)
 
     def describe_match(self, ev: dict) -> str:
-        text = f"(model slot 0 is trace slot {self.base})"
+        ballots = ", ".join(f"b={b + 1} is ({k[0]},r{k[1]})" for b, k in enumerate(self.keys))
+        names = [f"c{v} is {c}#{q}" for v, (c, q) in sorted(self.names.items())]
+        if len(names) > 12:
+            names = names[:12] + [f"and {len(names) - 12} more"]
+        text = (f"(model slot 0 is trace slot {self.base}; ballots: {ballots or 'none'}; "
+                f"commands: {', '.join(names) or 'none'})")
         saved = list(self.executed)
         try:
             m = self.match(ev)

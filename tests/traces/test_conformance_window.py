@@ -134,7 +134,8 @@ def _conformance_failure(capsys, folder):
     return failure["file"], failure["line"], report
 
 
-def test_multipaxos_vote_for_an_unproposed_value_at_slot_300_fails(multipaxos_run, tmp_path, capsys):
+def test_multipaxos_vote_for_an_unproposed_value_at_slot_300_fails(multipaxos_run, tmp_path,
+                                                                   capsys):
     def vote(ev):
         return ev["kind"] == "send" and ev["msg"]["type"] == "accepted" and ev["msg"]["slot"] == 300
 
