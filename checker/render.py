@@ -213,13 +213,28 @@ def validate_result(r, out: Console) -> None:
     if c is not None:
         out.print(Text(f"\nCONFORMANCE at {c.file} line {c.line}: no model state explains the event",
                        style="bold red"))
-        out.print(f"  event: {c.event}", markup=False)
-        out.print(f"  maps to: {c.mapped_to}", markup=False)
+        # A window of a long run holds hundreds of requests: the terminal gets the
+        # start of each part, --json the whole.
+        out.print(f"  event: {_clip(c.event, 600)}", markup=False)
+        out.print(f"  maps to: {_clip(c.mapped_to, 600)}", markup=False)
         out.print(f"  {c.frontier_size} candidate state(s) before it; the first {len(c.states)}:",
                   markup=False)
         for state, enabled in zip(c.states, c.enabled):
-            out.print("  - " + ", ".join(f"{k}={v}" for k, v in state.items()), markup=False)
-            out.print("    enabled: " + (", ".join(enabled) or "(none)"), markup=False)
+            out.print("  - " + _clip(", ".join(f"{k}={v}" for k, v in state.items()), 1200),
+                      markup=False)
+            shown = [_clip(a, 160) for a in enabled[:ENABLED_SHOWN]]
+            if len(enabled) > ENABLED_SHOWN:
+                shown.append(f"and {len(enabled) - ENABLED_SHOWN} more")
+            out.print("    enabled: " + (", ".join(shown) or "(none)"), markup=False)
+
+
+ENABLED_SHOWN = 12
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters in all; --json has them)"
 
 
 # -- smrcheck run -------------------------------------------------------------------------

@@ -82,3 +82,26 @@ def test_conformance_failure_report_shows_states_and_enabled_actions(capsys, tmp
     suite = ET.parse(junit).getroot().find("testsuite")
     case = next(c for c in suite.findall("testcase") if c.get("name") == "CONFORMANCE")
     assert case.find("failure") is not None
+
+
+def test_a_long_conformance_failure_is_clipped_on_the_terminal():
+    """A window of a long run holds hundreds of requests; the report stays readable."""
+    import io
+
+    from rich.console import Console
+
+    from smrcheck.checker import render
+    from smrcheck.checker.validate import ConformanceFailure, ValidateResult
+
+    failure = ConformanceFailure("r0.jsonl", 4551, "{}", "PRE-PREPARE " + "x" * 5000,
+                                 [{"executed": "y" * 50_000}],
+                                 [[f"action {k}" for k in range(100)]], 1)
+    r = ValidateResult("pbft", ["r0.jsonl"], "violation", 1, 0.1, [], [],
+                       conformance="fails", conformance_failure=failure)
+    buf = io.StringIO()
+    render.validate_result(r, Console(file=buf, width=2000))
+    out = buf.getvalue()
+    assert len(out) < 4000
+    assert "5,012 characters in all" in out and "50,009 characters in all" in out
+    assert "action 11," in out and "action 12," not in out and "and 88 more" in out
+    assert r.to_json()["conformance_failure"]["enabled"][0][-1] == "action 99"
