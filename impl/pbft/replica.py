@@ -171,6 +171,11 @@ class PbftReplica(Node):
                     self.prepared[n] = (v, d, cmd, proof)
             elif "x" in rec:
                 self.recover_executed(*rec["x"], traced=self.trace_mark is not None and rec["x"][0] > self.trace_mark)
+        # What this replica ordered as primary of its view: without it a restarted
+        # primary would order a request again under a second number (found by
+        # conformance: the model's primary orders each request once per view).
+        self.assigned = {(cmd["client"], cmd["req"]) for (v, _), (_, cmd, _) in self.pp.items()
+                         if v == self.view and cmd is not None}
         n = self.last_exec + 1
         if n in self.traced:  # traced, then killed before it reached storage
             d, cmd = self.traced[n]

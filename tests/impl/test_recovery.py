@@ -99,3 +99,20 @@ def test_tracer_and_storage_survive_a_torn_last_line(tmp_path):
     with open(spath, "a") as fh:
         fh.write('{"a": [0, 1')
     assert list(FileStorage(spath).replay()) == [{"p": [1, 0]}]
+
+
+def test_pbft_restarted_primary_does_not_order_a_request_twice():
+    """Found by conformance on `smrcheck run pbft --faults crash=1,...`: the primary
+    forgot which requests it had ordered, and a client's retry got a second number."""
+    keys = sim_keys(["r0", "r1", "r2", "r3"], 0)
+    storage = MemoryStorage()
+    c = cmd(1)
+    msg = {"type": "pre-prepare", "view": 0, "n": 1, "digest": digest(c), "cmd": c}
+    storage.append({"pp": [0, 1, digest(c), c, msg, "sig", None]})
+    env = FakeEnv()
+    env.name = "r0"
+    r = PbftReplica(env, ["r0", "r1", "r2", "r3"], 1, storage, keys.only("r0"))
+    r.start()
+    assert r.primary(r.view) == "r0" and r.next_n == 2
+    r.on_request("c0", c, None)
+    assert r.next_n == 2 and sorted(r.pp) == [(0, 1)]
