@@ -285,6 +285,11 @@ class PbftReplica(Node):
             self.assigned.add((cmd["client"], cmd["req"]))
         d = digest(cmd)
         msg = {"type": "pre-prepare", "view": v, "n": n, "digest": d, "cmd": cmd}
+        # Written ahead: a primary killed after sending but before storing came back,
+        # reused n for another request, and so equivocated (conformance caught it in a
+        # `smrcheck run pbft --faults crash=1` log). The signature is known only once
+        # sent, so the record is written again with it.
+        self.storage.append({"pp": [v, n, d, cmd, msg, None, csig]})
         if self.mode == "equivocate" and cmd is not None:
             backups = self.others()
             half = backups[: len(backups) // 2 + 1]
@@ -561,6 +566,7 @@ class PbftReplica(Node):
                 key = None if cmd is None else (cmd["client"], cmd["req"])
                 csig = self.pending.get(key, (None, None))[1] if key else None
                 csig = csig or cmds.get(f"sig{n}")
+                self.storage.append({"pp": [v, n, d, cmd, msg, None, csig]})  # ahead, as in assign
                 sig = self.out(self.others(), msg, {"csig": csig})
                 self.pp[(v, n)] = (d, cmd, [msg, sig])
                 self.storage.append({"pp": [v, n, d, cmd, msg, sig, csig]})

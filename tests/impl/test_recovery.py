@@ -116,3 +116,32 @@ def test_pbft_restarted_primary_does_not_order_a_request_twice():
     assert r.primary(r.view) == "r0" and r.next_n == 2
     r.on_request("c0", c, None)
     assert r.next_n == 2 and sorted(r.pp) == [(0, 1)]
+
+
+def test_pbft_primary_stores_a_pre_prepare_before_sending_it():
+    """Killed between the two, a primary that sent first came back and gave the same
+    number to another request: a correct replica equivocating."""
+    keys = sim_keys(["r0", "r1", "r2", "r3"], 0)
+    storage = MemoryStorage()
+    stored_when_sent = []
+
+    class Env(FakeEnv):
+        name = "r0"
+
+        def send(self, to, msg, meta=None):
+            if msg["type"] == "pre-prepare":
+                stored_when_sent.append(any(rec.get("pp", [None, None])[1] == msg["n"]
+                                            for rec in storage.records))
+            return "sig"
+
+    r = PbftReplica(Env(), ["r0", "r1", "r2", "r3"], 1, storage, keys.only("r0"))
+    r.start()
+    r.on_request("c0", cmd(1), None)
+    r.on_request("c0", cmd(2), None)
+    assert stored_when_sent == [True, True]
+    # Killed right after the first send: the restarted primary moves past that number.
+    cut = MemoryStorage()
+    cut.records = storage.records[:1]
+    again = PbftReplica(FakeEnv(), ["r0", "r1", "r2", "r3"], 1, cut, keys.only("r0"))
+    again.start()
+    assert again.next_n == 2 and ("c0", 1) in again.assigned
