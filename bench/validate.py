@@ -5,10 +5,9 @@ Generates a MultiPaxos (or PBFT) trace of `--events` events with the synthetic r
 events/s and the child's peak RSS. Memory must not grow with the trace: run with
 `--events 100000` and `--events 1000000` and compare (`--sizes` does both).
 
-Conformance follows the model, which is finite (the PBFT model: at most 3 clients with
-one request each, sequence numbers up to 3; MultiPaxos: 4 commands, slots, ballots),
-so it is measured on many small runs of the protocol within those bounds (`--conformance-events` in all), each validated with both
-invariants and conformance; its memory is the frontier of model states, not the trace.
+Conformance (the default of `smrcheck validate`) runs on the same trace: the finite
+model follows it through a sliding window (models/*/window.py), so its memory is the
+frontier of windowed model states, not the trace; compare the two sizes here too.
 
     python bench/validate.py                       # 1,000,000 events, multipaxos
     python bench/validate.py --sizes 100000,1000000 --protocol pbft
@@ -89,56 +88,6 @@ def child(path: str, mode: str) -> None:
     }))
 
 
-def conformance_runs(folder: str, protocol: str, events: int) -> list[str]:
-    """Conformance needs runs inside the model's bounds (PBFT: 3 clients, one request
-    each; MultiPaxos: 4 commands and slots), so its trace is many such runs."""
-    from smrcheck.traces.synth import multipaxos_run, pbft_run
-
-    paths, total, seed = [], 0, 0
-    dumps = json.JSONEncoder(separators=(",", ":")).encode
-    while total < events:
-        path = os.path.join(folder, f"conf-{seed}.jsonl")
-        runs = (pbft_run(f=1, clients=3, requests=1, seed=seed) if protocol == "pbft" else
-                multipaxos_run(requests=3, seed=seed, takeover=seed % 2 == 1))
-        with open(path, "w", encoding="utf-8") as out:
-            for ev in runs:
-                out.write(dumps(ev) + "\n")
-                total += 1
-        paths.append(path)
-        seed += 1
-    return paths
-
-
-def child_conformance(paths: list[str]) -> None:
-    from importlib import import_module
-
-    from smrcheck.checker.validate import Conformance, validate
-    from smrcheck.traces.invariants import monitor_for
-    from smrcheck.traces.reader import Merger, open_run
-
-    events, seconds, cpu, peak, results = 0, 0.0, 0.0, 0, set()
-    for path in paths:
-        run = open_run([path])
-        trace_map = import_module(f"smrcheck.models.{run.header.protocol}.trace_map")
-        model, tmap = trace_map.for_header(run.header)
-        start, c0 = time.perf_counter(), time.process_time()
-        conformance = Conformance(model, tmap)
-        r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
-                     files=run.files, conformance=conformance)
-        seconds += time.perf_counter() - start
-        cpu += time.process_time() - c0
-        run.close()
-        events += r.events
-        peak = max(peak, r.max_frontier)
-        results.add(r.conformance)
-    print(json.dumps({
-        "mode": "conformance", "result": "ok", "conformance": "/".join(sorted(results)),
-        "events": events, "seconds": seconds, "events_per_s": events / seconds,
-        "events_per_cpu_s": events / cpu, "peak_rss_mb": peak_rss_mb(), "max_frontier": peak,
-        "runs": len(paths),
-    }))
-
-
 def measure(path: str, mode: str, repeat: int = 1) -> dict:
     """The best of `repeat` child runs (by events per CPU second), with the spread:
     on a shared machine one run says little."""
@@ -163,15 +112,10 @@ def main() -> None:
     ap.add_argument("--modes", default="invariants,conformance")
     ap.add_argument("--repeat", type=int, default=1,
                     help="validate each trace this many times; print the best and the spread")
-    ap.add_argument("--conformance-events", type=int, default=50_000,
-                    help="conformance runs are small (the model is finite): this many events of them")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        if args.child[0] == "conformance":
-            child_conformance(args.child[1].split(os.pathsep))
-        else:
-            child(args.child[1], args.child[0])
+        child(args.child[1], args.child[0])
         return
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [args.events]
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,13 +127,7 @@ def main() -> None:
             print(f"{args.protocol}: {n:,} events, {mb:,.0f} MB, generated in "
                   f"{time.perf_counter() - t:.1f} s")
             for mode in args.modes.split(","):
-                if mode == "conformance":
-                    runs = conformance_runs(tmp, args.protocol, min(size, args.conformance_events))
-                    r = measure(os.pathsep.join(runs), mode, args.repeat)
-                    print(f"  conformance: {len(runs)} {args.protocol} runs within the model's "
-                          f"bounds, {r.get('events', 0):,} events")
-                else:
-                    r = measure(path, mode, args.repeat)
+                r = measure(path, mode, args.repeat)
                 if "error" in r:
                     print(f"  {mode:<12} unavailable: {r['error']}")
                     continue
