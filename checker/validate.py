@@ -158,6 +158,29 @@ class NoRoom(OutsideModel):
 ROOM_TRIES = 4  # one event may lack room for a slot, a ballot and a command at once
 
 
+class Successors:
+    """A trace map's answer for an event that is several model steps, a check on the
+    state, or none: the states the event can lead to from a state, `fn(model, s)`."""
+
+    __slots__ = ("fn", "text")
+
+    def __init__(self, fn: Callable[[Any, Any], Iterable[Any]], text: str) -> None:
+        self.fn, self.text = fn, text
+
+    def successors(self, model: Any, s: Any) -> Iterable[Any]:
+        return self.fn(model, s)
+
+
+def fails(text: str) -> Successors:
+    """An event no state explains (the map already knows it is wrong)."""
+    return Successors(lambda model, s: [], text)
+
+
+def stays(text: str) -> Successors:
+    """An event that is a check already made and changes no state."""
+    return Successors(lambda model, s: [s], text)
+
+
 class TraceMap(Protocol):
     """Maps events to model actions (models/<protocol>/trace_map.py)."""
 

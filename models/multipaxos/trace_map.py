@@ -72,7 +72,7 @@ MP-AT-MOST-ONCE monitor.
 from __future__ import annotations
 
 from ...checker.errors import UsageError
-from ...checker.validate import NoRoom, OutsideModel
+from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from .actions import collecting
 from .messages import NOOP, P2A, value_name
@@ -92,22 +92,6 @@ LAG = 4
 # How many slots below the window keep their 2a messages, for 2bs that arrive late.
 GRACE = 64
 UNLIMITED_CRASHES = 1 << 62  # the crash budget only keeps exploration finite
-
-
-class Successors:
-    """The states one event leads to from a state: `fn(model, s)`."""
-
-    __slots__ = ("fn", "text")
-
-    def __init__(self, fn, text: str) -> None:
-        self.fn, self.text = fn, text
-
-    def successors(self, model, s):
-        return self.fn(model, s)
-
-
-def _fails(text: str) -> Successors:
-    return Successors(lambda model, s: [], text)
 
 
 class WindowModel:
@@ -315,8 +299,8 @@ class MultiPaxosTraceMap:
         return None
 
     def _unknown(self, what: str, b: list):
-        return Successors(lambda model, s: [], f"{what} in ballot ({b[0]},{b[1]}), which no "
-                                               "replica has prepared or the window has dropped")
+        return fails(f"{what} in ballot ({b[0]},{b[1]}), which no "
+                     "replica has prepared or the window has dropped")
 
     def _promise(self, a: int, msg: dict):
         key = self.key(msg["ballot"])
@@ -405,7 +389,7 @@ class MultiPaxosTraceMap:
         cmd = msg["cmd"]
         name = None if cmd is None else (cmd["client"], cmd["req"])
         if name != first[0]:
-            return _fails(f"a 2a by r{r} in slot {i}, below the window, must re-propose "
+            return fails(f"a 2a by r{r} in slot {i}, below the window, must re-propose "
                           f"{first[0]}, executed there")
         self.proposed.setdefault(i, set()).add((key, name))
 
@@ -434,7 +418,7 @@ class MultiPaxosTraceMap:
         sent = (key, name) in self.proposed.get(i, ())
         b = self.ballots.get(key)
         if not sent:
-            return _fails(f"Accept(r{a}) in slot {i}, below the window, of a 2a never sent")
+            return fails(f"Accept(r{a}) in slot {i}, below the window, of a 2a never sent")
         if b is None:
             keys = self.keys
 
@@ -494,7 +478,7 @@ class MultiPaxosTraceMap:
                 f"({self.executed[r]}) and what was executed there first "
                 f"({'unknown' if first is None else first})")
         self.executed[r] = max(self.executed[r], i + 1)
-        return Successors(lambda model, s: [s] if ok else [], text)
+        return (stays if ok else fails)(text)
 
     def describe_match(self, ev: dict) -> str:
         ballots = ", ".join(f"b={b + 1} is ({k[0]},r{k[1]})" for b, k in enumerate(self.keys))

@@ -61,7 +61,7 @@ correct primary's "each request once per view" is checked only within the window
 from __future__ import annotations
 
 from ...checker.errors import UsageError
-from ...checker.validate import NoRoom, OutsideModel
+from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from .messages import CM, PP, PR, VC
 from .spec import PbftModel
@@ -74,18 +74,6 @@ SEQS, REQUESTS = 6, 6
 MAX_SEQS, MAX_REQUESTS = 512, 512
 LAG = 3
 VIEWS_PER_REPLICA = 3  # views 0..3n-1 in the window: three rounds of primaries
-
-
-class Successors:
-    """The states one event leads to from a state: `fn(model, s)`."""
-
-    __slots__ = ("fn", "text")
-
-    def __init__(self, fn, text: str) -> None:
-        self.fn, self.text = fn, text
-
-    def successors(self, model, s):
-        return self.fn(model, s)
 
 
 def _step(want, text: str, replica: int | None = None, client: int | None = None,
@@ -101,14 +89,6 @@ def _step(want, text: str, replica: int | None = None, client: int | None = None
                 if pick(a)]
 
     return Successors(successors, text)
-
-
-def _fails(text: str) -> Successors:
-    return Successors(lambda model, s: [], text)
-
-
-def _stutter(text: str) -> Successors:
-    return Successors(lambda model, s: [s], text)
 
 
 class WindowModel:
@@ -284,7 +264,7 @@ class PbftTraceMap:
             if key in self.settled:
                 self.settled.discard(key)
                 return None  # every correct replica executed it: ACCEPT is enabled
-            return _fails(f"ACCEPT of {node}#{key[1]}, a request no replica ordered")
+            return fails(f"ACCEPT of {node}#{key[1]}, a request no replica ordered")
         return None
 
     @staticmethod
@@ -357,7 +337,7 @@ class PbftTraceMap:
         executed there."""
         for n, dg in pre_prepares:
             if n <= self.base and self.executed_at(n) != dg:
-                return _fails(f"O gives {n} digest {dg}, but {self.executed_at(n)} was "
+                return fails(f"O gives {n} digest {dg}, but {self.executed_at(n)} was "
                               "executed there")
         inside = sorted((n, dg) for n, dg in pre_prepares if n > self.base)
         if inside:
@@ -368,11 +348,11 @@ class PbftTraceMap:
         """A message about a number every correct replica executed (a view change
         re-runs it): it must carry the digest executed there."""
         if dg == self.executed_at(n):
-            return _stutter(f"{t} for {n}, below the window: the digest executed there")
+            return stays(f"{t} for {n}, below the window: the digest executed there")
         if n >= 1 and self.setup.primary(v) in self.setup.faulty:
             raise OutsideModel(f"{t} for {n} with digest {dg} under faulty primary "
                                f"r{self.setup.primary(v)}: number {n} is below the window")
-        return _fails(f"{t} for {n}, below the window, must carry {self.executed_at(n)}, "
+        return fails(f"{t} for {n}, below the window, must carry {self.executed_at(n)}, "
                       "the digest executed there (numbers start at 1)")
 
     def executed_at(self, n: int) -> str | None:
@@ -383,9 +363,9 @@ class PbftTraceMap:
         if n <= self.base:
             ok = n == self.executed[i] + 1 and self.executed_at(n) == dg
             self.executed[i] = max(self.executed[i], n)
-            return Successors(lambda model, s: [s] if ok else [],
-                              f"r{i} executes {n}, below the window: its next number, "
-                              f"with the digest executed there ({self.executed_at(n)})")
+            return (stays if ok else fails)(
+                f"r{i} executes {n}, below the window: its next number, "
+                f"with the digest executed there ({self.executed_at(n)})")
         m = self.seq(n)
         self.executed[i] = max(self.executed[i], n)
         if n == len(self.history) + 1:

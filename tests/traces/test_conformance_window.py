@@ -211,13 +211,7 @@ def test_window_widens_for_many_requests_in_flight(tmp_path, capsys):
               trace_dir=str(tmp_path))
     assert run_to_completion(c)
     c.close()
-    run = open_run([str(tmp_path)])
-    try:
-        conf = Conformance(*mp_map.for_header(run.header))
-        r = validate(Merger(run), monitor_for(run.header), protocol="multipaxos",
-                     files=run.files, conformance=conf)
-    finally:
-        run.close()
+    r, conf = _validated(tmp_path)
     assert r.conformance == "conforms"
     assert conf.model.slots > mp_map.SLOTS and conf.model.commands > mp_map.COMMANDS
 
@@ -231,13 +225,7 @@ def test_pbft_window_widens_for_pipelined_clients_and_follows_an_equivocating_pr
               byzantine={"r0": "equivocate"})
     assert run_to_completion(c)
     c.close()
-    run = open_run([str(tmp_path)])
-    try:
-        conf = Conformance(*pbft_map.for_header(run.header))
-        r = validate(Merger(run), monitor_for(run.header), protocol="pbft", files=run.files,
-                     conformance=conf)
-    finally:
-        run.close()
+    r, conf = _validated(tmp_path)
     assert (r.result, r.conformance) == ("ok", "conforms")
     assert conf.map.base >= 100 and conf.model.setup.max_seq > pbft_map.SEQS
 
@@ -269,16 +257,21 @@ def test_run_the_model_cannot_describe_is_validated_without_conformance(tmp_path
 # -- memory follows the protocol state, not the log ---------------------------------------
 
 
-def _conformance_of(folder):
+def _validated(folder):
+    """The validation result of a run's folder, and its Conformance (window and all)."""
     run = open_run([str(folder)])
     try:
         module = mp_map if run.header.protocol == "multipaxos" else pbft_map
         conf = Conformance(*module.for_header(run.header))
-        validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
-                 files=run.files, conformance=conf)
-        return conf
+        r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+                     files=run.files, conformance=conf)
+        return r, conf
     finally:
         run.close()
+
+
+def _conformance_of(folder):
+    return _validated(folder)[1]
 
 
 def test_multipaxos_window_keeps_only_live_slots_ballots_and_commands(multipaxos_run):
@@ -497,12 +490,6 @@ def test_pbft_view_change_storm_conforms_as_views_slide(tmp_path, monkeypatch):
     net.run(max_steps=8000)
     c.close()
     assert min(c.replica(r).view for r in c.replicas) >= 16
-    run = open_run([str(tmp_path)])
-    try:
-        conf = Conformance(*pbft_map.for_header(run.header))
-        r = validate(Merger(run), monitor_for(run.header), protocol="pbft", files=run.files,
-                     conformance=conf)
-    finally:
-        run.close()
+    r, conf = _validated(tmp_path)
     assert (r.result, r.conformance) == ("ok", "conforms"), r.conformance_failure
     assert conf.model.setup.max_view == 7 and conf.map.vbase >= 12
