@@ -210,9 +210,12 @@ class MultiPaxosTraceMap:
         commands renumbered (the same for all), making room for `want` if it fits."""
         model = self.model
         top = max(self.executed)
-        behind = frozenset(r for r, x in enumerate(self.executed) if x < top - LAG)
-        k = min(min(slack(prune(s), behind) for s in frontier),
-                min(x for r, x in enumerate(self.executed) if r not in behind) - self.base)
+        # A replica below the base was caught up when the window passed it; should it
+        # since come near the top, it is still behind the window (else k < 0).
+        behind = frozenset(r for r, x in enumerate(self.executed)
+                           if x < top - LAG or x < self.base)
+        k = max(0, min(min(slack(prune(s), behind) for s in frontier),
+                       min(x for r, x in enumerate(self.executed) if r not in behind) - self.base))
         self._keep_proposals(frontier, k)
         states = [prune(s) for s in frontier]
         if behind and k > 0:

@@ -194,10 +194,12 @@ class PbftTraceMap:
         requests renumbered (the same for all)."""
         c = self.setup
         top = max(self.executed[i] for i in c.correct)
-        behind = frozenset(i for i in c.correct if self.executed[i] < top - LAG)
+        # As in multipaxos: a replica below the base stays behind the window (k >= 0).
+        behind = frozenset(i for i in c.correct
+                           if self.executed[i] < top - LAG or self.executed[i] < self.base)
         states = [prune(s, c) for s in frontier]
-        k = min(min(slack(s, c, behind) for s in states),
-                min(self.executed[i] for i in c.correct if i not in behind) - self.base)
+        k = max(0, min(min(slack(s, c, behind) for s in states),
+                       min(self.executed[i] for i in c.correct if i not in behind) - self.base))
         if behind and k > 0:
             states = [catch_up(s, c, behind, k) for s in states]
         used = {d for d, n in self.ordered_at.items() if n > self.base + k}

@@ -493,3 +493,33 @@ def test_pbft_view_change_storm_conforms_as_views_slide(tmp_path, monkeypatch):
     r, conf = _validated(tmp_path)
     assert (r.result, r.conformance) == ("ok", "conforms"), r.conformance_failure
     assert conf.model.setup.max_view == 7 and conf.map.vbase >= 12
+
+
+def test_compaction_with_a_replica_back_from_below_the_window_fails_cleanly(tmp_path, capsys):
+    """Found in review: r1, restarted, caught up from below the base to near the top;
+    a new ballot then made the window slide by a negative count, and validation died
+    with an IndexError (exit 4) instead of naming the event."""
+    rng = random.Random(4)
+    folder = tmp_path / "run"
+    c = build("multipaxos", n=3, clients=1, requests=80, seed=4, window=1, trace_dir=str(folder))
+    net = c.net
+    net.run(until=lambda: c.replica("r0").slot_out >= 5)
+    victim = rng.choice(["r1", "r2"])
+    net.crash(victim)
+    net.run(until=lambda: c.replica("r0").slot_out >= 30 + rng.randrange(10))
+    net.restart(victim)
+    assert run_to_completion(c)
+    c.close()
+
+    def lower_prepare(ev):
+        seq, node = ev["seq"], ev["node"]
+        ev.clear()
+        ev.update(kind="send", node=node, seq=seq, msg_id="injected", to=["r0", "r1", "r2"],
+                  msg={"type": "prepare", "ballot": [0, "r1"]})
+
+    path, line = corrupt(folder, tmp_path / "bad", "r1", lambda ev: ev["seq"] == 164,
+                         lower_prepare)
+    assert line == 166
+    code, data = validate_json(capsys, tmp_path / "bad")
+    assert code == 1 and data["conformance"] == "fails", data
+    assert (data["conformance_failure"]["file"], data["conformance_failure"]["line"]) == (path, 166)
