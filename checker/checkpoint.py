@@ -111,11 +111,14 @@ def commit(directory: str, nxt: str, snap: Snapshot, distinct_per_part: list[int
 
 def load(directory: str, identity: dict[str, Any], share: tuple[int, int] = (0, 1)) -> Snapshot:
     """The checkpoint in DIR, or the share (index, of n workers) that one worker owns:
-    the fingerprints f with f mod n = index, and every n-th frontier state."""
+    the fingerprints f with f mod n = index, and its part of the frontier: its own
+    part if the checkpoint has n parts, so a resumed run goes on exactly as the
+    uninterrupted one, else a contiguous block of the parts' frontiers in order."""
     try:
         path, meta = _meta(directory, identity)
         index, n = share
         fps, parents, frontier = [], [], []
+        same_split = meta["parts"] == n
         for part in range(meta["parts"]):
             f = np.load(os.path.join(path, f"fps-{part}.npy"))
             p = np.load(os.path.join(path, f"parents-{part}.npy"))
@@ -124,6 +127,8 @@ def load(directory: str, identity: dict[str, Any], share: tuple[int, int] = (0, 
                 f, p = f[mine], p[mine]
             fps.append(f)
             parents.append(p)
+            if same_split and part != index:
+                continue  # resumed on as many workers: each takes back its own part
             with open(os.path.join(path, f"frontier-{part}.pkl"), "rb") as fh:
                 frontier.extend(pickle.load(fh))
     except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
@@ -133,7 +138,15 @@ def load(directory: str, identity: dict[str, Any], share: tuple[int, int] = (0, 
     order = np.argsort(f, kind="stable")
     return Snapshot(meta["identity"], meta["depth"], meta["elapsed"], meta["gen_by_action"],
                     meta["new_by_action"], meta["reached"],
-                    FingerprintStore.from_arrays(f[order], p[order]), frontier[index::n])
+                    FingerprintStore.from_arrays(f[order], p[order]),
+                    frontier if same_split else _block(frontier, index, n))
+
+
+def _block(items: list, index: int, n: int) -> list:
+    """The index-th of n contiguous, nearly equal blocks (as parallel BFS deals them)."""
+    size, extra = divmod(len(items), n)
+    start = index * size + min(index, extra)
+    return items[start:start + size + (1 if index < extra else 0)]
 
 
 def load_meta(directory: str, identity: dict[str, Any]) -> dict[str, Any]:

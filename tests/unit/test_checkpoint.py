@@ -103,3 +103,18 @@ def test_property_order_does_not_change_the_checkpoint(tmp_path):
         checkpoint_every=0)
     resumed = run(PaxosModel(3, 2, 1), properties=props[::-1], resume_dir=str(tmp_path))
     assert resumed.result == "ok"
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_resumed_on_as_many_workers_a_bounded_run_goes_on_exactly(tmp_path, workers):
+    """Each worker takes back its own part, so even where max_states cuts the search
+    (which states fill the store depends on who holds what) the counts are the same."""
+    straight = run(PaxosModel(3, 2, 2), workers=workers, max_states=20_000, chunk=300)
+    run(PaxosModel(3, 2, 2), workers=workers, max_depth=10, chunk=300,
+        checkpoint_dir=str(tmp_path), checkpoint_every=0)
+    resumed = run(PaxosModel(3, 2, 2), workers=workers, max_states=20_000, chunk=300,
+                  resume_dir=str(tmp_path))
+    assert (resumed.bound, resumed.distinct_states, resumed.generated_states) == (
+        "max-states", 20_000, straight.generated_states)
+    assert {k: (c.generated, c.distinct) for k, c in resumed.coverage.items()} == {
+        k: (c.generated, c.distinct) for k, c in straight.coverage.items()}
