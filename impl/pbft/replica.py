@@ -171,6 +171,12 @@ class PbftReplica(Node):
                     self.prepared[n] = (v, d, cmd, proof)
             elif "x" in rec:
                 self.recover_executed(*rec["x"], traced=self.trace_mark is not None and rec["x"][0] > self.trace_mark)
+        # A pre-prepare written ahead of its sending but not after (killed between)
+        # has no signature: sign it again (Ed25519 is deterministic, so this is the one
+        # that went out), else its prepared certificates fail every receiver's check.
+        for key, (d, cmd, (msg, sig)) in list(self.pp.items()):
+            if sig is None and self.primary(key[0]) == self.me and self.me in self.keys.private:
+                self.pp[key] = (d, cmd, [msg, self.keys.sign(self.me, ENCODE(msg))])
         # What this replica ordered as primary of its view: without it a restarted
         # primary would order a request again under a second number (found by
         # conformance: the model's primary orders each request once per view).

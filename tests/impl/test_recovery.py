@@ -145,3 +145,22 @@ def test_pbft_primary_stores_a_pre_prepare_before_sending_it():
     again = PbftReplica(FakeEnv(), ["r0", "r1", "r2", "r3"], 1, cut, keys.only("r0"))
     again.start()
     assert again.next_n == 2 and ("c0", 1) in again.assigned
+
+
+def test_pbft_restarted_primary_signs_again_a_pre_prepare_stored_unsigned():
+    """Killed between the write-ahead record and the signed one: the restored
+    pre-prepare must carry a valid signature, or its certificates fail at every
+    receiver and the primary cannot take part in view changes (found in review)."""
+    from smrcheck.impl.pbft.replica import ENCODE
+
+    keys = sim_keys(["r0", "r1", "r2", "r3"], 0)
+    storage = MemoryStorage()
+    c = cmd(1)
+    msg = {"type": "pre-prepare", "view": 0, "n": 1, "digest": digest(c), "cmd": c}
+    storage.append({"pp": [0, 1, digest(c), c, msg, None, None]})
+    env = FakeEnv()
+    env.name = "r0"
+    r = PbftReplica(env, ["r0", "r1", "r2", "r3"], 1, storage, keys.only("r0"))
+    r.start()
+    sig = r.pp[(0, 1)][2][1]
+    assert keys.verify("r0", ENCODE(msg), sig)
