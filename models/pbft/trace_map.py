@@ -242,7 +242,10 @@ class PbftTraceMap:
             send = ev.get("_send")
             msg = ev.get("msg") or (send["msg"] if send is not None else None)
             if msg is not None and msg.get("type") == "pre-prepare" and msg["n"] > self.base:
-                self._name(msg)
+                sender = node if kind == "send" else ev.get("from")
+                clash = self._name(msg, trusted=sender not in self.faulty)
+                if clash is not None:
+                    return fails(clash)
         if node in self.faulty:
             return None
         i = self.replica.get(node)
@@ -303,9 +306,17 @@ class PbftTraceMap:
 
         return Successors(successors, f"ENTER-VIEW(v={v}, r{i}, O={o}), or a stutter once in v")
 
-    def _name(self, msg: dict) -> None:
-        """The model request of a pre-prepare's digest, while its number is in view."""
-        d = self.digest[msg["digest"]] = self.request_of(msg["cmd"])
+    def _name(self, msg: dict, trusted: bool) -> str | None:
+        """Name a pre-prepare's digest by its request, while its number is in view; a
+        correct primary's pre-prepare that gives a named digest another request is
+        wrong (why, returned). A Byzantine one's may: correct backups drop it, and the
+        digest takes the latest name."""
+        d = self.request_of(msg["cmd"])
+        before = self.digest.get(msg["digest"])
+        if trusted and before is not None and before != d:
+            return (f"PRE-PREPARE n={msg['n']} gives digest {msg['digest']} the request "
+                    f"{self.names.get(d, d)}, but it is {self.names.get(before, before)}'s")
+        self.digest[msg["digest"]] = d
         if d < self.setup.requests:
             self.ordered_at[d] = max(self.ordered_at.get(d, 0), msg["n"])
 

@@ -523,3 +523,24 @@ def test_compaction_with_a_replica_back_from_below_the_window_fails_cleanly(tmp_
     code, data = validate_json(capsys, tmp_path / "bad")
     assert code == 1 and data["conformance"] == "fails", data
     assert (data["conformance_failure"]["file"], data["conformance_failure"]["line"]) == (path, 166)
+
+
+def test_pbft_correct_primary_giving_a_named_digest_another_request_fails(
+        pbft_run, tmp_path, capsys):
+    """A digest names one request: a correct primary's pre-prepare at 299 that reuses
+    the digest of the one at 298 for its own request is reported where it is sent."""
+    def pre_prepare(n):
+        return lambda ev: (ev["kind"] == "send" and ev["msg"]["type"] == "pre-prepare"
+                           and ev["msg"]["n"] == n)
+
+    at298 = {}
+    corrupt(pbft_run, tmp_path / "probe", "r0", pre_prepare(298),
+            lambda ev: at298.update(digest=ev["msg"]["digest"]))
+
+    def reuse(ev):
+        ev["msg"]["digest"] = at298["digest"]
+
+    at = corrupt(pbft_run, tmp_path / "run", "r0", pre_prepare(299), reuse)
+    file, line, report = _conformance_failure(capsys, tmp_path / "run")
+    assert (file, line) == at
+    assert "gives digest" in report["conformance_failure"]["mapped_to"]
