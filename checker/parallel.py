@@ -236,6 +236,8 @@ def _serve(worker_args: tuple, conn) -> None:
         try:
             conn.send(("ok", getattr(worker, method)(*args)))
         except BaseException as err:
+            # The worker ends here: its spilled store and levels go with it.
+            worker.close()
             conn.send(("error", f"{type(err).__name__}: {err}"))
             return
 
