@@ -35,6 +35,8 @@ from .errors import UsageError
 from .store import FingerprintStore
 
 VERSION = 2
+# What reading a truncated or hand-edited checkpoint raises: a usage error, not a crash.
+_DAMAGED = (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError)
 
 
 @dataclass
@@ -118,20 +120,20 @@ def load(directory: str, identity: dict[str, Any], share: tuple[int, int] = (0, 
         path, meta = _meta(directory, identity)
         index, n = share
         fps, parents, frontier = [], [], []
+        # Resumed on as many workers, each takes back its own part, which holds exactly
+        # the fingerprints it owns; otherwise every part is read and filtered.
         same_split = meta["parts"] == n
-        for part in range(meta["parts"]):
+        for part in [index] if same_split else range(meta["parts"]):
             f = np.load(os.path.join(path, f"fps-{part}.npy"))
             p = np.load(os.path.join(path, f"parents-{part}.npy"))
-            if n > 1:
+            if n > 1 and not same_split:
                 mine = f % n == index
                 f, p = f[mine], p[mine]
             fps.append(f)
             parents.append(p)
-            if same_split and part != index:
-                continue  # resumed on as many workers: each takes back its own part
             with open(os.path.join(path, f"frontier-{part}.pkl"), "rb") as fh:
                 frontier.extend(pickle.load(fh))
-    except (OSError, ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
+    except _DAMAGED as err:
         raise UsageError(f"--resume {directory}: the checkpoint is damaged or unreadable "
                          f"({type(err).__name__}: {err})") from None
     f, p = np.concatenate(fps), np.concatenate(parents)
@@ -152,7 +154,7 @@ def _block(items: list, index: int, n: int) -> list:
 def load_meta(directory: str, identity: dict[str, Any]) -> dict[str, Any]:
     try:
         return _meta(directory, identity)[1]
-    except (OSError, ValueError) as err:
+    except _DAMAGED as err:
         raise UsageError(f"--resume {directory}: the checkpoint is damaged or unreadable "
                          f"({type(err).__name__}: {err})") from None
 

@@ -118,3 +118,14 @@ def test_resumed_on_as_many_workers_a_bounded_run_goes_on_exactly(tmp_path, work
         "max-states", 20_000, straight.generated_states)
     assert {k: (c.generated, c.distinct) for k, c in resumed.coverage.items()} == {
         k: (c.generated, c.distinct) for k, c in straight.coverage.items()}
+
+
+def test_a_hand_edited_checkpoint_is_a_usage_error_on_workers_too(tmp_path):
+    run(PaxosModel(3, 2, 1), max_depth=4, checkpoint_dir=str(tmp_path), checkpoint_every=0)
+    meta_path = tmp_path / "current" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["identity"]
+    meta_path.write_text(json.dumps(meta))
+    for workers in (1, 2):
+        with pytest.raises(UsageError, match="damaged or unreadable"):
+            run(PaxosModel(3, 2, 1), workers=workers, resume_dir=str(tmp_path))
