@@ -61,24 +61,12 @@ def peak_rss_mb() -> float:
 
 def child(path: str, mode: str) -> None:
     """Validate `path` in this process and print one JSON line of figures."""
-    from smrcheck.checker.validate import Conformance, validate
-    from smrcheck.traces.invariants import monitor_for
-    from smrcheck.traces.reader import Merger, open_run
+    from smrcheck.checker.validate import validate_run
 
-    run = open_run([path])
-    conformance = None
-    if mode == "conformance":
-        from importlib import import_module
-
-        trace_map = import_module(f"smrcheck.models.{run.header.protocol}.trace_map")
-        model, tmap = trace_map.for_header(run.header)
-        conformance = Conformance(model, tmap)
     start, cpu = time.perf_counter(), time.process_time()
-    result = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
-                      files=run.files, conformance=conformance)
+    result = validate_run([path], conformance=mode == "conformance")
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
-    run.close()
     print(json.dumps({
         "mode": mode, "result": result.result, "conformance": result.conformance,
         "events": result.events, "seconds": seconds, "events_per_s": result.events / seconds,

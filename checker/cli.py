@@ -119,12 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check the traces of a run: invariants and model conformance")
     v.add_argument("traces", nargs="+", metavar="TRACE",
-                   help="one run: a merged .jsonl file, or a directory / several files, one per node")
+                   help="one run: a merged .jsonl file, a directory / several files (one per node), "
+                        "or - for one merged trace on standard input")
     v.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     v.add_argument("--junit", metavar="FILE", help="write a JUnit XML report, one test case per property")
     v.add_argument("--conformance", action=argparse.BooleanOptionalAction, default=None,
                    help="check each event against the protocol's model too (models/*/trace_map.py); "
                         "on by default, --no-conformance checks the invariants alone")
+    v.add_argument("--max-line-bytes", type=_positive(int), default=4 << 20, metavar="N",
+                   help="a longer line is an input error, refused before it is read whole "
+                        "(default 4 MiB)")
 
     r = sub.add_parser("run", help="run real replicas as processes on 127.0.0.1 and write their traces")
     r.add_argument("protocol", metavar="PROTOCOL", help="multipaxos | pbft")
@@ -279,52 +283,17 @@ def cmd_quorums(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _conformance_for(header):
-    """The conformance check of a run: its protocol's model and trace map."""
-    from importlib import import_module
-
-    from .validate import Conformance
-
-    try:
-        trace_map = import_module(f"..models.{header.protocol}.trace_map", __package__)
-    except ModuleNotFoundError:
-        raise UsageError(f"conformance: no trace map for {header.protocol} yet "
-                         f"(models/{header.protocol}/trace_map.py); validate with "
-                         "--no-conformance") from None
-    return Conformance(*trace_map.for_header(header))
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Read one run's traces, merge them by causality, check invariants (and conformance)."""
-    from ..traces.invariants import monitor_for
-    from ..traces.reader import Merger, open_run
-    from .errors import InvalidTrace
-    from .validate import invalid_input, validate, write_junit
+    """Validate one run's traces (checker.validate.validate_run) and report it."""
+    from .validate import validate_run, write_junit
 
     if args.junit and not os.path.isdir(os.path.dirname(os.path.abspath(args.junit))):
         raise UsageError(f"cannot write --junit {args.junit}: its folder does not exist")
-    try:
-        run = open_run(args.traces)
-        try:
-            conformance, unmapped = None, None
-            if args.conformance is not False:
-                try:
-                    conformance = _conformance_for(run.header)
-                except UsageError as err:
-                    if args.conformance:  # asked for by name: say why it cannot be done
-                        raise
-                    unmapped = str(err)  # on by default: validate the invariants, and say so
-            result = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
-                              files=run.files, conformance=conformance,
-                              warnings=lambda: [f"{w.file} line {w.line}: {w.message}"
-                                                for w in run.warnings])
-            if unmapped is not None:
-                result.conformance = "outside-model"
-                result.warnings.append(f"conformance not checked: {unmapped}")
-        finally:
-            run.close()
-    except InvalidTrace as err:
-        result = invalid_input(str(err), args.traces)
+    if "-" in args.traces and len(args.traces) > 1:
+        raise UsageError("`-` reads one merged trace from standard input; name no other "
+                         "trace with it")
+    result = validate_run(args.traces, conformance=args.conformance,
+                          max_line_bytes=args.max_line_bytes)
     if args.junit:
         try:
             write_junit(result, args.junit)

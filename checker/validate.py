@@ -1,11 +1,14 @@
 """Trace validation: run event monitors and model conformance over a merged event stream.
 
-This module knows no protocol and no file format. The composition root (`cli.py`)
-hands it an iterable of events (dicts, already merged by causality; each carries
-`_loc` = (file, line)), a monitor that checks the protocol's invariants over events,
-and optionally a `Conformance` built from a model and a trace map. It returns a
-`ValidateResult`: plain data that `render.py` draws and `to_json` / `write_junit`
-serialise.
+`validate_run(paths)` is the one pipeline that `smrcheck validate`, `smrcheck show`
+and the tests call: read the files (traces/reader.py), merge their events by
+causality, hand each event to the protocol's monitor and then to its conformance
+check, and return a `ValidateResult`: plain data that `render.py` draws and `to_json`
+/ `write_junit` serialise. The protocol's pieces (monitor, model, trace map) come from
+`models/registry.py`; `validate_run` is the only function here that imports them, and
+only when called, so the rest of this module knows no protocol and no file format:
+`validate` takes an iterable of events (dicts, each with `_loc` = (file, line)), a
+monitor and optionally a `Conformance`.
 
 Conformance (DESIGN.md, trace validation level 2): the validator keeps the *frontier*,
 the set of model states consistent with the events so far. An event maps to a
@@ -347,7 +350,8 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
             conf_state = "fails"
         elif conformance.outside is not None:
             conf_state = "outside-model"
-            warned.append(f"conformance not checked beyond {conformance.outside}")
+            warned.append(f"conformance not checked beyond {conformance.outside} "
+                          "(outside the model; the invariants are checked to the end)")
         else:
             conf_state = "conforms"
     bad = bool(found) or conf_state == "fails"
@@ -358,6 +362,59 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
         warnings=warned, counts=counts, conformance=conf_state,
         conformance_failure=None if conformance is None else conformance.failure,
         max_frontier=0 if conformance is None else conformance.peak)
+
+
+# -- the pipeline -----------------------------------------------------------------------
+
+MAX_LINE_BYTES = 4 << 20  # a longer line is an input error, refused before it is read whole
+
+
+def validate_run(paths: Sequence[str], *, conformance: bool | None = None,
+                 max_line_bytes: int = MAX_LINE_BYTES,
+                 observer: Callable[[Any], Callable[[dict], None]] | None = None
+                 ) -> ValidateResult:
+    """Validate one run: a merged file, a directory of per-node files, several files,
+    or `-` (one merged trace on standard input).
+
+    `conformance`: None checks the model too when the protocol's model can describe the
+    run (otherwise the run is validated on its invariants, with a warning saying why);
+    True asks for it by name (a protocol without a trace map is then a UsageError);
+    False skips it. `observer(header)`, when given, returns a function that sees every
+    merged event before the monitor does (the chart of `smrcheck show`). Invalid input is a result (`invalid-input`, exit 2),
+    never an exception."""
+    from ..models.registry import conformance_for, monitor_for
+    from ..traces.reader import Merger, open_run
+    from .errors import InvalidTrace
+
+    try:
+        run = open_run(paths, max_line_bytes=max_line_bytes)
+        try:
+            header = run.header
+            monitor = monitor_for(header)
+            checker, unmapped = None, None
+            if conformance is not False:
+                checker, unmapped = conformance_for(header, monitor, required=bool(conformance))
+            events: Iterable[dict] = Merger(run)
+            if observer is not None:
+                events = _observed(events, observer(header))
+            result = validate(events, monitor, protocol=header.protocol, files=run.files,
+                              conformance=checker,
+                              warnings=lambda: [f"{w.file} line {w.line}: {w.message}"
+                                                for w in run.warnings])
+            if unmapped is not None:
+                result.conformance = "outside-model"
+                result.warnings.append(f"conformance not checked: outside the model ({unmapped})")
+            return result
+        finally:
+            run.close()
+    except InvalidTrace as err:
+        return invalid_input(str(err), list(paths))
+
+
+def _observed(events: Iterable[dict], observe: Callable[[dict], None]) -> Iterable[dict]:
+    for ev in events:
+        observe(ev)
+        yield ev
 
 
 # -- JUnit ------------------------------------------------------------------------------

@@ -1,10 +1,60 @@
-"""Every model the CLI can check, by name."""
+"""Every protocol smrcheck knows, in one place: its model for `check`, and for traces
+its event monitor and the trace map that conformance runs through.
+
+Trace pieces are imported when a run needs them, so validating a PBFT run never
+loads the MultiPaxos model. Which model a trace is checked against follows from its
+header: a format-1 MultiPaxos run (every node a replica, phase 1 for all slots) is a
+run of the MultiPaxos model; a format-2 run may separate proposers, acceptors and
+learners and run phase 1 per slot, which is one single-decree Paxos instance per slot
+(Paxos Made Simple §3), so it is checked slot by slot against the Paxos model.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
+from ..checker.errors import UsageError
 from ..checker.model import ModelSpec
+from ..checker.validate import Conformance, OutsideModel
 from .multipaxos.spec import SPEC as MULTIPAXOS
 from .paxos.spec import SPEC as PAXOS
 from .pbft.spec import SPEC as PBFT
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (PAXOS, MULTIPAXOS, PBFT)}
+
+# protocol -> (monitor module, monitor class)
+MONITORS = {"multipaxos": ("multipaxos.monitor", "MultiPaxosMonitor"),
+            "pbft": ("pbft.monitor", "PbftMonitor")}
+
+
+def monitor_for(header: Any) -> Any:
+    """The event monitor of the run's protocol (its invariants over events)."""
+    module, cls = MONITORS[header.protocol]
+    return getattr(import_module(f".{module}", __package__), cls)(header)
+
+
+def trace_map_module(header: Any) -> str:
+    """The module whose `for_header(header, monitor)` maps this run's events to steps."""
+    if header.protocol == "multipaxos" and getattr(header, "version", 1) >= 2:
+        return "paxos.trace_map"
+    return f"{header.protocol}.trace_map"
+
+
+def conformance_for(header: Any, monitor: Any, required: bool = False
+                    ) -> tuple[Conformance | None, str | None]:
+    """The conformance check of a run, or (None, the reason the model cannot describe
+    it). `required`: conformance was asked for by name, so a protocol without a trace
+    map is a usage error rather than a warning."""
+    name = trace_map_module(header)
+    try:
+        module = import_module(f".{name}", __package__)
+    except ModuleNotFoundError:
+        why = f"no trace map for {header.protocol} yet (models/{name.replace('.', '/')}.py)"
+        if required:
+            raise UsageError(f"conformance: {why}; validate with --no-conformance") from None
+        return None, why
+    try:
+        return Conformance(*module.for_header(header, monitor)), None
+    except OutsideModel as why:
+        return None, str(why)

@@ -1,8 +1,9 @@
 """A run's traces as a message sequence chart (`smrcheck show RUN`).
 
-The run is read as `smrcheck validate` reads it: merged by causality (never by `ts`)
-and checked by the protocol's event monitor on the way, so the first violation the
-monitor finds is the highlighted row. One lane per client, then per replica, in header
+The run is read and checked by the one pipeline `smrcheck validate` runs
+(`checker.validate.validate_run`: merged by causality, never by `ts`; every invariant
+and conformance), so `show` and `validate` agree on every run: the first violation
+found, or the event conformance fails at, is the highlighted row. One lane per client, then per replica, in header
 order. Each `send` is an arrow from its node, to the one addressee, or to `all` when it
 goes to every other replica (one arrow per addressee otherwise); a `recv` paired with
 its send adds no row, its delivery shows in the arrow's hover text. A `recv` with no
@@ -13,13 +14,12 @@ an arrow of its own. `decide`, `execute`, `crash`, `restart`, `request`, `result
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..checker.chart import ALL, Arrow, Chart, Highlight, Note
-from ..checker.validate import ValidateResult, validate
-from .invariants import monitor_for
-from .reader import Merger, open_run
+from ..checker.errors import InvalidTrace
+from ..checker.validate import ValidateResult, validate_run
 
 _SHORT = {"view": "v", "digest": "d"}
 
@@ -119,30 +119,31 @@ class ChartBuilder:
             self.row_of[loc] = max(index, 0)
 
     def finish(self, result: ValidateResult) -> Chart:
+        last = len(self.chart.rows) - 1
         if result.violations and self.chart.rows:
             v = result.violations[0]
             rules = dict(result.properties)
-            row = self.row_of.get((v.file, v.line), len(self.chart.rows) - 1)
+            row = self.row_of.get((v.file, v.line), last)
             self.chart.violation = Highlight(row, v.property, v.message, rules.get(v.property, ""))
+        elif result.conformance_failure is not None and self.chart.rows:
+            c = result.conformance_failure
+            self.chart.violation = Highlight(
+                self.row_of.get((c.file, c.line), last), "CONFORMANCE",
+                f"no run of the model explains this event (mapped to {c.mapped_to})",
+                "every event is explained by a run of the model")
         return self.chart
-
-
-def _feed(events: Iterable[dict], builder: ChartBuilder) -> Iterator[dict]:
-    for ev in events:
-        builder.add(ev)
-        yield ev
 
 
 def chart_from_run(paths: Sequence[str]) -> tuple[Chart, ValidateResult]:
     """Read one run (a file, a directory, or several files), validate it, chart it.
     Input errors raise `InvalidTrace` (exit 2) as in `smrcheck validate`."""
-    run = open_run(paths)
-    try:
-        h = run.header
-        title = f"{h.protocol} run: {', '.join(paths)}"
-        builder = ChartBuilder(title, h.nodes, h.clients)
-        result = validate(_feed(Merger(run), builder), monitor_for(h), protocol=h.protocol,
-                          files=run.files)
-    finally:
-        run.close()
-    return builder.finish(result), result
+    builders: list[ChartBuilder] = []
+
+    def observer(h: Any) -> Any:
+        builders.append(ChartBuilder(f"{h.protocol} run: {', '.join(paths)}", h.nodes, h.clients))
+        return builders[0].add
+
+    result = validate_run(paths, observer=observer)
+    if result.error is not None:
+        raise InvalidTrace(result.error)
+    return builders[0].finish(result), result
