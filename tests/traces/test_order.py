@@ -1,0 +1,117 @@
+"""A verdict never depends on the order of lines in a file.
+
+FORMAT.md: a merged file may interleave the nodes' events in any order, as long as
+each node's own events appear in seq order; a run may also come as one file per
+node. Every sample run (good and bad), and a legal run of each format-2 shape, is
+re-laid here in other orders — random interleavings that keep each node's seq order,
+the causal order reversed where it can be, and one file per node — and must get the
+same verdict every time: the result, the set of violated properties and the
+conformance outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import random
+
+import pytest
+
+from smrcheck.checker.validate import validate_run
+
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "traces" / "samples"
+
+
+def _runs() -> list[pathlib.Path]:
+    """Every sample run that validates to a verdict (input-error samples are about
+    one line's form, not about order)."""
+    out = []
+    for p in sorted((SAMPLES / "good").iterdir()):
+        out.append(p)
+    for expected in sorted((SAMPLES / "bad").glob("*.expected.json")):
+        if json.loads(expected.read_text()).get("result") != "violation":
+            continue
+        run = expected.with_name(expected.name.replace(".expected.json", ".jsonl"))
+        if run.exists():
+            out.append(run)
+    return out
+
+
+def read_run(path: pathlib.Path) -> tuple[dict, list[dict]]:
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    header, events = None, []
+    for f in files:
+        lines = []
+        for x in f.read_text().splitlines():
+            try:
+                lines.append(json.loads(x))
+            except ValueError:  # a truncated final line: skipped by the reader too
+                pass
+        header = header or {k: v for k, v in lines[0].items() if k != "node"}
+        events += lines[1:]
+    return header, events
+
+
+def by_node(events: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for ev in events:
+        out.setdefault(ev["node"], []).append(ev)
+    for evs in out.values():
+        evs.sort(key=lambda e: e["seq"])
+    return out
+
+
+def interleave(events: list[dict], rng: random.Random) -> list[dict]:
+    """A random merge of the nodes' logs: each node's events stay in seq order."""
+    queues = {n: list(evs) for n, evs in by_node(events).items()}
+    out = []
+    while queues:
+        n = rng.choice(sorted(queues))
+        out.append(queues[n].pop(0))
+        if not queues[n]:
+            del queues[n]
+    return out
+
+
+def nodes_reversed(events: list[dict]) -> list[dict]:
+    """Each node's whole log in turn, the last node first: recvs mostly come before
+    their sends, the order a merger finds hardest."""
+    out = []
+    for _, evs in sorted(by_node(events).items(), reverse=True):
+        out += evs
+    return out
+
+
+def verdict(paths: list[str]) -> tuple:
+    r = validate_run(paths)
+    return r.result, sorted({v.property for v in r.violations}), r.conformance, r.error
+
+
+def write_merged(tmp: pathlib.Path, name: str, header: dict, events: list[dict]) -> str:
+    p = tmp / name
+    p.write_text("".join(json.dumps(x) + "\n" for x in [header, *events]))
+    return str(p)
+
+
+def write_per_node(tmp: pathlib.Path, header: dict, events: list[dict]) -> str:
+    d = tmp / "per-node"
+    d.mkdir()
+    for node, evs in by_node(events).items():
+        (d / f"{node}.jsonl").write_text(
+            "".join(json.dumps(x) + "\n" for x in [{**header, "node": node}, *evs]))
+    return str(d)
+
+
+@pytest.mark.parametrize("path", _runs(), ids=lambda p: p.name)
+def test_sample_verdict_is_the_same_in_every_order(tmp_path, path):
+    header, events = read_run(path)
+    if any(not isinstance(e.get("seq"), int) for e in events):
+        pytest.skip("a sample whose lines are not events")
+    expected = verdict([str(path)])
+    assert expected[0] in ("ok", "violation"), expected
+    rng = random.Random(path.name)
+    orders = [interleave(events, rng) for _ in range(3)] + [nodes_reversed(events)]
+    for i, evs in enumerate(orders):
+        got = verdict([write_merged(tmp_path, f"order{i}.jsonl", header, evs)])
+        assert got == expected, f"order {i}"
+    assert verdict([write_per_node(tmp_path, header, events)]) == expected
