@@ -19,7 +19,7 @@ import time
 from smrcheck.checker.validate import validate
 from smrcheck.impl.launch import RunConfig, run_cluster
 from smrcheck.impl.runtime.faults import FaultSpec
-from smrcheck.traces.invariants import monitor_for
+from smrcheck.models.registry import monitor_for
 from smrcheck.traces.reader import Merger, open_run
 
 FAULTS = "drop=0.01,dup=0.01,delay=0.002,crash=1"

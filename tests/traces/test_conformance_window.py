@@ -22,7 +22,7 @@ from smrcheck.models.multipaxos.spec import MultiPaxosModel
 from smrcheck.models.pbft import trace_map as pbft_map
 from smrcheck.models.pbft import window as pbft_window
 from smrcheck.models.pbft.spec import PbftModel
-from smrcheck.traces.invariants import monitor_for
+from smrcheck.models.registry import monitor_for
 from smrcheck.traces.reader import Merger, open_run
 
 

@@ -24,7 +24,7 @@ from smrcheck.checker.errors import InvalidTrace
 from smrcheck.checker.validate import Conformance, validate
 from smrcheck.models.multipaxos import trace_map as mp_map
 from smrcheck.models.pbft import trace_map as pbft_map
-from smrcheck.traces.invariants import monitor_for
+from smrcheck.models.registry import monitor_for
 from smrcheck.traces.reader import Merger, open_run
 from smrcheck.traces.synth import multipaxos_run, pbft_run
 

@@ -158,7 +158,7 @@ def test_crash_silence_holds_in_per_node_files(tmp_path):
 
 def _outcome(paths: list[str], batch: int) -> tuple:
     from smrcheck.checker.validate import validate
-    from smrcheck.traces.invariants import monitor_for
+    from smrcheck.models.registry import monitor_for
 
     try:
         run = open_run(paths)
@@ -226,7 +226,7 @@ def test_committed_schema_is_generated_from_the_models():
 
 
 def test_memory_follows_in_flight_state_not_trace_length():
-    from smrcheck.traces.invariants import monitor_for
+    from smrcheck.models.registry import monitor_for
     from smrcheck.traces.reader import Run
 
     for gen in (multipaxos_run(requests=400, seed=2), pbft_run(requests=300, seed=2)):

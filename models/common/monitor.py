@@ -1,0 +1,190 @@
+"""Safety invariants over the events of a run: what MultiPaxos and PBFT share.
+
+Each monitor sees the merged events one at a time (`on_event`) and keeps only the
+protocol's live state: per slot (or sequence number) the votes heard, what was
+decided and executed, dropped once every correct replica has executed it; per client
+the requests without a result; per replica a watermark of the commands it applied.
+So memory follows the protocol's in-flight state, not the trace's length.
+
+Property ids are the models' where the rule is the same (MP-AGREEMENT, PBFT-CLIENT…);
+FORMAT.md lists each with its rule. A violation names the event that completes it and
+the earlier events that prove it (`related`).
+
+Papers: Lamport, "Paxos Made Simple" (2001) §2-3 for MultiPaxos; Castro and Liskov,
+"Practical Byzantine Fault Tolerance" (OSDI 1999) §4 for PBFT.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from ...checker.validate import Violations
+
+Header = Any  # traces.format.Header, or any object with its fields
+
+Cmd = tuple[str, int, str] | None  # (client, req, op), None for a no-op / null request
+
+
+def cmd_key(c: dict | None) -> Cmd:
+    return None if c is None else (c["client"], c["req"], c["op"])
+
+
+def cmd_text(c: Cmd) -> str:
+    return "no-op" if c is None else f"{c[0]}#{c[1]} {c[2]!r}"
+
+
+def where(loc: tuple[str, int] | None) -> str:
+    return "?" if loc is None else f"{loc[0].rsplit('/', 1)[-1]}:{loc[1]}"
+
+
+class IdSet:
+    """A set of small ints that mostly arrive in order: a watermark (every id below it
+    is in) plus the few ids above it, so memory stays small however many are added."""
+
+    __slots__ = ("low", "above")
+
+    def __init__(self) -> None:
+        self.low = 0
+        self.above: set[int] = set()
+
+    def __contains__(self, i: int) -> bool:
+        return i < self.low or i in self.above
+
+    def add(self, i: int) -> None:
+        if i < self.low:
+            return
+        if i == self.low:
+            self.low += 1
+            above = self.above
+            while self.low in above:
+                above.discard(self.low)
+                self.low += 1
+        else:
+            self.above.add(i)
+
+
+RETIRED_OPS = 1 << 12  # ops of finished requests kept to compare a late decision's op
+
+
+class Monitor:
+    """What both protocols share: network authenticity, clients, at-most-once."""
+
+    prefix = ""
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, header: Header) -> None:
+        self.h = header
+        self.found = Violations()
+        self.violations = self.found.items
+        self.counts = self.found.counts
+        self.replicas = tuple(header.nodes)
+        self.correct = frozenset(header.nodes) - frozenset(header.byzantine)
+        self.clients = frozenset(header.clients)
+        logged = frozenset(header.logged) if header.logged is not None else self.clients
+        self.silent_clients = self.clients - logged  # their requests are not in the trace
+        self.requests: dict[tuple[str, int], tuple[str, tuple]] = {}  # -> (op, loc)
+        self.requested: dict[str, IdSet] = {}  # per client: ids issued, after a result
+        self.retired_ops: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self.replies: dict[tuple[str, int], dict[str, tuple[str, tuple]]] = {}
+        self.applied: dict[str, dict[str, IdSet]] = {r: {} for r in header.nodes}
+        self.handlers = {
+            "send": self.on_send, "recv": self.on_recv, "request": self.on_request,
+            "result": self.on_result, "decide": self.on_decide, "execute": self.on_execute,
+        }
+
+    def report(self, prop: str, message: str, at: tuple, *related: Any) -> None:
+        self.found.add(prop, message, at, related)
+
+    def on_event(self, ev: dict) -> None:
+        h = self.handlers.get(ev["kind"])
+        if h is not None:
+            h(ev)
+
+    def finish(self) -> None:
+        pass
+
+    # -- network -------------------------------------------------------------------
+
+    def on_recv(self, ev: dict) -> None:
+        fault = ev.get("_fault")
+        if fault is not None:
+            send = ev.get("_send")
+            self.report("NET-AUTHENTIC", fault, ev["_loc"], send and send["_loc"])
+            if send is None or send["node"] != ev["from"]:
+                return  # a fabricated message carries no protocol meaning
+        send = ev["_send"]
+        msg = send["msg"] if send is not None else ev["msg"]
+        self.on_message(ev, msg, send)
+
+    def on_send(self, ev: dict) -> None:
+        pass
+
+    def on_message(self, ev: dict, msg: dict, send: dict | None) -> None:
+        if msg.get("type") == "reply" and ev["node"] in self.clients:
+            key = (ev["node"], msg["req"])
+            if msg["client"] == ev["node"] and key in self.requests:  # late replies: ignored
+                self.replies.setdefault(key, {}).setdefault(ev["from"], (msg["result"], ev["_loc"]))
+
+    # -- clients -------------------------------------------------------------------
+
+    def on_request(self, ev: dict) -> None:
+        key = (ev["node"], ev["req"])
+        if key not in self.requests:
+            self.requests[key] = (ev["op"], ev["_loc"])
+
+    def was_requested(self, c: Cmd) -> bool:
+        if c is None or c[0] in self.silent_clients:
+            return True
+        key = (c[0], c[1])
+        live = self.requests.get(key)
+        if live is not None:
+            return live[0] == c[2]
+        done = self.requested.get(c[0])
+        if done is None or c[1] not in done:
+            return False
+        op = self.retired_ops.get(key)
+        return op is None or op == c[2]
+
+    def replies_needed(self) -> int:
+        return 1
+
+    def on_result(self, ev: dict) -> None:
+        client, req, result = ev["node"], ev["req"], ev["result"]
+        key = (client, req)
+        got = self.replies.pop(key, {})
+        matching = [(r, loc) for r, (res, loc) in sorted(got.items()) if res == result]
+        need = self.replies_needed()
+        if len(matching) < need:
+            others = ", ".join(f"{r} said {res!r}" for r, (res, _) in sorted(got.items())) or "none"
+            self.report(
+                f"{self.prefix}-CLIENT",
+                f"{client} accepts result {result!r} for request {req} with {len(matching)} "
+                f"matching repl{'y' if len(matching) == 1 else 'ies'} from distinct replicas; "
+                f"it needs {need} (replies received: {others})",
+                ev["_loc"], *[loc for _, loc in matching])
+        live = self.requests.pop(key, None)
+        if live is not None:
+            self.requested.setdefault(client, IdSet()).add(req)
+            self.retired_ops[key] = live[0]
+            if len(self.retired_ops) > RETIRED_OPS:
+                self.retired_ops.popitem(last=False)
+
+    def check_applied(self, ev: dict, c: Cmd) -> None:
+        """At-most-once: a replica applies a command at most once."""
+        if c is None or ev.get("applied", True) is False:
+            return
+        ids = self.applied[ev["node"]].setdefault(c[0], IdSet())
+        if c[1] in ids:
+            self.report(f"{self.prefix}-AT-MOST-ONCE",
+                        f"{ev['node']} applies {cmd_text(c)} a second time: a command must take "
+                        "effect at most once (a duplicate is logged with \"applied\": false)",
+                        ev["_loc"])
+        else:
+            ids.add(c[1])
+
+    def on_decide(self, ev: dict) -> None:
+        pass
+
+    def on_execute(self, ev: dict) -> None:
+        pass
