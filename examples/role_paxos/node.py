@@ -130,7 +130,7 @@ class Process:
     def send(self, to: list[str], msg: dict) -> None:
         """Log one SEND (one id for every addressee), then hand it to the network."""
         msg = dict(msg, id=f"{self.name}-{next(self.ids)}", src=self.name)
-        self.log("SEND", **self.describe(msg), to=",".join(to))
+        self.log("SEND " + msg["type"], **self.describe(msg), to=",".join(to))
         for dest in to:
             fault = scenario_fault(self.scenario, self.name, msg, dest)
             if fault is None and self.loss and self.rng.random() < self.loss:
@@ -153,8 +153,8 @@ class Process:
 
     @staticmethod
     def describe(msg: dict) -> dict:
-        """A message's fields as log tokens, in a fixed order."""
-        out = {"type": msg["type"], "id": msg["id"]}
+        """A message's fields as log tokens, in a fixed order (its type is logged apart)."""
+        out = {"id": msg["id"]}
         for key in ("slot", "ballot", "promised", "accepted", "cmd", "req", "result"):
             if key not in msg:
                 continue
@@ -194,7 +194,7 @@ class Process:
                 if msg == "stop":
                     self.stopped = True
                 elif isinstance(msg, dict):
-                    self.log("RECV", **self.describe(msg), **{"from": msg["src"]})
+                    self.log("RECV " + msg["type"], **self.describe(msg), **{"from": msg["src"]})
                     role.handle(msg)
         finally:
             self.log_file.close()
