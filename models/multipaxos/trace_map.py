@@ -509,7 +509,7 @@ class MultiPaxosTraceMap:
         return f"{m.__self__!r} {text}"
 
 
-def for_header(header) -> tuple[WindowModel, MultiPaxosTraceMap]:
+def for_header(header, monitor=None) -> tuple[WindowModel, MultiPaxosTraceMap]:
     """The model instance a run's header describes, and the map into it."""
     if len(header.nodes) > MAX_REPLICAS:
         raise UsageError(f"conformance: the multipaxos model has at most {MAX_REPLICAS} "

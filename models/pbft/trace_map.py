@@ -414,7 +414,7 @@ def _byzantine_param(header) -> str:
                      "(use --no-conformance)")
 
 
-def for_header(header) -> tuple[WindowModel, PbftTraceMap]:
+def for_header(header, monitor=None) -> tuple[WindowModel, PbftTraceMap]:
     """The model instance a run's header describes, and the map into it."""
     n = len(header.nodes)
     if header.f >= n:
