@@ -1,0 +1,212 @@
+"""The worked example of traces/ADAPTING.md, run as a user would run it.
+
+examples/role_paxos is a Paxos that smrcheck did not write: one OS process per
+proposer, acceptor and learner, a full single-decree Paxos per slot, its own text logs.
+Its adapter turns those logs into smrtrace format 2, and `smrcheck validate` (the CLI,
+in a subprocess, with --json) must
+
+- accept a correct run with competing proposers, message loss and delay: exit 0, every
+  invariant checked, and the run conforms to the model (or conformance says why the
+  run is outside it, as a warning);
+- give the same verdict whether the trace is a folder of per-process files or one
+  merged file piped into `smrcheck validate -`;
+- catch `--bug adopt-first-promise` (a proposer that adopts the value of the first
+  promise it receives, not the one of the highest ballot: Paxos Made Simple §2.2) in a
+  scripted run where it matters: exit 1, blaming the proposer's ACCEPT, and the two
+  learners' different decisions in slot 0 as MP-AGREEMENT.
+
+The scripted runs are first checked on the native logs themselves, so that a failure
+below is the checker's, not a scenario that went another way.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "role_paxos"
+
+# The invariants a MultiPaxos trace is checked on (traces/FORMAT.md); format 2 may add
+# more, never fewer.
+MP_INVARIANTS = {"NET-AUTHENTIC", "MP-AGREEMENT", "MP-VALIDITY", "MP-QUORUM-CERT",
+                 "MP-PROMISE", "MP-CLIENT"}
+
+
+# -- running the example and the CLI ------------------------------------------------------
+
+def run_example(out: Path, *args: str) -> Path:
+    """Run role_paxos into `out` (native logs) and return it."""
+    done = subprocess.run([sys.executable, str(EXAMPLE / "run.py"), "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def adapt(run_dir: Path, *where: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(EXAMPLE / "adapter.py"), str(run_dir), *where],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def adapt_to_dir(run_dir: Path) -> Path:
+    out = run_dir.parent / (run_dir.name + "-trace")
+    adapt(run_dir, "--out", str(out))
+    return out
+
+
+def validate(*args: str, stdin: str | None = None) -> tuple[int, dict]:
+    """`smrcheck validate ARGS --json` as a CI job would run it."""
+    done = subprocess.run([sys.executable, "-m", "smrcheck.checker.cli", "validate", *args,
+                           "--json"], input=stdin, capture_output=True, text=True, timeout=120)
+    assert done.stdout, f"no JSON on stdout (exit {done.returncode}): {done.stderr[-2000:]}"
+    return done.returncode, json.loads(done.stdout)
+
+
+def summary(report: dict) -> str:
+    """What to print when an assertion on a report fails."""
+    keep = ("result", "error", "violations", "warnings", "conformance", "conformance_failure")
+    return json.dumps({k: report.get(k) for k in keep}, indent=1)[:4000]
+
+
+def assert_valid(code: int, report: dict) -> None:
+    assert code == 0 and report["result"] == "ok", summary(report)
+    assert report["violations"] == [], summary(report)
+    assert MP_INVARIANTS <= set(report["properties"]), summary(report)
+    if report["conformance"] == "outside-model":
+        # Allowed only with the reason, as a warning (issue 13: never a false verdict).
+        assert any("outside" in w or "model" in w for w in report["warnings"]), summary(report)
+    else:
+        assert report["conformance"] == "conforms", summary(report)
+
+
+# -- the native logs (to check the scenarios did what they script) -------------------------
+
+def native(run_dir: Path, proc: str) -> list[dict]:
+    """A process's native log lines as dicts: {'event': 'RECV PROMISE', field: value}."""
+    out = []
+    for line in (run_dir / f"{proc}.log").read_text().splitlines():
+        tokens = line.split()
+        fields = dict(t.split("=", 1) for t in tokens if "=" in t)
+        fields["event"] = " ".join(t for t in tokens if "=" not in t)
+        out.append(fields)
+    return out
+
+
+def chosen(run_dir: Path, learner: str, slot: int) -> list[str]:
+    return [f["cmd"] for f in native(run_dir, learner)
+            if f["event"] == "CHOSEN" and f["slot"] == str(slot)]
+
+
+def retry_promises(run_dir: Path) -> list[str]:
+    """What the promises to p1's retry (slot 0, ballot 2.p1) reported, in arrival order."""
+    return [f["accepted"] for f in native(run_dir, "p1")
+            if f["event"] == "RECV PROMISE" and f["slot"] == "0" and f["ballot"] == "2.p1"]
+
+
+X, Y = "c1.0.set-k0-0", "c1.1.set-k1-1"  # p1's and p2's commands in the scenario
+
+
+# -- fixtures: each run once per module (a few seconds each) ------------------------------
+
+@pytest.fixture(scope="module")
+def lossy_run(tmp_path_factory) -> Path:
+    """Competing proposers, 10% loss, up to 20 ms delay: NACKs, timeouts, retries."""
+    return run_example(tmp_path_factory.mktemp("lossy") / "run", "--seed", "3",
+                       "--commands", "6", "--loss", "0.1", "--delay-ms", "20")
+
+
+@pytest.fixture(scope="module")
+def scenario_run(tmp_path_factory) -> Path:
+    return run_example(tmp_path_factory.mktemp("scenario") / "run",
+                       "--scenario", "first-promise")
+
+
+@pytest.fixture(scope="module")
+def buggy_run(tmp_path_factory) -> Path:
+    return run_example(tmp_path_factory.mktemp("buggy") / "run",
+                       "--scenario", "first-promise", "--bug", "adopt-first-promise")
+
+
+# -- tests --------------------------------------------------------------------------------
+
+def test_lossy_run_with_competing_proposers_validates(lossy_run):
+    p1 = native(lossy_run, "p1") + native(lossy_run, "p2")
+    # The run did contend (otherwise it shows little): some proposer retried a slot.
+    assert any(f["event"] in ("RECV NACK", "TIMEOUT") for f in p1)
+    assert any(f["event"] == "DONE" for f in native(lossy_run, "c1"))
+    assert_valid(*validate(str(adapt_to_dir(lossy_run))))
+
+
+def test_merged_trace_on_stdin_gives_the_same_verdict(lossy_run):
+    merged = adapt(lossy_run, "--merged", "-").stdout
+    code, report = validate("-", stdin=merged)
+    assert_valid(code, report)
+    _, per_process = validate(str(adapt_to_dir(lossy_run)))
+    assert report["events"] == per_process["events"]
+
+
+def test_scripted_run_where_the_highest_ballot_matters_validates(scenario_run):
+    # The script played out: p1's retry heard X (1.p1) first, then Y (1.p2) ...
+    reported = retry_promises(scenario_run)
+    assert reported[0] == f"1.p1:{X}" and f"1.p2:{Y}" in reported[1:]
+    # ... and, correct, proposed Y: both learners chose Y in slot 0, X later.
+    assert set(chosen(scenario_run, "l1", 0)) == set(chosen(scenario_run, "l2", 0)) == {Y}
+    assert chosen(scenario_run, "l2", 1) == [X]
+    assert_valid(*validate(str(adapt_to_dir(scenario_run))))
+
+
+def test_adopt_first_promise_is_caught(buggy_run):
+    # The bug did its damage in the native logs: Y chosen at l1, X at l2, in slot 0.
+    assert retry_promises(buggy_run)[0] == f"1.p1:{X}"
+    assert chosen(buggy_run, "l1", 0)[0] == Y and chosen(buggy_run, "l2", 0) == [X]
+
+    trace = adapt_to_dir(buggy_run)
+    code, report = validate(str(trace))
+    assert code == 1 and report["result"] == "violation", summary(report)
+    violated = {v["property"] for v in report["violations"]}
+    assert "MP-AGREEMENT" in violated, summary(report)
+
+    # The first wrong step is p1's ACCEPT of X in ballot 2.p1: a monitor (MP-PROPOSAL)
+    # or conformance must point at that very line of p1's file.
+    bad_accept = next(
+        n for n, line in enumerate((trace / "p1.jsonl").read_text().splitlines(), 1)
+        if '"accept"' in line and '"ballot": [2, "p1"]' in line and '"kind": "send"' in line)
+    blamed = {(Path(v["file"]).name, v["line"]) for v in report["violations"]
+              if v["property"] == "MP-PROPOSAL"}
+    if report.get("conformance_failure"):
+        c = report["conformance_failure"]
+        blamed.add((Path(c["file"]).name, c["line"]))
+    assert ("p1.jsonl", bad_accept) in blamed, summary(report)
+
+
+def test_adopt_first_promise_verdict_is_the_same_on_a_merged_file(buggy_run):
+    _, per_process = validate(str(adapt_to_dir(buggy_run)))
+    code, merged = validate("-", stdin=adapt(buggy_run, "--merged", "-").stdout)
+    assert code == 1, summary(merged)
+    assert ({v["property"] for v in merged["violations"]}
+            == {v["property"] for v in per_process["violations"]}), summary(merged)
+    assert merged["conformance"] == per_process["conformance"]
+
+
+def test_adapter_skips_a_truncated_last_line_and_rejects_a_garbled_one(scenario_run, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    for f in scenario_run.iterdir():
+        (run / f.name).write_bytes(f.read_bytes())
+    log = run / "a1.log"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(lines) + lines[-1][:25])  # the process died mid-line
+    done = adapt(run, "--out", str(tmp_path / "trace"))
+    assert "truncated" in done.stderr
+    assert len((tmp_path / "trace" / "a1.jsonl").read_text().splitlines()) == len(lines) + 1
+
+    log.write_text("".join(lines[:3]) + "t=1.0 proc=a1 SEND PROMISE id=a1-9\n" + "".join(lines[3:]))
+    bad = subprocess.run([sys.executable, str(EXAMPLE / "adapter.py"), str(run), "--merged", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "a1.log:4" in bad.stderr
