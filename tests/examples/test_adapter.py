@@ -151,6 +151,14 @@ def test_merged_trace_on_stdin_gives_the_same_verdict(lossy_run):
     assert report["events"] == per_process["events"]
 
 
+def test_concatenated_per_process_files_on_stdin(lossy_run):
+    """`cat run/*.jsonl | smrcheck validate -` (issue 13): per-process files, each with
+    its own header, concatenated into one stream."""
+    trace = adapt_to_dir(lossy_run)
+    stream = "".join(p.read_text() for p in sorted(trace.glob("*.jsonl")))
+    assert_valid(*validate("-", stdin=stream))
+
+
 def test_scripted_run_where_the_highest_ballot_matters_validates(scenario_run):
     # The script played out: p1's retry heard X (1.p1) first, then Y (1.p2) ...
     reported = retry_promises(scenario_run)
