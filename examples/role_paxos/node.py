@@ -8,7 +8,7 @@ leader). Two proposers compete for the same slot and retry with higher ballots a
 NACK or a timeout. Processes talk JSON over UDP on 127.0.0.1 and write their OWN text
 log, one line per event, e.g.
 
-    t=1733220000.123456 proc=a1 RECV PREPARE id=p2-17 from=p2 slot=3 ballot=7.p2
+    t=1733220000.123456 proc=a1 RECV PREPARE id=p2-17 slot=3 ballot=7.p2 from=p2
 
 That log knows nothing of smrcheck; adapter.py turns it into smrtrace (format 2). The
 log vocabulary is listed in adapter.py, where it is translated.
@@ -227,6 +227,8 @@ class Acceptor:
                 acc = self.accepted.get(slot)
                 self.p.send([m["src"]], {"type": "PROMISE", "slot": slot, "ballot": b,
                                          "accepted": acc and [acc[0], acc[1]]})
+            elif self.rank(b) == self.rank(held):
+                pass  # a PREPARE delayed past this ballot's own ACCEPT: nothing to say
             else:
                 self.nack(m, held)
         elif m["type"] == "ACCEPT":
