@@ -64,7 +64,23 @@ class IdSet:
             self.above.add(i)
 
 
+def smallest_quorum(m: Any) -> int:
+    """The size of the smallest quorum of a phase's membership (a `Threshold` or an
+    `AnyOf`): a set smaller than this is no quorum, so the hot paths skip the check."""
+    sets = getattr(m, "sets", None)
+    if sets is not None:
+        return min((len(q) for q in sets), default=0)
+    total, size = 0, 0
+    for w in sorted(m.weights, reverse=True):
+        if total >= m.threshold:
+            break
+        total += w
+        size += 1
+    return size
+
+
 RETIRED_OPS = 1 << 12  # ops of finished requests kept to compare a late decision's op
+UNREQUESTED = 1 << 12  # decisions awaiting their client's request event (see check_valid)
 
 
 class Monitor:
@@ -88,6 +104,10 @@ class Monitor:
         self.retired_ops: OrderedDict[tuple[str, int], str] = OrderedDict()
         self.replies: dict[tuple[str, int], dict[str, tuple[str, tuple]]] = {}
         self.applied: dict[str, dict[str, IdSet]] = {r: {} for r in header.nodes}
+        # (client, req) -> [(op, property, message, loc)]: decided before the request
+        # event was seen (see check_valid)
+        self.unrequested: OrderedDict[tuple[str, int], list[tuple]] = OrderedDict()
+        self.n_unrequested = 0
         self.handlers = {
             "send": self.on_send, "recv": self.on_recv, "request": self.on_request,
             "result": self.on_result, "decide": self.on_decide, "execute": self.on_execute,
@@ -102,7 +122,10 @@ class Monitor:
             h(ev)
 
     def finish(self) -> None:
-        pass
+        for entries in self.unrequested.values():
+            for _, prop, message, loc in entries:
+                self.report(prop, message, loc)
+        self.unrequested.clear()
 
     # -- network -------------------------------------------------------------------
 
@@ -132,6 +155,33 @@ class Monitor:
         key = (ev["node"], ev["req"])
         if key not in self.requests:
             self.requests[key] = (ev["op"], ev["_loc"])
+        if self.unrequested:
+            waiting = self.unrequested.pop(key, None)
+            if waiting is not None:
+                self.n_unrequested -= len(waiting)
+                for op, prop, message, loc in waiting:
+                    if op != ev["op"]:
+                        self.report(prop, message, loc)
+
+    def check_valid(self, c: Cmd, prop: str, message: str, loc: tuple) -> None:
+        """Validity: c was issued by its client. A client's `request` event need not
+        come before a replica's decision in the file (the client may never send its
+        request as a traced message, so nothing orders them): a decision of a command
+        not yet requested waits for the request, and is reported at the end of the
+        run if none comes (or at once when UNREQUESTED decisions are waiting)."""
+        if self.was_requested(c):
+            return
+        live = self.requests.get((c[0], c[1]))
+        if live is not None or c[1] in self.requested.get(c[0], ()):
+            self.report(prop, message, loc)  # requested, with another op
+            return
+        self.unrequested.setdefault((c[0], c[1]), []).append((c[2], prop, message, loc))
+        self.n_unrequested += 1
+        if self.n_unrequested > UNREQUESTED:
+            key, oldest = self.unrequested.popitem(last=False)
+            self.n_unrequested -= len(oldest)
+            for _, p, m, at in oldest:
+                self.report(p, m, at)
 
     def was_requested(self, c: Cmd) -> bool:
         if c is None or c[0] in self.silent_clients:

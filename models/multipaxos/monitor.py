@@ -1,71 +1,242 @@
-"""MultiPaxos invariants over the events of a run (Lamport, "Paxos Made Simple", §2-3)."""
+"""MultiPaxos invariants over the events of a run (Lamport, "Paxos Made Simple", §2-3).
+
+Roles follow the header (models/common/membership.py): proposers send prepare (1a) and
+accept (2a), acceptors send promise (1b) and accepted (2b), learners decide. A replica
+plays all three. Every quorum is the acceptors' quorum system's (`Membership.is_quorum`):
+phase 1 for promises, phase 2 for the votes behind a decision.
+
+Each check judges a node's step by that node's own past (what it sent and received
+before, in its own seq order), so the verdict does not depend on how the nodes' events
+are interleaved in a merged file:
+
+- MP-PROMISE (§2.2, "an acceptor never accepts a proposal numbered below one it has
+  promised"): per slot. A prepare/promise names one slot (`slot`), every slot from k
+  (`from_slot`), or every slot (neither); accepting in slot s promises that ballot in
+  s only. Per acceptor: a staircase of range promises (from k, ballot b; ballots rise
+  with k, a few entries), and per live slot its promise there.
+- MP-PROMISE-REPORT (§2.2, phase 1b: "respond with ... the proposal with the highest
+  number less than n that it has accepted"): a promise lists, per slot of its range,
+  the highest-ballot (ballot, value) from its acceptor's own earlier `accepted` sends
+  (or an `accept` it received: it may have stored it and crashed before its 2b went
+  out). Omitting a slot it accepted is a lie unless it knows the slot decided; in a
+  version-1 trace whose promise names no range, omissions are not judged (replicas
+  like ours run phase 1 from their first unexecuted slot without saying so).
+- MP-PROPOSAL (§2.2, P2c): a proposer sends accept(b, s, v) only after it received
+  promises for b covering s from a phase-1 quorum R, with v legal (`_legal`).
+- MP-QUORUM-CERT, MP-AGREEMENT, MP-VALIDITY: every decide, not only a node's first.
+
+Memory: a slot's state is kept while it is live and for RETIRED_SLOTS slots after it
+is collected, which happens once every learner has decided it and every node that
+executes has executed it (a run without execute events is collected by its decides).
+"""
 
 from __future__ import annotations
 
-from ..common.monitor import Cmd, Header, Monitor, cmd_key, cmd_text, where
+from collections import OrderedDict
+
+from ..common.membership import membership
+from ..common.monitor import Cmd, Header, IdSet, Monitor, cmd_key, cmd_text, smallest_quorum, where
+
+RETIRED_SLOTS = 1 << 12  # slots still checked after every learner decided them
+RANGE_BALLOTS = 8  # range (all-slot) ballots remembered per proposer for MP-PROPOSAL
+
+BKey = tuple[int, int]  # (round, index of the ballot's node in `nodes`)
 
 
 class _Slot:
-    __slots__ = ("votes", "known", "decided", "decided_by", "executed", "executed_by")
+    __slots__ = ("votes", "known", "decided", "decided_by", "executed", "acc", "offered",
+                 "promised", "p1", "proposed")
 
     def __init__(self) -> None:
-        self.votes: dict[tuple, set[str]] = {}  # (learner, ballot key, cmd) -> acceptors heard
-        self.known: dict[str, Cmd] = {}  # learner -> the command it knows chosen
+        self.votes: dict[tuple, set[str]] = {}  # (learner, round, node, cmd) -> acceptors heard
+        self.known: dict[str, Cmd] = {}  # node -> the command it knows chosen
         self.decided: tuple[Cmd, tuple] | None = None  # first decision: (cmd, loc)
-        self.decided_by: dict[str, Cmd] = {}  # replica -> the command it decided
+        self.decided_by: dict[str, Cmd] = {}  # node -> the command it decided first
         self.executed: tuple[Cmd, tuple] | None = None
-        self.executed_by: int = 0
+        self.acc: dict[str, tuple[BKey, Cmd, tuple]] = {}  # acceptor -> its highest 2b sent
+        self.offered: set[tuple] | None = None  # (acceptor, bkey, cmd) of 2a received
+        self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> (b, loc, what)
+        self.p1: dict[tuple[str, BKey], dict[str, tuple | None]] | None = None  # per-slot 1b heard
+        self.proposed: dict[tuple[str, BKey], Cmd] | None = None  # (proposer, b) -> its 2a value
+
+
+class _Phase1:
+    """What a proposer received for one ballot's range prepares: per acceptor the first
+    slot promised and the reports (slot -> (bkey, cmd)); `top` the highest slot any
+    report names and `kmax` the highest first slot, so that a slot above both is
+    reported by nobody and needs only the quorum check (`quorum`, cached once true)."""
+
+    __slots__ = ("promises", "top", "kmax", "quorum")
+
+    def __init__(self) -> None:
+        self.promises: dict[str, tuple[int, dict[int, tuple[BKey, Cmd]]]] = {}
+        self.top = -1
+        self.kmax = 0
+        self.quorum = False
+
+
+def _range(msg: dict) -> tuple[int, int | None]:
+    """(first slot, last slot or None for every slot above) a prepare/promise covers."""
+    s = msg.get("slot")
+    if s is not None:
+        return s, s
+    return msg.get("from_slot") or 0, None
 
 
 class MultiPaxosMonitor(Monitor):
+    """Query methods (for a trace map; the monitor sees each event just before it):
+    `promises_received(proposer, ballot, slot=None) -> frozenset` the acceptors whose
+    promises for `ballot` (covering `slot`, when given) the proposer has received;
+    `accepted_by(acceptor, slot) -> (ballot, cmd) | None` its highest 2b sent there;
+    `decided(node, slot) -> cmd | 0` (0: not decided, or forgotten)."""
+
     prefix = "MP"
     properties = (
         ("NET-AUTHENTIC", "every recv has a matching send from the node it names"),
-        ("MP-AGREEMENT", "no two replicas decide different commands in one slot"),
+        ("MP-AGREEMENT", "no two decisions (by two learners, or one learner twice) choose different commands in one slot"),
         ("MP-VALIDITY", "every decided command was issued by its client"),
         ("MP-LOG-PREFIX", "replicas execute slots in order and their logs agree slot by slot"),
         ("MP-AT-MOST-ONCE", "no replica applies one command twice"),
-        ("MP-QUORUM-CERT", "a decision follows accepted messages from a majority in one ballot"),
-        ("MP-PROMISE", "an acceptor never promises or accepts below a ballot it promised"),
+        ("MP-QUORUM-CERT", "every decision follows accepted messages from a phase-2 quorum of acceptors in one ballot"),
+        ("MP-PROMISE", "an acceptor never accepts (or promises) a proposal numbered below one it promised, per slot"),
+        ("MP-PROMISE-REPORT", "a promise reports, per slot, the highest-ballot proposal its acceptor accepted"),
+        ("MP-PROPOSAL", "a proposer sends accept(b, s, v) only after promises for b from a phase-1 quorum, v the value they make legal (P2c)"),
         ("MP-CLIENT", "a client accepts a result only after a reply with that result"),
     )
 
     def __init__(self, header: Header) -> None:
         super().__init__(header)
+        m = self.members = membership(header)
         self.index = {r: i for i, r in enumerate(header.nodes)}
-        self.quorum = len(header.nodes) // 2 + 1
+        self.acceptors = m.index  # acceptor -> its index in the quorum system
+        self.learners = m.learners
+        self.need2 = smallest_quorum(m.quorums.phase2)
+        self.strict_v2 = getattr(header, "version", 1) >= 2
         self.slots: dict[int, _Slot] = {}
-        self.gone = 0  # slots below this are executed by every replica, forgotten
-        self.promised: dict[str, tuple[tuple[int, int], tuple]] = {}  # -> (ballot key, loc)
-        self.next_exec: dict[str, int] = {r: 0 for r in header.nodes}
+        self.gone = 0  # slots below this are decided by every learner (and executed)
+        self.retired: OrderedDict[int, _Slot] = OrderedDict()  # the last collected slots
+        self.ranges: dict[str, list[tuple[int, BKey, tuple]]] = {}  # acceptor -> staircase
+        self.low_promise: dict[str, tuple[BKey, int, tuple, str]] = {}  # forgotten slots' top
+        self.p1r: dict[str, OrderedDict[BKey, _Phase1]] = {}  # proposer -> range 1b heard
+        self.decided_ids: dict[str, IdSet] = {x: IdSet() for x in m.learners}
+        self.next_exec: dict[str, int] = {}  # nodes that execute -> next slot
 
-    def bkey(self, b: list) -> tuple[int, int]:
+    # -- helpers ------------------------------------------------------------------
+
+    def bkey(self, b: list) -> BKey:
         return (b[0], self.index.get(b[1], -1))
 
+    def btext(self, k: BKey) -> str:
+        return f"({k[0]},{self.replicas[k[1]] if 0 <= k[1] < len(self.replicas) else '?'})"
+
     def slot(self, i: int) -> _Slot | None:
+        """Slot i's state: live, or collected but still retired, or None (forgotten)."""
         s = self.slots.get(i)
         if s is None:
             if i < self.gone:
-                return None
+                return self.retired.get(i)
             s = self.slots[i] = _Slot()
         return s
 
-    # phase 1b / 2b at the acceptor: never below the promise (Paxos Made Simple §2.2)
-    def _promise(self, ev: dict, b: list, what: str) -> None:
+    def known_slots(self):
+        """Every slot whose state is still held: retired, then live."""
+        yield from self.retired.items()
+        yield from self.slots.items()
+
+    def q1(self, names) -> bool:
+        return self.members.is_quorum(names, 1)
+
+    # -- queries ------------------------------------------------------------------
+
+    def promises_received(self, proposer: str, ballot: list, slot: int | None = None) -> frozenset:
+        k = self.bkey(ballot)
+        p1 = self.p1r.get(proposer, {}).get(k)
+        got = set() if p1 is None else {a for a, (f, _) in p1.promises.items()
+                                        if slot is None or f <= slot}
+        if slot is not None:
+            s = self.slot(slot) if slot < self.gone else self.slots.get(slot)
+            if s is not None and s.p1 is not None:
+                got |= set(s.p1.get((proposer, k), ()))
+        return frozenset(got)
+
+    def accepted_by(self, acceptor: str, slot: int) -> tuple[BKey, Cmd] | None:
+        s = self.slot(slot) if slot < self.gone else self.slots.get(slot)
+        got = None if s is None else s.acc.get(acceptor)
+        return None if got is None else (got[0], got[1])
+
+    def decided(self, node: str, slot: int) -> Cmd | int:
+        s = self.slot(slot) if slot < self.gone else self.slots.get(slot)
+        return 0 if s is None else s.decided_by.get(node, 0)
+
+    # -- the event loop -----------------------------------------------------------
+
+    def on_event(self, ev: dict) -> None:
+        # Half of a run's events are recvs, most of them 2a/2b: they skip the handler
+        # table. A recv with a fault goes through Monitor.on_recv.
+        if ev["kind"] == "recv" and "_fault" not in ev:
+            send = ev["_send"]
+            msg = send["msg"] if send is not None else ev["msg"]
+            t = msg["type"]
+            if t == "accepted":
+                if ev["from"] in self.acceptors:
+                    self._vote(ev["node"], ev["from"], msg)
+            elif t == "accept":
+                self._offered(ev["node"], msg)
+            else:
+                self.on_message(ev, msg, send)
+            return
+        h = self.handlers.get(ev["kind"])
+        if h is not None:
+            h(ev)
+
+    def on_message(self, ev: dict, msg: dict, send: dict | None) -> None:
+        t = msg.get("type")
+        if t == "accepted":
+            if ev["from"] in self.acceptors:
+                self._vote(ev["node"], ev["from"], msg)
+        elif t == "accept":
+            self._offered(ev["node"], msg)
+        elif t == "promise":
+            if ev["from"] in self.acceptors:
+                self._promise_heard(ev["node"], ev["from"], msg)
+        elif t == "decide":
+            # The sender's own `decide` send is checked for its certificate where it
+            # is sent; the receiver knows what it was told.
+            s = self.slot(msg["slot"])
+            if s is not None and ev["from"] in self.index:
+                s.known.setdefault(ev["node"], cmd_key(msg["cmd"]))
+        elif t == "reply":
+            super().on_message(ev, msg, send)
+
+    def on_send(self, ev: dict) -> None:
+        msg = ev["msg"]
+        t = msg["type"]
         node = ev["node"]
-        k = self.bkey(b)
-        prev = self.promised.get(node)
-        if prev is not None and k < prev[0]:
-            self.report("MP-PROMISE",
-                        f"{node} {what} in ballot ({b[0]},{b[1]}) after promising ballot "
-                        f"({prev[0][0]},{self.replicas[prev[0][1]]}): an acceptor must ignore "
-                        "lower ballots once it has promised", ev["_loc"], prev[1])
-        elif prev is None or k > prev[0]:
-            self.promised[node] = (k, ev["_loc"])
+        if t == "accepted":
+            self._accepted(ev, msg)
+        elif t == "accept":
+            self._propose(ev, msg)
+        elif t == "promise":
+            self._promise(ev, msg)
+        elif t == "prepare":
+            if node in self.acceptors and node not in ev["to"]:
+                # Its own acceptor promises in the same step, without a message (the
+                # model's leader, and format 1 writers that follow it).
+                self._promise_heard(node, node, {**msg, "accepted": self._own_report(node, msg)})
+        elif t == "decide":
+            s = self.slot(msg["slot"])
+            c = cmd_key(msg["cmd"])
+            if s is not None and s.known.get(node, 0) != c:
+                self.report("MP-QUORUM-CERT",
+                            f"{node} announces {cmd_text(c)} decided in slot {msg['slot']} without "
+                            f"accepted messages for it from {self.members.describe(2)} in one "
+                            "ballot, nor a decide it received", ev["_loc"])
+
+    # -- phase 2b at the learner --------------------------------------------------
 
     def _vote(self, learner: str, acceptor: str, msg: dict) -> None:
-        """The learner hears an acceptor's 2b; a majority in one ballot makes it known
-        chosen. Votes are kept only until then (the hot path of a run)."""
+        """The learner hears an acceptor's 2b; a phase-2 quorum in one ballot makes it
+        known chosen. Votes are kept only until then (the hot path of a run)."""
         i = msg["slot"]
         s = self.slots.get(i)
         if s is None:
@@ -82,88 +253,276 @@ class MultiPaxosMonitor(Monitor):
         if heard is None:
             heard = s.votes[key] = set()
         heard.add(acceptor)
-        if len(heard) >= self.quorum:
+        if len(heard) >= self.need2 and self.members.is_quorum(heard, 2):
             s.known[learner] = ck
 
-    def on_event(self, ev: dict) -> None:
-        # Half of a run's events are recvs, most of them 2b votes: they skip the
-        # handler table. A recv with a fault goes through Monitor.on_recv.
-        if ev["kind"] == "recv" and "_fault" not in ev:
-            send = ev["_send"]
-            msg = send["msg"] if send is not None else ev["msg"]
-            if msg["type"] == "accepted":
-                if ev["from"] in self.index:
-                    self._vote(ev["node"], ev["from"], msg)
-            else:
-                self.on_message(ev, msg, send)
-            return
-        h = self.handlers.get(ev["kind"])
-        if h is not None:
-            h(ev)
+    def _offered(self, acceptor: str, msg: dict) -> None:
+        s = self.slots.get(msg["slot"])
+        if s is None:
+            s = self.slot(msg["slot"])
+            if s is None:
+                return
+        if s.offered is None:
+            s.offered = set()
+        s.offered.add((acceptor, self.bkey(msg["ballot"]), cmd_key(msg["cmd"])))
 
-    def on_send(self, ev: dict) -> None:
-        msg = ev["msg"]
-        t = msg["type"]
+    # -- the acceptor: MP-PROMISE and MP-PROMISE-REPORT ----------------------------
+
+    def _range_promise(self, a: str, i: int) -> tuple[BKey, tuple, str] | None:
+        """The highest ballot a's range promises cover slot i with."""
+        for k, b, loc in reversed(self.ranges.get(a, ())):
+            if k <= i:
+                return b, loc, "promise"
+        return None
+
+    def promised_at(self, a: str, i: int, s: _Slot | None) -> tuple[BKey, tuple, str] | None:
+        best = self._range_promise(a, i)
+        mine = None if s is None else s.promised.get(a)
+        if mine is not None and (best is None or mine[0] > best[0]):
+            best = mine
+        return best
+
+    def _below(self, ev: dict, b: BKey, i: int | None, prev: tuple, doing: str) -> None:
+        pb, ploc, what = prev
+        at = f"slot {i}" if i is not None else "its range"
+        self.report("MP-PROMISE",
+                    f"{ev['node']} {doing} ballot {self.btext(b)} in {at} after it "
+                    f"{'promised' if what == 'promise' else 'accepted'} ballot {self.btext(pb)} "
+                    f"there ({where(ploc)}, a {what}): an acceptor never accepts a proposal "
+                    "numbered below one it promised (Paxos Made Simple §2.2)", ev["_loc"], ploc)
+
+    def _accepted(self, ev: dict, msg: dict) -> None:
         node = ev["node"]
-        if t == "accepted":
-            self._promise(ev, msg["ballot"], "accepts")
+        i = msg["slot"]
+        b = self.bkey(msg["ballot"])
+        c = cmd_key(msg["cmd"])
+        s = self.slot(i)
+        if node in self.acceptors and s is not None:
+            prev = self.promised_at(node, i, s)
+            if prev is not None and prev[0] > b:
+                self._below(ev, b, i, prev, "accepts")
+            mine = s.promised.get(node)
+            if mine is None or b > mine[0]:
+                s.promised[node] = (b, ev["_loc"], "accept")
+            top = s.acc.get(node)
+            if top is None or b >= top[0]:
+                s.acc[node] = (b, c, ev["_loc"])
+        if node in self.acceptors:
             self._vote(node, node, msg)  # a learner knows its own acceptor's vote
-        elif t == "promise":
-            self._promise(ev, msg["ballot"], "promises")
-        elif t == "decide":
-            s = self.slot(msg["slot"])
-            c = cmd_key(msg["cmd"])
-            if s is not None and s.known.get(node, 0) != c:
-                self.report("MP-QUORUM-CERT",
-                            f"{node} announces {cmd_text(c)} decided in slot {msg['slot']} without "
-                            f"accepted messages from a majority ({self.quorum}) in one ballot",
+
+    def _promise(self, ev: dict, msg: dict) -> None:
+        a = ev["node"]
+        if a not in self.acceptors:
+            return
+        b = self.bkey(msg["ballot"])
+        lo, hi = _range(msg)
+        # MP-PROMISE: no promise below one held anywhere in the range
+        worst = None
+        if hi is not None:
+            worst = self.promised_at(a, lo, self.slot(lo))
+            at = lo
+        else:
+            at = None
+            for k, pb, loc in self.ranges.get(a, ()):
+                if worst is None or pb > worst[0]:
+                    worst = (pb, loc, "promise")
+            for i, s in self.known_slots():
+                if i >= lo:
+                    mine = s.promised.get(a)
+                    if mine is not None and (worst is None or mine[0] > worst[0]):
+                        worst, at = mine, i
+            low = self.low_promise.get(a)
+            if low is not None and lo <= low[1] and (worst is None or low[0] > worst[0]):
+                worst, at = (low[0], low[2], low[3]), low[1]
+        if worst is not None and worst[0] > b:
+            self._below(ev, b, at, worst, "promises")
+        elif hi is not None:
+            s = self.slot(lo)
+            if s is not None:
+                s.promised[a] = (b, ev["_loc"], "promise")
+        else:
+            stairs = [e for e in self.ranges.get(a, ()) if e[0] < lo]
+            stairs.append((lo, b, ev["_loc"]))
+            self.ranges[a] = stairs
+        self._check_report(ev, a, msg, lo, hi)
+        if a in ev["to"]:
+            self._promise_heard(a, a, msg)  # its own proposer has its promise
+
+    def _check_report(self, ev: dict, a: str, msg: dict, lo: int, hi: int | None) -> None:
+        listed: dict[int, tuple[BKey, Cmd]] = {}
+        for i, vb, c in msg.get("accepted") or ():
+            k, ck = self.bkey(vb), cmd_key(c)
+            listed[i] = (k, ck)
+            s = self.slot(i)
+            if s is None:
+                continue  # forgotten
+            top = s.acc.get(a)
+            offered = s.offered is not None and (a, k, ck) in s.offered
+            if top is not None and (k, ck) == (top[0], top[1]):
+                continue
+            if top is None and not offered:
+                why = "it never accepted a proposal there"
+            elif top is not None and (k < top[0] or (k == top[0] and ck != top[1])):
+                why = (f"it had accepted {cmd_text(top[1])} in ballot {self.btext(top[0])} "
+                       f"({where(top[2])})")
+            elif offered:
+                continue  # received that 2a, may have stored it before a crash
+            else:
+                why = "it never received that proposal"
+            self.report("MP-PROMISE-REPORT",
+                        f"{a} promises ballot {self.btext(self.bkey(msg['ballot']))} reporting "
+                        f"{cmd_text(ck)} in ballot {self.btext(k)} for slot {i}, but {why}: a "
+                        "promise reports the highest-ballot proposal its acceptor accepted",
+                        ev["_loc"], top and top[2])
+        if not (self.strict_v2 or "slot" in msg or "from_slot" in msg):
+            return
+        for i, s in self.known_slots():
+            if i < lo or (hi is not None and i > hi) or i in listed:
+                continue
+            top = s.acc.get(a)
+            if top is not None and a not in s.decided_by:
+                self.report("MP-PROMISE-REPORT",
+                            f"{a} promises ballot {self.btext(self.bkey(msg['ballot']))} without "
+                            f"reporting slot {i}, where it had accepted {cmd_text(top[1])} in "
+                            f"ballot {self.btext(top[0])} ({where(top[2])}) and does not know it "
+                            "decided", ev["_loc"], top[2])
+
+    def _own_report(self, a: str, msg: dict) -> list:
+        lo, hi = _range(msg)
+        return [[i, [s.acc[a][0][0], self.replicas[s.acc[a][0][1]]], _cmd(s.acc[a][1])]
+                for i, s in sorted(self.known_slots())
+                if a in s.acc and i >= lo and (hi is None or i <= hi)]
+
+    # -- the proposer: MP-PROPOSAL ------------------------------------------------
+
+    def _promise_heard(self, p: str, a: str, msg: dict) -> None:
+        b = self.bkey(msg["ballot"])
+        lo, hi = _range(msg)
+        reports = {i: (self.bkey(vb), cmd_key(c)) for i, vb, c in msg.get("accepted") or ()}
+        if hi is not None:
+            s = self.slot(lo)
+            if s is not None:
+                if s.p1 is None:
+                    s.p1 = {}
+                s.p1.setdefault((p, b), {})[a] = reports.get(lo)
+            return
+        mine = self.p1r.get(p)
+        if mine is None:
+            mine = self.p1r[p] = OrderedDict()
+        p1 = mine.get(b)
+        if p1 is None:
+            p1 = mine[b] = _Phase1()
+            if len(mine) > RANGE_BALLOTS:
+                mine.popitem(last=False)
+        p1.promises[a] = (lo, reports)
+        p1.top = max(p1.top, max(reports, default=-1))
+        p1.kmax = max(p1.kmax, lo)
+        if not p1.quorum:
+            p1.quorum = self.q1(p1.promises)
+
+    def _propose(self, ev: dict, msg: dict) -> None:
+        p = ev["node"]
+        i = msg["slot"]
+        s = self.slot(i)
+        if s is None:
+            return
+        b = self.bkey(msg["ballot"])
+        c = cmd_key(msg["cmd"])
+        key = (p, b)
+        if s.proposed is None:
+            s.proposed = {}
+        prev = s.proposed.get(key, 0)
+        if prev != 0:
+            if prev != c:
+                self.report("MP-PROPOSAL",
+                            f"{p} proposes {cmd_text(c)} in slot {i} in ballot {self.btext(b)}, "
+                            f"where it proposed {cmd_text(prev)} before: one value per ballot",
                             ev["_loc"])
+            return
+        s.proposed[key] = c
+        p1 = self.p1r.get(p, {}).get(b)
+        own = None if s.p1 is None else s.p1.get(key)
+        if own is None and p1 is not None and p1.quorum and i > p1.top and i >= p1.kmax:
+            return  # the steady state: a quorum promised every slot, none reported this one
+        heard: dict[str, tuple | None] = {}
+        if p1 is not None:
+            for a, (lo, reports) in p1.promises.items():
+                if lo <= i:
+                    heard[a] = reports.get(i)
+        if own is not None:
+            heard.update(own)
+        why = self._legal(heard, c)
+        if why is not None:
+            self.report("MP-PROPOSAL",
+                        f"{p} sends accept {cmd_text(c)} for slot {i} in ballot {self.btext(b)} "
+                        f"{why} (Paxos Made Simple §2.2, P2c)", ev["_loc"])
 
-    def on_message(self, ev: dict, msg: dict, send: dict | None) -> None:
-        t = msg.get("type")
-        if t == "accepted":
-            if ev["from"] in self.index:
-                self._vote(ev["node"], ev["from"], msg)
-        elif t == "decide":
-            s = self.slot(msg["slot"])
-            sender = ev["from"]
-            c = cmd_key(msg["cmd"])
-            if s is not None and sender in self.index and s.known.get(sender, 0) == c:
-                s.known.setdefault(ev["node"], c)
-        elif t == "reply":
-            super().on_message(ev, msg, send)
+    def _legal(self, heard: dict[str, tuple | None], c: Cmd) -> str | None:
+        """None when value c is legal given the 1b reports heard for the slot (acceptor
+        -> (vballot, cmd) or None); else why not. Legal iff the acceptors reporting
+        nothing form a phase-1 quorum, or for some vballot vb reported with c, those
+        reporting (vb, c) or below vb (nothing included) form one: exact for quorum
+        systems closed under supersets."""
+        if not self.q1(heard):
+            got = ", ".join(sorted(heard)) or "none"
+            return (f"without promises for that ballot covering the slot from "
+                    f"{self.members.describe(1)} (received from: {got})")
+        if self.q1([a for a, r in heard.items() if r is None]):
+            return None
+        for vb in {r[0] for r in heard.values() if r is not None and r[1] == c}:
+            if self.q1([a for a, r in heard.items()
+                        if r is None or r[0] < vb or r == (vb, c)]):
+                return None
+        best = max((r for r in heard.values() if r is not None), key=lambda r: r[0])
+        return (f"although its promises' highest-ballot report there is {cmd_text(best[1])} in "
+                f"ballot {self.btext(best[0])}: a proposer must propose that value")
 
-    def _decided(self, ev: dict, slot: int, c: Cmd, s: _Slot) -> None:
+    # -- the learner: decisions ---------------------------------------------------
+
+    def _decided(self, ev: dict, slot: int, c: Cmd, s: _Slot, *, executed: bool = False) -> None:
         node = ev["node"]
-        s.decided_by[node] = c
+        mine = s.decided_by.get(node, 0)
+        if mine == 0:
+            s.decided_by[node] = c
         if s.known.get(node, 0) != c:
             self.report("MP-QUORUM-CERT",
-                        f"{node} decides {cmd_text(c)} in slot {slot} without accepted messages "
-                        f"for it from a majority ({self.quorum}) in one ballot, nor a decide "
-                        "from a replica that had them", ev["_loc"])
+                        f"{node} {'executes' if executed else 'decides'} {cmd_text(c)} in slot "
+                        f"{slot} without accepted messages for it from {self.members.describe(2)} "
+                        "in one ballot, nor a decide it received", ev["_loc"])
         if s.decided is None:
             s.decided = (c, ev["_loc"])
+        elif mine != 0 and mine != c:
+            self.report("MP-AGREEMENT",
+                        f"{node} decides {cmd_text(c)} in slot {slot}, but it decided "
+                        f"{cmd_text(mine)} there before: a value once chosen is chosen for good",
+                        ev["_loc"], s.decided[1])
         elif s.decided[0] != c:
             self.report("MP-AGREEMENT",
                         f"{node} decides {cmd_text(c)} in slot {slot}, but {cmd_text(s.decided[0])} "
                         f"was decided there ({where(s.decided[1])}): two values chosen in one slot",
                         ev["_loc"], s.decided[1])
-        if not self.was_requested(c):
-            self.report("MP-VALIDITY",
-                        f"{node} decides {cmd_text(c)} in slot {slot}, which its client never "
-                        "issued (no request event with that req and op)", ev["_loc"])
+        self.check_valid(c, "MP-VALIDITY",
+                         f"{node} decides {cmd_text(c)} in slot {slot}, which its client never "
+                         "issued (no request event with that req and op)", ev["_loc"])
+        ids = self.decided_ids.get(node)
+        if ids is not None and slot not in ids:
+            ids.add(slot)
+            self._collect()
 
     def on_decide(self, ev: dict) -> None:
         s = self.slot(ev["slot"])
-        if s is not None and ev["node"] not in s.decided_by:
+        if s is not None:
             self._decided(ev, ev["slot"], cmd_key(ev["cmd"]), s)
+        else:
+            c = cmd_key(ev["cmd"])
+            self.check_valid(c, "MP-VALIDITY",
+                             f"{ev['node']} decides {cmd_text(c)} in slot {ev['slot']}, which its "
+                             "client never issued", ev["_loc"])
 
     def on_execute(self, ev: dict) -> None:
         node, i = ev["node"], ev["slot"]
         c = cmd_key(ev["cmd"])
-        expect = self.next_exec[node] if node in self.next_exec else None
-        if expect is None:
-            return
+        expect = self.next_exec.get(node, 0)
         if i != expect:
             self.report("MP-LOG-PREFIX",
                         f"{node} executes slot {i} but its next slot is {expect}: a replica "
@@ -172,15 +531,14 @@ class MultiPaxosMonitor(Monitor):
         if s is not None:
             mine = s.decided_by.get(node, 0)
             if mine == 0:
-                self._decided(ev, i, c, s)
+                self._decided(ev, i, c, s, executed=True)
             elif mine != c:
                 self.report("MP-LOG-PREFIX",
                             f"{node} executes {cmd_text(c)} in slot {i}, but it decided "
                             f"{cmd_text(mine)} there", ev["_loc"])
-                if not self.was_requested(c):
-                    self.report("MP-VALIDITY",
-                                f"{node} executes {cmd_text(c)} in slot {i}, which its client "
-                                "never issued", ev["_loc"])
+                self.check_valid(c, "MP-VALIDITY",
+                                 f"{node} executes {cmd_text(c)} in slot {i}, which its client "
+                                 "never issued", ev["_loc"])
             if s.executed is None:
                 s.executed = (c, ev["_loc"])
             elif s.executed[0] != c:
@@ -188,14 +546,40 @@ class MultiPaxosMonitor(Monitor):
                             f"{node} executes {cmd_text(c)} in slot {i}, but "
                             f"{cmd_text(s.executed[0])} was executed there ({where(s.executed[1])}): "
                             "executed logs diverge", ev["_loc"], s.executed[1])
-            s.executed_by += 1
         self.check_applied(ev, c)
         if i >= expect:
             self.next_exec[node] = i + 1
-        self._collect()
+            self._collect()
 
     def _collect(self) -> None:
-        low = min(self.next_exec.values())
+        """A slot every learner decided and every executing node executed is collected:
+        its votes are dropped at once, the rest RETIRED_SLOTS slots later."""
+        low = min((ids.low for ids in self.decided_ids.values()), default=self.gone)
+        if self.next_exec:
+            low = min(low, min(self.next_exec.values()))
         while self.gone < low:
-            self.slots.pop(self.gone, None)
+            s = self.slots.pop(self.gone, None)
+            if s is not None:
+                s.votes.clear()
+                s.offered = None
+                self.retired[self.gone] = s
+                if len(self.retired) > RETIRED_SLOTS:
+                    self._forget(*self.retired.popitem(last=False))
             self.gone += 1
+
+    def _forget(self, i: int, s: _Slot) -> None:
+        floor = i + 1
+        for a, (b, loc, what) in s.promised.items():
+            low = self.low_promise.get(a)
+            if low is None or b >= low[0]:
+                self.low_promise[a] = (b, i, loc, what)
+        for a, stairs in self.ranges.items():  # a range step wholly below the floor
+            while len(stairs) > 1 and stairs[1][0] <= floor:
+                k, b, loc = stairs.pop(0)
+                low = self.low_promise.get(a)
+                if low is None or b >= low[0]:
+                    self.low_promise[a] = (b, stairs[0][0] - 1, loc, "promise")
+
+
+def _cmd(c: Cmd) -> dict | None:
+    return None if c is None else {"client": c[0], "req": c[1], "op": c[2]}

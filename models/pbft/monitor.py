@@ -145,10 +145,9 @@ class PbftMonitor(Monitor):
                             f"{node} executes {cmd_text(c)} at n={n}, but {cmd_text(s.executed[0])} "
                             f"was executed there ({where(s.executed[1])}): executed logs diverge",
                             ev["_loc"], s.executed[1])
-        if not self.was_requested(c):
-            self.report("PBFT-VALIDITY",
-                        f"{node} executes {cmd_text(c)} at n={n}, which its client never issued",
-                        ev["_loc"])
+        self.check_valid(c, "PBFT-VALIDITY",
+                         f"{node} executes {cmd_text(c)} at n={n}, which its client never issued",
+                         ev["_loc"])
         self.check_applied(ev, c)
         if n >= expect:
             self.next_exec[node] = n + 1

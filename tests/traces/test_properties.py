@@ -20,12 +20,7 @@ import tempfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smrcheck.checker.errors import InvalidTrace
-from smrcheck.checker.validate import Conformance, validate
-from smrcheck.models.multipaxos import trace_map as mp_map
-from smrcheck.models.pbft import trace_map as pbft_map
-from smrcheck.models.registry import monitor_for
-from smrcheck.traces.reader import Merger, open_run
+from smrcheck.checker.validate import validate_run
 from smrcheck.traces.synth import multipaxos_run, pbft_run
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
@@ -57,19 +52,9 @@ def check(lines: list[str], conformance: bool = False) -> tuple[str, list[str]]:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
-        try:
-            run = open_run([path])
-            try:
-                conf = None
-                if conformance:
-                    maps = {"multipaxos": mp_map, "pbft": pbft_map}[run.header.protocol]
-                    conf = Conformance(*maps.for_header(run.header))
-                r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
-                             files=run.files, conformance=conf)
-            finally:
-                run.close()
-        except InvalidTrace as err:
-            return "invalid-input", [str(err)]
+        r = validate_run([path], conformance=conformance)
+        if r.result == "invalid-input":
+            return "invalid-input", [r.error]
         props = sorted({v.property for v in r.violations})
         if conformance:
             props.append(f"CONFORMANCE:{r.conformance}")
