@@ -8,8 +8,13 @@ types. Pydantic runs at the edges only: on the header of every file, to generate
 together on every sample).
 
 Names: nodes and clients are strings (`r0`, `c0`); a MultiPaxos ballot is the pair
-`[round, replica]`, ordered by round, then by the replica's position in the header's
-`nodes`; a command is `{"client", "req", "op"}`, identified by (client, req).
+`[round, node]` (the proposer), ordered by round, then by the node's position in the
+header's `nodes`; a command is `{"client", "req", "op"}`, identified by (client, req).
+
+Version 2 adds to the header who plays which role (`roles`) and the acceptors' quorum
+system (`quorums`); `models/common/membership.py` interprets both (the reader calls it
+on every run, so a bad role or quorum text is an input error). Version 1 means what it
+always meant: every node a replica, majority (MultiPaxos) or 2f+1 (PBFT) quorums.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import json
 import pathlib
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 FORMAT = "smrtrace"
-VERSION = 1
+VERSION = 2  # the newest; every version in VERSIONS is read
+VERSIONS = (1, 2)
+ROLES = ("proposer", "acceptor", "learner", "replica")  # as models/common/membership.py
 PROTOCOLS = ("multipaxos", "pbft")
 
 NonNeg = Annotated[int, Field(ge=0, strict=True)]
@@ -47,12 +54,18 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+Role = Literal["proposer", "acceptor", "learner", "replica"]
+# Explicit quorums: {"quorums": [[names]]} for both phases, or {"phase1": ..., "phase2": ...};
+# the keys and names are checked by models/common/membership.py, which reads this dict.
+QuorumSets = dict[str, list[Annotated[list[Name], Field(min_length=1)]]]
+
+
 class Header(_Strict):
     """The first line of every file."""
 
     kind: Literal["header"]
     format: Literal["smrtrace"]
-    version: Literal[1]
+    version: Literal[1, 2]
     protocol: Literal["multipaxos", "pbft"]
     nodes: list[Name] = Field(min_length=1, description="replicas, in ballot-tiebreak order")
     clients: list[Name] = Field(default_factory=list)
@@ -63,6 +76,41 @@ class Header(_Strict):
                                       description="nodes whose events the trace holds (default: every node and client)")
     node: Name | None = Field(default=None, description="set in a per-node file: the only node it logs")
     run: Text | None = Field(default=None, description="run id; files of one run must agree")
+    roles: dict[Name, Annotated[list[Role], Field(min_length=1)]] | None = Field(
+        default=None, description="version 2: node -> its roles; a node not listed is a replica "
+                                  "(proposer, acceptor and learner)")
+    quorums: Text | QuorumSets | None = Field(
+        default=None, description="version 2: the acceptors' quorum system, as `smrcheck quorums` "
+                                  "names it (majority, threshold:q=2, flexible:q1=3,q2=2, "
+                                  "grid:rows=2,cols=3, weighted:weights=2/1/1,threshold=3, bft:f=1) "
+                                  'or {"quorums": [[acceptor names]]} / {"phase1": ..., "phase2": ...}')
+
+    @field_validator("quorums", mode="before")
+    @classmethod
+    def _quorums_shape(cls, value: Any) -> Any:
+        # One message for a value of the wrong type, not one per branch of the union.
+        if value is not None and not isinstance(value, (str, dict)):
+            raise ValueError("a quorum system's text (majority, threshold:q=2, flexible:q1=3,q2=2, "
+                             "grid:rows=2,cols=3, weighted:weights=2/1/1,threshold=3, bft:f=1) or "
+                             '{"quorums": [[acceptor names], ...]}' f", got {_short(value)}")
+        if isinstance(value, dict):
+            for key, sets in value.items():
+                if not (isinstance(sets, list) and all(
+                        isinstance(q, list) and q and all(isinstance(x, str) and x for x in q)
+                        for q in sets)):
+                    raise ValueError(f"{key} must be a list of quorums, each a non-empty list of "
+                                     f"acceptor names, got {_short(sets)}")
+        return value
+
+    @field_validator("roles", "quorums")
+    @classmethod
+    def _needs_version_2(cls, value: Any, info: ValidationInfo) -> Any:
+        # A version-1 reader would ignore the field and count quorums over every node:
+        # refuse it rather than let the verdict depend on which reader reads the file.
+        if value is not None and info.data.get("version") == 1:
+            raise ValueError(f"needs version 2 (this header says version 1); "
+                             f"set \"version\": 2 to declare {info.field_name}")
+        return value
 
 
 class Command(_Strict):
@@ -81,16 +129,44 @@ class MpRequest(_Payload):
     cmd: Command
 
 
+def _one_range(value: Any, info: ValidationInfo) -> Any:
+    if value is not None and info.data.get("slot") is not None:
+        raise ValueError("give slot (phase 1 of one instance) or from_slot (every slot from k), "
+                         "not both")
+    return value
+
+
 class MpPrepare(_Payload):
+    """Phase 1a. Neither slot nor from_slot: every slot from 0 (the version-1 meaning)."""
+
     type: Literal["prepare"]
     ballot: Ballot
+    slot: NonNeg | None = Field(default=None, description="phase 1 for this one instance")
+    from_slot: NonNeg | None = Field(default=None, description="phase 1 for every slot >= k")
+
+    _check_range = field_validator("from_slot")(_one_range)
 
 
 class MpPromise(_Payload):
+    """Phase 1b, over the range of the prepare it answers."""
+
     type: Literal["promise"]
     ballot: Ballot
+    slot: NonNeg | None = None
+    from_slot: NonNeg | None = None
     accepted: list[tuple[NonNeg, Ballot, Command | None]] = Field(
         default_factory=list, description="[slot, vballot, cmd]: highest-ballot value accepted per slot")
+
+    _check_range = field_validator("from_slot")(_one_range)
+
+
+class MpNack(_Payload):
+    """A rejection: the acceptor holds a promise above `ballot` (a stutter for the model)."""
+
+    type: Literal["nack"]
+    ballot: Ballot = Field(description="the rejected ballot")
+    promised: Ballot = Field(description="the higher ballot the acceptor has promised")
+    slot: NonNeg | None = None
 
 
 class MpAccept(_Payload):
@@ -125,7 +201,7 @@ class Heartbeat(_Payload):
 
 
 MpPayload = Annotated[
-    Union[MpRequest, MpPrepare, MpPromise, MpAccept, MpAccepted, MpDecide, MpReply, Heartbeat],
+    Union[MpRequest, MpPrepare, MpPromise, MpNack, MpAccept, MpAccepted, MpDecide, MpReply, Heartbeat],
     Field(discriminator="type"),
 ]
 
@@ -291,6 +367,8 @@ def first_error(err: ValidationError) -> str:
     # Discriminated unions put the tag value in the path (`send.msg.accept.slot`):
     # keep it, it says which variant was meant.
     msg = e["msg"]
+    if e["type"] == "value_error":  # our own validators: the message is the whole story
+        return f"field {loc}: {msg.removeprefix('Value error, ')}"
     if e["type"] == "union_tag_invalid":
         ctx = e.get("ctx", {})
         return (f"field {loc}: unknown {ctx.get('discriminator', 'tag').strip(chr(39))} "

@@ -25,16 +25,22 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import pickle
+import sys
+import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from json.scanner import c_make_scanner, py_make_scanner
 from pydantic import ValidationError
 
-from ..checker.errors import InvalidTrace
+from ..checker.errors import InvalidTrace, UsageError
 from .format import HEADER_ADAPTER, Header, explain_line, first_error
+
+if TYPE_CHECKING:
+    from ..models.common.membership import Membership
 
 # The C scanner behind json.loads, called directly: it parses one JSON value from an
 # index and returns (value, end), without json.loads' Python wrapper and whitespace
@@ -102,8 +108,8 @@ def _pre_prepares(v: Any) -> bool:
         type(e) is list and len(e) == 2 and _nonneg(e[0]) and _name(e[1]) for e in v)
 
 
-def _number(v: Any) -> bool:
-    return v is None or (type(v) in (int, float))
+def _nonneg_or_null(v: Any) -> bool:
+    return v is None or (type(v) is int and v >= 0)
 
 
 def _obj_or_null(v: Any) -> bool:
@@ -115,8 +121,13 @@ Fields = tuple[tuple[str, Any, bool], ...]
 
 _MP_PAYLOADS: dict[str, Fields] = {
     "request": (("cmd", _command, True),),
-    "prepare": (("ballot", _ballot, True),),
-    "promise": (("ballot", _ballot, True), ("accepted", _promised, False)),
+    # Phase 1 for one instance (slot), for every slot from k (from_slot), or for all
+    # slots (neither; the version-1 meaning). Both at once: see APART.
+    "prepare": (("ballot", _ballot, True), ("slot", _nonneg_or_null, False),
+                ("from_slot", _nonneg_or_null, False)),
+    "promise": (("ballot", _ballot, True), ("slot", _nonneg_or_null, False),
+                ("from_slot", _nonneg_or_null, False), ("accepted", _promised, False)),
+    "nack": (("ballot", _ballot, True), ("promised", _ballot, True), ("slot", _nonneg_or_null, False)),
     "accept": (("ballot", _ballot, True), ("slot", _nonneg, True), ("cmd", _cmd_or_null, True)),
     "accepted": (("ballot", _ballot, True), ("slot", _nonneg, True), ("cmd", _cmd_or_null, True)),
     "decide": (("slot", _nonneg, True), ("cmd", _cmd_or_null, True)),
@@ -136,6 +147,12 @@ _PBFT_PAYLOADS: dict[str, Fields] = {
     "heartbeat": (),
 }
 PAYLOADS = {"multipaxos": _MP_PAYLOADS, "pbft": _PBFT_PAYLOADS}
+# Pairs of optional fields of which a payload may give at most one (non-null); the
+# second is named when both are given (format.py's validators say the same).
+APART: dict[tuple[str, str], tuple[str, str]] = {
+    ("multipaxos", "prepare"): ("slot", "from_slot"),
+    ("multipaxos", "promise"): ("slot", "from_slot"),
+}
 
 _COMMON_KINDS: dict[str, Fields] = {
     "send": (("msg_id", _name, True), ("to", _names, True)),  # msg checked by payload table
@@ -163,13 +180,17 @@ KINDS = {
 }
 
 
-def _check_fields(obj: dict, spec: Fields) -> str | None:
+def _check_fields(obj: dict, spec: Fields, apart: tuple[str, str] | None = None) -> str | None:
+    """The first field of `obj` that breaks `spec` (or the second of an `apart` pair
+    given together), or None."""
     for name, check, required in spec:
         if name in obj:
             if not check(obj[name]):
                 return name
         elif required:
             return name
+    if apart is not None and obj.get(apart[0]) is not None and obj.get(apart[1]) is not None:
+        return apart[1]
     return None
 
 
@@ -235,10 +256,10 @@ def _pbft_execute_ok(e: dict) -> bool:
     return (c is None or _command(c)) and _execute_tail_ok(e)
 
 
-def _compile(spec: Fields) -> Any:
+def _compile(spec: Fields, apart: tuple[str, str] | None = None) -> Any:
     if not spec:
         return lambda obj: True
-    return lambda obj: _check_fields(obj, spec) is None
+    return lambda obj: _check_fields(obj, spec, apart) is None
 
 
 FAST = {("multipaxos", "accept"): _vote_ok, ("multipaxos", "accepted"): _vote_ok,
@@ -250,7 +271,8 @@ FAST_KINDS = {("multipaxos", "decide"): _mp_decide_ok, ("multipaxos", "execute")
 
 def payload_checks(protocol: str) -> dict[str, Any]:
     """Per message type, a function that says whether a payload is well-formed."""
-    return {t: FAST.get((protocol, t)) or _compile(spec) for t, spec in PAYLOADS[protocol].items()}
+    return {t: FAST.get((protocol, t)) or _compile(spec, APART.get((protocol, t)))
+            for t, spec in PAYLOADS[protocol].items()}
 
 
 def kind_checks(protocol: str) -> dict[str, Any]:
@@ -258,6 +280,11 @@ def kind_checks(protocol: str) -> dict[str, Any]:
 
 
 # -- run and sources --------------------------------------------------------------------
+
+MAX_LINE_BYTES = 4 << 20  # default limit on one line; checker.validate passes its own
+CHUNK = 1 << 20  # bytes read at a time: decoded and split in C, a chunk at once
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 @dataclass(slots=True)
@@ -267,24 +294,115 @@ class Warning_:
     message: str
 
 
+def _encoding_fault(data: bytes) -> str | None:
+    """What the first bytes of a file say about an encoding that is not UTF-8. A
+    UTF-16 file of JSON has a NUL beside each ASCII byte (it decodes as UTF-8, to
+    nonsense), or starts with a byte-order mark (which does not decode at all)."""
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or (
+            len(data) >= 4 and data[0] and not data[1] and not data[2] and not data[3]):
+        return "UTF-32"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (
+            len(data) >= 4 and ((data[0] and not data[1] and data[2] and not data[3])
+                                or (not data[0] and data[1] and not data[2] and data[3]))):
+        return "UTF-16"
+    return None
+
+
+def _lines(handle: Any, path: str, limit: int, source: Any) -> Iterator[str]:
+    """The lines of a binary stream, decoded, without their `\\n`, counted from 1.
+
+    Read a chunk at a time, never a line at a time: a line longer than `limit` bytes is
+    an input error as soon as `limit` bytes of it are read (so `/dev/zero` costs a few
+    MiB, not all memory), and a file that is not UTF-8 is named with the line where it
+    stops being UTF-8. A final line without `\\n` sets `source.unterminated` before it
+    is yielded (a writer that crashed mid-line: see Merger._slow_line)."""
+    size = min(CHUNK, limit + 1)  # every line wholly inside a chunk is then <= limit
+    done = 0  # lines yielded so far
+    carry = bytearray()  # the start of a line whose end is not read yet
+    first = True
+    while True:
+        data = handle.read(size)
+        if first and data:
+            first = False
+            enc = _encoding_fault(data)
+            if enc is not None:
+                raise InvalidTrace(f"{path} line 1: the file is {enc}; smrtrace is UTF-8 "
+                                   f"(convert it, e.g. iconv -f {enc} -t UTF-8)")
+            if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark: still UTF-8
+                data = data[3:]
+        if not data:
+            break
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry += data
+            if len(carry) > limit:
+                raise _too_long(path, done + 1, limit)
+            continue
+        if carry:
+            if len(carry) + data.find(b"\n") > limit:
+                raise _too_long(path, done + 1, limit)
+            carry += data[:cut]
+            block = bytes(carry)
+        else:
+            block = data[:cut]
+        carry = bytearray(data[cut + 1:])
+        lines = _decode(block, path, done).split("\n")
+        done += len(lines)
+        yield from lines
+    if carry:
+        source.unterminated = True
+        yield _decode(bytes(carry), path, done)
+
+
+def _too_long(path: str, line: int, limit: int) -> InvalidTrace:
+    return InvalidTrace(f"{path} line {line}: the line is longer than {limit:,} bytes "
+                        "(the limit, --max-line-bytes); not read further")
+
+
+def _decode(block: bytes, path: str, before: int) -> str:
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError as err:
+        start = block.rfind(b"\n", 0, err.start) + 1
+        line = before + block.count(b"\n", 0, err.start) + 1
+        raise InvalidTrace(f"{path} line {line}: not UTF-8 text (byte 0x{block[err.start]:02x} "
+                           f"at byte {err.start - start + 1} of the line); smrtrace is UTF-8"
+                           ) from None
+
+
 @dataclass
 class Source:
-    """One file of a run, read line by line after its header."""
+    """One file of a run (or standard input), read line by line after its header.
+
+    `handle` is a binary stream; `lines` yields its decoded lines (`_lines`), from
+    the line after the header on once the header is read."""
 
     path: str
     header: Header
     header_line: int
     handle: Any
     lineno: int
+    lines: Iterator[str] | None = None
+    max_line_bytes: int = MAX_LINE_BYTES
+    owned: bool = True  # close the handle with the run (not standard input)
+    unterminated: bool = False  # the line last read is a final line without `\n`
     # Per node, in this file: the seq its next event must have, and the line of its
     # last one. Per file, so that a node's events in a second file are a fault even
     # when their seqs continue the first file's.
     next_seq: dict[str, int] = field(default_factory=dict)
     last_line: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.lines is None:  # a handle positioned after the header (tests build these)
+            self.lines = _lines(self.handle, self.path, self.max_line_bytes, self)
+
     @property
     def node(self) -> str | None:
         return self.header.node
+
+    def close(self) -> None:
+        if self.owned:
+            self.handle.close()
 
 
 @dataclass
@@ -292,6 +410,11 @@ class Run:
     header: Header  # the agreed header (its `node` is that of the first file)
     sources: list[Source]
     warnings: list[Warning_] = field(default_factory=list)
+    membership: Membership | None = None  # roles and quorum system (models/common/membership.py)
+
+    def __post_init__(self) -> None:
+        if self.membership is None:
+            self.membership = _membership(self.header, self.sources[0] if self.sources else None)
 
     @property
     def files(self) -> list[str]:
@@ -299,13 +422,31 @@ class Run:
 
     def close(self) -> None:
         for s in self.sources:
-            s.handle.close()
+            s.close()
+
+
+def _membership(header: Header, source: Source | None) -> Membership:
+    """The header's roles and quorum system; a bad one is an input error at the header."""
+    from ..models.common.membership import membership
+
+    try:
+        return membership(header)
+    except UsageError as err:
+        where = f"{source.path} line {source.header_line}: " if source is not None else ""
+        raise InvalidTrace(f"{where}header {err}") from None
 
 
 def trace_files(paths: Sequence[str]) -> list[str]:
-    """The files named, a directory standing for its *.jsonl files in name order."""
+    """The files named, a directory standing for its *.jsonl files in name order; `-`
+    alone is standard input."""
     if not paths:
-        raise InvalidTrace("no trace given: name a .jsonl file or a directory of them")
+        raise InvalidTrace("no trace given: name a .jsonl file or a directory of them, or - "
+                           "for standard input")
+    if STDIN in paths:
+        if len(paths) > 1:
+            raise UsageError("`-` reads one merged trace from standard input; name no other "
+                             "trace with it")
+        return [STDIN]
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
@@ -322,43 +463,64 @@ def trace_files(paths: Sequence[str]) -> list[str]:
     return out
 
 
-_AGREE = ("format", "version", "protocol", "nodes", "clients", "f", "byzantine", "logged", "run")
+_AGREE = ("format", "version", "protocol", "nodes", "clients", "f", "byzantine", "logged", "run",
+          "roles", "quorums")
 
 
-def _read_header(path: str) -> Source:
+def _open(path: str) -> tuple[str, Any, bool]:
+    """(name in messages, binary handle, whether the run closes it)."""
+    if path == STDIN:
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            raise InvalidTrace(f"{STDIN_NAME}: standard input cannot be read")
+        return STDIN_NAME, stdin, False
     try:
-        handle = open(path, encoding="utf-8", newline="\n")
+        return path, open(path, "rb"), True  # noqa: SIM115 (closed by Run.close)
     except OSError as err:
         raise InvalidTrace(f"{path}: cannot read: {err.strerror}") from None
+
+
+def _read_header(path: str, max_line_bytes: int = MAX_LINE_BYTES) -> Source:
+    name, handle, owned = _open(path)
+    src = Source(name, None, 0, handle, 0, lines=iter(()),  # type: ignore[arg-type]
+                 max_line_bytes=max_line_bytes, owned=owned)
+    src.lines = _lines(handle, name, max_line_bytes, src)
     lineno = 0
     try:
-        for raw in handle:
+        for raw in src.lines:
             lineno += 1
             if raw.strip():
                 break
         else:
-            raise InvalidTrace(f"{path}: the file is empty; a trace starts with a header line "
+            raise InvalidTrace(f"{name}: the file is empty; a trace starts with a header line "
                                '{"kind":"header","format":"smrtrace",...}')
         try:
             obj = json.loads(raw)
         except ValueError as err:
-            raise InvalidTrace(f"{path} line {lineno}: not valid JSON ({err.msg}); the first "
+            raise InvalidTrace(f"{name} line {lineno}: not valid JSON ({err.msg}); the first "
                                "line must be the header") from None
-        except UnicodeDecodeError:
-            raise InvalidTrace(f"{path} line {lineno}: not UTF-8 text") from None
+        except RecursionError:
+            raise InvalidTrace(f"{name} line {lineno}: JSON nested too deeply; the first line "
+                               "must be the header") from None
         if not isinstance(obj, dict) or obj.get("kind") != "header":
             got = obj.get("kind") if isinstance(obj, dict) else type(obj).__name__
-            raise InvalidTrace(f"{path} line {lineno}: expected a header first "
-                               f'({{"kind":"header",...}}), got kind {got!r}')
+            raise InvalidTrace(f"{name} line {lineno}: expected a header first "
+                               f'({{"kind":"header",...}}), got kind {_short(got)}')
         try:
             header = HEADER_ADAPTER.validate_python(obj)
         except ValidationError as err:
-            raise InvalidTrace(f"{path} line {lineno}: header {first_error(err)}") from None
+            raise InvalidTrace(f"{name} line {lineno}: header {first_error(err)}") from None
+        _check_header(header, name, lineno)
     except BaseException:
-        handle.close()
+        src.close()
         raise
-    _check_header(header, path, lineno)
-    return Source(path, header, lineno, handle, lineno)
+    src.header, src.header_line, src.lineno = header, lineno, lineno
+    return src
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_header(h: Header, path: str, line: int) -> None:
@@ -372,13 +534,25 @@ def _check_header(h: Header, path: str, line: int) -> None:
                 raise InvalidTrace(f"{where} field {fld}: {x!r} is not a node of the header")
     if h.node is not None and h.node not in names:
         raise InvalidTrace(f"{where} field node: {h.node!r} is not in nodes or clients")
+    for x in h.roles or ():
+        if x in h.clients:
+            raise InvalidTrace(f"{where} field roles.{x}: {x!r} is a client; clients have no "
+                               "role (they are listed in clients)")
+        if x not in h.nodes:
+            raise InvalidTrace(f"{where} field roles.{x}: {x!r} is not in nodes")
 
 
-def open_run(paths: Sequence[str]) -> Run:
+def open_run(paths: Sequence[str], max_line_bytes: int = MAX_LINE_BYTES) -> Run:
+    """Open a run: read and check every file's header, check that they agree, and
+    build the membership they declare. `paths`: files, directories of *.jsonl, or
+    `-` alone (standard input, named <stdin>). A line longer than `max_line_bytes`
+    is an input error, found without reading the line whole."""
+    if type(max_line_bytes) is not int or max_line_bytes < 1:
+        raise UsageError(f"max_line_bytes must be a positive integer, got {max_line_bytes!r}")
     sources: list[Source] = []
     try:
         for path in trace_files(paths):
-            sources.append(_read_header(path))
+            sources.append(_read_header(path, max_line_bytes))
         first = sources[0]
         for s in sources[1:]:
             for fld in _AGREE:
@@ -391,16 +565,108 @@ def open_run(paths: Sequence[str]) -> Run:
         if len(set(per_node)) != len(per_node):
             dup = next(x for x in per_node if per_node.count(x) > 1)
             raise InvalidTrace(f"two files are both the per-node file of {dup}")
+        return Run(first.header, sources, membership=_membership(first.header, first))
     except BaseException:
         for s in sources:
-            s.handle.close()
+            s.close()
         raise
-    return Run(first.header, sources)
 
 
 # -- the merger -------------------------------------------------------------------------
 
 RETIRED_MEMORY = 1 << 13  # msg_ids received by all, remembered to name a duplicate recv
+HELD_IN_MEMORY = 1 << 10  # held-back events of one node kept in memory at each end of its queue
+
+
+def _differ(recv: dict, send: dict) -> bool:
+    """Whether a recv's payload copy differs from the payload sent."""
+    try:
+        return recv["msg"] != send["msg"]
+    except RecursionError:  # nested deeper than Python compares: not a payload of the format
+        path, line = recv["_loc"]
+        raise InvalidTrace(f"{path} line {line}: field msg: the payload copy is nested too "
+                           "deeply to compare with the one sent") from None
+
+
+class HeldBack:
+    """The held-back events of one node, oldest first: a FIFO queue whose middle is
+    kept in a temporary file.
+
+    A recv whose send never appears holds back every later event of its node until the
+    end of the run (a merged file need not be in causal order, so the send may be the
+    file's last line; the verdict must not depend on when it comes). Holding them in
+    memory made memory grow with the trace. Here the oldest and the newest
+    HELD_IN_MEMORY events stay in memory (the merger reads the head, appends at the
+    tail) and the ones between are pickled to an anonymous temporary file, block by
+    block, and read back in order when the queue drains: the same events in the same
+    order as an unbounded queue, in bounded memory. The file holds our own pickles,
+    written and read by this process only (TemporaryFile is unlinked at creation)."""
+
+    __slots__ = ("head", "tail", "blocks", "file", "spilled")
+
+    def __init__(self, first: dict) -> None:
+        self.head: deque = deque((first,))
+        self.tail: list = []
+        self.blocks: deque = deque()  # (offset, size, count) of pickled blocks, oldest first
+        self.file: Any = None
+        self.spilled = 0  # events in blocks
+
+    def __len__(self) -> int:
+        return len(self.head) + self.spilled + len(self.tail)
+
+    def __getitem__(self, i: int) -> dict:
+        if i != 0:
+            raise IndexError("only the head of a held-back queue is read")
+        return self.head[0]
+
+    def append(self, ev: dict) -> None:
+        if not self.spilled and not self.tail and len(self.head) < HELD_IN_MEMORY:
+            self.head.append(ev)
+            return
+        self.tail.append(ev)  # order: head, then the spilled blocks, then tail
+        if len(self.tail) >= HELD_IN_MEMORY:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(prefix="smrcheck-held-")  # noqa: SIM115
+        data = pickle.dumps(self.tail, protocol=pickle.HIGHEST_PROTOCOL)
+        f = self.file
+        f.seek(0, os.SEEK_END)
+        self.blocks.append((f.tell(), len(data), len(self.tail)))
+        f.write(data)
+        self.spilled += len(self.tail)
+        self.tail = []
+
+    def _load(self, block: tuple[int, int, int]) -> list:
+        self.file.seek(block[0])
+        return pickle.loads(self.file.read(block[1]))
+
+    def popleft(self) -> dict:
+        ev = self.head.popleft()
+        if not self.head:
+            if self.blocks:
+                block = self.blocks.popleft()
+                self.head = deque(self._load(block))
+                self.spilled -= block[2]
+                if not self.blocks:  # every block read back: reuse the file from its start
+                    self.file.seek(0)
+                    self.file.truncate()
+            elif self.tail:
+                self.head, self.tail = deque(self.tail), []
+        return ev
+
+    def __iter__(self) -> Iterator[dict]:
+        """Every held event in order, spilled ones read back (without consuming them)."""
+        yield from self.head
+        for block in list(self.blocks):
+            yield from self._load(block)
+        yield from self.tail
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 class Merger:
@@ -428,7 +694,7 @@ class Merger:
         # RETIRED_MEMORY ids, to tell a duplicate recv from a fabricated one
         self.retired: set[str] = set()
         self.retired_old: set[str] = set()
-        self.pending: dict[str, deque] = {}  # node -> held-back events, head is a blocked recv
+        self.pending: dict[str, HeldBack] = {}  # node -> held-back events, head is a blocked recv
         self.blocked: dict[str, list[str]] = {}  # msg_id -> nodes whose head waits for it
         self.home: dict[str, str] = {}  # node -> the file its events are in
         self.crashed: dict[str, int] = {}  # node -> line of its crash, until it restarts
@@ -448,7 +714,7 @@ class Merger:
         The hot path, one loop for reading and merging: the C JSON scanner (json.loads
         without its Python wrapper), hand checks, the common recv (its send known)
         inline; anything unusual goes to a method that names the fault."""
-        handle, path = src.handle, src.path
+        path = src.path
         kinds, payloads, names, kind_ok = self.kinds, self.payloads, self.names, self.kind_ok
         next_seq, last_line, only = src.next_seq, src.last_line, src.node
         pending, sent, out, blocked = self.pending, self.sent, self.out, self.blocked
@@ -458,97 +724,102 @@ class Merger:
         budget = self.batch
         read = 0
         done = True
-        for raw in handle:
-            lineno += 1
-            try:
-                ev, end = scan(raw, 0)
-                if end != len(raw) - 1 and raw[end:].strip():
-                    raise ValueError
-            except (ValueError, StopIteration):
-                ev = self._slow_line(src, lineno, raw)
-                if ev is None:
-                    continue
-            if type(ev) is not dict:
-                src.lineno = lineno
-                raise self._fail(src, lineno, f"expected a JSON object, got {type(ev).__name__}")
-            kind = ev.get("kind")
-            node = ev.get("node")
-            seq = ev.get("seq")
-            if kind == "recv":
-                sender = ev.get("from")
-                msg_id = ev.get("msg_id")
-                if (sender.__class__ is not str or sender not in names or msg_id.__class__ is not str
-                        or not msg_id or ("msg" in ev and not _obj_or_null(ev["msg"]))):
-                    raise self._explain(src, lineno, ev, kinds.get(kind))
-            elif kind == "send":
-                msg_id = ev.get("msg_id")
-                to = ev.get("to")
-                msg = ev.get("msg")
-                if (msg_id.__class__ is not str or not msg_id or to.__class__ is not list or not to
-                        or msg.__class__ is not dict):
-                    raise self._explain(src, lineno, ev, kinds.get(kind))
-                for x in to:
-                    if x.__class__ is not str or x not in names:
+        try:
+            for raw in src.lines:
+                lineno += 1
+                try:
+                    ev, end = scan(raw, 0)
+                    if end != len(raw) and raw[end:].strip():
+                        raise ValueError
+                except (ValueError, StopIteration):
+                    ev = self._slow_line(src, lineno, raw)
+                    if ev is None:
+                        continue
+                if type(ev) is not dict:
+                    src.lineno = lineno
+                    raise self._fail(src, lineno, f"expected a JSON object, got {type(ev).__name__}")
+                kind = ev.get("kind")
+                node = ev.get("node")
+                seq = ev.get("seq")
+                if kind == "recv":
+                    sender = ev.get("from")
+                    msg_id = ev.get("msg_id")
+                    if (sender.__class__ is not str or sender not in names or msg_id.__class__ is not str
+                            or not msg_id or ("msg" in ev and not _obj_or_null(ev["msg"]))):
                         raise self._explain(src, lineno, ev, kinds.get(kind))
-                ok = payloads.get(msg.get("type"))
-                if ok is None or not ok(msg):
-                    raise self._explain(src, lineno, ev, kinds.get(kind))
-            else:
-                ok = kind_ok.get(kind)
-                if ok is None or not ok(ev):
-                    raise self._explain(src, lineno, ev, kinds.get(kind))
-            if node.__class__ is not str or node not in names or seq.__class__ is not int or seq < 0:
-                raise self._explain(src, lineno, ev, kinds.get(kind))
-            if only is not None and node != only:
-                raise self._fail(src, lineno, f"field node: {node!r} in the per-node file of {only}")
-            if next_seq.get(node) != seq:
-                self._seq_fault(src, lineno, node, seq)  # raises, unless the node's first event
-            next_seq[node] = seq + 1
-            last_line[node] = lineno
-            ev["_loc"] = (path, lineno)
-            if crashed and node in crashed:
-                self._while_crashed(src, lineno, node, kind)  # raises, unless a restart
-            elif kind == "crash":
-                crashed[node] = lineno
-            read += 1
-            # -- merge ---------------------------------------------------------------
-            if pending and node in pending:
-                pending[node].append(ev)
-            elif kind == "recv":
-                # The common case: the send is known, from the named sender, to this
-                # node, and the recv carries no payload copy.
-                entry = sent.get(msg_id)
-                if entry is not None and "msg" not in ev:
-                    send, left = entry
-                    if send["node"] == sender and node in left:
-                        ev["_send"] = send
-                        left.discard(node)
-                        if not left:
-                            self._retire(ev)
-                        out.append(ev)
-                        budget -= 1
-                        if budget:
-                            continue
-                        done = False
-                        break
-                if not self._ready(ev):
-                    pending[node] = deque((ev,))
-                    blocked.setdefault(msg_id, []).append(node)
+                elif kind == "send":
+                    msg_id = ev.get("msg_id")
+                    to = ev.get("to")
+                    msg = ev.get("msg")
+                    if (msg_id.__class__ is not str or not msg_id or to.__class__ is not list or not to
+                            or msg.__class__ is not dict):
+                        raise self._explain(src, lineno, ev, kinds.get(kind))
+                    for x in to:
+                        if x.__class__ is not str or x not in names:
+                            raise self._explain(src, lineno, ev, kinds.get(kind))
+                    ok = payloads.get(msg.get("type"))
+                    if ok is None or not ok(msg):
+                        raise self._explain(src, lineno, ev, kinds.get(kind))
                 else:
-                    self._pair(ev)
+                    ok = kind_ok.get(kind)
+                    if ok is None or not ok(ev):
+                        raise self._explain(src, lineno, ev, kinds.get(kind))
+                if node.__class__ is not str or node not in names or seq.__class__ is not int or seq < 0:
+                    raise self._explain(src, lineno, ev, kinds.get(kind))
+                if only is not None and node != only:
+                    raise self._fail(src, lineno, f"field node: {node!r} in the per-node file of {only}")
+                if next_seq.get(node) != seq:
+                    self._seq_fault(src, lineno, node, seq)  # raises, unless the node's first event
+                next_seq[node] = seq + 1
+                last_line[node] = lineno
+                ev["_loc"] = (path, lineno)
+                if crashed and node in crashed:
+                    self._while_crashed(src, lineno, node, kind)  # raises, unless a restart
+                elif kind == "crash":
+                    crashed[node] = lineno
+                read += 1
+                # -- merge ---------------------------------------------------------------
+                if pending and node in pending:
+                    pending[node].append(ev)
+                elif kind == "recv":
+                    # The common case: the send is known, from the named sender, to this
+                    # node, and the recv carries no payload copy.
+                    entry = sent.get(msg_id)
+                    if entry is not None and "msg" not in ev:
+                        send, left = entry
+                        if send["node"] == sender and node in left:
+                            ev["_send"] = send
+                            left.discard(node)
+                            if not left:
+                                self._retire(ev)
+                            out.append(ev)
+                            budget -= 1
+                            if budget:
+                                continue
+                            done = False
+                            break
+                    if not self._ready(ev):
+                        pending[node] = HeldBack(ev)
+                        blocked.setdefault(msg_id, []).append(node)
+                    else:
+                        self._pair(ev)
+                        out.append(ev)
+                elif kind == "send":
+                    self._deliver_send_only(ev)
+                    if blocked:
+                        waiting = blocked.pop(msg_id, None)
+                        if waiting:
+                            self._drain(waiting)
+                else:
                     out.append(ev)
-            elif kind == "send":
-                self._deliver_send_only(ev)
-                if blocked:
-                    waiting = blocked.pop(msg_id, None)
-                    if waiting:
-                        self._drain(waiting)
-            else:
-                out.append(ev)
-            budget -= 1
-            if not budget:
-                done = False
-                break
+                budget -= 1
+                if not budget:
+                    done = False
+                    break
+        except RecursionError:  # the C scanner (or a check) met a value nested too deeply
+            src.lineno = lineno
+            raise self._fail(src, lineno, "JSON nested too deeply to read; an event is a flat "
+                             "object of a few levels") from None
         src.lineno = lineno
         return read, done
 
@@ -560,36 +831,77 @@ class Merger:
         try:
             return json.loads(raw)
         except ValueError as err:
-            if not raw.endswith("\n"):
+            if src.unterminated:  # the file's last line, with no `\n` after it
                 self.run.warnings.append(Warning_(src.path, lineno, "truncated final line "
-                                                  f"({len(raw)} bytes, no newline) skipped"))
+                                                  f"({len(raw.encode())} bytes, no newline) skipped"))
                 return None
             src.lineno = lineno
             raise self._fail(src, lineno, f"not valid JSON ({getattr(err, 'msg', err)})") from None
 
     def _seq_fault(self, src: Source, lineno: int, node: str, seq: int) -> None:
         """The node's seq is not the one expected in this file: fine for its first
-        event (seq 0, in its only file); otherwise name the fault."""
+        event (seq 0, in its only file); otherwise name the fault.
+
+        A seq above the expected one is either a reordering (the skipped events come
+        later in the file: a merged file may interleave nodes freely, but each node's
+        own events must come in seq order) or a gap (they are nowhere). Which one is
+        known only further down, so the rest of the file is read, without merging,
+        to tell them apart: only on this error path, in constant memory."""
+        src.lineno = lineno
         expect = src.next_seq.get(node)
         if expect is None:
             first_file = self.home.setdefault(node, src.path)
             if first_file != src.path:
                 raise self._fail(src, lineno, f"events of {node} are in two files "
                                  f"({first_file} and this one)")
-            if seq != 0:
-                raise self._fail(src, lineno, f"field seq: {node}'s first event has seq {seq}: "
-                                 f"events 0..{seq - 1} are missing (seq counts from 0)")
-            return
-        prev, line = expect - 1, src.last_line[node]
-        if seq == prev:
-            msg = f"duplicate seq {seq} for {node} (also at line {line})"
-        elif seq < prev:
-            msg = f"seq {seq} for {node} after seq {prev} (line {line}): out of order"
+            if seq == 0:
+                return
+            expect = 0
+        elif seq < expect:
+            prev, line = expect - 1, src.last_line[node]
+            if seq == prev:
+                msg = f"duplicate seq {seq} for {node} (also at line {line})"
+            else:
+                msg = (f"{node}'s seq {seq} comes again after its seq {prev} (line {line}): "
+                       "each event has its own seq, 0, 1, 2, ... in order")
+            raise self._fail(src, lineno, f"field seq: {msg}")
+        later, stopped = self._look_ahead(src, lineno, node, expect, seq)
+        if later is not None:
+            rule = ("a merged file may interleave nodes in any order, but each node's own "
+                    "events must appear in seq order" if src.node is None else
+                    "a node's events must appear in seq order")
+            raise self._fail(src, lineno, f"field seq: {node}'s seq {seq} at line {lineno} comes "
+                             f"before its seq {later[0]} at line {later[1]}: {rule}")
+        gap = f"events {expect}..{seq - 1} are missing"
+        where = ("nowhere in the file" if stopped is None else
+                 f"not in the file up to where it cannot be read further ({stopped})")
+        if expect == 0:
+            msg = f"{node}'s first event has seq {seq}: {gap} (seq counts from 0; they are {where})"
         else:
-            msg = (f"seq {seq} for {node} after seq {prev} (line {line}): "
-                   f"events {prev + 1}..{seq - 1} are missing")
-        src.lineno = lineno
+            msg = (f"seq {seq} for {node} after seq {expect - 1} (line {src.last_line[node]}): "
+                   f"{gap} (they are {where})")
         raise self._fail(src, lineno, f"field seq: {msg}")
+
+    def _look_ahead(self, src: Source, lineno: int, node: str, lo: int, hi: int
+                    ) -> tuple[tuple[int, int] | None, str | None]:
+        """The first (seq, line) of `node` with lo <= seq < hi after `lineno` in src,
+        and why reading stopped early (an unreadable line), if it did. Lines that are
+        not events are passed over: the fault at `lineno` comes first."""
+        scan = _SCAN
+        try:
+            for raw in src.lines:
+                lineno += 1
+                try:
+                    ev = scan(raw, 0)[0]
+                except (ValueError, StopIteration, RecursionError):
+                    continue
+                if type(ev) is dict and ev.get("node") == node:
+                    s = ev.get("seq")
+                    if type(s) is int and lo <= s < hi:
+                        return (s, lineno), None
+        except InvalidTrace as err:
+            return None, str(err)
+        return None, None
 
     def _while_crashed(self, src: Source, lineno: int, node: str, kind: str) -> None:
         """A crash stops the node and loses its volatile state: it can log nothing
@@ -624,6 +936,13 @@ class Merger:
     # -- merging ---------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict]:
+        try:
+            yield from self._merge()
+        finally:  # abandoned or failed midway: drop the spilled queues' files now
+            for q in self.pending.values():
+                q.close()
+
+    def _merge(self) -> Iterator[dict]:
         active = list(self.run.sources)
         pending, out = self.pending, self.out
         while active:
@@ -698,7 +1017,7 @@ class Merger:
                 raise InvalidTrace(f"{path} line {line}: {node} receives {msg_id} a second time; "
                                    "a message is received at most once per addressee")
             ev["_fault"] = f"{node} receives {msg_id}, which {send['node']} sent only to {', '.join(send['to'])}"
-        if "msg" in ev and ev["msg"] is not None and ev["msg"] != send["msg"]:
+        if "msg" in ev and ev["msg"] is not None and _differ(ev, send):
             ev.setdefault("_fault", f"{node} receives {msg_id} with a payload that differs from the one "
                           f"{send['node']} sent")
         left.discard(node)
@@ -738,7 +1057,7 @@ class Merger:
                 else:
                     self._deliver(head)
             if not q:
-                del pending[node]
+                pending.pop(node).close()
 
     def _deliver_send_only(self, ev: dict) -> None:
         msg_id = ev["msg_id"]
@@ -772,6 +1091,6 @@ class Merger:
                         "logged sending it: a fabricated message")
         self.out.append(ev)
         if not q:
-            del self.pending[node]
+            self.pending.pop(node).close()
         else:
             self._drain([node])

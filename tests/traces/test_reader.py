@@ -187,7 +187,7 @@ def test_header_faults(tmp_path):
     p = tmp_path / "t.jsonl"
     p.write_text('{"kind":"send","node":"r0","seq":0}\n')
     assert "expected a header first" in error(p)
-    write(p, [], {**HEADER, "version": 2})
+    write(p, [], {**HEADER, "version": 3})
     assert "header field version" in error(p)
     write(p, [], {**HEADER, "byzantine": ["r5"]})
     assert "byzantine" in error(p)
@@ -238,7 +238,7 @@ def test_memory_follows_in_flight_state_not_trace_length():
 
         header = HEADER_ADAPTER.validate_python(events[0])
         text = "\n".join(json.dumps(e) for e in events[1:]) + "\n"
-        run = Run(header, [Source("mem", header, 1, io.StringIO(text), 1)])
+        run = Run(header, [Source("mem", header, 1, io.BytesIO(text.encode()), 1)])
         merger = Merger(run)
         mon = monitor_for(header)
         peak = 0
