@@ -71,13 +71,18 @@ MP-AT-MOST-ONCE monitor.
 
 from __future__ import annotations
 
+from itertools import combinations
+
 from ...checker.errors import UsageError
+from ...checker.quorums import Threshold
 from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
-from .actions import collecting
-from .messages import NOOP, P2A, value_name
+from ..common.membership import membership
+from ..common.monitor import IdSet
+from .actions import collecting, lead, propose, recovered_values
+from .messages import NOOP, P1A, P1B, P2A, value_name
 from .spec import MultiPaxosModel
-from .state import CATCHING_UP, MPState
+from .state import CATCHING_UP, DOWN, MPState, set_at
 from .window import catch_up, compact, mentioned, prune, slack
 
 MAX_REPLICAS = 5
@@ -98,11 +103,14 @@ UNLIMITED_CRASHES = 1 << 62  # the crash budget only keeps exploration finite
 
 class WindowModel:
     """The MultiPaxos model, plus what a compacted prefix of the log still says:
-    commands in `done` were executed there, so executing one again logs NOOP and no
-    leader proposes it afresh (as for a command still in the log)."""
+    commands in `done` were executed there (or, for a request the window had
+    forgotten, anywhere before), so executing one again logs NOOP (as for a command
+    still in the log). A leader may still propose one again: a client that retries
+    makes it do so, and replicas skip the duplicate."""
 
-    def __init__(self, replicas: int) -> None:
+    def __init__(self, replicas: int, quorums: str = "majority") -> None:
         self.replicas = replicas
+        self.quorums = quorums
         self.done: frozenset[int] = frozenset()
         self.resize(SLOTS, ROUNDS, COMMANDS)
 
@@ -111,18 +119,15 @@ class WindowModel:
         self.slots, self.rounds, self.commands = slots, rounds, commands
         model = self.model = MultiPaxosModel(
             replicas=self.replicas, slots=slots, max_round=rounds, commands=commands,
-            crashes=UNLIMITED_CRASHES, recovery="durable")
+            crashes=UNLIMITED_CRASHES, recovery="durable", quorums=self.quorums)
+        self.cfg = model.cfg
         self.describe = model.describe
         self.format_action = model.format_action
         self.init_states = model.init_states
         self.properties = model.properties
 
     def actions(self, s: MPState) -> list[tuple]:
-        acts = self.model.actions(s)
-        if self.done:
-            done = self.done
-            acts = [a for a in acts if not (a[0] == "Propose" and a[2] in done)]
-        return acts
+        return self.model.actions(s)
 
     def next_state(self, s: MPState, a: tuple) -> MPState:
         t = self.model.next_state(s, a)
@@ -133,6 +138,54 @@ class WindowModel:
                                                    for v in new[len(old):])
                 for old, new in zip(s.log, t.log)))
         return t
+
+
+def _leads(cfg, s: MPState, r: int, b: int, allowed: frozenset[int]) -> list[MPState]:
+    """The states after r ends phase 1 of ballot b (Lead, Paxos Made Simple §2.2
+    phase 2(a)) on the promises of some quorum Q among `allowed`, the acceptors whose
+    promise r received: in each slot some promise in Q reports, r re-proposes the
+    value with the highest ballot. Q may be any set that contains a quorum (a leader
+    reads every promise it has): the model's Lead takes quorums of the exact size.
+    A slot below the highest reported one that no promise reports is left free (no
+    2a in b yet): the model's Lead fills it with a no-op at once, but any value is
+    safe there (P2c holds with Q, none of which accepted anything there), and a
+    leader may fill it later, with a no-op or a client's command (`_propose`)."""
+    reports = {m[1]: m[3] for m in s.msgs if m[0] == P1B and m[2] == b and m[1] in allowed}
+    members = sorted(reports)
+    out: dict[tuple, MPState] = {}
+    for size in range(1, len(members) + 1):
+        for q in combinations(members, size):
+            if not any(set(need) <= set(q) for need in cfg.quorums):
+                continue
+            reps = [reports[a] for a in q]
+            values = recovered_values(reps, cfg)
+            free = frozenset(j for j in range(len(values))
+                             if all(rep[j][0] == NONE for rep in reps))
+            if (values, free) in out:
+                continue
+            t = lead(s, r, values, cfg)
+            if free:
+                t = t._replace(msgs=t.msgs - {(P2A, b, j, NOOP) for j in free})
+            out[(values, free)] = t
+    return list(out.values())
+
+
+def _propose(cfg, s: MPState, r: int, b: int, slot: int, v: int) -> list[MPState]:
+    """r, leading b after phase 1, sends 2a(b, slot, v): in its next slot (Propose), or
+    in a slot its phase 1 left free (below `fresh`, no 2a of b there yet). Unlike the
+    model's Propose, a command r proposed already in b may be proposed again: a client
+    that retries makes a leader do so, and replicas skip the duplicate (the model
+    bounds this only to keep its state space small)."""
+    two_a = (P2A, b, slot, v)
+    if two_a in s.msgs:
+        return [s]
+    nxt = s.next_slot[r]
+    if slot == nxt:
+        return [propose(s, r, v, cfg)]
+    if slot < s.fresh[r] and not any(m[0] == P2A and m[1] == b and m[2] == slot
+                                     for m in s.msgs):
+        return [s._replace(msgs=s.msgs | {two_a})]
+    return []
 
 
 class MultiPaxosTraceMap:
@@ -156,6 +209,20 @@ class MultiPaxosTraceMap:
         # trace slot -> the 2as proposed there, (ballot, request or None), for the GRACE
         # slots below the window: an acceptor may still accept one (a late message)
         self.proposed: dict[int, set[tuple[tuple[int, int], tuple[str, int] | None]]] = {}
+        # What each node had received, for steps the model's sent-set network would let
+        # read a message the node never got (its verdict would follow line order):
+        # acceptor -> ballots whose prepare it received; proposer -> (its ballot, the
+        # acceptors whose promise for it it received); trace slot -> (acceptor, ballot,
+        # request) of the 2as received there.
+        self.got_1a: dict[int, set[tuple[int, int]]] = {}
+        self.got_1b: dict[int, tuple[tuple[int, int], set[int]]] = {}
+        self.got_2a: dict[int, set[tuple[int, tuple[int, int], tuple[str, int] | None]]] = {}
+        # Per replica: the slots it decided (a run may log decides and no executes), and
+        # whether it has executed any; per client: the requests some replica applied,
+        # so a retried request the window had forgotten is still a duplicate.
+        self.decided = [IdSet() for _ in header.nodes]
+        self.executes = [False] * len(header.nodes)
+        self.applied: dict[str, IdSet] = {}
 
     # -- names to model ints -----------------------------------------------------------
 
@@ -188,7 +255,16 @@ class MultiPaxosTraceMap:
                              f"{self.model.commands} requests in flight")
             got = self.commands[key] = free[0]
             self.names[got] = key
+            ran = self.applied.get(key[0])
+            if ran is not None and key[1] in ran:  # a retry of a request applied long ago
+                self.model.done = self.model.done | {got}
         return got
+
+    def points(self) -> list[int]:
+        """Per replica, the slots it has executed; for one that has logged no execute
+        (a run may log decides only), the slots it has decided, in order."""
+        return [x if ran else d.low
+                for x, ran, d in zip(self.executed, self.executes, self.decided)]
 
     def slot(self, i: int) -> int:
         if i < self.base:
@@ -196,10 +272,11 @@ class MultiPaxosTraceMap:
                                f"slots below {self.base})")
         if i >= self.base + self.model.slots:
             self.need_slot = i
-            slow = min(range(len(self.executed)), key=self.executed.__getitem__)
+            points = self.points()
+            slow = min(range(len(points)), key=points.__getitem__)
             raise NoRoom(f"slot {i}: the window holds {self.model.slots} slots from the "
                          f"first one some replica has not executed (r{slow} has executed "
-                         f"{self.executed[slow]})")
+                         f"{points[slow]})")
         return i - self.base
 
     def hidden(self, a: tuple) -> bool:
@@ -211,13 +288,13 @@ class MultiPaxosTraceMap:
         """Every state with the slots all replicas executed dropped and ballots and
         commands renumbered (the same for all), making room for `want` if it fits."""
         model = self.model
-        top = max(self.executed)
+        points = self.points()
+        top = max(points)
         # A replica below the base was caught up when the window passed it; should it
         # since come near the top, it is still behind the window (else k < 0).
-        behind = frozenset(r for r, x in enumerate(self.executed)
-                           if x < top - LAG or x < self.base)
+        behind = frozenset(r for r, x in enumerate(points) if x < top - LAG or x < self.base)
         k = max(0, min(min(slack(prune(s), behind) for s in frontier),
-                       min(x for r, x in enumerate(self.executed) if r not in behind) - self.base))
+                       min(x for r, x in enumerate(points) if r not in behind) - self.base))
         self._keep_proposals(frontier, k)
         states = [prune(s) for s in frontier]
         if behind and k > 0:
@@ -251,9 +328,16 @@ class MultiPaxosTraceMap:
         self.record = {j: x for j, x in self.record.items() if j >= low}
         # Pruned in bulk, when twice as many slots are kept as needed: each pass
         # walks them all, and the window slides every few events.
+        keep = min(self.base - GRACE, low)
         if len(self.proposed) > 2 * GRACE:
-            keep = min(self.base - GRACE, low)
             self.proposed = {j: x for j, x in self.proposed.items() if j >= keep}
+        if len(self.got_2a) > 2 * GRACE + 2 * self.model.slots:
+            self.got_2a = {j: x for j, x in self.got_2a.items() if j >= keep}
+        # A prepare of a ballot the window dropped is no longer asked for (see _promise).
+        live = self.ballots
+        for a, got in self.got_1a.items():
+            if any(key not in live for key in got):
+                self.got_1a[a] = {key for key in got if key in live}
         return out
 
     def _sizes(self, k: int, ballots: int, commands: int) -> tuple[int, int, int]:
@@ -286,33 +370,101 @@ class MultiPaxosTraceMap:
         r = self.replica.get(node)
         if r is None:
             return None  # clients: every command is pending from the start
+        if kind == "recv":
+            return self._received(r, ev)
         if kind == "send":
             msg = ev["msg"]
             t = msg["type"]
-            if t == "prepare":
-                return ("Prepare", r, self.claim(msg["ballot"])).__eq__
-            if t == "promise":
-                return self._promise(r, msg)
-            if t == "accept":
-                return self._accept(r, msg)
             if t == "accepted":
                 return self._accepted(r, msg)
-            return None
+            if t == "accept":
+                return self._accept(r, msg)
+            if t == "prepare":
+                return self._prepare(r, msg, node in ev["to"])
+            if t == "promise":
+                return self._promise(r, msg)
+            return None  # nack, decide, reply, heartbeat: the model has no step for them
         if kind == "execute":
             return self._execute(r, ev)
+        if kind == "decide":
+            self.decided[r].add(ev["slot"])
+            return None
         if kind == "crash":
             return ("Crash", r).__eq__
         if kind == "restart":
             return ("Restart", r).__eq__
         return None
 
+    def _received(self, r: int, ev: dict) -> None:
+        """Note what r received; receiving is no step of the model (sent-set)."""
+        send = ev["_send"]
+        if send is None:
+            msg = ev.get("msg")
+            if msg is None or "_fault" in ev:
+                return None
+        else:
+            if "_fault" in ev and send["node"] != ev["from"]:
+                return None  # fabricated: it carries nothing
+            msg = send["msg"]
+        t = msg["type"]
+        if t == "accepted":  # most recvs: a learner hears a vote
+            return None
+        if t == "accept":
+            cmd = msg["cmd"]
+            self.got_2a.setdefault(msg["slot"], set()).add(
+                (r, self.key(msg["ballot"]), None if cmd is None else (cmd["client"], cmd["req"])))
+        elif t == "promise":
+            mine = self.got_1b.get(r)
+            a = self.replica.get(ev["from"])
+            if mine is not None and a is not None and self.key(msg["ballot"]) == mine[0]:
+                mine[1].add(a)
+        elif t == "prepare":
+            self.got_1a.setdefault(r, set()).add(self.key(msg["ballot"]))
+        return None
+
+    @staticmethod
+    def _range(msg: dict) -> None:
+        """Phase 1 for one slot, or from a slot above 0, is outside this model, whose
+        phase 1 covers every slot at once (version-1 meaning)."""
+        if msg.get("slot") is not None:
+            raise OutsideModel(f"a {msg['type']} for slot {msg['slot']} alone: the multipaxos "
+                               "model runs phase 1 for all slots at once")
+        if msg.get("from_slot", 0):
+            raise OutsideModel(f"a {msg['type']} for slots from {msg['from_slot']}: the "
+                               "multipaxos model runs phase 1 for all slots from 0")
+
+    def _prepare(self, r: int, msg: dict, to_self: bool):
+        """Prepare(r, b). In the model r's own acceptor promises b in the same step; a
+        replica that sends the prepare to itself promises when it receives it, so then
+        the step is Prepare without that promise, and r's own promise is Promise(r, b)
+        (its acceptor may accept a lower ballot in between, as Paxos allows)."""
+        self._range(msg)
+        b = self.claim(msg["ballot"])
+        self.got_1b[r] = (self.key(msg["ballot"]), set())
+        if not to_self:
+            return ("Prepare", r, b).__eq__
+        act = ("Prepare", r, b)
+
+        def successors(model, s):
+            if act not in model.actions(s):
+                return []
+            t = model.next_state(s, act)
+            return [t._replace(max_bal=s.max_bal, msgs=s.msgs | {(P1A, b)})]
+
+        return Successors(successors, f"Prepare(r{r}, b={b + 1}), its own acceptor promising "
+                                      "when the prepare it sent itself arrives")
+
     def _unknown(self, what: str, b: list):
         return fails(f"{what} in ballot ({b[0]},{b[1]}), which no "
                      "replica has prepared or the window has dropped")
 
     def _promise(self, a: int, msg: dict):
+        self._range(msg)
         key = self.key(msg["ballot"])
         b = self.ballots.get(key)
+        if b is not None and key[1] != a and key not in self.got_1a.get(a, ()):
+            return fails(f"r{a} promises ballot ({key[0]},r{key[1]}) without having "
+                         "received its prepare")
         if b is None:
             # A ballot the window dropped: nobody collects promises for it any more.
             keys = self.keys
@@ -325,8 +477,8 @@ class MultiPaxosTraceMap:
                                     "its own promise")
 
         def successors(model, s):
-            if s.owner[b] == a or s.max_bal[a] == b:
-                return [s]  # its own promise, made by Prepare, or one it made already
+            if s.max_bal[a] == b:
+                return [s]  # one it made already, or its own, made by Prepare
             act = ("Promise", a, b)
             if act in model.actions(s):
                 return [model.next_state(s, act)]
@@ -344,28 +496,29 @@ class MultiPaxosTraceMap:
         if b is None:
             return self._unknown("a 2a", msg["ballot"])
         two_a = (P2A, b, slot, v)
+        heard = self.got_1b.get(r)
+        allowed = frozenset(heard[1] if heard is not None and heard[0] == self.keys[b]
+                            else ()) | {r}
 
         def successors(model, s):
             if two_a in s.msgs:
-                return [s]
-            out = []
-            for a in model.actions(s):
-                if a[0] == "Propose" and a[1] == r and a[2] == v and s.next_slot[r] == slot:
-                    out.append(model.next_state(s, a))
-                elif a[0] == "Lead" and a[1] == r:
-                    t = model.next_state(s, a)
-                    if two_a in t.msgs:
-                        out.append(t)
-                    elif t.next_slot[r] == slot and ("Propose", r, v) in model.actions(t):
-                        out.append(model.next_state(t, ("Propose", r, v)))
-            return out
+                return [s]  # sent by Lead already (or sent again)
+            if s.lead[r] != b or s.up[r] == DOWN:
+                return []
+            if s.next_slot[r] == NONE:  # the first 2a after phase 1: Lead first
+                return [t for led in _leads(model.cfg, s, r, b, allowed)
+                        for t in _propose(model.cfg, led, r, b, slot, v)]
+            return _propose(model.cfg, s, r, b, slot, v)
 
         return Successors(successors, f"2a(b={b + 1}, slot={slot}, {value_name(v)}) by r{r}: "
-                                      "sent by Lead already, or Propose, or Lead then Propose")
+                                      "sent by Lead already, or Propose (in its next slot, or a "
+                                      "slot its phase 1 left free), or Lead then that")
 
     def _accepted(self, r: int, msg: dict):
         if msg["slot"] < self.base:
             return self._late_vote(r, msg)
+        if not self._got_2a(r, msg):
+            return self._unreceived(r, msg)
         b = self.ballots.get(self.key(msg["ballot"]))
         slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
         if b is None:
@@ -379,6 +532,23 @@ class MultiPaxosTraceMap:
 
         return Successors(successors, f"Accept(r{r}, b={b + 1}, slot={slot}, {value_name(v)}), "
                                       "or a stutter if it has just accepted it")
+
+    def _got_2a(self, a: int, msg: dict) -> bool:
+        """Whether acceptor a had the 2a it accepts: received it, or sent it itself (its
+        own proposer's 2a needs no message)."""
+        key, cmd = self.key(msg["ballot"]), msg["cmd"]
+        if key[1] == a:
+            return True
+        got = self.got_2a.get(msg["slot"])
+        return got is not None and (a, key, None if cmd is None else
+                                    (cmd["client"], cmd["req"])) in got
+
+    @staticmethod
+    def _unreceived(a: int, msg: dict):
+        b = msg["ballot"]
+        return fails(f"r{a} accepts in ballot ({b[0]},{b[1]}) at slot {msg['slot']} without "
+                     "having received that 2a (accept): a step reads only what its node "
+                     "received")
 
     def _reproposal(self, r: int, msg: dict):
         """A 2a in a slot the window has passed, from a new leader that lags (it
@@ -427,6 +597,8 @@ class MultiPaxosTraceMap:
         b = self.ballots.get(key)
         if not sent:
             return fails(f"Accept(r{a}) in slot {i}, below the window, of a 2a never sent")
+        if not self._got_2a(a, msg):
+            return self._unreceived(a, msg)
         if b is None:
             keys = self.keys
 
@@ -454,6 +626,9 @@ class MultiPaxosTraceMap:
     def _execute(self, r: int, ev: dict):
         i, cmd, applied = ev["slot"], ev["cmd"], ev.get("applied", True) is not False
         seen = (None if cmd is None else (cmd["client"], cmd["req"]), applied)
+        if applied and cmd is not None:
+            self.applied.setdefault(cmd["client"], IdSet()).add(cmd["req"])
+        self.executes[r] = True
         if self.base > i >= self.executed[r]:
             return self._catching_up(r, i, seen)
         slot = self.slot(i)
@@ -495,13 +670,13 @@ class MultiPaxosTraceMap:
             names = names[:12] + [f"and {len(names) - 12} more"]
         text = (f"(model slot 0 is trace slot {self.base}; ballots: {ballots or 'none'}; "
                 f"commands: {', '.join(names) or 'none'})")
-        saved = list(self.executed)
+        saved = list(self.executed), list(self.executes)
         try:
             m = self.match(ev)
         except OutsideModel as why:
             return f"outside the model: {why}"
         finally:
-            self.executed = saved
+            self.executed, self.executes = saved
         if m is None:
             return "a stutter"
         if isinstance(m, Successors):
@@ -510,9 +685,24 @@ class MultiPaxosTraceMap:
 
 
 def for_header(header, monitor=None) -> tuple[WindowModel, MultiPaxosTraceMap]:
-    """The model instance a run's header describes, and the map into it."""
-    if len(header.nodes) > MAX_REPLICAS:
-        raise UsageError(f"conformance: the multipaxos model has at most {MAX_REPLICAS} "
-                         f"replicas; this run has {len(header.nodes)} (use --no-conformance)")
-    model = WindowModel(len(header.nodes))
+    """The model instance a run's header describes, and the map into it; OutsideModel
+    (the run is then checked on its invariants alone) for a run it cannot describe.
+    `monitor` is the run's event monitor; this map keeps its own per-node facts."""
+    n = len(header.nodes)
+    if n > MAX_REPLICAS:
+        raise OutsideModel(f"the multipaxos model has at most {MAX_REPLICAS} replicas; this "
+                           f"run has {n}")
+    try:
+        members = membership(header)
+    except UsageError as err:
+        raise OutsideModel(str(err)) from None
+    if not members.all_replicas:
+        raise OutsideModel("the multipaxos model's nodes are replicas (proposer, acceptor and "
+                           "learner at once); this run separates roles")
+    q = members.quorums
+    sized = all(isinstance(m, Threshold) and set(m.weights) == {1} for m in (q.phase1, q.phase2))
+    if not sized:
+        raise OutsideModel(f"the multipaxos model counts quorums by size; this run's quorum "
+                           f"system is {q.name}")
+    model = WindowModel(n, f"flexible:q1={q.phase1.threshold},q2={q.phase2.threshold}")
     return model, MultiPaxosTraceMap(header, model)
