@@ -1,30 +1,61 @@
-"""PBFT invariants over the events of a run (Castro and Liskov, OSDI 1999, §4)."""
+"""PBFT invariants over the events of a run (Castro and Liskov, OSDI 1999, §4).
+
+Certificates are counted through the header's quorum system (models/common/membership.py:
+2f+1 for a version-1 trace, n - f for version 2, or the one declared), each by what the
+replica itself received, so the verdict does not depend on how a merged file
+interleaves the replicas:
+
+- PBFT-PREPARED (§4.2): a correct replica sends COMMIT(v, n, d) only once prepared:
+  it has the PRE-PREPARE for (v, n, d) from the primary of v (received, or its own as
+  primary, or in a NEW-VIEW from that primary) and matching PREPAREs (received, or its
+  own) from replicas that with the primary make a quorum (2f+1: the pre-prepare and 2f
+  prepares).
+- PBFT-COMMIT-CERT (§4.2, committed-local): every decide follows matching COMMITs from
+  a quorum of distinct replicas (its own included).
+- PBFT-AGREEMENT: every decide, a replica's second one included.
+
+Memory: a number's state is kept until every correct replica has executed it, and then
+for RETIRED_SEQS more numbers (retired), so that a late or second decision is still
+checked against it.
+"""
 
 from __future__ import annotations
 
-from ..common.monitor import Cmd, Header, Monitor, cmd_key, cmd_text, where
+from collections import OrderedDict
+
+from ..common.membership import membership
+from ..common.monitor import Cmd, Header, Monitor, cmd_key, cmd_text, smallest_quorum, where
+
+RETIRED_SEQS = 1 << 12  # numbers still checked after every correct replica executed them
 
 
 class _Seq:
-    __slots__ = ("commits", "decided", "decided_by", "executed", "executed_by")
+    __slots__ = ("commits", "pp", "prepares", "decided", "decided_by", "executed")
 
     def __init__(self) -> None:
         self.commits: dict[tuple, set[str]] = {}  # (replica, view, digest) -> signers heard
+        self.pp: set[tuple[str, int, str]] = set()  # (replica, view, digest): pre-prepare held
+        self.prepares: dict[tuple, set[str]] = {}  # (replica, view, digest) -> senders heard
         self.decided: tuple[str, tuple] | None = None  # (digest, loc)
-        self.decided_by: dict[str, str] = {}  # replica -> digest it committed
+        self.decided_by: dict[str, str] = {}  # replica -> digest it committed first
         self.executed: tuple[Cmd, tuple] | None = None
-        self.executed_by = 0
 
 
 class PbftMonitor(Monitor):
+    """Query methods (for the PBFT trace map; the monitor sees each event just before
+    the map does): `prepared(node, view, n, digest) -> bool` and
+    `committed_local(node, view, n, digest) -> bool`, by what `node` had received
+    (False for a number whose state is forgotten)."""
+
     prefix = "PBFT"
     properties = (
         ("NET-AUTHENTIC", "every recv has a matching send from the node it names"),
-        ("PBFT-AGREEMENT", "no two correct replicas commit different requests at one sequence number"),
+        ("PBFT-AGREEMENT", "no two commits by correct replicas (two replicas, or one twice) are of different requests at one sequence number"),
         ("PBFT-VALIDITY", "correct replicas execute only requests their client issued"),
         ("PBFT-LOG-PREFIX", "correct replicas execute 1, 2, 3, ... and agree on each"),
         ("PBFT-AT-MOST-ONCE", "no correct replica applies one request twice"),
-        ("PBFT-COMMIT-CERT", "a commit follows 2f+1 matching COMMITs from distinct replicas"),
+        ("PBFT-PREPARED", "a correct replica sends COMMIT only once prepared: the PRE-PREPARE and matching PREPAREs it received make a quorum"),
+        ("PBFT-COMMIT-CERT", "a correct replica commits only after matching COMMITs from a quorum of distinct replicas"),
         ("PBFT-VIEW-MONOTONE", "a correct replica never sends for a view below its own"),
         ("PBFT-CLIENT", "a client accepts a result only with f+1 matching replies"),
     )
@@ -32,8 +63,10 @@ class PbftMonitor(Monitor):
     def __init__(self, header: Header) -> None:
         super().__init__(header)
         self.f = header.f
-        self.quorum = 2 * header.f + 1
+        self.members = membership(header)
+        self.need = smallest_quorum(self.members.quorums.phase2)
         self.seqs: dict[int, _Seq] = {}
+        self.retired: OrderedDict[int, _Seq] = OrderedDict()
         self.gone = 1
         self.view: dict[str, tuple[int, tuple]] = {}
         self.next_exec: dict[str, int] = {r: 1 for r in self.correct}
@@ -42,22 +75,50 @@ class PbftMonitor(Monitor):
     def replies_needed(self) -> int:
         return self.f + 1
 
+    def primary(self, v: int) -> str:
+        return self.replicas[v % len(self.replicas)]
+
     def seq(self, n: int) -> _Seq | None:
         s = self.seqs.get(n)
         if s is None:
             if n < self.gone:
-                return None
+                return self.retired.get(n)
             s = self.seqs[n] = _Seq()
         return s
 
-    def _commit_heard(self, replica: str, signer: str, msg: dict) -> None:
+    def quorum(self, names) -> bool:
+        return len(names) >= self.need and self.members.is_quorum(names, 2)
+
+    # -- queries ------------------------------------------------------------------
+
+    def prepared(self, node: str, view: int, n: int, digest: str) -> bool:
+        s = self.seqs.get(n) if n >= self.gone else self.retired.get(n)
+        if s is None or (node, view, digest) not in s.pp:
+            return False
+        votes = s.prepares.get((node, view, digest), set())
+        return self.quorum(votes | {self.primary(view)})
+
+    def committed_local(self, node: str, view: int, n: int, digest: str) -> bool:
+        s = self.seqs.get(n) if n >= self.gone else self.retired.get(n)
+        return (s is not None and self.prepared(node, view, n, digest)
+                and self.quorum(s.commits.get((node, view, digest), ())))
+
+    # -- what a replica holds -----------------------------------------------------
+
+    def _heard(self, table: str, replica: str, signer: str, msg: dict) -> None:
         s = self.seq(msg["n"])
         if s is not None:
+            got = getattr(s, table)
             key = (replica, msg["view"], msg["digest"])
-            heard = s.commits.get(key)
+            heard = got.get(key)
             if heard is None:
-                heard = s.commits[key] = set()
+                heard = got[key] = set()
             heard.add(signer)
+
+    def _pre_prepared(self, replica: str, v: int, n: int, d: str) -> None:
+        s = self.seq(n)
+        if s is not None:
+            s.pp.add((replica, v, d))
 
     def on_send(self, ev: dict) -> None:
         node = ev["node"]
@@ -75,7 +136,11 @@ class PbftMonitor(Monitor):
             elif cur is None or msg["view"] > cur[0]:
                 self.view[node] = (msg["view"], ev["_loc"])
             if t == "commit":
-                self._commit_heard(node, node, msg)
+                self._commit(ev, msg)
+            elif t == "prepare":
+                self._heard("prepares", node, node, msg)
+            elif node == self.primary(msg["view"]):
+                self._pre_prepared(node, msg["view"], msg["n"], msg["digest"])
         elif t in ("view-change", "new-view"):
             cur = self.view.get(node)
             if cur is not None and msg["view"] < cur[0]:
@@ -84,14 +149,45 @@ class PbftMonitor(Monitor):
                             f"{cur[0]} ({where(cur[1])}): views only grow", ev["_loc"], cur[1])
             elif cur is None or msg["view"] > cur[0]:
                 self.view[node] = (msg["view"], ev["_loc"])
+            if t == "new-view" and node == self.primary(msg["view"]):
+                for n, d in msg["pre_prepares"]:
+                    self._pre_prepared(node, msg["view"], n, d)
+
+    def _commit(self, ev: dict, msg: dict) -> None:
+        node, v, n, d = ev["node"], msg["view"], msg["n"], msg["digest"]
+        s = self.seq(n)
+        if s is None:
+            return
+        if not self.prepared(node, v, n, d):
+            pp = (node, v, d) in s.pp
+            votes = s.prepares.get((node, v, d), set()) - {self.primary(v)}
+            self.report("PBFT-PREPARED",
+                        f"{node} sends COMMIT for digest {d} at n={n} in view {v} without being "
+                        f"prepared: {'it has the' if pp else 'no'} PRE-PREPARE from {self.primary(v)}"
+                        f", and matching PREPAREs from {len(votes)} other replicas "
+                        f"({', '.join(sorted(votes)) or 'none'}); with the primary they must make "
+                        f"a quorum ({self.members.quorums.name}) (Castro & Liskov §4.2)", ev["_loc"])
+        self._heard("commits", node, node, msg)
 
     def on_message(self, ev: dict, msg: dict, send: dict | None) -> None:
         t = msg.get("type")
-        if t == "commit":
-            if ev["node"] in self.correct and ev["from"] in self.replica_set:
-                self._commit_heard(ev["node"], ev["from"], msg)
-        elif t == "reply":
+        node = ev["node"]
+        if t == "reply":
             super().on_message(ev, msg, send)
+            return
+        if node not in self.correct or ev["from"] not in self.replica_set:
+            return
+        if t == "commit":
+            self._heard("commits", node, ev["from"], msg)
+        elif t == "prepare":
+            self._heard("prepares", node, ev["from"], msg)
+        elif t == "pre-prepare":
+            if ev["from"] == self.primary(msg["view"]):
+                self._pre_prepared(node, msg["view"], msg["n"], msg["digest"])
+        elif t == "new-view":
+            if ev["from"] == self.primary(msg["view"]):
+                for n, d in msg["pre_prepares"]:
+                    self._pre_prepared(node, msg["view"], n, d)
 
     def on_decide(self, ev: dict) -> None:
         node = ev["node"]
@@ -99,23 +195,29 @@ class PbftMonitor(Monitor):
             return
         n, view, d = ev["n"], ev["view"], ev["digest"]
         s = self.seq(n)
-        if s is None or node in s.decided_by:
+        if s is None:
             return
-        s.decided_by[node] = d
+        mine = s.decided_by.get(node)
+        if mine is None:
+            s.decided_by[node] = d
         heard = s.commits.get((node, view, d), ())
-        if len(heard) < self.quorum:
+        if not self.quorum(heard):
             self.report("PBFT-COMMIT-CERT",
                         f"{node} commits digest {d} at n={n} in view {view} with matching COMMITs "
                         f"from {len(heard)} replicas ({', '.join(sorted(heard)) or 'none'}); it "
-                        f"needs 2f+1 = {self.quorum}", ev["_loc"])
+                        f"needs a quorum ({self.members.quorums.name})", ev["_loc"])
         if s.decided is None:
             s.decided = (d, ev["_loc"])
+        elif mine is not None and mine != d:
+            self.report("PBFT-AGREEMENT",
+                        f"{node} commits digest {d} at n={n}, but it committed digest {mine} "
+                        "there before: a committed request stays committed", ev["_loc"],
+                        s.decided[1])
         elif s.decided[0] != d:
             self.report("PBFT-AGREEMENT",
                         f"{node} commits digest {d} at n={n}, but digest {s.decided[0]} was "
                         f"committed there ({where(s.decided[1])}): two requests at one sequence "
                         "number", ev["_loc"], s.decided[1])
-
     def on_execute(self, ev: dict) -> None:
         node = ev["node"]
         if node not in self.correct:
@@ -153,5 +255,9 @@ class PbftMonitor(Monitor):
             self.next_exec[node] = n + 1
         low = min(self.next_exec.values()) if self.next_exec else self.gone
         while self.gone < low:
-            self.seqs.pop(self.gone, None)
+            s = self.seqs.pop(self.gone, None)
+            if s is not None:
+                self.retired[self.gone] = s
+                if len(self.retired) > RETIRED_SEQS:
+                    self.retired.popitem(last=False)
             self.gone += 1
