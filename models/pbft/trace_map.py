@@ -61,8 +61,11 @@ correct primary's "each request once per view" is checked only within the window
 from __future__ import annotations
 
 from ...checker.errors import UsageError
+from ...checker.quorums import Threshold
 from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
+from ..common.membership import membership
+from .actions import Index, new_view_options
 from .messages import CM, PP, PR, VC
 from .spec import PbftModel
 from .window import catch_up, compact, lowest_view, mentioned, prune, slack
@@ -113,9 +116,21 @@ class WindowModel:
 class PbftTraceMap:
     has_hidden = False
 
-    def __init__(self, header, model: WindowModel) -> None:
+    def __init__(self, header, model: WindowModel, monitor=None) -> None:
         self.model = model
+        # The run's monitor sees each event just before this map: it answers whether a
+        # replica was prepared (committed-local) by what it had itself received. None
+        # (a map built on its own) leaves those two checks to the model alone.
+        self.monitor = monitor if hasattr(monitor, "committed_local") else None
+        # What each replica had received that the monitor does not say: trace number ->
+        # (replica, view, digest) of the pre-prepares it holds (from the primary, or in
+        # a NEW-VIEW); (primary, view) -> the replicas whose VIEW-CHANGE it received;
+        # (replica, number) -> the views of its decides (committed-local) there.
+        self.got_pp: dict[int, set[tuple[int, int, str]]] = {}
+        self.got_vc: dict[tuple[int, int], set[int]] = {}
+        self.decides: dict[tuple[int, int], set[int]] = {}
         self.replica = {name: i for i, name in enumerate(header.nodes)}
+        self.names_of = list(header.nodes)
         self.faulty = frozenset(header.byzantine)
         self.need_seq: int | None = None  # a trace number the window must reach
         self.need_request = False  # the window must hold one request more
@@ -230,6 +245,10 @@ class PbftTraceMap:
         self.requests = {name: d for d, name in self.names.items()}
         named = {**dmap, c.null: into.null, c.forged: into.forged}
         self.digest = {dg: named[d] for dg, d in self.digest.items() if d in named}
+        base = self.base
+        self.got_pp = {n: x for n, x in self.got_pp.items() if n > base}
+        self.decides = {key: x for key, x in self.decides.items() if key[1] > base}
+        self.got_vc = {key: x for key, x in self.got_vc.items() if key[1] >= self.vbase}
         return out
 
     # -- events to successors ----------------------------------------------------------
@@ -252,12 +271,27 @@ class PbftTraceMap:
         if kind == "send" and i is not None:
             return self._send_event(i, ev["msg"])
         if kind == "recv" and i is not None:
-            if msg is not None and msg.get("type") == "new-view":
+            if msg is None or ("_fault" in ev and (send is None or send["node"] != ev["from"])):
+                return None  # fabricated: it carries nothing
+            t = msg.get("type")
+            if t == "pre-prepare":
+                if self.replica.get(ev["from"]) == self.setup.primary(msg["view"]):
+                    self.got_pp.setdefault(msg["n"], set()).add((i, msg["view"], msg["digest"]))
+            elif t == "view-change":
+                j = self.replica.get(ev["from"])
+                if j is not None:
+                    self.got_vc.setdefault((i, msg["view"]), set()).add(j)
+            elif t == "new-view":
+                if self.replica.get(ev["from"]) == self.setup.primary(msg["view"]):
+                    self._hold_o(i, msg)
                 v = self.view(msg["view"])
                 o = self.o(msg["pre_prepares"])
                 if isinstance(o, Successors):
                     return o
                 return self._enter_view(v, i, o)
+            return None
+        if kind == "decide" and i is not None:
+            self.decides.setdefault((i, ev["n"]), set()).add(ev["view"])
             return None
         if kind == "execute" and i is not None:
             return self._execute(i, ev)
@@ -326,11 +360,15 @@ class PbftTraceMap:
             v, n, dg = self.view(msg["view"]), msg["n"], msg["digest"]
             if n <= self.base:
                 return self._below(v, n, dg, t)
+            trace_n = n
             n, d = self.seq(n), self.d(dg)
             if t == "pre-prepare":
                 return _step(("PRE-PREPARE", v, n, d, i),
                              f"PRE-PREPARE(v={v}, n={n}, d={d}) by r{i}, or sent already",
                              i, sent=(PP, v, n, d))
+            unheld = self._unheld(i, t, msg["view"], trace_n, dg)
+            if unheld is not None:
+                return fails(unheld)
             kind = PR if t == "prepare" else CM
             return _step((t.upper(), v, n, d, i),
                          f"{t.upper()}(v={v}, n={n}, d={d}, r{i}), or sent already",
@@ -342,8 +380,55 @@ class PbftTraceMap:
             o = self.o(msg["pre_prepares"])
             if isinstance(o, Successors):
                 return o
-            return _step(("NEW-VIEW", v, i, o), f"NEW-VIEW(v={v}, r{i}, O={o})", i)
+            self._hold_o(i, msg)
+            return self._new_view(v, i, o, frozenset(self.got_vc.get((i, msg["view"]), ())))
         return None
+
+    def _hold_o(self, i: int, msg: dict) -> None:
+        """Replica i holds the pre-prepares of a NEW-VIEW it sent or received."""
+        for n, dg in msg["pre_prepares"]:
+            if n > self.base:
+                self.got_pp.setdefault(n, set()).add((i, msg["view"], dg))
+
+    def _unheld(self, i: int, t: str, v: int, n: int, dg: str) -> str | None:
+        """Why correct replica i may not send PREPARE / COMMIT (v, n, dg) on what it had
+        received itself (the model's sent-set would let it read what others were sent,
+        making the verdict follow line order), or None. PREPARE: a backup prepares a
+        pre-prepare it holds (§4.2). COMMIT: it is prepared (asked of the monitor)."""
+        if t == "prepare":
+            if (i, v, dg) in self.got_pp.get(n, ()):
+                return None
+            return (f"r{i} sends PREPARE(v={v}, n={n}, {dg}) without holding that PRE-PREPARE "
+                    f"(none received from the primary r{self.setup.primary(v)}, nor in a NEW-VIEW)")
+        m = self.monitor
+        if m is None or m.prepared(self.names_of[i], v, n, dg) or self._forgotten(n):
+            return None
+        return (f"r{i} sends COMMIT(v={v}, n={n}, {dg}) without being prepared by what it "
+                "received: the PRE-PREPARE and matching PREPAREs of a quorum (§4.2)")
+
+    def _forgotten(self, n: int) -> bool:
+        """Whether the monitor no longer keeps number n (it cannot then answer)."""
+        m = self.monitor
+        return n < getattr(m, "gone", 0) and n not in getattr(m, "retired", {})
+
+    def _new_view(self, v: int, p: int, o: tuple, heard: frozenset[int]) -> Successors:
+        """NEW-VIEW(v, O) by primary p, with O computed from a set V of VIEW-CHANGEs p
+        received (or its own): the model's NEW-VIEW may read any sent to anyone."""
+        act = ("NEW-VIEW", v, p, o)
+        c = self.setup
+
+        def successors(model, s):
+            if act not in model.actions_of(s, p):
+                return []
+            ix = Index(s.msgs)
+            sent = ix.vcs.get(v, {})
+            ix.vcs[v] = {j: cert for j, cert in sent.items() if j == p or j in heard}
+            if o not in new_view_options(c, ix, v):
+                return []
+            return [model.next_state(s, act)]
+
+        return Successors(successors, f"NEW-VIEW(v={v}, r{p}, O={o}) from VIEW-CHANGEs r{p} "
+                                      f"received ({', '.join(f'r{j}' for j in sorted(heard))})")
 
     def o(self, pre_prepares: list) -> tuple[int, ...] | Successors:
         """NEW-VIEW's O inside the window; its numbers below it must hold the digests
@@ -384,6 +469,13 @@ class PbftTraceMap:
         if n == len(self.history) + 1:
             self.history.append(dg)
         d = self.d(dg)
+        mon = self.monitor
+        if mon is not None and not self._forgotten(n) and not any(
+                mon.committed_local(self.names_of[i], v, n, dg)
+                for v in self.decides.get((i, n), ())):
+            return fails(f"r{i} executes n={n} ({dg}) without being committed-local by what "
+                         "it received: a decide there after prepared and matching COMMITs "
+                         "of a quorum (§4.2)")
         return _step(("EXECUTE", i, m, d), f"EXECUTE(r{i}, n={m}, d={d})", i)
 
     def describe_match(self, ev: dict) -> str:
@@ -409,16 +501,25 @@ def _byzantine_param(header) -> str:
                       ("new-primary", set(range(1, f + 1))), ("backups", set(range(n - f, n)))):
         if faulty == ids:
             return name
-    raise UsageError("conformance: the pbft model's faulty replicas are none, the first f, "
-                     "r1..rf or the last f; this run's byzantine list is none of these "
-                     "(use --no-conformance)")
+    raise OutsideModel("the pbft model's faulty replicas are none, the first f, r1..rf or "
+                       "the last f; this run's byzantine list is none of these")
 
 
 def for_header(header, monitor=None) -> tuple[WindowModel, PbftTraceMap]:
-    """The model instance a run's header describes, and the map into it."""
+    """The model instance a run's header describes, and the map into it; OutsideModel
+    (the run is then checked on its invariants alone) for a run it cannot describe.
+    `monitor`, the run's PBFT monitor, answers whether a replica was prepared or
+    committed-local by what it had received."""
     n = len(header.nodes)
     if header.f >= n:
-        raise UsageError(f"conformance: f must be below the number of replicas; this run "
-                         f"has {n} replicas and f={header.f} (use --no-conformance)")
+        raise OutsideModel(f"the pbft model needs f below the number of replicas; this run "
+                           f"has {n} replicas and f={header.f}")
+    try:
+        q = membership(header).quorums.phase2
+    except UsageError as err:
+        raise OutsideModel(str(err)) from None
+    if not (isinstance(q, Threshold) and set(q.weights) == {1} and q.threshold == n - header.f):
+        raise OutsideModel(f"the pbft model's quorums are any n - f = {n - header.f} replicas; "
+                           "this run's quorum system is another")
     model = WindowModel(n, header.f, _byzantine_param(header), VIEWS_PER_REPLICA * n - 1)
-    return model, PbftTraceMap(header, model)
+    return model, PbftTraceMap(header, model, monitor)
