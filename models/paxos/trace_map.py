@@ -1,0 +1,545 @@
+"""A format-2 MultiPaxos run, slot by slot, as runs of single-decree Paxos (Paxos.tla).
+
+Paxos Made Simple §3: MultiPaxos is one instance of the Paxos consensus algorithm per
+log slot, with phase 1 run for many instances at once. So conformance of a format-2
+run (separate proposers, acceptors and learners; phase 1 for one slot or for every slot
+from k; several proposers competing and retrying) is checked per slot against the Paxos
+model of `models/paxos` (Lamport's Paxos.tla): each live slot holds a `PaxosState`, and
+every protocol event is that slot's Paxos.tla action, computed by `paxos/actions.py`
+(`phase1a` .. `phase2b`, `safe_values`), whose enabling condition the map checks for
+the one witness the event names. Names become ints at the edge: acceptor = its index
+among the header's acceptors (`membership`), quorums = the header's quorum system
+(the `QuorumSystem` `-p quorums=` builds), a value = the slot's own numbering of the
+commands seen in it (0 = no-op), and a ballot [round, node] = round * len(nodes) +
+index(node). That number is already in ballot order, so unlike renumbering ballots in
+each slot, a ballot that first appears between two known ones renames nothing.
+
+Event by event (Paxos Made Simple §2.2 and §3; Paxos.tla's names):
+
+- `send` prepare b (slot s, or from slot k, or from 0): Phase1a(b) in each slot it
+  covers; a slot first mentioned later inherits it (every range 1a and 1b is kept
+  as a record, and a new slot starts from the state those records make).
+- `send` promise b by acceptor a: Phase1b(a, b) in each covered slot: b above a's
+  promise there, a prepare of b covering the slot, and the promise's `accepted` entry
+  for the slot equal to a's vote in the model (<<maxVBal[a], maxVal[a]>>), or no entry
+  if a has not voted there. A promise for b where a is already at b (a resend, or a
+  prepare that arrived after a's vote in b) is a stutter; one below a's promise in
+  that slot (an acceptor that keeps per-slot promises) is a stutter too, which no
+  proposer may count (it would be outside the model).
+- `recv` of a promise at proposer p, of an accept at acceptor a: no step; what p and a
+  received is remembered, because the next two steps are judged by it, never by what
+  others sent: the verdict does not depend on the order of the file's lines.
+- `send` accept (2a) b, slot, v by p: Phase2a(b, v, Q) for a phase-1 quorum Q of the
+  acceptors whose promises for b covering the slot p has *received*, v one of the
+  values `safe_values` allows on their 1b reports; one 2a per ballot (the same 2a
+  again is a stutter). A proposer that is an acceptor too may count its own promise
+  without a message (format 1's replicas do): its Phase1b is then taken at this step.
+- `send` accepted (2b) b, slot, v by a: Phase2b(a, b, v): the 2a was sent and a
+  received it (or sent it itself), and b is at least a's promise. The same 2b again
+  is a stutter (Paxos.tla's `msgs` is a set).
+- `decide` (event or message), `execute`: a check, no step: v is chosen in the slot
+  (a phase-2 quorum voted for it in one ballot). The monitors check each learner's
+  certificate; this checks the model agrees.
+- everything else (requests, replies, heartbeats, nacks, notes, crashes: acceptors
+  keep their promises and votes on disk) stutters.
+
+Each event determines its step (Paxos.tla's 2a message does not name its quorum), so
+the conformance frontier always holds exactly one state: `Instances`, every slot's
+Paxos state plus the records above. It is updated in place (O(1) per event rather
+than copying every live slot), which the validator allows because a failing event
+changes nothing and ends conformance. What the window forgets, and why, is in
+`window.py`; what it can no longer check yields `OutsideModel`, never a verdict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...checker.validate import OutsideModel, Successors
+from ..common.ids import NONE
+from ..common.membership import membership
+from .actions import enabled_actions, phase1a, phase1b, phase2a, phase2b, safe_values
+from .mutants import Rules
+from .state import T1A, T1B, T2A, T2B, PaxosState
+from .window import Instances, Slot
+
+RULES = Rules()  # the correct protocol: a trace is held to Paxos.tla itself
+NOOP = 0  # every slot's value 0 is the no-op (a `null` command)
+
+
+def cmd_key(cmd: dict | None) -> tuple | None:
+    return None if cmd is None else (cmd["client"], cmd["req"], cmd["op"])
+
+
+def cmd_text(key: tuple | None) -> str:
+    return "no-op" if key is None else f"{key[0]}#{key[1]}"
+
+
+class PerSlotPaxos:
+    """The model the validator sees: one `Instances` state; `describe` and `actions`
+    show the slot the last event was about (a failure's context)."""
+
+    def __init__(self, trace_map: PaxosTraceMap) -> None:
+        self.map = trace_map
+
+    def init_states(self) -> list[Instances]:
+        return [Instances(self.map.n)]
+
+    def next_state(self, s: Instances, a: tuple) -> Instances:
+        raise NotImplementedError("the per-slot map computes its steps itself (Successors)")
+
+    def properties(self) -> tuple:
+        return ()
+
+    def actions(self, s: Instances) -> list[tuple]:
+        slot = s.live.get(s.focus) or s.retired.get(s.focus)
+        if slot is None:
+            return []
+        ballots = sorted({m[1] if m[0] != T1B else m[2] for m in slot.st.msgs if m[0] != T2B})
+        acts = enabled_actions(slot.st, ballots, len(slot.names), self.map.quorums1, RULES)
+        return acts[:40]
+
+    def format_action(self, a: tuple) -> str:
+        m = self.map
+        name = a[0]
+        if name == "Phase1a":
+            return f"Phase1a(b={m.ballot_text(a[1])})"
+        if name == "Phase1b":
+            return f"Phase1b({m.acceptors[a[1]]}, on 1a b={m.ballot_text(a[2])})"
+        if name == "Phase2a":
+            q = "{" + ", ".join(m.acceptors[i] for i in a[3]) + "}"
+            return f"Phase2a(b={m.ballot_text(a[1])}, v={a[2]}, Q={q})"
+        return f"Phase2b({m.acceptors[a[1]]}, b={m.ballot_text(a[2])}, v={a[3]})"
+
+    def describe(self, s: Instances) -> dict[str, Any]:
+        return self.map.describe_slot(s)
+
+
+class PaxosTraceMap:
+    has_hidden = False
+
+    def __init__(self, header: Any) -> None:
+        ms = membership(header)
+        self.members = ms
+        self.nodes = tuple(header.nodes)
+        self.node_index = {x: i for i, x in enumerate(self.nodes)}
+        self.acceptors = ms.acceptors
+        self.acc = ms.index  # acceptor name -> index
+        self.n = len(ms.acceptors)
+        self.learners = frozenset(ms.learners)
+        self.quorums1 = ms.quorums.minimal_quorums(1)
+        self.masks1 = [(sum(1 << i for i in q), q) for q in self.quorums1]
+        self.phase2 = ms.quorums.phase2
+        self.text = ""  # what the last event was mapped to (describe_match)
+
+    # -- names to ints -----------------------------------------------------------------
+
+    def ballot(self, b: list) -> int:
+        i = self.node_index.get(b[1])
+        if i is None:
+            raise OutsideModel(f"ballot [{b[0]}, {b[1]!r}] names no node of the header")
+        return b[0] * len(self.nodes) + i
+
+    def ballot_text(self, key: int) -> str:
+        if key == NONE:
+            return "none"
+        r, i = divmod(key, len(self.nodes))
+        return f"({r},{self.nodes[i]})"
+
+    def hidden(self, a: tuple) -> bool:
+        return False
+
+    # -- events ------------------------------------------------------------------------
+
+    def match(self, ev: dict):
+        kind = ev["kind"]
+        if kind == "send":
+            msg = ev["msg"]
+            t = msg.get("type")
+            if t == "prepare":
+                return self._prepare(ev["node"], msg)
+            if t == "promise":
+                return self._promise(ev["node"], msg)
+            if t == "accept":
+                return self._accept(ev["node"], msg)
+            if t == "accepted":
+                return self._accepted(ev["node"], msg)
+            if t == "decide":
+                return self._learn(None, msg["slot"], msg["cmd"], "sends decide for")
+            return None
+        if kind == "recv":
+            return self._recv(ev)
+        if kind == "decide":
+            return self._learn(ev["node"], ev["slot"], ev["cmd"], "decides")
+        if kind == "execute":
+            return self._learn(ev["node"], ev["slot"], ev["cmd"], "executes")
+        return None
+
+    def describe_match(self, ev: dict) -> str:
+        return self.text or "a stutter"
+
+    def _said(self, text: str, fn) -> Successors:
+        self.text = text
+        return Successors(fn, text)
+
+    @staticmethod
+    def _scope(msg: dict) -> tuple[int | None, int]:
+        """(slot, None) for one instance, or (None, k) for every slot from k."""
+        if msg.get("slot") is not None:
+            return msg["slot"], 0
+        return None, msg.get("from_slot") or 0
+
+    # phase 1a ------------------------------------------------------------------------
+
+    def _prepare(self, node: str, msg: dict):
+        b = self.ballot(msg["ballot"])
+        one, k = self._scope(msg)
+
+        def step(model, s: Instances):
+            if one is not None:
+                slot = s.slot(one, self)
+                if slot is not None and not slot.retired:
+                    s.focus = one
+                    slot.st = phase1a(slot.st, b) if (T1A, b) not in slot.st.msgs else slot.st
+                return [s]
+            s.record_1a(b, k)
+            for i, slot in s.live.items():
+                if i >= k and (T1A, b) not in slot.st.msgs:
+                    slot.st = phase1a(slot.st, b)
+            return [s]
+
+        where = f"slot {one}" if one is not None else f"every slot from {k}"
+        return self._said(f"Phase1a(b={self.ballot_text(b)}) in {where}", step)
+
+    # phase 1b ------------------------------------------------------------------------
+
+    def _promise(self, node: str, msg: dict):
+        a = self.acc.get(node)
+        if a is None:
+            return self._said(f"a promise by {node}", lambda m, s: [])  # noqa: ARG005
+        b = self.ballot(msg["ballot"])
+        one, k = self._scope(msg)
+        reported = {e[0]: (self.ballot(e[1]), cmd_key(e[2])) for e in msg.get("accepted") or ()}
+        name = f"Phase1b({node}, b={self.ballot_text(b)})"
+
+        def step(model, s: Instances):
+            if one is not None:
+                targets = [one]
+            else:
+                if s.first_1a.get(b, 1 << 62) > k:
+                    self.text = (f"{name} from slot {k}: no prepare of ballot "
+                                 f"{self.ballot_text(b)} covers every slot from {k}")
+                    return []
+                targets = sorted({i for i in s.live if i >= k} | {i for i in s.retired if i >= k}
+                                 | {i for i in reported if i >= k})
+            for i in targets:
+                slot = s.slot(i, self)
+                if slot is None:
+                    continue  # forgotten: nothing can read its phase 1 any more (window.py)
+                why = self._phase1b(slot, a, b, reported.get(i))
+                if why is not None:
+                    s.focus = i
+                    self.text = f"{name} in slot {i}: {why}"
+                    return []
+            if one is None:
+                s.record_1b(a, b, k)
+            return [s]
+
+        where = f"slot {one}" if one is not None else f"every slot from {k}"
+        return self._said(f"{name} in {where}", step)
+
+    def _phase1b(self, slot: Slot, a: int, b: int, entry: tuple | None) -> str | None:
+        """Phase1b(a, b) in one slot, or the reason it is not a step of Paxos.tla."""
+        st = slot.st
+        has = (st.max_vbal[a], slot.names[st.max_val[a]] if st.max_val[a] != NONE else None)
+        if st.max_vbal[a] == NONE:
+            has = None
+        got = None if entry is None else entry
+        if got != has:
+            def shown(x):
+                return "no vote" if x is None else \
+                    f"a vote for {cmd_text(x[1])} in ballot {self.ballot_text(x[0])}"
+            return (f"the promise reports {shown(got)}, but {self.acceptors[a]}'s last vote "
+                    f"there is {shown(has)} (a promise reports the acceptor's own votes)")
+        mb = st.max_bal[a]
+        if b > mb:
+            if slot.retired:
+                slot.st = st._replace(max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:])
+                return None
+            if (T1A, b) not in st.msgs:
+                return f"no prepare of ballot {self.ballot_text(b)} reached this slot"
+            slot.st = phase1b(st, a, b, RULES)
+        elif b < mb and not any(m[0] == T1B and m[1] == a and m[2] == b for m in st.msgs):
+            slot.skipped.add((a, b))  # below its promise here: a stutter nobody may count
+        return None
+
+    # what proposers and acceptors received ----------------------------------------------
+
+    def _recv(self, ev: dict):
+        send = ev.get("_send")
+        if send is None or "_fault" in ev:
+            return None  # not a message its sender sent: it counts for nothing
+        msg = send["msg"]
+        t = msg.get("type")
+        if t == "promise":
+            a = self.acc.get(send["node"])
+            if a is None:
+                return None
+            b = self.ballot(msg["ballot"])
+            one, k = self._scope(msg)
+            node = ev["node"]
+
+            def heard(model, s: Instances):
+                if one is None:
+                    got = s.heard.setdefault((node, b), {})
+                    if got.get(a, 1 << 62) > k:
+                        got[a] = k
+                else:
+                    slot = s.slot(one, self)
+                    if slot is not None:
+                        slot.heard.setdefault((node, b), set()).add(a)
+                return [s]
+
+            self.text = "a received promise (remembered, no step)"
+            return Successors(heard, self.text)
+        if t == "accept":
+            a = self.acc.get(ev["node"])
+            if a is None:
+                return None
+            b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
+
+            def got(model, s: Instances):
+                slot = s.slot(i, self)
+                if slot is not None:
+                    slot.got2a.add((a, b, slot.value(c)))
+                return [s]
+
+            self.text = "a received 2a (remembered, no step)"
+            return Successors(got, self.text)
+        return None
+
+    # phase 2a ------------------------------------------------------------------------
+
+    def _accept(self, node: str, msg: dict):
+        b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
+        name = f"Phase2a(b={self.ballot_text(b)}, slot {i}, {cmd_text(c)}) by {node}"
+
+        def step(model, s: Instances):
+            slot = s.slot(i, self)
+            if slot is None:
+                raise OutsideModel(f"a 2a in slot {i}, which the window has forgotten")
+            s.focus = i
+            v = slot.value(c)
+            st = slot.st
+            for m in st.msgs:
+                if m[0] == T2A and m[1] == b:
+                    if m[2] == v:
+                        return [s]  # the same 2a again
+                    self.text = (f"{name}: ballot {self.ballot_text(b)} already proposed "
+                                 f"{cmd_text(slot.names[m[2]])} in this slot (one 2a per ballot)")
+                    return []
+            why = self._phase2a(s, slot, node, b, v, i)
+            if why is not None:
+                self.text = f"{name}: {why}"
+                return []
+            slot.sender[b] = node
+            return [s]
+
+        return self._said(name, step)
+
+    def _received(self, s: Instances, slot: Slot, node: str, b: int, i: int) -> int:
+        """Acceptors whose promise of b covering slot i `node` has received, as a mask."""
+        mask = 0
+        for a in slot.heard.get((node, b), ()):
+            mask |= 1 << a
+        for a, k in s.heard.get((node, b), {}).items():
+            if k <= i:
+                mask |= 1 << a
+        return mask
+
+    def _phase2a(self, s: Instances, slot: Slot, node: str, b: int, v: int, i: int) -> str | None:
+        heard = self._received(s, slot, node, b, i)
+        st = slot.st
+        if slot.retired:
+            return self._phase2a_retired(slot, heard, b, v)
+        reports: dict[int, list[tuple[int, int]]] = {}
+        for m in st.msgs:
+            if m[0] == T1B and m[2] == b and heard >> m[1] & 1:
+                reports.setdefault(m[1], []).append((m[3], m[4]))
+        have = sum(1 << a for a in reports)
+        if self._safe(reports, have, v, len(slot.names)):
+            slot.st = phase2a(st, b, v)
+            return None
+        # A proposer that is an acceptor may count its own promise without a message.
+        me = self.acc.get(node)
+        if me is not None and not have >> me & 1 and b > st.max_bal[me] and (T1A, b) in st.msgs:
+            t = phase1b(st, me, b, RULES)
+            mine = dict(reports)
+            mine[me] = [(t.max_vbal[me], t.max_val[me])]
+            if self._safe(mine, have | 1 << me, v, len(slot.names)):
+                slot.st = phase2a(t, b, v)
+                return None
+        if b in s.pruned or any((a, b) in slot.skipped for a in range(self.n) if heard >> a & 1):
+            raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)} counting promises the "
+                               "window no longer holds (or that were below their acceptor's "
+                               f"promise in slot {i})")
+        if not self.members.quorums.phase1.contains_quorum(
+                frozenset(a for a in range(self.n) if have >> a & 1)):
+            names = ", ".join(self.acceptors[a] for a in range(self.n) if have >> a & 1)
+            return (f"{node} has received promises for this ballot and slot from "
+                    f"{{{names}}} only, not {self.members.describe(1)}")
+        return (f"{cmd_text(slot.names[v])} is not what Phase2a allows: the highest-ballot "
+                f"vote the received promises report ({self._reports_text(slot, reports)}) "
+                "must be proposed, in every phase-1 quorum among them")
+
+    def _safe(self, reports: dict, have: int, v: int, n_values: int) -> bool:
+        for mask, q in self.masks1:
+            if mask & ~have == 0 and v in safe_values(reports, q, n_values, RULES):
+                return True
+        return False
+
+    def _reports_text(self, slot: Slot, reports: dict) -> str:
+        out = []
+        for a in sorted(reports):
+            vb, vv = reports[a][0]
+            out.append(f"{self.acceptors[a]}: " + ("no vote" if vb == NONE else
+                       f"{cmd_text(slot.names[vv])} in {self.ballot_text(vb)}"))
+        return "; ".join(out)
+
+    def _phase2a_retired(self, slot: Slot, heard: int, b: int, v: int) -> str | None:
+        """A late 2a in a chosen slot whose 1b messages the window dropped: in a ballot
+        above the chosen one, Paxos allows only the chosen value (P2c), and still only
+        after promises from a phase-1 quorum (window.py says why that is the whole
+        rule); below it the dropped 1bs would be needed."""
+        bc, vc = slot.chosen
+        if b < bc:
+            raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)}, below the ballot the "
+                               "slot was chosen in, after the window dropped its promises")
+        if not self.members.quorums.phase1.contains_quorum(
+                frozenset(a for a in range(self.n) if heard >> a & 1)):
+            return f"the proposer has not received promises from {self.members.describe(1)}"
+        if v != vc:
+            return (f"the slot is chosen ({cmd_text(slot.names[vc])} in ballot "
+                    f"{self.ballot_text(bc)}): a higher ballot may propose only that (P2c)")
+        slot.st = phase2a(slot.st, b, v)
+        return None
+
+    # phase 2b ------------------------------------------------------------------------
+
+    def _accepted(self, node: str, msg: dict):
+        a = self.acc.get(node)
+        b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
+        name = f"Phase2b({node}, b={self.ballot_text(b)}, slot {i}, {cmd_text(c)})"
+        if a is None:
+            return self._said(f"{name}: {node} is not an acceptor", lambda m, s: [])
+
+        def step(model, s: Instances):
+            slot = s.slot(i, self)
+            if slot is None:
+                raise OutsideModel(f"a 2b in slot {i}, which the window has forgotten")
+            s.focus = i
+            v = slot.value(c)
+            st = slot.st
+            if (T2B, a, b, v) in st.msgs:
+                return [s]  # the same 2b again
+            why = None
+            if (T2A, b, v) not in st.msgs:
+                why = "no 2a with this ballot and value was sent in this slot"
+            elif (a, b, v) not in slot.got2a and slot.sender.get(b) != node:
+                why = f"{node} has not received the 2a"
+            elif b < st.max_bal[a]:
+                was = ("promised" if any(m[0] == T1B and m[1] == a and m[2] == st.max_bal[a]
+                                         for m in st.msgs) else "accepted in")
+                why = (f"{node} has {was} ballot {self.ballot_text(st.max_bal[a])} here: an "
+                       "acceptor never accepts a proposal numbered below one it promised "
+                       "(Paxos Made Simple, P1a)")
+            if why is not None:
+                self.text = f"{name}: {why}"
+                return []
+            t = phase2b(st, a, b, v, RULES)
+            if slot.chosen is None and self.phase2.contains_quorum(
+                    frozenset(m[1] for m in t.msgs if m[0] == T2B and m[2] == b and m[3] == v)):
+                slot.chosen = (b, v)
+            if slot.retired:
+                t = t._replace(msgs=t.msgs - {(T2B, a, b, v)})
+            slot.st = t
+            s.settle(i, slot, self)
+            return [s]
+
+        return self._said(name, step)
+
+    # learning ------------------------------------------------------------------------
+
+    def _learn(self, node: str | None, i: int, cmd: dict | None, what: str):
+        c = cmd_key(cmd)
+        name = f"{node or 'a learner'} {what} {cmd_text(c)} in slot {i}: it must be chosen"
+
+        def check(model, s: Instances):
+            slot = s.slot(i, self)
+            if slot is None:
+                return [s]  # forgotten: agreement there is the monitors' (window.py)
+            s.focus = i
+            if slot.chosen is None or slot.names[slot.chosen[1]] != c:
+                now = ("nothing is chosen there yet" if slot.chosen is None else
+                       f"{cmd_text(slot.names[slot.chosen[1]])} is")
+                self.text = (f"{name}; {now} (no phase-2 quorum of acceptors accepted "
+                             f"{cmd_text(c)} in one ballot)")
+                return []
+            if node is not None:
+                slot.done.add(node)
+                s.settle(i, slot, self)
+            return [s]
+
+        return self._said(name, check)
+
+    # a failure's context ---------------------------------------------------------------
+
+    def describe_slot(self, s: Instances) -> dict[str, Any]:
+        slot = s.live.get(s.focus) or s.retired.get(s.focus)
+        if slot is None:
+            return {"slot": s.focus, "state": "not held"}
+        st: PaxosState = slot.st
+        accs = self.acceptors
+
+        def val(v: int) -> str:
+            return "None" if v == NONE else cmd_text(slot.names[v])
+
+        def msg(m: tuple) -> str:
+            if m[0] == T1A:
+                return f"1a {self.ballot_text(m[1])}"
+            if m[0] == T1B:
+                return (f"1b {accs[m[1]]} {self.ballot_text(m[2])} "
+                        f"vote={self.ballot_text(m[3])}:{val(m[4])}")
+            if m[0] == T2A:
+                return f"2a {self.ballot_text(m[1])} {val(m[2])}"
+            return f"2b {accs[m[1]]} {self.ballot_text(m[2])} {val(m[3])}"
+
+        return {
+            "slot": s.focus,
+            "retired": slot.retired,
+            "maxBal": {accs[a]: self.ballot_text(x) for a, x in enumerate(st.max_bal)},
+            "maxVBal": {accs[a]: self.ballot_text(x) for a, x in enumerate(st.max_vbal)},
+            "maxVal": {accs[a]: val(x) for a, x in enumerate(st.max_val)},
+            "msgs": sorted(msg(m) for m in st.msgs),
+            "chosen": None if slot.chosen is None else val(slot.chosen[1]),
+        }
+
+
+def for_header(header: Any, monitor: Any = None) -> tuple[PerSlotPaxos, PaxosTraceMap]:
+    """The per-slot Paxos model of a format-2 MultiPaxos run, and the map into it."""
+    ms = membership(header)
+    if ms.quorums.byzantine:
+        raise OutsideModel("paxos tolerates crashes only; the header's quorum system "
+                           f"{ms.quorums.name} is Byzantine")
+    logged = getattr(header, "logged", None)
+    shown = set(header.nodes) if logged is None else set(logged)
+    bad = set(getattr(header, "byzantine", None) or ())
+    for x in ms.proposers + ms.acceptors:
+        if x in bad:
+            raise OutsideModel(f"{x} is Byzantine; the Paxos model has crash faults only")
+        if x not in shown:
+            raise OutsideModel(f"{x}'s events are not logged; the Paxos model needs every "
+                               "proposer's and acceptor's steps")
+    m = PaxosTraceMap(header)
+    return PerSlotPaxos(m), m
+

@@ -1,0 +1,213 @@
+"""The per-slot Paxos instances of a MultiPaxos run, and what may be forgotten of them.
+
+`Instances` is the one state the per-slot conformance check keeps (trace_map.py):
+every live slot's Paxos.tla state (`Slot.st`, a `PaxosState` of `paxos/state.py`), what
+each proposer and acceptor received that the next steps are judged by, and the range
+phase-1 records from which a slot first mentioned later starts. A run is unbounded;
+memory follows the slots in flight, not the run, because each rule below forgets only
+what no later step of Paxos Made Simple §2-3 can read (or, where something could
+still read it, makes that step `OutsideModel`, a warning, never a verdict):
+
+- A slot first mentioned after a range prepare/promise starts from the state those
+  made: every range 1a and 1b covering it, in ballot order (`fresh`). The order of
+  Phase1b steps does not matter there: a slot nobody mentioned has no votes, so every
+  1b reports none, and maxBal is the highest ballot promised however they interleave.
+  Most new slots lie above every range's start and share one such state (`template`),
+  so starting a slot costs nothing.
+- In those starting states, the 1a and 1b messages of a ballot below every acceptor's
+  promise are dropped (`pruned`). Phase1b(a, b) needs b > maxBal[a] and Phase2b needs
+  b >= maxBal[a], so no acceptor can promise or vote in such a ballot again; its 1bs
+  are read only by Phase2a of that ballot, a 2a no acceptor can accept. A proposer may
+  still send it: the map then says outside the model (it needs what was dropped)
+  rather than fail. Without this, every leader change would grow every later slot.
+- A chosen slot that every learner has decided (or executed), LAG or more slots below
+  the highest slot mentioned, retires: it keeps maxBal, maxVBal, maxVal and its 2a
+  messages, and drops its 1a, 1b and 2b messages. 2b messages are read only to decide
+  whether a value is chosen, which `Slot.chosen` already records (votes after that
+  carry the chosen value in any higher ballot, P2c, and the monitors check each
+  learner's certificate). 1a messages are read by Phase1b, which for a retired slot
+  only raises maxBal (a 1b nobody reads is not kept). 1b messages are read by Phase2a
+  alone: a late 2a in a ballot above the chosen one may propose only the chosen value
+  (Paxos Made Simple §2.2, P2c: every 1b of a higher ballot from a phase-1 quorum
+  reports a vote at least as high as the chosen ballot, since each acceptor of the
+  choosing quorum that promises the higher ballot has voted first, and every 2a at
+  or above the chosen ballot carries the chosen value), so the check becomes "a
+  phase-1 quorum of promises received, and the chosen value"; a 2a below the chosen
+  ballot would need the dropped 1bs and is outside the model. What remains keeps
+  Phase2b exact: an acceptor still may not vote below its promise, late or not.
+  Slots are chosen and decided in the order of the log, so those LAG slots catch the
+  late messages of proposers that competed for a slot. A run whose learners never
+  log a decision cannot wait for them: past LIVE_CAP live slots, chosen slots retire
+  anyway (the checks above hold in a retired slot, so this costs only speed).
+- RETIRED slots later, the oldest retired slots are forgotten (`floor` rises past
+  them): an event in a forgotten slot is outside the model, except a decision or an
+  execution there, a stutter whose agreement the monitors check.
+A slot that is never chosen (its proposers gave up) stays live: some late step can
+always still choose a value in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..common.ids import NONE
+from .actions import phase1a, phase1b
+from .mutants import Rules
+from .state import T1A, T1B, T2A, PaxosState, initial
+
+LAG = 64  # a retired slot is at least this far below the highest slot mentioned
+LIVE_CAP = 4096  # past this many live slots, chosen ones retire without their learners
+RETIRED = 8192  # retired slots kept before the oldest are forgotten
+_FAR = 1 << 62
+
+
+class Slot:
+    """One Paxos instance: its Paxos.tla state, its values' names (0 = no-op), and what
+    its proposers and acceptors received (promises of one slot, 2as)."""
+
+    __slots__ = ("st", "names", "values", "heard", "got2a", "sender", "skipped", "chosen",
+                 "done", "retired")
+
+    def __init__(self, st: PaxosState) -> None:
+        self.st = st
+        self.names: list[tuple | None] = [None]
+        self.values: dict[tuple | None, int] = {None: 0}
+        self.heard: dict[tuple[str, int], set[int]] = {}  # (proposer, ballot) -> acceptors
+        self.got2a: set[tuple[int, int, int]] = set()  # (acceptor, ballot, value) received
+        self.sender: dict[int, str] = {}  # ballot -> the node that sent its 2a
+        self.skipped: set[tuple[int, int]] = set()  # promises below the acceptor's promise
+        self.chosen: tuple[int, int] | None = None  # (ballot, value) a phase-2 quorum voted
+        self.done: set[str] = set()  # learners that decided or executed it
+        self.retired = False
+
+    def value(self, key: tuple | None) -> int:
+        v = self.values.get(key)
+        if v is None:
+            v = self.values[key] = len(self.names)
+            self.names.append(key)
+        return v
+
+    def retire(self) -> None:
+        st = self.st
+        self.st = st._replace(msgs=frozenset(m for m in st.msgs if m[0] == T2A))
+        self.retired = True
+
+
+class Instances:
+    """The conformance state of a per-slot run (see the module docstring)."""
+
+    __slots__ = ("n", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "first_1a",
+                 "heard", "pruned", "template", "template_from", "ready", "sweep_at", "focus")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.live: dict[int, Slot] = {}
+        self.retired: dict[int, Slot] = {}
+        self.floor = 0  # slots below it that are neither live nor retired are forgotten
+        self.top = -1  # the highest slot mentioned
+        self.rec_1a: dict[int, int] = {}  # ballot -> first slot a range prepare covers
+        self.rec_1b: dict[tuple[int, int], int] = {}  # (acceptor, ballot) -> first slot
+        self.first_1a = self.rec_1a
+        self.heard: dict[tuple[str, int], dict[int, int]] = {}  # (proposer, b) -> {a: from}
+        self.pruned: set[int] = set()  # ballots whose 1a/1b a starting state dropped
+        self.template: PaxosState | None = None
+        self.template_from = 0
+        self.ready: list[int] = []  # chosen slots every learner has decided
+        self.sweep_at = LIVE_CAP
+        self.focus = -1  # the slot the last event was about (a failure's context)
+
+    # -- slots -----------------------------------------------------------------------
+
+    def slot(self, i: int, trace_map: Any = None) -> Slot | None:
+        """Slot i, started if first mentioned; None if the window forgot it."""
+        got = self.live.get(i)
+        if got is not None:
+            return got
+        got = self.retired.get(i)
+        if got is not None:
+            return got
+        if i < self.floor:
+            return None
+        got = self.live[i] = Slot(self.fresh(i))
+        if i > self.top:
+            self.top = i
+        if len(self.live) > self.sweep_at:
+            self.sweep(force=True)
+        return got
+
+    def fresh(self, i: int) -> PaxosState:
+        """The state of a slot first mentioned now: every range 1a and 1b covering it."""
+        if i >= self.template_from and self.template is not None:
+            return self.template
+        st = self._replay(i)
+        if i >= self.template_from:
+            self.template = st
+        return st
+
+    def _replay(self, i: int) -> PaxosState:
+        st = initial(self.n)
+        rules = _RULES
+        for b, k in sorted(self.rec_1a.items()):
+            if k <= i:
+                st = phase1a(st, b)
+        for (a, b), k in sorted(self.rec_1b.items(), key=lambda x: (x[0][1], x[0][0])):
+            if k <= i and b > st.max_bal[a] and (T1A, b) in st.msgs:
+                st = phase1b(st, a, b, rules)
+        low = min(st.max_bal)
+        if low != NONE:
+            dead = {m for m in st.msgs if (m[0] == T1A and m[1] < low)
+                    or (m[0] == T1B and m[2] < low)}
+            if dead:
+                self.pruned.update(m[1] if m[0] == T1A else m[2] for m in dead)
+                st = st._replace(msgs=st.msgs - dead)
+        return st
+
+    def record_1a(self, b: int, k: int) -> None:
+        if self.rec_1a.get(b, _FAR) > k:
+            self.rec_1a[b] = k
+            self._new_record(k)
+
+    def record_1b(self, a: int, b: int, k: int) -> None:
+        if self.rec_1b.get((a, b), _FAR) > k:
+            self.rec_1b[(a, b)] = k
+            self._new_record(k)
+
+    def _new_record(self, k: int) -> None:
+        self.template = None
+        self.template_from = max(self.template_from, k)
+
+    # -- retiring and forgetting -----------------------------------------------------------
+
+    def settle(self, i: int, slot: Slot, trace_map: Any) -> None:
+        """Called when slot i is chosen or a learner decided it: queue it to retire once
+        every learner has decided it."""
+        if slot.retired or slot.chosen is None or not trace_map.learners <= slot.done:
+            return
+        self.ready.append(i)
+        if len(self.ready) >= LAG:
+            self.sweep()
+
+    def sweep(self, force: bool = False) -> None:
+        """Retire the ready slots LAG below the top; with `force` (too many live slots,
+        learners that never decide), every chosen slot LAG below the top."""
+        below = self.top - LAG
+        if force:
+            ready = [i for i, s in self.live.items() if s.chosen is not None and i < below]
+        else:
+            ready = [i for i in self.ready if i < below]
+        self.ready = [i for i in self.ready if i >= below and i in self.live]
+        for i in sorted(ready):
+            slot = self.live.pop(i, None)
+            if slot is not None:
+                slot.retire()
+                self.retired[i] = slot
+        if len(self.retired) > RETIRED:
+            out = sorted(self.retired)[: len(self.retired) - RETIRED // 2]
+            for i in out:
+                del self.retired[i]
+            self.floor = max(self.floor, out[-1] + 1)
+        if force:
+            self.sweep_at = max(LIVE_CAP, 2 * len(self.live))
+
+
+_RULES = Rules()

@@ -1,0 +1,465 @@
+"""Format-2 MultiPaxos conformance, slot by slot, against the Paxos model (Paxos.tla).
+
+Each legal behaviour the issue lists is written here as a format-2 trace and must
+validate (exit 0) and conform; each bug must fail conformance at the step that breaks
+Paxos. Every verdict must be the same for random interleavings of the merged file that
+keep each node's own events in seq order (the map judges a step by what its node had
+received, never by what other nodes logged earlier in the file).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from smrcheck.checker.validate import Conformance, validate_run
+from smrcheck.models.paxos import window
+from smrcheck.models.paxos.trace_map import for_header
+
+
+def cmd(client: str, req: int) -> dict:
+    return {"client": client, "req": req, "op": f"put k{req} {req}"}
+
+
+class Trace:
+    """A format-2 run written event by event, in a causal order; the acceptors' votes
+    are tracked so promises report them truthfully unless told otherwise."""
+
+    def __init__(self, proposers, acceptors, learners, clients=("c0", "c1"), quorums=None,
+                 replicas=()) -> None:
+        self.nodes = list(replicas) + list(proposers) + list(acceptors) + list(learners)
+        self.header = {"kind": "header", "format": "smrtrace", "version": 2,
+                       "protocol": "multipaxos", "nodes": self.nodes, "clients": list(clients),
+                       "f": (len(acceptors) + len(replicas) - 1) // 2}
+        roles = {p: ["proposer"] for p in proposers}
+        roles.update({a: ["acceptor"] for a in acceptors})
+        roles.update({x: ["learner"] for x in learners})
+        if roles:
+            self.header["roles"] = roles
+        if quorums is not None:
+            self.header["quorums"] = quorums
+        self.acceptors = list(replicas) + list(acceptors)
+        self.learners = list(replicas) + list(learners)
+        self.events: list[dict] = []
+        self.seq: dict[str, int] = {}
+        self.ids = 0
+        self.votes: dict[str, dict[int, tuple[list, dict | None]]] = {a: {} for a in self.acceptors}
+        self.msgs: dict[str, dict] = {}
+
+    def ev(self, node: str, kind: str, **fields) -> dict:
+        e = {"kind": kind, "node": node, "seq": self.seq.get(node, 0), **fields}
+        self.seq[node] = e["seq"] + 1
+        self.events.append(e)
+        return e
+
+    def send(self, node: str, to, msg: dict) -> str:
+        self.ids += 1
+        mid = f"m{self.ids}"
+        self.msgs[mid] = msg
+        self.ev(node, "send", msg_id=mid, to=list(to), msg=msg)
+        return mid
+
+    def recv(self, node: str, mid: str, sender: str) -> None:
+        self.ev(node, "recv", msg_id=mid, **{"from": sender})
+
+    # -- protocol steps ------------------------------------------------------------------
+
+    def prepare(self, p, ballot, accs, slot=None, from_slot=None) -> str:
+        msg = {"type": "prepare", "ballot": ballot}
+        if slot is not None:
+            msg["slot"] = slot
+        if from_slot is not None:
+            msg["from_slot"] = from_slot
+        return self.send(p, accs, msg)
+
+    def promise(self, a, p, prep: str, report=None, deliver=True) -> str:
+        pm = self.msgs[prep]
+        self.recv(a, prep, p)
+        msg = {"type": "promise", "ballot": pm["ballot"]}
+        lo = pm.get("from_slot", 0)
+        if "slot" in pm:
+            msg["slot"] = pm["slot"]
+        if "from_slot" in pm:
+            msg["from_slot"] = pm["from_slot"]
+        if report is None:
+            report = [[s, b, c] for s, (b, c) in sorted(self.votes[a].items())
+                      if (s == pm["slot"] if "slot" in pm else s >= lo)]
+        msg["accepted"] = report
+        mid = self.send(a, [p], msg)
+        if deliver:
+            self.recv(p, mid, a)
+        return mid
+
+    def phase1(self, p, ballot, accs, **scope) -> None:
+        prep = self.prepare(p, ballot, accs, **scope)
+        for a in accs:
+            self.promise(a, p, prep)
+
+    def accept(self, p, ballot, slot, c, accs) -> str:
+        return self.send(p, accs, {"type": "accept", "ballot": ballot, "slot": slot, "cmd": c})
+
+    def accepted(self, a, p, acc_msg: str, learners=None) -> str:
+        m = self.msgs[acc_msg]
+        self.recv(a, acc_msg, p)
+        self.votes[a][m["slot"]] = (m["ballot"], m["cmd"])
+        return self.send(a, learners or self.learners,
+                         {"type": "accepted", "ballot": m["ballot"], "slot": m["slot"], "cmd": m["cmd"]})
+
+    def learn(self, votes: list[tuple[str, str]], slot: int, c, learners=None,
+              execute=False) -> None:
+        for x in learners or self.learners:
+            for a, mid in votes:
+                self.recv(x, mid, a)
+            self.ev(x, "decide", slot=slot, cmd=c)
+            if execute:
+                self.ev(x, "execute", slot=slot, cmd=c)
+
+    def phase2(self, p, ballot, slot, c, accs, learners=None, execute=False) -> None:
+        m = self.accept(p, ballot, slot, c, accs)
+        votes = [(a, self.accepted(a, p, m, learners)) for a in accs]
+        self.learn(votes, slot, c, learners, execute)
+
+    def request(self, client: str, req: int, to) -> dict:
+        c = cmd(client, req)
+        self.ev(client, "request", req=req, op=c["op"])
+        mid = self.send(client, to, {"type": "request", "cmd": c})
+        for x in to:
+            self.recv(x, mid, client)
+        return c
+
+    def write(self, path: Path, events=None) -> Path:
+        lines = [self.header] + (events if events is not None else self.events)
+        path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+        return path
+
+
+def shuffled(events: list[dict], rng: random.Random) -> list[dict]:
+    """A random interleaving that keeps each node's events in seq order."""
+    queues: dict[str, list[dict]] = {}
+    for e in events:
+        queues.setdefault(e["node"], []).append(e)
+    for q in queues.values():
+        q.reverse()
+    out = []
+    names = sorted(queues)
+    while names:
+        n = rng.choice(names)
+        out.append(queues[n].pop())
+        if not queues[n]:
+            names.remove(n)
+    return out
+
+
+def verdict(t: Trace, tmp_path: Path, name: str = "run", events=None):
+    r = validate_run([str(t.write(tmp_path / f"{name}.jsonl", events))])
+    return r
+
+
+def check_all_orders(t: Trace, tmp_path: Path, conformance: str, orders: int = 6):
+    first = verdict(t, tmp_path)
+    assert first.conformance == conformance, _why(first)
+    rng = random.Random(13)
+    for k in range(orders):
+        r = verdict(t, tmp_path, f"order{k}", shuffled(t.events, rng))
+        assert (r.result, r.conformance) == (first.result, first.conformance), _why(r)
+        assert {v.property for v in r.violations} == {v.property for v in first.violations}
+    return first
+
+
+def _why(r) -> str:
+    c = r.conformance_failure
+    where = "" if c is None else f"{c.file}:{c.line} {c.event}\n  mapped to {c.mapped_to}\n  {c.states}"
+    return f"{r.result} {r.conformance} {[(v.property, v.message) for v in r.violations]} {r.warnings} {r.error} {where}"
+
+
+def conforms(t: Trace, tmp_path: Path):
+    r = check_all_orders(t, tmp_path, "conforms")
+    assert r.exit_code == 0, _why(r)
+    return r
+
+
+def fails(t: Trace, tmp_path: Path, words: str):
+    r = check_all_orders(t, tmp_path, "fails")
+    assert words in r.conformance_failure.mapped_to, _why(r)
+    return r
+
+
+P, A, L = ["p1", "p2"], ["a1", "a2", "a3"], ["l1", "l2"]
+
+
+# -- legal behaviours: each must conform --------------------------------------------------
+
+
+def test_separate_roles_one_proposer(tmp_path):
+    t = Trace(P[:1], A, L)
+    c0 = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    t.phase2("p1", [1, "p1"], 0, c0, A)
+    c1 = t.request("c0", 1, ["p1"])
+    t.phase2("p1", [1, "p1"], 1, c1, A[:2])  # a majority is enough
+    conforms(t, tmp_path)
+
+
+def test_competing_proposers_in_one_slot(tmp_path):
+    """p1 and p2 both run phase 1 for slot 0; p1's value reaches only a1 before p2's
+    higher ballot is promised by a2 and a3, which report no vote: p2 may propose its
+    own command; p1's lower 2a is then rejected by the others (a nack)."""
+    t = Trace(P, A, L)
+    x = t.request("c0", 0, ["p1"])
+    y = t.request("c1", 0, ["p2"]) if False else cmd("c0", 1)
+    t.ev("c0", "request", req=1, op=y["op"])
+    p1 = t.prepare("p1", [1, "p1"], A, slot=0)
+    for a in A:
+        t.promise(a, "p1", p1)
+    acc1 = t.accept("p1", [1, "p1"], 0, x, A)
+    v1 = t.accepted("a1", "p1", acc1)
+    p2 = t.prepare("p2", [1, "p2"], A, slot=0)
+    for a in ("a2", "a3"):
+        t.promise(a, "p2", p2)
+    for a in ("a2", "a3"):  # p1's 2a arrives after p2's promise: nacked
+        t.recv(a, acc1, "p1")
+        nk = t.send(a, ["p1"], {"type": "nack", "ballot": [1, "p1"], "promised": [1, "p2"], "slot": 0})
+        t.recv("p1", nk, a)
+    m = t.accept("p2", [1, "p2"], 0, y, A)
+    votes = [(a, t.accepted(a, "p2", m)) for a in A]
+    t.learn(votes, 0, y)
+    t.recv("l1", v1, "a1")  # the old vote arrives late at one learner
+    conforms(t, tmp_path)
+
+
+def test_retry_with_higher_ballot_while_lower_accepts_in_flight(tmp_path):
+    """p1 proposes x at ballot 1; only a1 votes; p1 times out and retries phase 1 at
+    ballot 2 (a1 reports its vote, so p1 must propose x again); the old 2a reaches a2
+    afterwards and is accepted there, since a2 promised nothing higher. Values agree."""
+    t = Trace(P[:1], A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    m1 = t.accept("p1", [1, "p1"], 0, x, A)
+    v1 = t.accepted("a1", "p1", m1)
+    prep = t.prepare("p1", [2, "p1"], ["a1", "a3"], from_slot=0)
+    t.promise("a1", "p1", prep)
+    t.promise("a3", "p1", prep)
+    v2 = t.accepted("a2", "p1", m1)  # the ballot-1 2a still in flight
+    m2 = t.accept("p1", [2, "p1"], 0, x, A)
+    votes = [(a, t.accepted(a, "p1", m2)) for a in ("a1", "a3")]
+    t.learn(votes, 0, x)
+    t.recv("l1", v1, "a1")
+    t.recv("l2", v2, "a2")
+    t.recv("a2", m2, "p1")
+    conforms(t, tmp_path)
+
+
+def test_new_leader_fills_unreported_slot_with_fresh_command(tmp_path):
+    """p1 chose slot 0 and had a1 vote in slot 1; p2 takes over from slot 0 with a
+    quorum {a2, a3} that reports slot 0's vote (a2) and nothing in slot 1, and fills
+    slot 1 with a fresh client command, then slot 2."""
+    t = Trace(P, A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A, from_slot=0)
+    t.phase2("p1", [1, "p1"], 0, x, ["a1", "a2"])
+    y = t.request("c0", 1, ["p1"])
+    m = t.accept("p1", [1, "p1"], 1, y, A)
+    t.accepted("a1", "p1", m)
+    t.phase1("p2", [2, "p2"], ["a2", "a3"], from_slot=0)
+    m0 = t.accept("p2", [2, "p2"], 0, x, ["a2", "a3"])  # re-proposes slot 0's value
+    t.learn([(a, t.accepted(a, "p2", m0)) for a in ("a2", "a3")], 0, x, learners=[])
+    z = t.request("c1", 0, ["p2"])
+    t.phase2("p2", [2, "p2"], 1, z, ["a2", "a3"])
+    w = t.request("c1", 1, ["p2"])
+    t.phase2("p2", [2, "p2"], 2, w, ["a2", "a3"])
+    conforms(t, tmp_path)
+
+
+def test_retried_command_in_another_slot_skipped_at_apply(tmp_path):
+    t = Trace([], [], [], replicas=["r0", "r1", "r2"])
+    x = t.request("c0", 0, ["r0"])
+    t.phase1("r0", [1, "r0"], ["r0", "r1", "r2"])
+    t.phase2("r0", [1, "r0"], 0, x, ["r0", "r1", "r2"], execute=True)
+    mid = t.send("c0", ["r0"], {"type": "request", "cmd": x})  # the client retries
+    t.recv("r0", mid, "c0")
+    m = t.accept("r0", [1, "r0"], 1, x, ["r0", "r1", "r2"])
+    votes = [(a, t.accepted(a, "r0", m)) for a in ("r0", "r1", "r2")]
+    for r in ("r0", "r1", "r2"):
+        for a, v in votes:
+            t.recv(r, v, a)
+        t.ev(r, "execute", slot=1, cmd=x, applied=False)
+    conforms(t, tmp_path)
+
+
+def test_replica_leader_counts_its_own_promise(tmp_path):
+    """Format-1-shaped replicas in a version-2 file: the leader's own acceptor promises
+    without a message (the prepare goes to the others only)."""
+    t = Trace([], [], [], replicas=["r0", "r1", "r2"])
+    x = t.request("c0", 0, ["r0"])
+    prep = t.prepare("r0", [1, "r0"], ["r1", "r2"])
+    t.promise("r1", "r0", prep)
+    t.phase2("r0", [1, "r0"], 0, x, ["r0", "r1"], execute=True)
+    conforms(t, tmp_path)
+
+
+def test_learners_decide_without_execute(tmp_path):
+    t = Trace(P[:1], A, ["l1", "l2", "l3"])
+    t.phase1("p1", [1, "p1"], A)
+    for i in range(5):
+        c = t.request("c0", i, ["p1"])
+        t.phase2("p1", [1, "p1"], i, c, A)
+    conforms(t, tmp_path)
+
+
+@pytest.mark.parametrize("n", [7, 9])
+def test_large_clusters(tmp_path, n):
+    accs = [f"a{i}" for i in range(1, n + 1)]
+    t = Trace(P, accs, L)
+    q = n // 2 + 1
+    t.phase1("p1", [1, "p1"], accs[:q], from_slot=0)
+    x = t.request("c0", 0, ["p1"])
+    t.phase2("p1", [1, "p1"], 0, x, accs[:q])
+    y = t.request("c0", 1, ["p1"])
+    m = t.accept("p1", [1, "p1"], 1, y, accs)
+    t.accepted(accs[-1], "p1", m)  # one vote in slot 1, by an acceptor p2's quorum holds
+    t.phase1("p2", [1, "p2"], accs[-q:], from_slot=1)
+    t.phase2("p2", [1, "p2"], 1, y, accs[-q:])  # it must re-propose y
+    conforms(t, tmp_path)
+
+
+def test_grid_quorums(tmp_path):
+    accs = ["a1", "a2", "a3", "a4", "a5", "a6"]
+    t = Trace(P[:1], accs, L, quorums="grid:rows=2,cols=3")
+    t.phase1("p1", [1, "p1"], ["a1", "a2", "a3"])  # a row: a phase-1 quorum
+    x = t.request("c0", 0, ["p1"])
+    t.phase2("p1", [1, "p1"], 0, x, ["a1", "a4"])  # a column: a phase-2 quorum
+    conforms(t, tmp_path)
+
+
+# -- bugs: each must fail ----------------------------------------------------------------
+
+
+def _two_reports(adopt_first: bool) -> Trace:
+    """Slot 0: a1 votes x in ballot 1 (p1), a2 votes y in ballot 2 (p2). p3 runs phase
+    1 in ballot 3 and hears a1 first, then a2: {a1, a2} is its only quorum, so it must
+    propose y, the higher-ballot vote."""
+    t = Trace(["p1", "p2", "p3"], A, L)
+    x, y = cmd("c0", 0), cmd("c0", 1)
+    t.ev("c0", "request", req=0, op=x["op"])
+    t.ev("c0", "request", req=1, op=y["op"])
+    t.phase1("p1", [1, "p1"], ["a1", "a3"], slot=0)
+    m = t.accept("p1", [1, "p1"], 0, x, ["a1"])
+    t.accepted("a1", "p1", m)
+    t.phase1("p2", [2, "p2"], ["a2", "a3"], slot=0)
+    m = t.accept("p2", [2, "p2"], 0, y, ["a2"])
+    t.accepted("a2", "p2", m)
+    t.phase1("p3", [3, "p3"], ["a1", "a2"], slot=0)
+    t.accept("p3", [3, "p3"], 0, x if adopt_first else y, A)
+    return t
+
+
+def test_highest_ballot_value_conforms(tmp_path):
+    conforms(_two_reports(adopt_first=False), tmp_path)
+
+
+def test_adopting_first_promise_value_fails(tmp_path):
+    fails(_two_reports(adopt_first=True), tmp_path, "not what Phase2a allows")
+
+
+def test_accept_below_promise_fails(tmp_path):
+    t = Trace(P, A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A, slot=0)
+    m = t.accept("p1", [1, "p1"], 0, x, A)
+    t.phase1("p2", [2, "p2"], ["a1", "a2"], slot=0)
+    t.accepted("a1", "p1", m)  # a1 promised ballot 2, then accepts ballot 1
+    fails(t, tmp_path, "never accepts a proposal numbered below one it promised")
+
+
+def test_2a_without_received_quorum_fails(tmp_path):
+    """a2 promises, but its promise never reaches p1: p1 heard a1 only."""
+    t = Trace(P[:1], A, L)
+    x = t.request("c0", 0, ["p1"])
+    prep = t.prepare("p1", [1, "p1"], A)
+    t.promise("a1", "p1", prep)
+    t.promise("a2", "p1", prep, deliver=False)
+    t.accept("p1", [1, "p1"], 0, x, A)
+    fails(t, tmp_path, "has received promises for this ballot and slot from {a1} only")
+
+
+def test_lying_promise_fails(tmp_path):
+    t = Trace(P, A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A, from_slot=0)
+    t.phase2("p1", [1, "p1"], 0, x, ["a1", "a2"])
+    prep = t.prepare("p2", [2, "p2"], A, from_slot=0)
+    t.promise("a1", "p2", prep, report=[])  # hides its vote in slot 0
+    fails(t, tmp_path, "the promise reports no vote")
+
+
+def test_decide_of_unchosen_value_fails(tmp_path):
+    t = Trace(P[:1], A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    m = t.accept("p1", [1, "p1"], 0, x, A)
+    v = t.accepted("a1", "p1", m)
+    t.learn([("a1", v)], 0, x, learners=["l1"])
+    r = check_all_orders(t, tmp_path, "fails")
+    assert "nothing is chosen there yet" in r.conformance_failure.mapped_to
+
+
+# -- the window --------------------------------------------------------------------------
+
+
+def long_run(slots: int, accs=A, learners=L, leaders=4, decide=True) -> Trace:
+    """A stable leader per era, a new leader (range prepare from the next slot) every
+    slots/leaders slots, each slot voted by every acceptor."""
+    props = [f"p{i}" for i in range(1, leaders + 1)]
+    t = Trace(props, accs, learners)
+    per = max(1, slots // leaders)
+    for i in range(slots):
+        p = props[(i // per) % leaders]
+        rnd = i // per + 1
+        if i % per == 0:
+            t.phase1(p, [rnd, p], accs, from_slot=i)
+        c = cmd("c0", i)
+        m = t.accept(p, [rnd, p], i, c, accs)
+        votes = [(a, t.accepted(a, p, m)) for a in accs]
+        if decide:
+            t.learn(votes, i, c)
+        else:
+            for x in learners:
+                for a, mid in votes:
+                    t.recv(x, mid, a)
+    return t
+
+
+def test_window_forgets_decided_slots(tmp_path):
+    t = long_run(3000)
+    header = json.loads(json.dumps(t.header))
+    r = verdict(t, tmp_path)
+    assert r.conformance == "conforms", _why(r)
+    from smrcheck.traces.reader import Merger, open_run
+    run = open_run([str(tmp_path / "run.jsonl")])
+    model, m = for_header(run.header, None)
+    conf = Conformance(model, m)
+    for ev in Merger(run):
+        assert conf.step(ev), conf.failure
+    (s,) = conf.frontier
+    assert len(s.live) <= 2 * window.LAG + 2
+    assert len(s.retired) > 2000
+    assert header
+
+
+def test_window_without_decisions_stays_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(window, "LIVE_CAP", 200)
+    monkeypatch.setattr(window, "RETIRED", 300)
+    t = long_run(2000, decide=False)
+    from smrcheck.traces.reader import Merger, open_run
+    run = open_run([str(t.write(tmp_path / "run.jsonl"))])
+    model, m = for_header(run.header, None)
+    conf = Conformance(model, m)
+    peak = 0
+    for ev in Merger(run):
+        assert conf.step(ev), conf.failure
+        (s,) = conf.frontier
+        peak = max(peak, len(s.live) + len(s.retired))
+    assert peak <= 200 * 2 + 300 + 2
