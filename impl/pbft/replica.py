@@ -301,7 +301,9 @@ class PbftReplica(Node):
             half = backups[: len(backups) // 2 + 1]
             sig = self.out(half, msg, {"csig": csig})
             null = {"type": "pre-prepare", "view": v, "n": n, "digest": digest(None), "cmd": None}
-            self.out([b for b in backups if b not in half], null)
+            rest = [b for b in backups if b not in half]
+            if rest:  # with two backups, both get the request: there is no one left to lie to
+                self.out(rest, null)
         else:
             sig = self.out(self.others(), msg, {"csig": csig})
         self.pp[(v, n)] = (d, cmd, [msg, sig])
