@@ -44,12 +44,13 @@ BKey = tuple[int, int]  # (round, index of the ballot's node in `nodes`)
 
 
 class _Slot:
-    __slots__ = ("votes", "known", "decided", "decided_by", "executed", "acc", "offered",
+    __slots__ = ("votes", "known", "known_more", "decided", "decided_by", "executed", "acc", "offered",
                  "promised", "p1", "proposed")
 
     def __init__(self) -> None:
         self.votes: dict[tuple, set[str]] = {}  # (learner, round, node, cmd) -> acceptors heard
-        self.known: dict[str, Cmd] = {}  # node -> the command it knows chosen
+        self.known: dict[str, Cmd] = {}  # node -> the first command it knows chosen
+        self.known_more: set[tuple[str, Cmd]] | None = None  # (node, cmd): a second one
         self.decided: tuple[Cmd, tuple] | None = None  # first decision: (cmd, loc)
         self.decided_by: dict[str, Cmd] = {}  # node -> the command it decided first
         self.executed: tuple[Cmd, tuple] | None = None
@@ -58,6 +59,19 @@ class _Slot:
         self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> (b, loc, what)
         self.p1: dict[tuple[str, BKey], dict[str, tuple | None]] | None = None  # per-slot 1b heard
         self.proposed: dict[tuple[str, BKey], Cmd] | None = None  # (proposer, b) -> its 2a value
+
+    def knows(self, node: str, c: Cmd) -> bool:
+        k = self.known.get(node, 0)
+        return k == c or (k != 0 and self.known_more is not None and (node, c) in self.known_more)
+
+    def learn(self, node: str, c: Cmd) -> None:
+        k = self.known.get(node, 0)
+        if k == 0:
+            self.known[node] = c
+        elif k != c:
+            if self.known_more is None:
+                self.known_more = set()
+            self.known_more.add((node, c))
 
 
 class _Phase1:
@@ -204,7 +218,7 @@ class MultiPaxosMonitor(Monitor):
             # is sent; the receiver knows what it was told.
             s = self.slot(msg["slot"])
             if s is not None and ev["from"] in self.index:
-                s.known.setdefault(ev["node"], cmd_key(msg["cmd"]))
+                s.learn(ev["node"], cmd_key(msg["cmd"]))
         elif t == "reply":
             super().on_message(ev, msg, send)
 
@@ -226,7 +240,7 @@ class MultiPaxosMonitor(Monitor):
         elif t == "decide":
             s = self.slot(msg["slot"])
             c = cmd_key(msg["cmd"])
-            if s is not None and s.known.get(node, 0) != c:
+            if s is not None and not s.knows(node, c):
                 self.report("MP-QUORUM-CERT",
                             f"{node} announces {cmd_text(c)} decided in slot {msg['slot']} without "
                             f"accepted messages for it from {self.members.describe(2)} in one "
@@ -236,17 +250,19 @@ class MultiPaxosMonitor(Monitor):
 
     def _vote(self, learner: str, acceptor: str, msg: dict) -> None:
         """The learner hears an acceptor's 2b; a phase-2 quorum in one ballot makes it
-        known chosen. Votes are kept only until then (the hot path of a run)."""
+        known chosen. Once it is, votes for that command are skipped (the hot path of a
+        run); votes for another one are still counted (a broken run may choose two)."""
         i = msg["slot"]
         s = self.slots.get(i)
         if s is None:
             s = self.slot(i)
             if s is None:
                 return
-        if learner in s.known:
-            return
         c = msg["cmd"]
         ck = None if c is None else (c["client"], c["req"], c["op"])
+        k = s.known.get(learner, 0)
+        if k == ck or (k != 0 and s.knows(learner, ck)):
+            return
         b = msg["ballot"]
         key = (learner, b[0], b[1], ck)
         heard = s.votes.get(key)
@@ -254,7 +270,7 @@ class MultiPaxosMonitor(Monitor):
             heard = s.votes[key] = set()
         heard.add(acceptor)
         if len(heard) >= self.need2 and self.members.is_quorum(heard, 2):
-            s.known[learner] = ck
+            s.learn(learner, ck)
 
     def _offered(self, acceptor: str, msg: dict) -> None:
         s = self.slots.get(msg["slot"])
@@ -484,7 +500,7 @@ class MultiPaxosMonitor(Monitor):
         mine = s.decided_by.get(node, 0)
         if mine == 0:
             s.decided_by[node] = c
-        if s.known.get(node, 0) != c:
+        if not s.knows(node, c):
             self.report("MP-QUORUM-CERT",
                         f"{node} {'executes' if executed else 'decides'} {cmd_text(c)} in slot "
                         f"{slot} without accepted messages for it from {self.members.describe(2)} "
