@@ -165,7 +165,8 @@ class PaxosTraceMap:
             if t == "accepted":
                 return self._accepted(ev["node"], msg)
             if t == "decide":
-                return self._learn(None, msg["slot"], msg["cmd"], "sends decide for")
+                return self._learn(ev["node"], msg["slot"], msg["cmd"], "sends decide for",
+                                   decides=False)
             return None
         if kind == "recv":
             return self._recv(ev)
@@ -223,12 +224,13 @@ class PaxosTraceMap:
         name = f"Phase1b({node}, b={self.ballot_text(b)})"
 
         def step(model, s: Instances):
+            own = self.nodes[b % len(self.nodes)] == node  # a replica's own prepare
             if one is not None:
                 targets = [one]
             else:
-                if s.first_1a.get(b, 1 << 62) > k:
-                    self.text = (f"{name} from slot {k}: no prepare of ballot "
-                                 f"{self.ballot_text(b)} covers every slot from {k}")
+                if s.got1a.get((a, b), 1 << 62) > k and not own:
+                    self.text = (f"{name} from slot {k}: {node} has received no prepare of "
+                                 f"ballot {self.ballot_text(b)} for every slot from {k}")
                     return []
                 targets = sorted({i for i in s.live if i >= k} | {i for i in s.retired if i >= k}
                                  | {i for i in reported if i >= k})
@@ -236,7 +238,11 @@ class PaxosTraceMap:
                 slot = s.slot(i, self)
                 if slot is None:
                     continue  # forgotten: nothing can read its phase 1 any more (window.py)
-                why = self._phase1b(slot, a, b, reported.get(i))
+                if one is not None and not own and (a, b) not in slot.got1a \
+                        and s.got1a.get((a, b), 1 << 62) > i:
+                    why = f"{node} has received no prepare of ballot {self.ballot_text(b)} for it"
+                else:
+                    why = self._phase1b(slot, a, b, reported.get(i))
                 if why is not None:
                     s.focus = i
                     self.text = f"{name} in slot {i}: {why}"
@@ -273,7 +279,7 @@ class PaxosTraceMap:
             slot.skipped.add((a, b))  # below its promise here: a stutter nobody may count
         return None
 
-    # what proposers and acceptors received ----------------------------------------------
+    # what proposers, acceptors and learners received -----------------------------------
 
     def _recv(self, ev: dict):
         send = ev.get("_send")
@@ -281,42 +287,87 @@ class PaxosTraceMap:
             return None  # not a message its sender sent: it counts for nothing
         msg = send["msg"]
         t = msg.get("type")
-        if t == "promise":
-            a = self.acc.get(send["node"])
+        node, sender = ev["node"], send["node"]
+        if t == "prepare":
+            a = self.acc.get(node)
             if a is None:
                 return None
-            b = self.ballot(msg["ballot"])
-            one, k = self._scope(msg)
-            node = ev["node"]
-
-            def heard(model, s: Instances):
-                if one is None:
-                    got = s.heard.setdefault((node, b), {})
-                    if got.get(a, 1 << 62) > k:
-                        got[a] = k
-                else:
-                    slot = s.slot(one, self)
-                    if slot is not None:
-                        slot.heard.setdefault((node, b), set()).add(a)
-                return [s]
-
-            self.text = "a received promise (remembered, no step)"
-            return Successors(heard, self.text)
+            return self._remember(self._got_1a(a, self.ballot(msg["ballot"]), *self._scope(msg)))
+        if t == "promise":
+            a = self.acc.get(sender)
+            if a is None:
+                return None
+            return self._remember(self._got_1b(node, a, self.ballot(msg["ballot"]),
+                                               *self._scope(msg)))
         if t == "accept":
-            a = self.acc.get(ev["node"])
+            a = self.acc.get(node)
             if a is None:
                 return None
             b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
 
-            def got(model, s: Instances):
-                slot = s.slot(i, self)
-                if slot is not None:
-                    slot.got2a.add((a, b, slot.value(c)))
-                return [s]
+            def got(slot: Slot) -> None:
+                slot.got2a.add((a, b, slot.value(c)))
 
-            self.text = "a received 2a (remembered, no step)"
-            return Successors(got, self.text)
+            return self._remember(self._in_slot(i, got))
+        if t == "accepted":
+            a = self.acc.get(sender)
+            if a is None:
+                return None
+            b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
+
+            def vote(slot: Slot) -> None:
+                if node not in slot.done:
+                    heard = slot.votes.setdefault(node, {})
+                    key = (b, slot.value(c))
+                    heard[key] = heard.get(key, 0) | 1 << a
+
+            return self._remember(self._in_slot(i, vote))
+        if t == "decide":
+            c = cmd_key(msg["cmd"])
+
+            def told(slot: Slot) -> None:
+                slot.told.add((node, slot.value(c)))
+
+            return self._remember(self._in_slot(msg["slot"], told))
         return None
+
+    def _remember(self, fn) -> Successors:
+        self.text = "a message received (remembered: later steps of its node are judged by it)"
+        return Successors(fn, self.text)
+
+    def _in_slot(self, i: int, fn):
+        def step(model, s: Instances):
+            slot = s.slot(i, self)
+            if slot is not None:  # forgotten: nothing there reads it any more
+                fn(slot)
+            return [s]
+        return step
+
+    def _got_1a(self, a: int, b: int, one: int | None, k: int):
+        def step(model, s: Instances):
+            if one is None:
+                got = s.got1a.setdefault((a, b), k)
+                if k < got:
+                    s.got1a[(a, b)] = k
+            else:
+                slot = s.slot(one, self)
+                if slot is not None:
+                    slot.got1a.add((a, b))
+            return [s]
+        return step
+
+    def _got_1b(self, node: str, a: int, b: int, one: int | None, k: int):
+        def step(model, s: Instances):
+            if one is None:
+                got = s.heard.setdefault((node, b), {})
+                if got.get(a, 1 << 62) > k:
+                    got[a] = k
+            else:
+                slot = s.slot(one, self)
+                if slot is not None:
+                    slot.heard.setdefault((node, b), set()).add(a)
+            return [s]
+        return step
 
     # phase 2a ------------------------------------------------------------------------
 
@@ -379,7 +430,8 @@ class PaxosTraceMap:
             if self._safe(mine, have | 1 << me, v, len(slot.names)):
                 slot.st = phase2a(t, b, v)
                 return None
-        if b in s.pruned or any((a, b) in slot.skipped for a in range(self.n) if heard >> a & 1):
+        lacking = [a for a in range(self.n) if (heard & ~have) >> a & 1]
+        if lacking and (b in s.pruned or any((a, b) in slot.skipped for a in lacking)):
             raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)} counting promises the "
                                "window no longer holds (or that were below their acceptor's "
                                f"promise in slot {i})")
@@ -470,27 +522,53 @@ class PaxosTraceMap:
 
     # learning ------------------------------------------------------------------------
 
-    def _learn(self, node: str | None, i: int, cmd: dict | None, what: str):
+    def _learn(self, node: str, i: int, cmd: dict | None, what: str, decides: bool = True):
         c = cmd_key(cmd)
-        name = f"{node or 'a learner'} {what} {cmd_text(c)} in slot {i}: it must be chosen"
+        name = f"{node} {what} {cmd_text(c)} in slot {i}"
 
         def check(model, s: Instances):
             slot = s.slot(i, self)
             if slot is None:
                 return [s]  # forgotten: agreement there is the monitors' (window.py)
             s.focus = i
-            if slot.chosen is None or slot.names[slot.chosen[1]] != c:
-                now = ("nothing is chosen there yet" if slot.chosen is None else
-                       f"{cmd_text(slot.names[slot.chosen[1]])} is")
-                self.text = (f"{name}; {now} (no phase-2 quorum of acceptors accepted "
-                             f"{cmd_text(c)} in one ballot)")
+            v = slot.value(c)
+            before = slot.done.get(node)
+            if before is not None:
+                if before == v:
+                    return [s]
+                self.text = (f"{name}, after deciding {cmd_text(slot.names[before])} there: "
+                             "a value once chosen stays chosen")
                 return []
-            if node is not None:
-                slot.done.add(node)
+            if not self._knows_chosen(slot, node, v):
+                self.text = (f"{name}, which it does not know chosen: it has received neither "
+                             f"2b votes for it from {self.members.describe(2)} in one ballot, "
+                             "nor a decide message for it")
+                return []
+            if decides:
+                slot.done[node] = v
+                slot.votes.pop(node, None)
                 s.settle(i, slot, self)
             return [s]
 
-        return self._said(name, check)
+        return self._said(f"{name}: a check that {node} knows it chosen", check)
+
+    def _knows_chosen(self, slot: Slot, node: str, v: int) -> bool:
+        """`node` received 2bs for v from a phase-2 quorum in one ballot (its own vote
+        counts, if it is an acceptor), or a decide message for v. Judged by what the
+        node received, so the verdict does not depend on the order of the file."""
+        if (node, v) in slot.told:
+            return True
+        me = self.acc.get(node)
+        heard = dict(slot.votes.get(node, {}))
+        if me is not None:
+            for m in slot.st.msgs:
+                if m[0] == T2B and m[1] == me and m[3] == v:
+                    heard[(m[2], v)] = heard.get((m[2], v), 0) | 1 << me
+        for (b, w), mask in heard.items():
+            if w == v and self.phase2.contains_quorum(
+                    frozenset(a for a in range(self.n) if mask >> a & 1)):
+                return True
+        return False
 
     # a failure's context ---------------------------------------------------------------
 

@@ -65,19 +65,23 @@ class Slot:
     """One Paxos instance: its Paxos.tla state, its values' names (0 = no-op), and what
     its proposers and acceptors received (promises of one slot, 2as)."""
 
-    __slots__ = ("st", "names", "values", "heard", "got2a", "sender", "skipped", "chosen",
-                 "done", "retired")
+    __slots__ = ("st", "names", "values", "heard", "got1a", "got2a", "sender", "skipped",
+                 "votes", "told", "chosen", "done", "retired")
 
     def __init__(self, st: PaxosState) -> None:
         self.st = st
         self.names: list[tuple | None] = [None]
         self.values: dict[tuple | None, int] = {None: 0}
         self.heard: dict[tuple[str, int], set[int]] = {}  # (proposer, ballot) -> acceptors
+        self.got1a: set[tuple[int, int]] = set()  # (acceptor, ballot): prepares of this slot
         self.got2a: set[tuple[int, int, int]] = set()  # (acceptor, ballot, value) received
+        # node -> {(ballot, value): acceptors whose 2b it received}, until it decides
+        self.votes: dict[str, dict[tuple[int, int], int]] = {}
+        self.told: set[tuple[str, int]] = set()  # (node, value): decide messages received
         self.sender: dict[int, str] = {}  # ballot -> the node that sent its 2a
         self.skipped: set[tuple[int, int]] = set()  # promises below the acceptor's promise
         self.chosen: tuple[int, int] | None = None  # (ballot, value) a phase-2 quorum voted
-        self.done: set[str] = set()  # learners that decided or executed it
+        self.done: dict[str, int] = {}  # node -> the value it decided (or executed)
         self.retired = False
 
     def value(self, key: tuple | None) -> int:
@@ -96,7 +100,7 @@ class Slot:
 class Instances:
     """The conformance state of a per-slot run (see the module docstring)."""
 
-    __slots__ = ("n", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "first_1a",
+    __slots__ = ("n", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "got1a",
                  "heard", "pruned", "template", "template_from", "ready", "sweep_at", "focus")
 
     def __init__(self, n: int) -> None:
@@ -107,7 +111,7 @@ class Instances:
         self.top = -1  # the highest slot mentioned
         self.rec_1a: dict[int, int] = {}  # ballot -> first slot a range prepare covers
         self.rec_1b: dict[tuple[int, int], int] = {}  # (acceptor, ballot) -> first slot
-        self.first_1a = self.rec_1a
+        self.got1a: dict[tuple[int, int], int] = {}  # (acceptor, b) -> from: range prepares
         self.heard: dict[tuple[str, int], dict[int, int]] = {}  # (proposer, b) -> {a: from}
         self.pruned: set[int] = set()  # ballots whose 1a/1b a starting state dropped
         self.template: PaxosState | None = None
@@ -181,7 +185,7 @@ class Instances:
     def settle(self, i: int, slot: Slot, trace_map: Any) -> None:
         """Called when slot i is chosen or a learner decided it: queue it to retire once
         every learner has decided it."""
-        if slot.retired or slot.chosen is None or not trace_map.learners <= slot.done:
+        if slot.retired or slot.chosen is None or not trace_map.learners <= slot.done.keys():
             return
         self.ready.append(i)
         if len(self.ready) >= LAG:

@@ -395,15 +395,35 @@ def test_lying_promise_fails(tmp_path):
     fails(t, tmp_path, "the promise reports no vote")
 
 
-def test_decide_of_unchosen_value_fails(tmp_path):
+def test_decide_without_received_quorum_fails(tmp_path):
+    """l1 decides on a1's vote alone; a2 votes too, but l1 never receives it: in some
+    orders of the file a2's vote comes before the decision, in others after, and the
+    verdict must be the same."""
     t = Trace(P[:1], A, L)
     x = t.request("c0", 0, ["p1"])
     t.phase1("p1", [1, "p1"], A)
     m = t.accept("p1", [1, "p1"], 0, x, A)
     v = t.accepted("a1", "p1", m)
+    t.accepted("a2", "p1", m)
     t.learn([("a1", v)], 0, x, learners=["l1"])
-    r = check_all_orders(t, tmp_path, "fails")
-    assert "nothing is chosen there yet" in r.conformance_failure.mapped_to
+    fails(t, tmp_path, "which it does not know chosen")
+
+
+def test_learner_that_changes_its_mind_fails(tmp_path):
+    t = Trace(P[:1], A, L)
+    x, y = t.request("c0", 0, ["p1"]), t.request("c0", 1, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    t.phase2("p1", [1, "p1"], 0, x, A)
+    t.ev("l1", "decide", slot=0, cmd=y)
+    fails(t, tmp_path, "after deciding c0#0 there")
+
+
+def test_promise_without_received_prepare_fails(tmp_path):
+    t = Trace(P[:1], A, L)
+    t.prepare("p1", [1, "p1"], ["a1"])
+    mid = t.send("a2", ["p1"], {"type": "promise", "ballot": [1, "p1"], "accepted": []})
+    t.recv("p1", mid, "a2")
+    fails(t, tmp_path, "has received no prepare of ballot (1,p1)")
 
 
 # -- the window --------------------------------------------------------------------------
