@@ -45,9 +45,11 @@ Event by event (Paxos Made Simple §2.2 and §3; Paxos.tla's names):
 
 Each event determines its step (Paxos.tla's 2a message does not name its quorum), so
 the conformance frontier always holds exactly one state: `Instances`, every slot's
-Paxos state plus the records above. It is updated in place (O(1) per event rather
-than copying every live slot), which the validator allows because a failing event
-changes nothing and ends conformance. What the window forgets, and why, is in
+Paxos state plus what each node received. The map advances that state itself, in
+place, and answers the validator STUTTER (nothing left to do) or `fails(reason)`: a
+step costs O(1), not a copy of every live slot and a frontier set per event. A
+failing event changes nothing (each step checks before it writes), so the failure
+shows the state just before it; conformance ends there, as for any map. What the window forgets, and why, is in
 `window.py`; what it can no longer check yields `OutsideModel`, never a verdict.
 """
 
@@ -55,7 +57,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...checker.validate import OutsideModel, Successors
+from ...checker.validate import STUTTER, OutsideModel, fails
 from ..common.ids import NONE
 from ..common.membership import membership
 from .actions import enabled_actions, phase1a, phase1b, phase2a, phase2b, safe_values
@@ -76,17 +78,18 @@ def cmd_text(key: tuple | None) -> str:
 
 
 class PerSlotPaxos:
-    """The model the validator sees: one `Instances` state; `describe` and `actions`
-    show the slot the last event was about (a failure's context)."""
+    """The model the validator sees: one `Instances` state, which the map advances;
+    `describe` and `actions` show the slot the last event was about (a failure's
+    context)."""
 
     def __init__(self, trace_map: PaxosTraceMap) -> None:
         self.map = trace_map
 
     def init_states(self) -> list[Instances]:
-        return [Instances(self.map.n)]
+        return [self.map.state]
 
     def next_state(self, s: Instances, a: tuple) -> Instances:
-        raise NotImplementedError("the per-slot map computes its steps itself (Successors)")
+        raise NotImplementedError("the per-slot map takes its steps itself")
 
     def properties(self) -> tuple:
         return ()
@@ -129,7 +132,10 @@ class PaxosTraceMap:
         self.learners = frozenset(ms.learners)
         self.quorums1 = ms.quorums.minimal_quorums(1)
         self.masks1 = [(sum(1 << i for i in q), q) for q in self.quorums1]
+        self.phase1 = ms.quorums.phase1
         self.phase2 = ms.quorums.phase2
+        self.state = Instances(self.n)
+        self._quorum_memo: dict[tuple[int, int], bool] = {}
         self.text = ""  # what the last event was mapped to (describe_match)
 
     # -- names to ints -----------------------------------------------------------------
@@ -149,254 +155,226 @@ class PaxosTraceMap:
     def hidden(self, a: tuple) -> bool:
         return False
 
+    def is_quorum(self, mask: int, phase: int) -> bool:
+        """Whether the acceptors in `mask` (bit a = acceptor a) hold a quorum of phase 1
+        or 2 (memoized: a run asks about few distinct sets)."""
+        memo = self._quorum_memo
+        got = memo.get((mask, phase))
+        if got is None:
+            m = self.phase1 if phase == 1 else self.phase2
+            got = memo[(mask, phase)] = m.contains_quorum(
+                frozenset(a for a in range(self.n) if mask >> a & 1))
+        return got
+
     # -- events ------------------------------------------------------------------------
 
     def match(self, ev: dict):
+        """Take ev's step on the one state: STUTTER when it is done (or is no step),
+        `fails(reason)` when Paxos has no such step; OutsideModel when the window
+        cannot tell."""
         kind = ev["kind"]
+        if kind == "recv":
+            send = ev.get("_send")
+            if send is not None and "_fault" not in ev:  # else it counts for nothing
+                self._recv(ev["node"], send["node"], send["msg"])
+            return STUTTER
         if kind == "send":
             msg = ev["msg"]
             t = msg.get("type")
-            if t == "prepare":
-                return self._prepare(ev["node"], msg)
-            if t == "promise":
-                return self._promise(ev["node"], msg)
-            if t == "accept":
-                return self._accept(ev["node"], msg)
             if t == "accepted":
-                return self._accepted(ev["node"], msg)
-            if t == "decide":
-                return self._learn(ev["node"], msg["slot"], msg["cmd"], "sends decide for",
-                                   decides=False)
-            return None
-        if kind == "recv":
-            return self._recv(ev)
-        if kind == "decide":
-            return self._learn(ev["node"], ev["slot"], ev["cmd"], "decides")
-        if kind == "execute":
-            return self._learn(ev["node"], ev["slot"], ev["cmd"], "executes")
-        return None
+                why = self._accepted(ev["node"], msg)
+            elif t == "accept":
+                why = self._accept(ev["node"], msg)
+            elif t == "prepare":
+                why = self._prepare(msg)
+            elif t == "promise":
+                why = self._promise(ev["node"], msg)
+            elif t == "decide":
+                why = self._learn(ev["node"], msg["slot"], msg["cmd"], "sends decide for",
+                                  decides=False)
+            else:
+                return STUTTER
+        elif kind == "decide" or kind == "execute":
+            why = self._learn(ev["node"], ev["slot"], ev["cmd"], kind + "s")
+        else:
+            return STUTTER
+        if why is None:
+            return STUTTER
+        self.text = why
+        return fails(why)
 
     def describe_match(self, ev: dict) -> str:
         return self.text or "a stutter"
 
-    def _said(self, text: str, fn) -> Successors:
-        self.text = text
-        return Successors(fn, text)
-
     @staticmethod
     def _scope(msg: dict) -> tuple[int | None, int]:
-        """(slot, None) for one instance, or (None, k) for every slot from k."""
+        """(slot, 0) for one instance, or (None, k) for every slot from k."""
         if msg.get("slot") is not None:
             return msg["slot"], 0
         return None, msg.get("from_slot") or 0
 
     # phase 1a ------------------------------------------------------------------------
 
-    def _prepare(self, node: str, msg: dict):
+    def _prepare(self, msg: dict) -> None:
+        """Phase1a(b) in every slot the prepare covers (a later slot inherits it)."""
+        s = self.state
         b = self.ballot(msg["ballot"])
         one, k = self._scope(msg)
-
-        def step(model, s: Instances):
-            if one is not None:
-                slot = s.slot(one, self)
-                if slot is not None and not slot.retired:
-                    s.focus = one
-                    slot.st = phase1a(slot.st, b) if (T1A, b) not in slot.st.msgs else slot.st
-                return [s]
-            s.record_1a(b, k)
-            for i, slot in s.live.items():
-                if i >= k and (T1A, b) not in slot.st.msgs:
-                    slot.st = phase1a(slot.st, b)
-            return [s]
-
-        where = f"slot {one}" if one is not None else f"every slot from {k}"
-        return self._said(f"Phase1a(b={self.ballot_text(b)}) in {where}", step)
+        if one is not None:
+            slot = s.slot(one)
+            if slot is not None and not slot.retired and (T1A, b) not in slot.st.msgs:
+                slot.st = phase1a(slot.st, b)
+            return None
+        s.record_1a(b, k)
+        for i, slot in s.live.items():
+            if i >= k and (T1A, b) not in slot.st.msgs:
+                slot.st = phase1a(slot.st, b)
+        return None
 
     # phase 1b ------------------------------------------------------------------------
 
-    def _promise(self, node: str, msg: dict):
+    def _promise(self, node: str, msg: dict) -> str | None:
+        """Phase1b(a, b) in every slot the promise covers, each checked before any is
+        taken."""
+        s = self.state
         a = self.acc.get(node)
-        if a is None:
-            return self._said(f"a promise by {node}", lambda m, s: [])  # noqa: ARG005
         b = self.ballot(msg["ballot"])
+        name = f"Phase1b({node}, b={self.ballot_text(b)})"
+        if a is None:
+            return f"{name}: {node} is not an acceptor"
         one, k = self._scope(msg)
         reported = {e[0]: (self.ballot(e[1]), cmd_key(e[2])) for e in msg.get("accepted") or ()}
-        name = f"Phase1b({node}, b={self.ballot_text(b)})"
-
-        def step(model, s: Instances):
-            own = self.nodes[b % len(self.nodes)] == node  # a replica's own prepare
-            if one is not None:
-                targets = [one]
+        own = self.nodes[b % len(self.nodes)] == node  # a replica answering its own prepare
+        far = 1 << 62
+        if one is not None:
+            targets = [one]
+        else:
+            if s.got1a.get((a, b), far) > k and not own:
+                return (f"{name} from slot {k}: {node} has received no prepare of ballot "
+                        f"{self.ballot_text(b)} for every slot from {k}")
+            targets = sorted({i for i in s.live if i >= k} | {i for i in s.retired if i >= k}
+                             | {i for i in reported if i >= k})
+        steps = []
+        for i in targets:
+            slot = s.slot(i)
+            if slot is None:
+                continue  # forgotten: nothing can read its phase 1 any more (window.py)
+            if (one is not None and not own and (a, b) not in slot.got1a
+                    and s.got1a.get((a, b), far) > i):
+                why = f"{node} has received no prepare of ballot {self.ballot_text(b)} for it"
             else:
-                if s.got1a.get((a, b), 1 << 62) > k and not own:
-                    self.text = (f"{name} from slot {k}: {node} has received no prepare of "
-                                 f"ballot {self.ballot_text(b)} for every slot from {k}")
-                    return []
-                targets = sorted({i for i in s.live if i >= k} | {i for i in s.retired if i >= k}
-                                 | {i for i in reported if i >= k})
-            for i in targets:
-                slot = s.slot(i, self)
-                if slot is None:
-                    continue  # forgotten: nothing can read its phase 1 any more (window.py)
-                if one is not None and not own and (a, b) not in slot.got1a \
-                        and s.got1a.get((a, b), 1 << 62) > i:
-                    why = f"{node} has received no prepare of ballot {self.ballot_text(b)} for it"
-                else:
-                    why = self._phase1b(slot, a, b, reported.get(i))
-                if why is not None:
-                    s.focus = i
-                    self.text = f"{name} in slot {i}: {why}"
-                    return []
-            if one is None:
-                s.record_1b(a, b, k)
-            return [s]
+                why = self._phase1b(slot, a, b, reported.get(i), steps)
+            if why is not None:
+                s.focus = i
+                return f"{name} in slot {i}: {why}"
+        for slot, st, skipped in steps:
+            if skipped:
+                slot.skipped.add((a, b))  # below its promise there: nobody may count it
+            else:
+                slot.st = st
+        if one is None:
+            s.record_1b(a, b, k)
+        return None
 
-        where = f"slot {one}" if one is not None else f"every slot from {k}"
-        return self._said(f"{name} in {where}", step)
-
-    def _phase1b(self, slot: Slot, a: int, b: int, entry: tuple | None) -> str | None:
-        """Phase1b(a, b) in one slot, or the reason it is not a step of Paxos.tla."""
+    def _phase1b(self, slot: Slot, a: int, b: int, entry: tuple | None, steps: list) -> str | None:
+        """Phase1b(a, b) in one slot, added to `steps`, or why Paxos.tla has no such step."""
         st = slot.st
-        has = (st.max_vbal[a], slot.names[st.max_val[a]] if st.max_val[a] != NONE else None)
-        if st.max_vbal[a] == NONE:
-            has = None
-        got = None if entry is None else entry
-        if got != has:
+        has = None
+        if st.max_vbal[a] != NONE:
+            has = (st.max_vbal[a], slot.names[st.max_val[a]])
+        if entry != has:
             def shown(x):
                 return "no vote" if x is None else \
                     f"a vote for {cmd_text(x[1])} in ballot {self.ballot_text(x[0])}"
-            return (f"the promise reports {shown(got)}, but {self.acceptors[a]}'s last vote "
+            return (f"the promise reports {shown(entry)}, but {self.acceptors[a]}'s last vote "
                     f"there is {shown(has)} (a promise reports the acceptor's own votes)")
         mb = st.max_bal[a]
         if b > mb:
-            if slot.retired:
-                slot.st = st._replace(max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:])
-                return None
-            if (T1A, b) not in st.msgs:
+            if slot.retired:  # its 1b is read by nobody (window.py): only maxBal rises
+                steps.append((slot, st._replace(max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:]),
+                              False))
+            elif (T1A, b) not in st.msgs:
                 return f"no prepare of ballot {self.ballot_text(b)} reached this slot"
-            slot.st = phase1b(st, a, b, RULES)
+            else:
+                steps.append((slot, phase1b(st, a, b, RULES), False))
         elif b < mb and not any(m[0] == T1B and m[1] == a and m[2] == b for m in st.msgs):
-            slot.skipped.add((a, b))  # below its promise here: a stutter nobody may count
-        return None
+            steps.append((slot, st, True))
+        return None  # at b already: a promise sent again, or after voting in b: a stutter
 
     # what proposers, acceptors and learners received -----------------------------------
 
-    def _recv(self, ev: dict):
-        send = ev.get("_send")
-        if send is None or "_fault" in ev:
-            return None  # not a message its sender sent: it counts for nothing
-        msg = send["msg"]
+    def _recv(self, node: str, sender: str, msg: dict) -> None:
+        """Remember a received message: the receiver's later steps are judged by it."""
         t = msg.get("type")
-        node, sender = ev["node"], send["node"]
-        if t == "prepare":
-            a = self.acc.get(node)
-            if a is None:
-                return None
-            return self._remember(self._got_1a(a, self.ballot(msg["ballot"]), *self._scope(msg)))
-        if t == "promise":
-            a = self.acc.get(sender)
-            if a is None:
-                return None
-            return self._remember(self._got_1b(node, a, self.ballot(msg["ballot"]),
-                                               *self._scope(msg)))
-        if t == "accept":
-            a = self.acc.get(node)
-            if a is None:
-                return None
-            b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
-
-            def got(slot: Slot) -> None:
-                slot.got2a.add((a, b, slot.value(c)))
-
-            return self._remember(self._in_slot(i, got))
+        s = self.state
         if t == "accepted":
             a = self.acc.get(sender)
+            slot = s.slot(msg["slot"])
+            if a is not None and slot is not None and node not in slot.done:
+                heard = slot.votes.get(node)
+                if heard is None:
+                    heard = slot.votes[node] = {}
+                key = (self.ballot(msg["ballot"]), slot.value(cmd_key(msg["cmd"])))
+                heard[key] = heard.get(key, 0) | 1 << a
+        elif t == "accept":
+            a = self.acc.get(node)
+            slot = s.slot(msg["slot"])
+            if a is not None and slot is not None:
+                slot.got2a.add((a, self.ballot(msg["ballot"]), slot.value(cmd_key(msg["cmd"]))))
+        elif t == "promise":
+            a = self.acc.get(sender)
             if a is None:
-                return None
-            b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
-
-            def vote(slot: Slot) -> None:
-                if node not in slot.done:
-                    heard = slot.votes.setdefault(node, {})
-                    key = (b, slot.value(c))
-                    heard[key] = heard.get(key, 0) | 1 << a
-
-            return self._remember(self._in_slot(i, vote))
-        if t == "decide":
-            c = cmd_key(msg["cmd"])
-
-            def told(slot: Slot) -> None:
-                slot.told.add((node, slot.value(c)))
-
-            return self._remember(self._in_slot(msg["slot"], told))
-        return None
-
-    def _remember(self, fn) -> Successors:
-        self.text = "a message received (remembered: later steps of its node are judged by it)"
-        return Successors(fn, self.text)
-
-    def _in_slot(self, i: int, fn):
-        def step(model, s: Instances):
-            slot = s.slot(i, self)
-            if slot is not None:  # forgotten: nothing there reads it any more
-                fn(slot)
-            return [s]
-        return step
-
-    def _got_1a(self, a: int, b: int, one: int | None, k: int):
-        def step(model, s: Instances):
-            if one is None:
-                got = s.got1a.setdefault((a, b), k)
-                if k < got:
-                    s.got1a[(a, b)] = k
-            else:
-                slot = s.slot(one, self)
-                if slot is not None:
-                    slot.got1a.add((a, b))
-            return [s]
-        return step
-
-    def _got_1b(self, node: str, a: int, b: int, one: int | None, k: int):
-        def step(model, s: Instances):
+                return
+            b = self.ballot(msg["ballot"])
+            one, k = self._scope(msg)
             if one is None:
                 got = s.heard.setdefault((node, b), {})
                 if got.get(a, 1 << 62) > k:
                     got[a] = k
             else:
-                slot = s.slot(one, self)
+                slot = s.slot(one)
                 if slot is not None:
                     slot.heard.setdefault((node, b), set()).add(a)
-            return [s]
-        return step
+        elif t == "prepare":
+            a = self.acc.get(node)
+            if a is None:
+                return
+            b = self.ballot(msg["ballot"])
+            one, k = self._scope(msg)
+            if one is None:
+                if s.got1a.get((a, b), 1 << 62) > k:
+                    s.got1a[(a, b)] = k
+            else:
+                slot = s.slot(one)
+                if slot is not None:
+                    slot.got1a.add((a, b))
+        elif t == "decide":
+            slot = s.slot(msg["slot"])
+            if slot is not None:
+                slot.told.add((node, slot.value(cmd_key(msg["cmd"]))))
 
     # phase 2a ------------------------------------------------------------------------
 
-    def _accept(self, node: str, msg: dict):
+    def _accept(self, node: str, msg: dict) -> str | None:
+        s = self.state
         b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
+        slot = s.slot(i)
+        if slot is None:
+            raise OutsideModel(f"a 2a in slot {i}, which the window has forgotten")
+        s.focus = i
+        v = slot.value(c)
         name = f"Phase2a(b={self.ballot_text(b)}, slot {i}, {cmd_text(c)}) by {node}"
-
-        def step(model, s: Instances):
-            slot = s.slot(i, self)
-            if slot is None:
-                raise OutsideModel(f"a 2a in slot {i}, which the window has forgotten")
-            s.focus = i
-            v = slot.value(c)
-            st = slot.st
-            for m in st.msgs:
-                if m[0] == T2A and m[1] == b:
-                    if m[2] == v:
-                        return [s]  # the same 2a again
-                    self.text = (f"{name}: ballot {self.ballot_text(b)} already proposed "
-                                 f"{cmd_text(slot.names[m[2]])} in this slot (one 2a per ballot)")
-                    return []
-            why = self._phase2a(s, slot, node, b, v, i)
-            if why is not None:
-                self.text = f"{name}: {why}"
-                return []
-            slot.sender[b] = node
-            return [s]
-
-        return self._said(name, step)
+        for m in slot.st.msgs:
+            if m[0] == T2A and m[1] == b:
+                if m[2] == v:
+                    return None  # the same 2a again
+                return (f"{name}: ballot {self.ballot_text(b)} already proposed "
+                        f"{cmd_text(slot.names[m[2]])} in this slot (one 2a per ballot)")
+        why = self._phase2a(s, slot, node, b, v, i)
+        if why is not None:
+            return f"{name}: {why}"
+        slot.sender[b] = node
+        return None
 
     def _received(self, s: Instances, slot: Slot, node: str, b: int, i: int) -> int:
         """Acceptors whose promise of b covering slot i `node` has received, as a mask."""
@@ -435,8 +413,7 @@ class PaxosTraceMap:
             raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)} counting promises the "
                                "window no longer holds (or that were below their acceptor's "
                                f"promise in slot {i})")
-        if not self.members.quorums.phase1.contains_quorum(
-                frozenset(a for a in range(self.n) if have >> a & 1)):
+        if not self.is_quorum(have, 1):
             names = ", ".join(self.acceptors[a] for a in range(self.n) if have >> a & 1)
             return (f"{node} has received promises for this ballot and slot from "
                     f"{{{names}}} only, not {self.members.describe(1)}")
@@ -467,8 +444,7 @@ class PaxosTraceMap:
         if b < bc:
             raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)}, below the ballot the "
                                "slot was chosen in, after the window dropped its promises")
-        if not self.members.quorums.phase1.contains_quorum(
-                frozenset(a for a in range(self.n) if heard >> a & 1)):
+        if not self.is_quorum(heard, 1):
             return f"the proposer has not received promises from {self.members.describe(1)}"
         if v != vc:
             return (f"the slot is chosen ({cmd_text(slot.names[vc])} in ballot "
@@ -478,79 +454,71 @@ class PaxosTraceMap:
 
     # phase 2b ------------------------------------------------------------------------
 
-    def _accepted(self, node: str, msg: dict):
+    def _accepted(self, node: str, msg: dict) -> str | None:
+        s = self.state
         a = self.acc.get(node)
         b, i, c = self.ballot(msg["ballot"]), msg["slot"], cmd_key(msg["cmd"])
-        name = f"Phase2b({node}, b={self.ballot_text(b)}, slot {i}, {cmd_text(c)})"
         if a is None:
-            return self._said(f"{name}: {node} is not an acceptor", lambda m, s: [])
-
-        def step(model, s: Instances):
-            slot = s.slot(i, self)
-            if slot is None:
-                raise OutsideModel(f"a 2b in slot {i}, which the window has forgotten")
-            s.focus = i
-            v = slot.value(c)
-            st = slot.st
-            if (T2B, a, b, v) in st.msgs:
-                return [s]  # the same 2b again
-            why = None
-            if (T2A, b, v) not in st.msgs:
-                why = "no 2a with this ballot and value was sent in this slot"
-            elif (a, b, v) not in slot.got2a and slot.sender.get(b) != node:
-                why = f"{node} has not received the 2a"
-            elif b < st.max_bal[a]:
-                was = ("promised" if any(m[0] == T1B and m[1] == a and m[2] == st.max_bal[a]
-                                         for m in st.msgs) else "accepted in")
-                why = (f"{node} has {was} ballot {self.ballot_text(st.max_bal[a])} here: an "
-                       "acceptor never accepts a proposal numbered below one it promised "
-                       "(Paxos Made Simple, P1a)")
-            if why is not None:
-                self.text = f"{name}: {why}"
-                return []
-            t = phase2b(st, a, b, v, RULES)
-            if slot.chosen is None and self.phase2.contains_quorum(
-                    frozenset(m[1] for m in t.msgs if m[0] == T2B and m[2] == b and m[3] == v)):
+            return f"a 2b by {node}, which is not an acceptor"
+        slot = s.slot(i)
+        if slot is None:
+            raise OutsideModel(f"a 2b in slot {i}, which the window has forgotten")
+        s.focus = i
+        v = slot.value(c)
+        st = slot.st
+        if (T2B, a, b, v) in st.msgs:
+            return None  # the same 2b again
+        why = None
+        if (T2A, b, v) not in st.msgs:
+            why = "no 2a with this ballot and value was sent in this slot"
+        elif (a, b, v) not in slot.got2a and slot.sender.get(b) != node:
+            why = f"{node} has not received the 2a"
+        elif b < st.max_bal[a]:
+            was = ("promised" if any(m[0] == T1B and m[1] == a and m[2] == st.max_bal[a]
+                                     for m in st.msgs) else "accepted in")
+            why = (f"{node} has {was} ballot {self.ballot_text(st.max_bal[a])} here: an "
+                   "acceptor never accepts a proposal numbered below one it promised "
+                   "(Paxos Made Simple, P1a)")
+        if why is not None:
+            return f"Phase2b({node}, b={self.ballot_text(b)}, slot {i}, {cmd_text(c)}): {why}"
+        t = slot.st = phase2b(st, a, b, v, RULES)
+        if slot.chosen is None:
+            voted = 0
+            for m in t.msgs:
+                if m[0] == T2B and m[2] == b and m[3] == v:
+                    voted |= 1 << m[1]
+            if self.is_quorum(voted, 2):
                 slot.chosen = (b, v)
-            if slot.retired:
-                t = t._replace(msgs=t.msgs - {(T2B, a, b, v)})
-            slot.st = t
-            s.settle(i, slot, self)
-            return [s]
-
-        return self._said(name, step)
+                s.settle(i, slot, self.learners)
+        return None
 
     # learning ------------------------------------------------------------------------
 
-    def _learn(self, node: str, i: int, cmd: dict | None, what: str, decides: bool = True):
+    def _learn(self, node: str, i: int, cmd: dict | None, what: str,
+               decides: bool = True) -> str | None:
+        s = self.state
+        slot = s.slot(i)
+        if slot is None:
+            return None  # forgotten: agreement there is the monitors' (window.py)
+        s.focus = i
         c = cmd_key(cmd)
+        v = slot.value(c)
         name = f"{node} {what} {cmd_text(c)} in slot {i}"
-
-        def check(model, s: Instances):
-            slot = s.slot(i, self)
-            if slot is None:
-                return [s]  # forgotten: agreement there is the monitors' (window.py)
-            s.focus = i
-            v = slot.value(c)
-            before = slot.done.get(node)
-            if before is not None:
-                if before == v:
-                    return [s]
-                self.text = (f"{name}, after deciding {cmd_text(slot.names[before])} there: "
-                             "a value once chosen stays chosen")
-                return []
-            if not self._knows_chosen(slot, node, v):
-                self.text = (f"{name}, which it does not know chosen: it has received neither "
-                             f"2b votes for it from {self.members.describe(2)} in one ballot, "
-                             "nor a decide message for it")
-                return []
-            if decides:
-                slot.done[node] = v
-                slot.votes.pop(node, None)
-                s.settle(i, slot, self)
-            return [s]
-
-        return self._said(f"{name}: a check that {node} knows it chosen", check)
+        before = slot.done.get(node)
+        if before is not None:
+            if before == v:
+                return None
+            return (f"{name}, after deciding {cmd_text(slot.names[before])} there: a value "
+                    "once chosen stays chosen")
+        if not self._knows_chosen(slot, node, v):
+            return (f"{name}, which it does not know chosen: it has received neither 2b "
+                    f"votes for it from {self.members.describe(2)} in one ballot, nor a "
+                    "decide message for it")
+        if decides:
+            slot.done[node] = v
+            slot.votes.pop(node, None)
+            s.settle(i, slot, self.learners)
+        return None
 
     def _knows_chosen(self, slot: Slot, node: str, v: int) -> bool:
         """`node` received 2bs for v from a phase-2 quorum in one ballot (its own vote
@@ -564,11 +532,7 @@ class PaxosTraceMap:
             for m in slot.st.msgs:
                 if m[0] == T2B and m[1] == me and m[3] == v:
                     heard[(m[2], v)] = heard.get((m[2], v), 0) | 1 << me
-        for (b, w), mask in heard.items():
-            if w == v and self.phase2.contains_quorum(
-                    frozenset(a for a in range(self.n) if mask >> a & 1)):
-                return True
-        return False
+        return any(w == v and self.is_quorum(mask, 2) for (b, w), mask in heard.items())
 
     # a failure's context ---------------------------------------------------------------
 

@@ -48,12 +48,10 @@ always still choose a value in it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..common.ids import NONE
 from .actions import phase1a, phase1b
 from .mutants import Rules
-from .state import T1A, T1B, T2A, PaxosState, initial
+from .state import T1A, T1B, T2A, T2B, PaxosState, initial
 
 LAG = 64  # a retired slot is at least this far below the highest slot mentioned
 LIVE_CAP = 4096  # past this many live slots, chosen ones retire without their learners
@@ -93,7 +91,7 @@ class Slot:
 
     def retire(self) -> None:
         st = self.st
-        self.st = st._replace(msgs=frozenset(m for m in st.msgs if m[0] == T2A))
+        self.st = st._replace(msgs=frozenset(m for m in st.msgs if m[0] == T2A or m[0] == T2B))
         self.retired = True
 
 
@@ -101,7 +99,7 @@ class Instances:
     """The conformance state of a per-slot run (see the module docstring)."""
 
     __slots__ = ("n", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "got1a",
-                 "heard", "pruned", "template", "template_from", "ready", "sweep_at", "focus")
+                 "heard", "pruned", "template", "template_from", "ready", "ready_at", "sweep_at", "focus")
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -117,12 +115,13 @@ class Instances:
         self.template: PaxosState | None = None
         self.template_from = 0
         self.ready: list[int] = []  # chosen slots every learner has decided
+        self.ready_at = LAG  # sweep when this many are ready
         self.sweep_at = LIVE_CAP
         self.focus = -1  # the slot the last event was about (a failure's context)
 
     # -- slots -----------------------------------------------------------------------
 
-    def slot(self, i: int, trace_map: Any = None) -> Slot | None:
+    def slot(self, i: int) -> Slot | None:
         """Slot i, started if first mentioned; None if the window forgot it."""
         got = self.live.get(i)
         if got is not None:
@@ -182,13 +181,13 @@ class Instances:
 
     # -- retiring and forgetting -----------------------------------------------------------
 
-    def settle(self, i: int, slot: Slot, trace_map: Any) -> None:
+    def settle(self, i: int, slot: Slot, learners: frozenset[str]) -> None:
         """Called when slot i is chosen or a learner decided it: queue it to retire once
         every learner has decided it."""
-        if slot.retired or slot.chosen is None or not trace_map.learners <= slot.done.keys():
+        if slot.retired or slot.chosen is None or not learners <= slot.done.keys():
             return
         self.ready.append(i)
-        if len(self.ready) >= LAG:
+        if len(self.ready) >= self.ready_at:
             self.sweep()
 
     def sweep(self, force: bool = False) -> None:
@@ -200,6 +199,7 @@ class Instances:
         else:
             ready = [i for i in self.ready if i < below]
         self.ready = [i for i in self.ready if i >= below and i in self.live]
+        self.ready_at = max(LAG, 2 * len(self.ready))
         for i in sorted(ready):
             slot = self.live.pop(i, None)
             if slot is not None:
