@@ -139,9 +139,9 @@ def buggy_run(tmp_path_factory) -> Path:
 # -- tests --------------------------------------------------------------------------------
 
 def test_lossy_run_with_competing_proposers_validates(lossy_run):
-    p1 = native(lossy_run, "p1") + native(lossy_run, "p2")
+    proposers = native(lossy_run, "p1") + native(lossy_run, "p2")
     # The run did contend (otherwise it shows little): some proposer retried a slot.
-    assert any(f["event"] in ("RECV NACK", "TIMEOUT") for f in p1)
+    assert any(f["event"] in ("RECV NACK", "TIMEOUT") for f in proposers)
     assert any(f["event"] == "DONE" for f in native(lossy_run, "c1"))
     assert_valid(*validate(str(adapt_to_dir(lossy_run))))
 
