@@ -395,8 +395,10 @@ class MultiPaxosTraceMap:
             return ("Restart", r).__eq__
         return None
 
-    def _received(self, r: int, ev: dict) -> None:
-        """Note what r received; receiving is no step of the model (sent-set)."""
+    def _received(self, r: int, ev: dict):
+        """Note what r received; receiving is no step of the model (sent-set), except
+        r's own prepare, sent to itself: its acceptor may promise it now (or later, at
+        its `promise`, which is then a stutter), unless it holds a higher ballot."""
         send = ev["_send"]
         if send is None:
             msg = ev.get("msg")
@@ -419,7 +421,19 @@ class MultiPaxosTraceMap:
             if mine is not None and a is not None and self.key(msg["ballot"]) == mine[0]:
                 mine[1].add(a)
         elif t == "prepare":
-            self.got_1a.setdefault(r, set()).add(self.key(msg["ballot"]))
+            key = self.key(msg["ballot"])
+            self.got_1a.setdefault(r, set()).add(key)
+            b = self.ballots.get(key)
+            if key[1] == r and b is not None:
+                act = ("Promise", r, b)
+
+                def successors(model, s):
+                    if s.max_bal[r] != b and act in model.actions(s):
+                        return [s, model.next_state(s, act)]
+                    return [s]
+
+                return Successors(successors, f"Promise(r{r}, b={b + 1}) of its own prepare, "
+                                              "or not yet")
         return None
 
     @staticmethod

@@ -420,3 +420,19 @@ def test_commit_without_a_received_prepared_certificate_fails_in_every_order(tmp
     t.send("r1", ["r0", "r1", "r2", "r3"], {"type": "commit", "view": 0, "n": 1, "digest": "dA"})
     got = verdicts_in_every_order(t, tmp_path)
     assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
+
+
+def test_own_prepare_received_and_promised_without_a_message(tmp_path):
+    """r0 sends its prepare to itself and logs receiving it, but its acceptor's promise
+    to its own proposer goes without a message: r0 counts itself and r1."""
+    t = Trace()
+    prep = t.send("r0", NODES, {"type": "prepare", "ballot": [1, "r0"]})
+    t.recv("r0", prep)
+    t.promise("r1", prep)
+    c = t.request("c0", 0, "put x 1", "r0")
+    votes = [t.vote(a, t.accept("r0", [1, "r0"], 0, c)) for a in NODES]
+    for r in NODES:
+        t.learn(r, votes)
+    # Conformance only: whether a proposer may count its own acceptor without a
+    # promise message is the MP-PROPOSAL monitor's call.
+    assert validate_run([str(t.write(tmp_path / "run.jsonl"))]).conformance == "conforms"
