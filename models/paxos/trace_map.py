@@ -389,18 +389,21 @@ class PaxosTraceMap:
     def _phase2a(self, s: Instances, slot: Slot, node: str, b: int, v: int, i: int) -> str | None:
         heard = self._received(s, slot, node, b, i)
         st = slot.st
+        me = self.acc.get(node)  # a proposer that is an acceptor knows its own promise
         if slot.retired:
+            if me is not None and st.max_bal[me] <= b:
+                heard |= 1 << me
             return self._phase2a_retired(slot, heard, b, v)
+        mine = 0 if me is None else 1 << me
         reports: dict[int, list[tuple[int, int]]] = {}
         for m in st.msgs:
-            if m[0] == T1B and m[2] == b and heard >> m[1] & 1:
+            if m[0] == T1B and m[2] == b and (heard | mine) >> m[1] & 1:
                 reports.setdefault(m[1], []).append((m[3], m[4]))
         have = sum(1 << a for a in reports)
         if self._safe(reports, have, v, len(slot.names)):
             slot.st = phase2a(st, b, v)
             return None
-        # A proposer that is an acceptor may count its own promise without a message.
-        me = self.acc.get(node)
+        # ... and may promise its own ballot as late as this step, without a message.
         if me is not None and not have >> me & 1 and b > st.max_bal[me] and (T1A, b) in st.msgs:
             t = phase1b(st, me, b, RULES)
             mine = dict(reports)

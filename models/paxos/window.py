@@ -22,23 +22,21 @@ still read it, makes that step `OutsideModel`, a warning, never a verdict):
   rather than fail. Without this, every leader change would grow every later slot.
 - A chosen slot that every learner has decided (or executed), LAG or more slots below
   the highest slot mentioned, retires: it keeps maxBal, maxVBal, maxVal and its 2a
-  messages, and drops its 1a, 1b and 2b messages. 2b messages are read only to decide
-  whether a value is chosen, which `Slot.chosen` already records (votes after that
-  carry the chosen value in any higher ballot, P2c, and the monitors check each
-  learner's certificate). 1a messages are read by Phase1b, which for a retired slot
-  only raises maxBal (a 1b nobody reads is not kept). 1b messages are read by Phase2a
-  alone: a late 2a in a ballot above the chosen one may propose only the chosen value
-  (Paxos Made Simple §2.2, P2c: every 1b of a higher ballot from a phase-1 quorum
-  reports a vote at least as high as the chosen ballot, since each acceptor of the
-  choosing quorum that promises the higher ballot has voted first, and every 2a at
-  or above the chosen ballot carries the chosen value), so the check becomes "a
-  phase-1 quorum of promises received, and the chosen value"; a 2a below the chosen
-  ballot would need the dropped 1bs and is outside the model. What remains keeps
-  Phase2b exact: an acceptor still may not vote below its promise, late or not.
-  Slots are chosen and decided in the order of the log, so those LAG slots catch the
+  and 2b messages, and drops its 1a and 1b messages. 1a messages are read by Phase1b
+  alone, which in a retired slot only raises maxBal (the 1b it would add is read by
+  nobody, see next). 1b messages are read by Phase2a alone: a late 2a in a ballot
+  above the chosen one may propose only the chosen value (Paxos Made Simple §2.2,
+  P2c: each acceptor of the choosing quorum voted before promising any higher
+  ballot, so a phase-1 quorum of 1bs of a higher ballot reports a vote at least as
+  high as the chosen ballot, and every 2a at or above it carries the chosen value),
+  so the check there becomes "promises received from a phase-1 quorum, and the
+  chosen value"; a 2a below the chosen ballot would need the dropped 1bs and is
+  outside the model. What remains keeps Phase2b exact (an acceptor still may not
+  vote below its promise, late or not) and keeps promises' reports checked.
+  Slots are chosen and decided in log order, so those LAG slots leave room for the
   late messages of proposers that competed for a slot. A run whose learners never
   log a decision cannot wait for them: past LIVE_CAP live slots, chosen slots retire
-  anyway (the checks above hold in a retired slot, so this costs only speed).
+  anyway (every check above holds in a retired slot, so this costs only speed).
 - RETIRED slots later, the oldest retired slots are forgotten (`floor` rises past
   them): an event in a forgotten slot is outside the model, except a decision or an
   execution there, a stutter whose agreement the monitors check.

@@ -483,3 +483,76 @@ def test_window_without_decisions_stays_bounded(tmp_path, monkeypatch):
         (s,) = conf.frontier
         peak = max(peak, len(s.live) + len(s.retired))
     assert peak <= 200 * 2 + 300 + 2
+
+
+def _retired_slot_run(late: str) -> Trace:
+    """Slot 0 is chosen (x, ballot (1,p1)) and decided, then retires as the log moves
+    on; p2 (which prepared ballot (0,p2) for slot 0 early) and then a new leader
+    p3 send late 2as there."""
+    t = Trace(["p1", "p2", "p3"], A, L)
+    x, y = t.request("c0", 0, ["p1"]), t.request("c1", 0, ["p2"])
+    t.phase1("p2", [0, "p2"], ["a1", "a2"], slot=0)
+    t.phase1("p1", [1, "p1"], A, from_slot=0)
+    t.phase2("p1", [1, "p1"], 0, x, A)
+    for i in range(1, 8):
+        t.phase2("p1", [1, "p1"], i, t.request("c0", i, ["p1"]), A)
+    if late == "low":
+        t.accept("p2", [0, "p2"], 0, y, A)
+    else:
+        t.phase1("p3", [2, "p3"], A, from_slot=0)
+        t.accept("p3", [2, "p3"], 0, x if late == "chosen" else y, A)
+    return t
+
+
+@pytest.fixture
+def small_window(monkeypatch):
+    monkeypatch.setattr(window, "LAG", 2)
+
+
+def test_retired_slot_late_2a_of_chosen_value_conforms(tmp_path, small_window):
+    conforms(_retired_slot_run("chosen"), tmp_path)
+
+
+def test_retired_slot_late_2a_of_other_value_fails(tmp_path, small_window):
+    fails(_retired_slot_run("other"), tmp_path, "a higher ballot may propose only that (P2c)")
+
+
+def test_retired_slot_late_2a_below_chosen_ballot_is_outside(tmp_path, small_window):
+    t = _retired_slot_run("low")
+    r = verdict(t, tmp_path)
+    assert r.exit_code == 0 and r.conformance == "outside-model", _why(r)
+    assert any("below the ballot the slot was chosen in" in w for w in r.warnings), r.warnings
+
+
+def test_forgotten_slot_is_outside(tmp_path, monkeypatch):
+    monkeypatch.setattr(window, "LAG", 2)
+    monkeypatch.setattr(window, "RETIRED", 2)
+    t = _retired_slot_run("chosen")
+    r = verdict(t, tmp_path)
+    assert r.exit_code == 0 and r.conformance == "outside-model", _why(r)
+    assert any("which the window has forgotten" in w for w in r.warnings), r.warnings
+
+
+def test_leader_changes_do_not_grow_new_slots(tmp_path):
+    """Fifty leaders, each taking over from the next slot: a new slot starts from the
+    range promises, without the 1a/1b of ballots every acceptor has passed."""
+    t = long_run(500, leaders=50)
+    from smrcheck.traces.reader import Merger, open_run
+    run = open_run([str(t.write(tmp_path / "run.jsonl"))])
+    model, m = for_header(run.header, None)
+    conf = Conformance(model, m)
+    biggest = 0
+    for ev in Merger(run):
+        assert conf.step(ev), conf.failure
+        (s,) = conf.frontier
+        if s.template is not None:
+            biggest = max(biggest, len(s.template.msgs))
+    assert 0 < biggest <= 2 * (1 + len(A))
+
+
+def test_byzantine_quorums_are_outside_the_model(tmp_path):
+    t = Trace(P[:1], ["a1", "a2", "a3", "a4"], L, quorums="bft:f=1")
+    t.phase1("p1", [1, "p1"], ["a1", "a2", "a3"])
+    r = verdict(t, tmp_path)
+    assert r.conformance == "outside-model" and r.exit_code == 0, _why(r)
+    assert any("crashes only" in w for w in r.warnings), r.warnings
