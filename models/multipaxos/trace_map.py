@@ -9,14 +9,23 @@ model command; a no-op, or a duplicate a replica skipped (`"applied": false`), i
 Paxos Made Simple §3, step by step:
 
 - `send` prepare by r: Prepare(r, b), which in the model also makes r's own acceptor
-  promise; so r's own `promise` is a stutter.
+  promise; so r's own `promise` is a stutter. A replica that sends the prepare to
+  itself promises when it receives it (its acceptor may accept a lower ballot in
+  between, as Paxos allows): then the step is Prepare without that promise, and the
+  promise is Promise(r, b), at the receipt or at r's own `promise`.
 - `send` promise by another acceptor a: Promise(a, b) while b's leader still collects
   promises; a late promise (the leader has led) is a stutter, as the model argues:
   a promise no leader reads only blocks lower ballots, which a lost message also does.
 - `send` accept by the leader: the 2a is already among the model's messages (Lead sent
-  every re-proposal at once), or it is Propose(r, c) in the leader's next slot, or it
-  is the first 2a after phase 1: Lead(r, Q, ...) with any quorum Q, then, if the 2a is
-  not a re-proposal, Propose.
+  every re-proposal at once), or r proposes it in its next slot, or in a slot its
+  phase 1 left free, or it is the first 2a after phase 1: Lead(r, Q, ...) with Q any
+  set that contains a quorum, then, if the 2a is not a re-proposal, the proposal.
+  Where the model is stricter than the protocol, the map takes the protocol's step
+  (`_leads`, `_propose`): a slot below the highest one Q reports that no promise
+  reports is left free, to be filled later with any value (the model's Lead fills it
+  with a no-op at once; §3's leader may fill it with a client's command as well), and
+  a leader may propose a command it proposed already in its ballot (a client retried;
+  replicas skip the duplicate, which the model's log does too).
 - `send` accepted by a: Accept(a, b, slot, v); the model's prompt learners execute in
   that same step.
 - `execute` at r: for a live replica a check, no step: the model's log of r holds v at
@@ -24,7 +33,20 @@ Paxos Made Simple §3, step by step:
 - `crash`, `restart`: Crash(r), Restart(r) (recovery=durable).
 - everything else stutters: `decide` (learning is derived), every `recv` (the
   sent-set network), requests (every command is pending from the start), replies,
-  results, decide messages, heartbeats, notes.
+  results, decide messages, nacks, heartbeats, notes.
+
+The model's network is the set of every message sent, so Promise, Accept and Lead may
+read messages their node never received; judged that way, a verdict would follow the
+order in which a merged file lists the nodes. So the map notes what each node
+received and holds each step to it: a promise answers a prepare its acceptor
+received, an accept a 2a its acceptor received (or proposed), and Lead's quorum is
+among the acceptors whose promises the leader received (or itself). With that, any
+order that keeps each node's events in seq order gives the same verdict.
+
+Phase 1 for one slot, or from a slot above 0 (`slot`, `from_slot` in format 2), is
+not this model's (its phase 1 covers every slot): conformance stops there as outside
+the model. A replica that logs decides and no executes moves the window by the slots
+it has decided.
 
 A run is unbounded, the model is not, so the model follows a window of the run
 (`window.py` says what may be forgotten and why). Model slot 0 is trace slot `base`;

@@ -23,6 +23,16 @@ where names become ints, as `common.ids` does for counterexamples:
   its log is a slow correct one), and every event of a Byzantine replica (the
   model's faulty replicas have sent every message they can sign from the start).
 
+The model's network is the set of every message sent, so its PREPARE, COMMIT,
+EXECUTE and NEW-VIEW may read messages their replica never received, and a verdict
+would follow the order in which a merged file lists the replicas. So each is also
+held to what that replica received: a backup prepares a pre-prepare it holds
+(received from the primary, or in a NEW-VIEW), it commits once prepared and executes
+once committed-local as the run's monitor counts its receipts (`prepared`,
+`committed_local`, asked of the monitor, which sees each event just before the map;
+without a monitor those two checks are the model's alone), and a new primary's O
+follows from VIEW-CHANGEs it received.
+
 Digests: the PRE-PREPARE that names a digest carries its request, which fixes the
 digest's model request (a Byzantine primary's sends are not trusted to be logged, so
 a backup's recv of its pre-prepare, which carries the message, names it too).
