@@ -28,6 +28,7 @@ The native vocabulary, one line per event (`t=<unix time> proc=<name> EVENT k=v 
   ISSUE req= op=               (client)          request {req, op}
   DONE req= result=            (client)          result {req, result}
   TIMEOUT slot= ballot= phase= (proposer)        note (a timer: the model does not see it)
+  RESTART incarnation=         (acceptor)        restart (first line of a new life's log)
 
   message TYPE   fields                         smrtrace msg.type (Paxos Made Simple)
   ------------   ----------------------------   ------------------------------------------
@@ -155,26 +156,43 @@ def event(words: list[str], f: dict) -> dict:
         return {"kind": "request", "req": int(f["req"]), "op": f["op"]}
     if kind == "DONE":
         return {"kind": "result", "req": int(f["req"]), "result": f["result"]}
+    if kind == "RESTART":
+        # The process runs again on its durable state. Its crash logged nothing (it was
+        # killed), and smrcheck needs no `crash` before a `restart`.
+        return {"kind": "restart"}
     if kind == "TIMEOUT":
         return {"kind": "note", "text": f"timeout slot {f['slot']} ballot {f['ballot']} "
                                         f"phase {f['phase']}"}
     raise KeyError(f"unknown event {kind}")
 
 
-def read_log(path: Path) -> tuple[str, list[dict]]:
-    """One process's events, numbered by `seq` in log order.
+def read_log(paths: list[Path]) -> tuple[str, list[dict]]:
+    """One process's events from its log files (one per incarnation, in order: a1.log,
+    then a1.2.log after a restart), numbered by `seq` in log order.
+
+    `seq` runs on across the files: it is the process's counter over its whole life, so
+    a restart continues it rather than starting again at 0 (smrcheck would read a second
+    `seq` 0 as a duplicated event).
 
     A last line without its newline was cut off when the process died mid-write: it is
     skipped with a warning, as smrcheck itself does for a trace. Any other line that
     does not parse is an error naming the file and line: guessing would make the
     checker's verdict about the adapter, not about the system.
     """
+    proc, events = paths[0].name.split(".")[0], []
+    for path in paths:
+        read_file(path, events)
+        if events:
+            proc = events[-1]["node"]
+    return proc, events
+
+
+def read_file(path: Path, events: list[dict]) -> None:
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     if lines and lines[-1]:
         print(f"{path}: skipping the truncated last line {len(lines)}", file=sys.stderr)
     lines = lines[:-1]  # "" after the final newline, or the truncated line
-    proc, events = path.stem, []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -189,7 +207,6 @@ def read_log(path: Path) -> tuple[str, list[dict]]:
             raise NativeLogError(f"{path}:{number}: cannot read {line!r}: {exc}") from None
         # seq: this process's own counter, 0, 1, 2, ... in the order it logged.
         events.append({**ev, "node": proc, "seq": len(events), "ts": ts})
-    return proc, events
 
 
 # ---------------------------------------------------------------------------------------
@@ -197,11 +214,20 @@ def read_log(path: Path) -> tuple[str, list[dict]]:
 
 def adapt(run_dir: Path) -> tuple[dict, dict[str, list[dict]]]:
     hdr = header(run_dir / "cluster.conf", run_dir.name)
+    files: dict[str, list[Path]] = {}
+    for path in run_dir.glob("*.log"):  # <name>.log, then <name>.<incarnation>.log
+        files.setdefault(path.name.split(".")[0], []).append(path)
     logs = {}
-    for path in sorted(run_dir.glob("*.log")):
-        proc, events = read_log(path)
+    for name in sorted(files):
+        paths = sorted(files[name], key=incarnation)
+        proc, events = read_log(paths)
         logs[proc] = events
     return hdr, logs
+
+
+def incarnation(path: Path) -> int:
+    parts = path.name.split(".")  # ["a1", "log"] or ["a1", "2", "log"]
+    return int(parts[1]) if len(parts) == 3 else 1
 
 
 def write_per_process(hdr: dict, logs: dict[str, list[dict]], out: Path) -> None:

@@ -32,6 +32,7 @@ import argparse
 import heapq
 import itertools
 import json
+import os
 import random
 import socket
 import time
@@ -117,7 +118,14 @@ class Process:
         self.timers: list = []
         self.tick = itertools.count()
         self.ids = itertools.count()
-        self.started = self.stopped = False
+        # After a restart (run.py --crash), message ids carry the incarnation so they
+        # never repeat the first life's: a1-7, then a1.2-0, a1.2-1, ...
+        self.incarnation = args.incarnation
+        self.id_prefix = self.name if args.incarnation == 1 else f"{self.name}.{args.incarnation}"
+        self.state_file = args.state
+        # A restarted process is past "go": it serves at once.
+        self.started = args.incarnation > 1
+        self.stopped = False
 
     def names(self, role: str) -> list[str]:
         return [n for n, r in self.role_of.items() if r == role]
@@ -129,7 +137,7 @@ class Process:
 
     def send(self, to: list[str], msg: dict) -> None:
         """Log one SEND (one id for every addressee), then hand it to the network."""
-        msg = dict(msg, id=f"{self.name}-{next(self.ids)}", src=self.name)
+        msg = dict(msg, id=f"{self.id_prefix}-{next(self.ids)}", src=self.name)
         self.log("SEND " + msg["type"], **self.describe(msg), to=",".join(to))
         for dest in to:
             fault = scenario_fault(self.scenario, self.name, msg, dest)
@@ -172,7 +180,10 @@ class Process:
         heapq.heappush(self.timers, (time.monotonic() + seconds, next(self.tick), fn))
 
     def run(self, role) -> None:
-        self.sock.sendto(b'"ready"', self.launcher)
+        if self.incarnation > 1:
+            self.log("RESTART", incarnation=self.incarnation)
+        else:
+            self.sock.sendto(b'"ready"', self.launcher)
         try:
             while not self.stopped and time.monotonic() < self.deadline:
                 now = time.monotonic()
@@ -205,12 +216,32 @@ class Process:
 # Roles. Each keeps its state in plain dicts keyed by slot: every slot is its own Paxos.
 
 class Acceptor:
-    """Per slot: `promised` (highest ballot promised) and `accepted` (ballot, cmd)."""
+    """Per slot: `promised` (highest ballot promised) and `accepted` (ballot, cmd).
+
+    Both are durable (Paxos Made Simple §3: an acceptor must remember what it promised
+    and accepted across a failure): written to the state file BEFORE the PROMISE or
+    ACCEPTED that reports them is sent, and read back on a restart.
+    """
 
     def __init__(self, p: Process):
         self.p = p
         self.promised: dict[int, tuple] = {}
         self.accepted: dict[int, tuple] = {}
+        if p.state_file and os.path.exists(p.state_file):
+            with open(p.state_file, encoding="utf-8") as fh:
+                saved = json.load(fh)
+            self.promised = {int(k): tuple(v) for k, v in saved["promised"].items()}
+            self.accepted = {int(k): (tuple(v[0]), v[1]) for k, v in saved["accepted"].items()}
+
+    def persist(self) -> None:
+        if not self.p.state_file:
+            return
+        tmp = self.p.state_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"promised": self.promised, "accepted": self.accepted}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.p.state_file)  # atomic: a kill leaves the old or the new
 
     def start(self) -> None:
         pass
@@ -224,6 +255,7 @@ class Acceptor:
         if m["type"] == "PREPARE":
             if held is None or self.rank(b) > self.rank(held):
                 self.promised[slot] = b
+                self.persist()
                 acc = self.accepted.get(slot)
                 self.p.send([m["src"]], {"type": "PROMISE", "slot": slot, "ballot": b,
                                          "accepted": acc and [acc[0], acc[1]]})
@@ -235,6 +267,7 @@ class Acceptor:
             if held is None or self.rank(b) >= self.rank(held):
                 self.promised[slot] = b
                 self.accepted[slot] = (b, m["cmd"])
+                self.persist()
                 self.p.send(self.p.names("learner"),
                             {"type": "ACCEPTED", "slot": slot, "ballot": b, "cmd": m["cmd"]})
             else:
@@ -436,6 +469,8 @@ def main(argv=None) -> None:
     ap.add_argument("--commands", type=int, default=0)
     ap.add_argument("--gap", type=float, default=0.0)
     ap.add_argument("--max-seconds", type=float, default=10.0)
+    ap.add_argument("--incarnation", type=int, default=1, help="2, 3, ... after a restart")
+    ap.add_argument("--state", help="an acceptor's durable state file")
     args = ap.parse_args(argv)
     cluster = read_cluster(args.cluster)
     p = Process(args, cluster)

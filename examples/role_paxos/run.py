@@ -56,32 +56,49 @@ def run(args) -> int:
         cluster = out / "cluster.conf"
         cluster.write_text("# role name host port\n" + "".join(
             f"{role} {name} 127.0.0.1 {socks[name].getsockname()[1]}\n" for role, name in nodes))
-        for role, name in nodes:
+        crash = parse_crash(args.crash, [n for r, n in nodes if r == "acceptor"])
+
+        def start(role: str, name: str, incarnation: int = 1) -> subprocess.Popen:
             fd = socks[name].fileno()
+            log = f"{name}.log" if incarnation == 1 else f"{name}.{incarnation}.log"
             cmd = [sys.executable, str(HERE / "node.py"), "--name", name, "--cluster", str(cluster),
                    "--fd", str(fd), "--launcher-port", str(control.getsockname()[1]),
-                   "--log", str(out / f"{name}.log"), "--seed", str(args.seed),
+                   "--log", str(out / log), "--seed", str(args.seed),
                    "--loss", str(args.loss), "--delay-ms", str(args.delay_ms),
-                   "--max-seconds", str(args.max_seconds)]
+                   "--max-seconds", str(args.max_seconds), "--incarnation", str(incarnation)]
+            if role == "acceptor":
+                cmd += ["--state", str(out / f"{name}.state")]
             if args.scenario:
                 cmd += ["--scenario", args.scenario]
             if args.bug and role == "proposer":
                 cmd += ["--bug", args.bug]
             if role == "client":
                 cmd += ["--commands", str(args.commands), "--gap", str(args.gap)]
-            procs.append(subprocess.Popen(cmd, pass_fds=(fd,)))
-        for s in socks.values():
-            s.close()  # the children hold their own copies
+            return subprocess.Popen(cmd, pass_fds=(fd,))
+
+        by_name = {}
+        for role, name in nodes:
+            by_name[name] = start(role, name)
+            procs.append(by_name[name])
+        for name, s in socks.items():
+            if not crash or name != crash[0]:
+                s.close()  # the child holds its own copy; a crashing one's is kept to restart it
         if not wait_ready(control, len(nodes), deadline=time.monotonic() + 15):
             print("role_paxos: not every process started", file=sys.stderr)
             return 2
+        go = time.monotonic()
         for _, name in nodes:
             control.sendto(json.dumps("go").encode(), ("127.0.0.1", port_of(cluster, name)))
         client = procs[-1]
-        try:
-            client.wait(timeout=args.max_seconds + 2)
-        except subprocess.TimeoutExpired:
-            pass
+        while client.poll() is None and time.monotonic() < go + args.max_seconds + 2:
+            if crash and by_name[crash[0]].poll() is None and time.monotonic() >= go + crash[1]:
+                by_name[crash[0]].kill()  # SIGKILL: no goodbye, maybe a half-written line
+                by_name[crash[0]].wait()
+            if crash and by_name[crash[0]].poll() is not None and time.monotonic() >= go + crash[2]:
+                by_name[crash[0]] = start("acceptor", crash[0], incarnation=2)
+                procs.append(by_name[crash[0]])
+                crash = None
+            time.sleep(0.01)
         # Let in-flight messages land so the logs end quiet, then stop everyone.
         time.sleep(0.2)
         for _, name in nodes:
@@ -91,7 +108,8 @@ def run(args) -> int:
                 p.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 pass
-        return 0 if all(p.returncode == 0 for p in procs) else 1
+        # The crashed incarnation's -9 is the crash we asked for, not a failure.
+        return 0 if all(p.returncode == 0 for p in by_name.values()) else 1
     finally:
         for p in procs:
             if p.poll() is None:
@@ -100,6 +118,18 @@ def run(args) -> int:
         for s in socks.values():
             s.close()
         control.close()
+
+
+def parse_crash(spec: str | None, acceptors: list[str]) -> tuple[str, float, float] | None:
+    """`a1@0.4+0.5`: kill acceptor a1 0.4 s after the start, restart it 0.5 s later."""
+    if not spec:
+        return None
+    name, _, times = spec.partition("@")
+    at, _, down = times.partition("+")
+    if name not in acceptors:
+        raise SystemExit(f"--crash: {name!r} is not an acceptor (only acceptors restart: "
+                         f"their state is durable)")
+    return name, float(at), float(at) + float(down or 0.3)
 
 
 def wait_ready(control: socket.socket, n: int, deadline: float) -> bool:
@@ -136,6 +166,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scenario", choices=["first-promise"],
                     help="scripted faults where adopt-first-promise breaks agreement")
     ap.add_argument("--bug", choices=["adopt-first-promise"])
+    ap.add_argument("--crash", metavar="ACCEPTOR@T+D",
+                    help="kill an acceptor T s after the start, restart it D s later (e.g. a1@0.4+0.5)")
     ap.add_argument("--max-seconds", type=float, default=8.0)
     return run(ap.parse_args(argv))
 

@@ -162,6 +162,23 @@ def test_concatenated_per_process_files_on_stdin(lossy_run):
     assert_valid(*validate("-", stdin=stream))
 
 
+def test_acceptor_crash_and_restart_validates(tmp_path):
+    """An acceptor killed mid-run (SIGKILL: no last words, maybe half a line) restarts
+    on its durable state with a second log file; the adapter continues its seq and the
+    run validates, the restart included."""
+    run = run_example(tmp_path / "run", "--seed", "4", "--commands", "8", "--loss", "0.05",
+                      "--gap", "0.05", "--crash", "a1@0.2+0.3")
+    assert (run / "a1.2.log").exists()
+    trace = adapt_to_dir(run)
+    events = [json.loads(x) for x in (trace / "a1.jsonl").read_text().splitlines()[1:]]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("restart") == 1
+    # Both lives did protocol work, so the restart is in the middle of the run.
+    assert "send" in kinds[:kinds.index("restart")] and "send" in kinds[kinds.index("restart"):]
+    assert_valid(*validate(str(trace)))
+
+
 def test_scripted_run_where_the_highest_ballot_matters_validates(scenario_run):
     # The script played out: p1's retry heard X (1.p1) first, then Y (1.p2) ...
     reported = retry_promises(scenario_run)
