@@ -67,9 +67,10 @@ renamed run is a run of the model too.
 Some facts outlive a compacted slot and are kept outside the states:
 
 - `done`: commands executed in a dropped slot that the window still mentions
-  (chosen again in a later slot, the leader re-proposing them). Executing one again
-  is a duplicate (NOOP), and a leader does not propose it afresh; `WindowModel`
-  applies both, as the model does for a command still in the log.
+  (chosen again in a later slot, the leader re-proposing them, or a client retrying),
+  and requests some replica applied before the window forgot them (`applied`) and
+  that come back, retried. Executing one again is a duplicate (NOOP); `WindowModel`
+  applies it, as the model does for a command still in the log.
 - `record` and `proposed`: per slot below the window, what was executed there and
   the 2as sent there (for `GRACE` slots, or as far as the slowest replica lags).
   An acceptor may still accept such a 2a (a message delayed or sent again): the
@@ -84,11 +85,7 @@ Some facts outlive a compacted slot and are kept outside the states:
 What the window cannot hold is reported as outside the model, never guessed: an
 event about a slot below the window that nothing above explains, a slot more than
 `MAX_SLOTS` above the slowest (not lagging) replica's execution point, more than
-`MAX_ROUNDS` live ballots or `MAX_COMMANDS` requests in flight. A command that no
-state mentions any more has been executed by every replica; were the same request
-proposed again, it would be taken for a new one (impl/'s replicas answer it from
-their session table instead), and its at-most-once execution is left to the
-MP-AT-MOST-ONCE monitor.
+`MAX_ROUNDS` live ballots or `MAX_COMMANDS` requests in flight.
 """
 
 from __future__ import annotations

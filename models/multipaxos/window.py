@@ -33,9 +33,9 @@ Made Simple §3 can read; each rule below says why that holds.
   (`actions.collecting`), and an owner that left it never returns: its `lead` only
   moves to a higher ballot (Prepare) or is cleared (Crash).
 - A 2a message whose ballot is below every acceptor's promise and is no replica's
-  own ballot: Accept needs ballot >= promise (§2.2 P1a), promises only rise, and
-  Propose reads only the 2as of the proposer's own ballot (each command once per
-  ballot). Durable promises of crashed acceptors count, since they may restart.
+  own ballot: Accept needs ballot >= promise (§2.2 P1a), promises only rise, and a
+  proposer reads only the 2as of its own ballot (to find the slots its phase 1 left
+  free). Durable promises of crashed acceptors count, since they may restart.
 - Ballots and commands that no part of the state mentions any more: the model only
   compares ballots by order (and reads their owners) and commands by equality, so
   renumbering the ones left in order, with the same renaming in every state,
@@ -78,24 +78,12 @@ def prune(s: MPState) -> MPState:
 
 
 def slack(s: MPState, behind: frozenset[int] = frozenset()) -> int:
-    """How many leading slots s can drop: those every log holds and no leader will
-    fill, and none holding a command its leader proposed in its current ballot
-    (`taken`, so not to be proposed again in it) unless that command is executed
-    there, which `done` then remembers. The logs of replicas in `behind` are not
-    waited for: `catch_up` fills them in first."""
-    k = min(len(lg) for r, lg in enumerate(s.log) if r not in behind)
-    while k > 0:
-        executed = {v for lg in s.log for v in lg[:k]}
-        low = k
-        for m in s.msgs:
-            if m[0] == P2A and m[2] < k and m[3] >= 0 and m[3] not in executed:
-                for r, b in enumerate(s.lead):
-                    if b == m[1] and s.next_slot[r] != NONE and m[2] >= s.fresh[r]:
-                        low = min(low, m[2])
-        if low == k:
-            break
-        k = low
-    return k
+    """How many leading slots s can drop: those every log holds. The logs of replicas
+    in `behind` are not waited for: `catch_up` fills them in first. No proposer reads
+    its 2as there again: the trace map lets a leader propose a command again in its
+    ballot (a client retried), so nothing needs to remember which it proposed, and a
+    slot every replica executed is no free slot to fill."""
+    return min(len(lg) for r, lg in enumerate(s.log) if r not in behind)
 
 
 def catch_up(s: MPState, behind: frozenset[int], k: int) -> MPState:
