@@ -109,10 +109,15 @@ class PerSlotPaxos:
             return f"Phase1a(b={m.ballot_text(a[1])})"
         if name == "Phase1b":
             return f"Phase1b({m.acceptors[a[1]]}, on 1a b={m.ballot_text(a[2])})"
+        slot = m.state.live.get(m.state.focus) or m.state.retired.get(m.state.focus)
+
+        def val(v: int) -> str:
+            return str(v) if slot is None or v >= len(slot.names) else cmd_text(slot.names[v])
+
         if name == "Phase2a":
             q = "{" + ", ".join(m.acceptors[i] for i in a[3]) + "}"
-            return f"Phase2a(b={m.ballot_text(a[1])}, v={a[2]}, Q={q})"
-        return f"Phase2b({m.acceptors[a[1]]}, b={m.ballot_text(a[2])}, v={a[3]})"
+            return f"Phase2a(b={m.ballot_text(a[1])}, v={val(a[2])}, Q={q})"
+        return f"Phase2b({m.acceptors[a[1]]}, b={m.ballot_text(a[2])}, v={val(a[3])})"
 
     def describe(self, s: Instances) -> dict[str, Any]:
         return self.map.describe_slot(s)
@@ -129,7 +134,10 @@ class PaxosTraceMap:
         self.acceptors = ms.acceptors
         self.acc = ms.index  # acceptor name -> index
         self.n = len(ms.acceptors)
-        self.learners = frozenset(ms.learners)
+        logged = getattr(header, "logged", None)
+        # The learners a slot waits for before it retires: those whose decisions the
+        # trace can show.
+        self.learners = frozenset(x for x in ms.learners if logged is None or x in logged)
         self.quorums1 = ms.quorums.minimal_quorums(1)
         self.masks1 = [(sum(1 << i for i in q), q) for q in self.quorums1]
         self.phase1 = ms.quorums.phase1
@@ -420,9 +428,10 @@ class PaxosTraceMap:
             names = ", ".join(self.acceptors[a] for a in range(self.n) if have >> a & 1)
             return (f"{node} has received promises for this ballot and slot from "
                     f"{{{names}}} only, not {self.members.describe(1)}")
-        return (f"{cmd_text(slot.names[v])} is not what Phase2a allows: the highest-ballot "
-                f"vote the received promises report ({self._reports_text(slot, reports)}) "
-                "must be proposed, in every phase-1 quorum among them")
+        return (f"{cmd_text(slot.names[v])} is not what Phase2a allows on the promises "
+                f"{node} received ({self._reports_text(slot, reports)}): in every phase-1 "
+                "quorum among them, the highest-ballot vote reported is for another value, "
+                "which must be proposed (Paxos Made Simple §2.2, P2c)")
 
     def _safe(self, reports: dict, have: int, v: int, n_values: int) -> bool:
         for mask, q in self.masks1:
@@ -553,8 +562,8 @@ class PaxosTraceMap:
             if m[0] == T1A:
                 return f"1a {self.ballot_text(m[1])}"
             if m[0] == T1B:
-                return (f"1b {accs[m[1]]} {self.ballot_text(m[2])} "
-                        f"vote={self.ballot_text(m[3])}:{val(m[4])}")
+                vote = "no vote" if m[3] == NONE else f"vote {self.ballot_text(m[3])} {val(m[4])}"
+                return f"1b {accs[m[1]]} {self.ballot_text(m[2])} {vote}"
             if m[0] == T2A:
                 return f"2a {self.ballot_text(m[1])} {val(m[2])}"
             return f"2b {accs[m[1]]} {self.ballot_text(m[2])} {val(m[3])}"
