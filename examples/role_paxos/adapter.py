@@ -10,10 +10,11 @@ in role_paxos was changed to suit smrcheck; what the adapter needs from any syst
 what these logs already hold:
 
   1. the cluster: who plays which role (here `cluster.conf`; often a deployment file);
-  2. per process, its events in the order it did them (one log per process, read top
-     to bottom: the line order IS the process's order, so the adapter numbers the
-     lines 0, 1, 2, ... as `seq`; the wall-clock `t=` becomes `ts`, which smrcheck
-     never uses for ordering);
+  2. per process, its events in the order it did them (one log per process and per
+     incarnation, read top to bottom: the line order IS the process's order, so the
+     adapter numbers the lines 0, 1, 2, ... as `seq`, on from a1.log into a1.2.log
+     after a restart; the wall-clock `t=` becomes `ts`, which smrcheck never uses for
+     ordering);
   3. for every message, an id unique in the run that the sender logs on SEND and the
      receiver logs on RECV (role_paxos uses "<sender>-<counter>", e.g. `p2-17`);
   4. the protocol content of each message: slot, ballot, value.

@@ -21,6 +21,11 @@ Faults are injected at the sender, AFTER the SEND line is logged: the process di
 the message, the network lost or delayed it. That is what a real lossy network does,
 and why a trace may hold a send that is never received.
 
+An acceptor keeps its promises and votes in a state file, written before the message
+that reports them is sent; `run.py --crash a1@T+D` kills it (SIGKILL) and starts a new
+incarnation on that state, which logs to `a1.2.log` and numbers its messages `a1.2-0`,
+`a1.2-1`, ... so that no id repeats.
+
 Bounded by construction: every process exits at --max-seconds even if nobody tells it
 to stop, every retry loop has a cap, and sockets are bound to 127.0.0.1 only (the
 launcher binds them and hands them down).
