@@ -436,3 +436,52 @@ def test_own_prepare_received_and_promised_without_a_message(tmp_path):
     # Conformance only: whether a proposer may count its own acceptor without a
     # promise message is the MP-PROPOSAL monitor's call.
     assert validate_run([str(t.write(tmp_path / "run.jsonl"))]).conformance == "conforms"
+
+
+def test_retry_of_a_request_the_window_forgot_is_a_duplicate(tmp_path):
+    """The client's first request is executed in slot 0; 40 slots later, long after
+    the window dropped it, the leader proposes its retry again and replicas skip it."""
+    t = Trace()
+    b = t.prepare("r0", 1, ["r1", "r2"], to_self=False)
+    first = None
+    for k in range(40):
+        c = t.request("c0", k, f"put x {k}", "r0")
+        first = first or c
+        votes = [t.vote(a, t.accept("r0", b, k, c)) for a in NODES]
+        for r in NODES:
+            t.learn(r, votes)
+    t.request("c0", 0, "put x 0", "r0", first=False)
+    votes = [t.vote(a, t.accept("r0", b, 40, first)) for a in NODES]
+    for r in NODES:
+        t.learn(r, votes, applied=False)
+    assert_legal(t, tmp_path)
+
+
+def _pbft_prefix(t: Trace) -> tuple[dict, str]:
+    """The request and r0's PRE-PREPARE for n=1, received by every backup."""
+    c = cmd("c0", 0, "put x 1")
+    t.ev("request", "c0", req=0, op="put x 1")
+    t.recv("r0", t.send("c0", ["r0"], {"type": "request", "cmd": c}))
+    pp = t.send("r0", ["r1", "r2", "r3"], {"type": "pre-prepare", "view": 0, "n": 1,
+                                           "digest": "dA", "cmd": c})
+    for r in ("r1", "r2", "r3"):
+        t.recv(r, pp)
+    return c, pp
+
+
+def test_execute_without_received_commits_fails_in_every_order(tmp_path):
+    """r1 is prepared and commits, and then decides and executes n=1 on its own COMMIT
+    alone: the others' COMMITs are in the file, never delivered to it."""
+    everyone = ["r0", "r1", "r2", "r3"]
+    t = Trace(protocol="pbft", nodes=everyone, clients=("c0",), f=1)
+    c, _ = _pbft_prefix(t)
+    prepares = {r: t.send(r, everyone, {"type": "prepare", "view": 0, "n": 1, "digest": "dA"})
+                for r in ("r1", "r2", "r3")}
+    for r in ("r2", "r3"):
+        t.recv("r1", prepares[r])
+    for r in ("r1", "r2", "r3"):
+        t.send(r, everyone, {"type": "commit", "view": 0, "n": 1, "digest": "dA"})
+    t.ev("decide", "r1", view=0, n=1, digest="dA")
+    t.ev("execute", "r1", n=1, digest="dA", cmd=c, result="ok")
+    got = verdicts_in_every_order(t, tmp_path)
+    assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
