@@ -504,6 +504,18 @@ class PbftTraceMap:
                 f"requests: {names or 'none'})")
 
 
+def _all_logged(header, exempt: frozenset[str] = frozenset()) -> None:
+    """The model takes every replica's steps from its events: a replica the trace does
+    not log (`logged`) would never send anything in it."""
+    logged = getattr(header, "logged", None)
+    if logged is None:
+        return
+    missing = [r for r in header.nodes if r not in logged and r not in exempt]
+    if missing:
+        raise OutsideModel(f"the model follows every replica's steps, and {', '.join(missing)} "
+                           "is not logged")
+
+
 def _byzantine_param(header) -> str:
     n, f = len(header.nodes), header.f
     faulty = {header.nodes.index(x) for x in header.byzantine}
@@ -524,6 +536,7 @@ def for_header(header, monitor=None) -> tuple[WindowModel, PbftTraceMap]:
     if header.f >= n:
         raise OutsideModel(f"the pbft model needs f below the number of replicas; this run "
                            f"has {n} replicas and f={header.f}")
+    _all_logged(header, frozenset(header.byzantine))
     try:
         q = membership(header).quorums.phase2
     except UsageError as err:
