@@ -485,3 +485,18 @@ def test_execute_without_received_commits_fails_in_every_order(tmp_path):
     t.ev("execute", "r1", n=1, digest="dA", cmd=c, result="ok")
     got = verdicts_in_every_order(t, tmp_path)
     assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
+
+
+def test_new_view_from_view_changes_never_received_fails_in_every_order(tmp_path):
+    """The view-change sample without r1's receipt of r3's VIEW-CHANGE: the new
+    primary r1 then holds two (its own and r2's), no quorum, though r3's is in the
+    file (sent, never delivered to r1)."""
+    t = _as_trace(SAMPLES / "good" / "pbft-view-change.jsonl")
+    drop = next(e for e in t.events if e["kind"] == "recv" and e["node"] == "r1"
+                and e["msg_id"] == "m27")
+    t.events = [e if e["node"] != "r1" or e["seq"] < drop["seq"] else {**e, "seq": e["seq"] - 1}
+                for e in t.events if e is not drop]
+    got = verdicts_in_every_order(t, tmp_path, count=6)
+    assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
+    r = validate_run([str(t.write(tmp_path / "run.jsonl"))])
+    assert "NEW-VIEW" in r.conformance_failure.mapped_to
