@@ -44,8 +44,8 @@ def trace_map_module(header: Any) -> str:
 def conformance_for(header: Any, monitor: Any, required: bool = False
                     ) -> tuple[Conformance | None, str | None]:
     """The conformance check of a run, or (None, the reason the model cannot describe
-    it). `required`: conformance was asked for by name, so a protocol without a trace
-    map is a usage error rather than a warning."""
+    it). `required`: conformance was asked for by name (`--conformance`), so a run no
+    model can describe is a usage error, not a warning."""
     name = trace_map_module(header)
     try:
         module = import_module(f".{name}", __package__)
@@ -57,4 +57,7 @@ def conformance_for(header: Any, monitor: Any, required: bool = False
     try:
         return Conformance(*module.for_header(header, monitor)), None
     except OutsideModel as why:
+        if required:
+            raise UsageError(f"conformance: outside the model ({why}); validate with "
+                             "--no-conformance") from None
         return None, str(why)
