@@ -233,9 +233,30 @@ def interleave(trace: Path, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def validate_streams(streams: list[str]) -> list[tuple[int, dict]]:
+    """`smrcheck validate - --json` on each stream, all at once (they are independent)."""
+    cmd = [sys.executable, "-m", "smrcheck.checker.cli", "validate", "-", "--json"]
+    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in streams]
+    out = []
+    try:
+        for proc, stream in zip(procs, streams):
+            stdout, stderr = proc.communicate(stream, timeout=120)
+            assert stdout, f"no JSON on stdout (exit {proc.returncode}): {stderr[-2000:]}"
+            out.append((proc.returncode, json.loads(stdout)))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return out
+
+
 def test_adopt_first_promise_verdict_is_the_same_in_any_order(buggy_run):
     """The verdict depends on what each process had received, not on line order: per
-    process files, the adapter's merged file and random interleavings agree."""
+    process files, the adapter's merged file and random interleavings agree. (Eight
+    interleavings: an order-dependent checker has been seen to differ on about one
+    in three.)"""
     trace = adapt_to_dir(buggy_run)
     _, per_process = validate(str(trace))
 
@@ -243,9 +264,8 @@ def test_adopt_first_promise_verdict_is_the_same_in_any_order(buggy_run):
         return (report["result"], report["conformance"],
                 sorted({v["property"] for v in report["violations"]}))
 
-    streams = [adapt(buggy_run, "--merged", "-").stdout] + [interleave(trace, s) for s in (1, 2)]
-    for stream in streams:
-        code, merged = validate("-", stdin=stream)
+    streams = [adapt(buggy_run, "--merged", "-").stdout] + [interleave(trace, s) for s in range(8)]
+    for code, merged in validate_streams(streams):
         assert code == 1, summary(merged)
         assert verdict(merged) == verdict(per_process), summary(merged)
 
