@@ -42,7 +42,8 @@ import random
 import socket
 import time
 
-BUGS = ("adopt-first-promise",)
+# Injected bugs, and the role whose code each one changes.
+BUGS = {"adopt-first-promise": "proposer", "amnesiac-acceptor": "acceptor"}
 MAX_ATTEMPTS = 40  # per command: a proposer gives up rather than duel forever
 
 
@@ -232,7 +233,10 @@ class Acceptor:
         self.p = p
         self.promised: dict[int, tuple] = {}
         self.accepted: dict[int, tuple] = {}
-        if p.state_file and os.path.exists(p.state_file):
+        # THE BUG amnesiac-acceptor: a restarted acceptor ignores what it wrote to disk,
+        # so its promises no longer report what it accepted before the crash.
+        remembers = p.bug != "amnesiac-acceptor"
+        if remembers and p.state_file and os.path.exists(p.state_file):
             with open(p.state_file, encoding="utf-8") as fh:
                 saved = json.load(fh)
             self.promised = {int(k): tuple(v) for k, v in saved["promised"].items()}
@@ -470,7 +474,7 @@ def main(argv=None) -> None:
     ap.add_argument("--loss", type=float, default=0.0)
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--scenario", choices=["first-promise"])
-    ap.add_argument("--bug", choices=BUGS)
+    ap.add_argument("--bug", choices=sorted(BUGS))
     ap.add_argument("--commands", type=int, default=0)
     ap.add_argument("--gap", type=float, default=0.0)
     ap.add_argument("--max-seconds", type=float, default=10.0)

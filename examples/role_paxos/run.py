@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from node import BUGS as BUG_ROLE  # noqa: E402  (bug -> the role whose code it changes)
 
 
 def layout(args) -> list[tuple[str, str]]:
@@ -70,7 +72,7 @@ def run(args) -> int:
                 cmd += ["--state", str(out / f"{name}.state")]
             if args.scenario:
                 cmd += ["--scenario", args.scenario]
-            if args.bug and role == "proposer":
+            if args.bug and BUG_ROLE[args.bug] == role:
                 cmd += ["--bug", args.bug]
             if role == "client":
                 cmd += ["--commands", str(args.commands), "--gap", str(args.gap)]
@@ -165,7 +167,9 @@ def main(argv=None) -> int:
     ap.add_argument("--gap", type=float, default=0.0, help="seconds between client requests")
     ap.add_argument("--scenario", choices=["first-promise"],
                     help="scripted faults where adopt-first-promise breaks agreement")
-    ap.add_argument("--bug", choices=["adopt-first-promise"])
+    ap.add_argument("--bug", choices=sorted(BUG_ROLE),
+                    help="adopt-first-promise (proposers), amnesiac-acceptor (a restarted "
+                         "acceptor forgets its state; use with --crash)")
     ap.add_argument("--crash", metavar="ACCEPTOR@T+D",
                     help="kill an acceptor T s after the start, restart it D s later (e.g. a1@0.4+0.5)")
     ap.add_argument("--max-seconds", type=float, default=8.0)

@@ -219,6 +219,34 @@ def test_adopt_first_promise_is_caught(buggy_run):
     assert ("p1.jsonl", bad_accept) in blamed, summary(report)
 
 
+def test_amnesiac_acceptor_is_caught(tmp_path):
+    """A restarted acceptor that forgets its durable state lies in its next promise.
+
+    In the first-promise scenario a1 alone accepted X in ballot 1.p1; it is killed and
+    restarted before p1's retry. Remembering, its promise for 2.p1 reports X at 1.p1
+    and the run validates; amnesiac, it reports nothing: MP-PROMISE-REPORT at that
+    promise (and no other invariant: nothing else went wrong)."""
+    crash = ("--scenario", "first-promise", "--crash", "a1@0.8+0.1")
+    durable = run_example(tmp_path / "durable", *crash)
+    amnesiac = run_example(tmp_path / "amnesiac", *crash, "--bug", "amnesiac-acceptor")
+
+    def promise_to_retry(run):
+        return [f["accepted"] for f in native(run, "a1") + native(run, "a1.2")
+                if f["event"] == "SEND PROMISE" and f["ballot"] == "2.p1"]
+
+    assert promise_to_retry(durable) == [f"1.p1:{X}"]
+    assert promise_to_retry(amnesiac) == ["-"]
+    assert_valid(*validate(str(adapt_to_dir(durable))), must_conform=True)
+
+    trace = adapt_to_dir(amnesiac)
+    code, report = validate(str(trace))
+    assert code == 1 and report["result"] == "violation", summary(report)
+    assert {v["property"] for v in report["violations"]} == {"MP-PROMISE-REPORT"}, summary(report)
+    lie = next(n for n, line in enumerate((trace / "a1.jsonl").read_text().splitlines(), 1)
+               if '"promise"' in line and '"ballot": [2, "p1"]' in line and '"send"' in line)
+    assert [(Path(v["file"]).name, v["line"]) for v in report["violations"]] == [("a1.jsonl", lie)]
+
+
 def interleave(trace: Path, seed: int) -> str:
     """One merged trace in a random order that keeps each process's own lines in order:
     any such order is a legal merged file (traces/FORMAT.md)."""
