@@ -19,27 +19,31 @@ Event by event (Paxos Made Simple §2.2 and §3; Paxos.tla's names):
 - `send` prepare b (slot s, or from slot k, or from 0): Phase1a(b) in each slot it
   covers; a slot first mentioned later inherits it (every range 1a and 1b is kept
   as a record, and a new slot starts from the state those records make).
-- `send` promise b by acceptor a: Phase1b(a, b) in each covered slot: b above a's
-  promise there, a prepare of b covering the slot, and the promise's `accepted` entry
-  for the slot equal to a's vote in the model (<<maxVBal[a], maxVal[a]>>), or no entry
-  if a has not voted there. A promise for b where a is already at b (a resend, or a
-  prepare that arrived after a's vote in b) is a stutter; one below a's promise in
-  that slot (an acceptor that keeps per-slot promises) is a stutter too, which no
-  proposer may count (it would be outside the model).
-- `recv` of a promise at proposer p, of an accept at acceptor a: no step; what p and a
-  received is remembered, because the next two steps are judged by it, never by what
-  others sent: the verdict does not depend on the order of the file's lines.
+- `send` promise b by acceptor a: Phase1b(a, b) in each covered slot: a received a
+  prepare of b covering the slot (or b is a's own ballot, a replica's), b above a's
+  promise there, and the promise's `accepted` entry for the slot equal to a's vote
+  in the model (<<maxVBal[a], maxVal[a]>>), or no entry if a has not voted there.
+  A promise for b where a is already at b (a resend, or a prepare that arrived after
+  a's vote in b) is a stutter; one below a's promise in that slot (an acceptor that
+  keeps per-slot promises) is a stutter too, which no proposer may count (it would
+  be outside the model).
+- `recv`: no step; what the receiver received is remembered (a prepare at an
+  acceptor, a promise at a proposer, a 2a at an acceptor, a 2b or a decide message
+  at a learner), because its next steps are judged by it, never by what others sent:
+  the verdict does not depend on the order of the file's lines.
 - `send` accept (2a) b, slot, v by p: Phase2a(b, v, Q) for a phase-1 quorum Q of the
   acceptors whose promises for b covering the slot p has *received*, v one of the
   values `safe_values` allows on their 1b reports; one 2a per ballot (the same 2a
-  again is a stutter). A proposer that is an acceptor too may count its own promise
-  without a message (format 1's replicas do): its Phase1b is then taken at this step.
+  again is a stutter). A proposer that is an acceptor too counts its own promise
+  without a message, and may make it as late as this step (format 1's replicas
+  promise their own ballot without a message): its Phase1b is then taken here.
 - `send` accepted (2b) b, slot, v by a: Phase2b(a, b, v): the 2a was sent and a
   received it (or sent it itself), and b is at least a's promise. The same 2b again
   is a stutter (Paxos.tla's `msgs` is a set).
-- `decide` (event or message), `execute`: a check, no step: v is chosen in the slot
-  (a phase-2 quorum voted for it in one ballot). The monitors check each learner's
-  certificate; this checks the model agrees.
+- `decide`, `execute`, `send` decide by node x: a check, no step: x received 2bs for
+  v from a phase-2 quorum in one ballot (its own vote counts) or a decide message for
+  v, so v is chosen in the model; and x never decides the slot again otherwise.
+  Execution order and at-most-once are the monitors'.
 - everything else (requests, replies, heartbeats, nacks, notes, crashes: acceptors
   keep their promises and votes on disk) stutters.
 
@@ -49,8 +53,9 @@ Paxos state plus what each node received. The map advances that state itself, in
 place, and answers the validator STUTTER (nothing left to do) or `fails(reason)`: a
 step costs O(1), not a copy of every live slot and a frontier set per event. A
 failing event changes nothing (each step checks before it writes), so the failure
-shows the state just before it; conformance ends there, as for any map. What the window forgets, and why, is in
-`window.py`; what it can no longer check yields `OutsideModel`, never a verdict.
+shows the state just before it; conformance ends there, as for any map. What the
+window forgets, and why, is in `window.py`; what it can no longer check yields
+`OutsideModel`, never a verdict.
 """
 
 from __future__ import annotations
