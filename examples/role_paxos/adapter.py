@@ -29,6 +29,7 @@ The native vocabulary, one line per event (`t=<unix time> proc=<name> EVENT k=v 
   ISSUE req= op=               (client)          request {req, op}
   DONE req= result=            (client)          result {req, result}
   TIMEOUT slot= ballot= phase= (proposer)        note (a timer: the model does not see it)
+  GIVEUP req=                  (client)          note (the client stops waiting)
   RESTART incarnation=         (acceptor)        restart (first line of a new life's log)
 
   message TYPE   fields                         smrtrace msg.type (Paxos Made Simple)
@@ -161,6 +162,8 @@ def event(words: list[str], f: dict) -> dict:
         # The process runs again on its durable state. Its crash logged nothing (it was
         # killed), and smrcheck needs no `crash` before a `restart`.
         return {"kind": "restart"}
+    if kind == "GIVEUP":
+        return {"kind": "note", "text": f"client gives up request {f['req']}"}
     if kind == "TIMEOUT":
         return {"kind": "note", "text": f"timeout slot {f['slot']} ballot {f['ballot']} "
                                         f"phase {f['phase']}"}

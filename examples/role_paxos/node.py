@@ -432,11 +432,13 @@ class Proposer:
 
 class Client:
     """Issues --commands requests, request i to proposer i mod P, `gap` seconds apart,
-    and resends a request not answered within a second (three times at most)."""
+    resends a request not answered within a second, and gives it up after three sends
+    (its reply may have been lost: the run must end anyway)."""
 
     def __init__(self, p: Process, commands: int, gap: float):
         self.p, self.commands, self.gap = p, commands, gap
         self.done: dict[int, str] = {}
+        self.given_up: set[int] = set()
 
     def start(self) -> None:
         for i in range(self.commands):
@@ -448,7 +450,12 @@ class Client:
         self.request(cmd, tries=3)
 
     def request(self, cmd: dict, tries: int) -> None:
-        if cmd["req"] in self.done or tries == 0:
+        if cmd["req"] in self.done:
+            return
+        if tries == 0:
+            self.p.log("GIVEUP", req=cmd["req"])
+            self.given_up.add(cmd["req"])
+            self.finish_if_done()
             return
         proposers = self.p.names("proposer")
         self.p.send([proposers[cmd["req"] % len(proposers)]], {"type": "REQUEST", "cmd": cmd})
@@ -458,8 +465,11 @@ class Client:
         if m["type"] == "REPLY" and m["req"] not in self.done:
             self.done[m["req"]] = m["result"]
             self.p.log("DONE", req=m["req"], result=m["result"])
-            if len(self.done) == self.commands:
-                self.p.stopped = True  # all answered: the launcher sees the client exit
+            self.finish_if_done()
+
+    def finish_if_done(self) -> None:
+        if len(self.done.keys() | self.given_up) == self.commands:
+            self.p.stopped = True  # the launcher sees the client exit and stops the rest
 
 
 def main(argv=None) -> None:
