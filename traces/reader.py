@@ -26,6 +26,7 @@ import json
 import os
 import pathlib
 import pickle
+import sqlite3
 import sys
 import tempfile
 from collections import deque
@@ -346,12 +347,24 @@ def _lines(handle: Any, path: str, limit: int, source: Any) -> Iterator[str]:
         else:
             block = data[:cut]
         carry = bytearray(data[cut + 1:])
-        lines = _decode(block, path, done).split("\n")
+        try:
+            lines = block.decode("utf-8").split("\n")
+        except UnicodeDecodeError as err:
+            # the lines before the bad one first: an earlier fault is reported first
+            bad = block.rfind(b"\n", 0, err.start) + 1
+            if bad:
+                lines = block[:bad - 1].decode("utf-8").split("\n")
+                done += len(lines)
+                yield from lines
+            raise _not_utf8(path, done + 1, block[bad:], err.start - bad) from None
         done += len(lines)
         yield from lines
     if carry:
         source.unterminated = True
-        yield _decode(bytes(carry), path, done)
+        try:
+            yield carry.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _not_utf8(path, done + 1, carry, err.start) from None
 
 
 def _too_long(path: str, line: int, limit: int) -> InvalidTrace:
@@ -359,15 +372,9 @@ def _too_long(path: str, line: int, limit: int) -> InvalidTrace:
                         "(the limit, --max-line-bytes); not read further")
 
 
-def _decode(block: bytes, path: str, before: int) -> str:
-    try:
-        return block.decode("utf-8")
-    except UnicodeDecodeError as err:
-        start = block.rfind(b"\n", 0, err.start) + 1
-        line = before + block.count(b"\n", 0, err.start) + 1
-        raise InvalidTrace(f"{path} line {line}: not UTF-8 text (byte 0x{block[err.start]:02x} "
-                           f"at byte {err.start - start + 1} of the line); smrtrace is UTF-8"
-                           ) from None
+def _not_utf8(path: str, line: int, text: bytes, at: int) -> InvalidTrace:
+    return InvalidTrace(f"{path} line {line}: not UTF-8 text (byte 0x{text[at]:02x} at byte "
+                        f"{at + 1} of the line); smrtrace is UTF-8")
 
 
 @dataclass
@@ -575,7 +582,10 @@ def open_run(paths: Sequence[str], max_line_bytes: int = MAX_LINE_BYTES) -> Run:
 # -- the merger -------------------------------------------------------------------------
 
 RETIRED_MEMORY = 1 << 13  # msg_ids received by all, remembered to name a duplicate recv
-HELD_IN_MEMORY = 1 << 10  # held-back events of one node kept in memory at each end of its queue
+HELD_IN_MEMORY = 1 << 10  # held-back events of one node kept in memory before they spill to disk
+HELD_BYTES = 1 << 20  # or this much of their text
+DRAIN_OUT = 1 << 12  # events released from held-back queues before they are passed on
+SENT_IN_MEMORY = 1 << 15  # sends awaiting a recv kept in memory; the oldest half of more is parked
 
 
 def _differ(recv: dict, send: dict) -> bool:
@@ -588,6 +598,47 @@ def _differ(recv: dict, send: dict) -> bool:
                            "deeply to compare with the one sent") from None
 
 
+class Parked:
+    """Sends that some addressee has yet to receive, moved out of memory: a temporary
+    on-disk SQLite table (deleted when closed), by msg_id.
+
+    Most sends are received within a few events. The ones that wait long are lost
+    messages (never received: they need no event) and messages to a node held back
+    behind a recv whose send never comes, which nobody else waits for (a learner, say):
+    all of its deliveries wait for the end of the run. Keeping them in memory made
+    memory grow with the run; parked, a lookup misses `Merger.sent` and finds them
+    here (only on the slow paths: a recv whose send is not in memory, and the unique
+    msg_id check of a send while anything is parked)."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "": a private temporary database on disk
+        self.db.execute("CREATE TABLE sent (id TEXT PRIMARY KEY, entry BLOB) WITHOUT ROWID")
+        self.count = 0
+
+    def put(self, items: list[tuple[str, list]]) -> None:
+        dumps, proto = pickle.dumps, pickle.HIGHEST_PROTOCOL
+        self.db.executemany("INSERT INTO sent VALUES (?, ?)",
+                            [(k, dumps(v, protocol=proto)) for k, v in items])
+        self.count += len(items)
+
+    def has(self, msg_id: str) -> bool:
+        return self.count > 0 and self.db.execute(
+            "SELECT 1 FROM sent WHERE id = ?", (msg_id,)).fetchone() is not None
+
+    def take(self, msg_id: str) -> list | None:
+        if not self.count:
+            return None
+        row = self.db.execute("SELECT entry FROM sent WHERE id = ?", (msg_id,)).fetchone()
+        if row is None:
+            return None
+        self.db.execute("DELETE FROM sent WHERE id = ?", (msg_id,))
+        self.count -= 1
+        return pickle.loads(row[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+
 class HeldBack:
     """The held-back events of one node, oldest first: a FIFO queue whose middle is
     kept in a temporary file.
@@ -595,19 +646,23 @@ class HeldBack:
     A recv whose send never appears holds back every later event of its node until the
     end of the run (a merged file need not be in causal order, so the send may be the
     file's last line; the verdict must not depend on when it comes). Holding them in
-    memory made memory grow with the trace. Here the oldest and the newest
-    HELD_IN_MEMORY events stay in memory (the merger reads the head, appends at the
-    tail) and the ones between are pickled to an anonymous temporary file, block by
-    block, and read back in order when the queue drains: the same events in the same
-    order as an unbounded queue, in bounded memory. The file holds our own pickles,
-    written and read by this process only (TemporaryFile is unlinked at creation)."""
+    memory made memory grow with the trace. Here the head (the blocked recv, then the
+    events being released) is parsed and in memory; later events are kept as their
+    checked line text (a tenth of a parsed event's memory), and once more than
+    HELD_IN_MEMORY of them (or HELD_BYTES of text) wait, they go to an anonymous
+    temporary file, block by block, and are parsed again, in order, when the queue
+    drains: the same events in the same order as an unbounded queue, in bounded memory.
+    One queue holds one node's events, so one file's (a node's events are in one file).
+    """
 
-    __slots__ = ("head", "tail", "blocks", "file", "spilled")
+    __slots__ = ("head", "tail", "tail_size", "blocks", "file", "spilled", "path")
 
     def __init__(self, first: dict) -> None:
         self.head: deque = deque((first,))
-        self.tail: list = []
-        self.blocks: deque = deque()  # (offset, size, count) of pickled blocks, oldest first
+        self.path = first["_loc"][0]
+        self.tail: list[tuple[int, str]] = []  # (line, text) of the newest events
+        self.tail_size = 0
+        self.blocks: deque = deque()  # (offset, size, count) of spilled blocks, oldest first
         self.file: Any = None
         self.spilled = 0  # events in blocks
 
@@ -619,49 +674,86 @@ class HeldBack:
             raise IndexError("only the head of a held-back queue is read")
         return self.head[0]
 
-    def append(self, ev: dict) -> None:
-        if not self.spilled and not self.tail and len(self.head) < HELD_IN_MEMORY:
-            self.head.append(ev)
-            return
-        self.tail.append(ev)  # order: head, then the spilled blocks, then tail
-        if len(self.tail) >= HELD_IN_MEMORY:
+    def add(self, line: int, text: str) -> None:
+        """Queue the event of `line` (already checked), by its text."""
+        self.tail.append((line, text))
+        self.tail_size += len(text)
+        if len(self.tail) >= HELD_IN_MEMORY or self.tail_size >= HELD_BYTES:
             self._spill()
 
     def _spill(self) -> None:
         if self.file is None:
             self.file = tempfile.TemporaryFile(prefix="smrcheck-held-")  # noqa: SIM115
-        data = pickle.dumps(self.tail, protocol=pickle.HIGHEST_PROTOCOL)
+        data = "\n".join([f"{line} {text}" for line, text in self.tail]).encode()
         f = self.file
         f.seek(0, os.SEEK_END)
         self.blocks.append((f.tell(), len(data), len(self.tail)))
         f.write(data)
         self.spilled += len(self.tail)
-        self.tail = []
+        self.tail, self.tail_size = [], 0
 
-    def _load(self, block: tuple[int, int, int]) -> list:
+    def _read(self, block: tuple[int, int, int]) -> list[tuple[int, str]]:
         self.file.seek(block[0])
-        return pickle.loads(self.file.read(block[1]))
+        out = []
+        for entry in self.file.read(block[1]).decode().split("\n"):
+            line, _, text = entry.partition(" ")
+            out.append((int(line), text))
+        return out
+
+    def _parse(self, entries: list[tuple[int, str]]) -> list[dict]:
+        """The events again, as the reader parsed them (the text was checked then)."""
+        path, scan, out = self.path, _SCAN, []
+        for line, text in entries:
+            try:
+                ev, end = scan(text, 0)
+                if end != len(text) and text[end:].strip():
+                    raise ValueError
+            except (ValueError, StopIteration):  # padded with spaces: as Merger._slow_line
+                ev = json.loads(text)
+            ev["_loc"] = (path, line)
+            out.append(ev)
+        return out
 
     def popleft(self) -> dict:
         ev = self.head.popleft()
         if not self.head:
             if self.blocks:
                 block = self.blocks.popleft()
-                self.head = deque(self._load(block))
+                self.head = deque(self._parse(self._read(block)))
                 self.spilled -= block[2]
                 if not self.blocks:  # every block read back: reuse the file from its start
                     self.file.seek(0)
                     self.file.truncate()
             elif self.tail:
-                self.head, self.tail = deque(self.tail), []
+                self.head = deque(self._parse(self.tail))
+                self.tail, self.tail_size = [], 0
         return ev
 
     def __iter__(self) -> Iterator[dict]:
         """Every held event in order, spilled ones read back (without consuming them)."""
         yield from self.head
         for block in list(self.blocks):
-            yield from self._load(block)
-        yield from self.tail
+            yield from self._parse(self._read(block))
+        yield from self._parse(self.tail)
+
+    def holds_send(self, msg_id: str) -> bool:
+        """Whether a send of `msg_id` is queued here. Only the lines that name it in
+        their text are parsed again."""
+        if any(e["kind"] == "send" and e["msg_id"] == msg_id for e in self.head):
+            return True
+        def parts() -> Iterator[list[tuple[int, str]]]:
+            for block in list(self.blocks):
+                yield self._read(block)  # one block in memory at a time
+            yield self.tail
+
+        for entries in parts():
+            # A line without a backslash writes every string as it is, so one that does
+            # not contain msg_id cannot send it; a line with escapes is parsed to know.
+            maybe = [x for x in entries if msg_id in x[1] or "\\" in x[1]]
+            for e in self._parse(maybe):
+                if e["kind"] == "send" and e["msg_id"] == msg_id:
+                    return True
+        return False
 
     def close(self) -> None:
         if self.file is not None:
@@ -690,6 +782,7 @@ class Merger:
         # them in the CPU cache from parsing to checking (1024 measured 10-20% slower)
         self.batch = batch
         self.sent: dict[str, list] = {}  # msg_id -> [send event, addressees not yet received]
+        self.parked: Parked | None = None  # more of `sent`, on disk, once it grows long
         # msg_ids received by all their addressees, kept for two generations of
         # RETIRED_MEMORY ids, to tell a duplicate recv from a fabricated one
         self.retired: set[str] = set()
@@ -699,6 +792,11 @@ class Merger:
         self.home: dict[str, str] = {}  # node -> the file its events are in
         self.crashed: dict[str, int] = {}  # node -> line of its crash, until it restarts
         self.out: list[dict] = []
+        # Nodes whose held-back events are being released, first come first served: a
+        # stack starved the node woken first while two others woke each other, and the
+        # sends it had yet to receive piled up in `sent`.
+        self.work: deque[str] = deque()
+        self.current: str | None = None  # the node being released when a release paused
         self.events = 0
 
     # -- reading ---------------------------------------------------------------------
@@ -780,7 +878,7 @@ class Merger:
                 read += 1
                 # -- merge ---------------------------------------------------------------
                 if pending and node in pending:
-                    pending[node].append(ev)
+                    pending[node].add(lineno, raw)  # its text: a tenth of the parsed event
                 elif kind == "recv":
                     # The common case: the send is known, from the named sender, to this
                     # node, and the recv carries no payload copy.
@@ -810,6 +908,9 @@ class Merger:
                         waiting = blocked.pop(msg_id, None)
                         if waiting:
                             self._drain(waiting)
+                            if self.draining:  # a long release: let _flush finish it first
+                                done = False
+                                break
                 else:
                     out.append(ev)
                 budget -= 1
@@ -938,13 +1039,15 @@ class Merger:
     def __iter__(self) -> Iterator[dict]:
         try:
             yield from self._merge()
-        finally:  # abandoned or failed midway: drop the spilled queues' files now
+        finally:  # done, abandoned or failed midway: drop the temporary files now
             for q in self.pending.values():
                 q.close()
+            if self.parked is not None:
+                self.parked.close()
 
     def _merge(self) -> Iterator[dict]:
         active = list(self.run.sources)
-        pending, out = self.pending, self.out
+        pending = self.pending
         while active:
             progressed = False
             for src in list(active):
@@ -955,25 +1058,23 @@ class Merger:
                     active.remove(src)
                 if read:
                     progressed = True
-                if out:
-                    yield from out
-                    self.events += len(out)
-                    out.clear()
+                yield from self._flush()
             if not progressed and active:
                 self._release_oldest()
-                yield from out
-                self.events += len(out)
-                out.clear()
+                yield from self._flush()
         while pending:
             self._release_oldest()
-            yield from out
-            self.events += len(out)
-            out.clear()
+            yield from self._flush()
 
     def _ready(self, ev: dict) -> bool:
         msg_id = ev["msg_id"]
         if msg_id in self.sent:
             return True
+        if self.parked is not None:
+            entry = self.parked.take(msg_id)
+            if entry is not None:
+                self.sent[msg_id] = entry
+                return True
         if msg_id in self.retired or msg_id in self.retired_old:
             path, line = ev["_loc"]
             raise InvalidTrace(f"{path} line {line}: {ev['node']} receives {msg_id} again, after "
@@ -1035,14 +1136,25 @@ class Merger:
             self.retired = set()
 
     def _drain(self, nodes: list[str]) -> None:
-        work = list(nodes)
-        pending = self.pending
-        while work:
-            node = work.pop()
+        """Release the held-back events of `nodes` (their head's message has come), and
+        of the nodes their sends release in turn, up to DRAIN_OUT events: a released
+        node may have held back the rest of the run, which must not land in `out` at
+        once. The rest is released by `_flush`, before anything more is read."""
+        self.work.extend(nodes)
+        self._drain_some()
+
+    def _drain_some(self) -> None:
+        work, pending, out = self.work, self.pending, self.out
+        while True:
+            node = self.current  # a node whose release was paused, first
+            if node is None:
+                if not work:
+                    return
+                node = self.current = work.popleft()
             q = pending.get(node)
-            if not q:
-                continue
             while q:
+                if len(out) >= DRAIN_OUT:
+                    return  # resumed by _flush once `out` is consumed
                 head = q[0]
                 if head["kind"] == "recv" and head["msg_id"] not in self.sent and not self._ready(head):
                     self.blocked.setdefault(head["msg_id"], []).append(node)
@@ -1056,17 +1168,52 @@ class Merger:
                         work.extend(more)
                 else:
                     self._deliver(head)
-            if not q:
+            if q is not None and not q:
                 pending.pop(node).close()
+            self.current = None
+
+    @property
+    def draining(self) -> bool:
+        return self.current is not None or bool(self.work)
+
+    def _flush(self) -> Iterator[dict]:
+        """Yield `out`, and finish a paused release a DRAIN_OUT events at a time."""
+        out = self.out
+        while True:
+            if out:
+                yield from out
+                self.events += len(out)
+                out.clear()
+            if not self.draining:
+                return
+            self._drain_some()
 
     def _deliver_send_only(self, ev: dict) -> None:
         msg_id = ev["msg_id"]
-        if msg_id in self.sent or msg_id in self.retired or msg_id in self.retired_old:
+        sent = self.sent
+        if (msg_id in sent or msg_id in self.retired or msg_id in self.retired_old
+                or (self.parked is not None and self.parked.has(msg_id))):
             path, line = ev["_loc"]
             raise InvalidTrace(f"{path} line {line}: field msg_id: {msg_id!r} is sent twice; "
                                "msg_id must be unique in the run")
-        self.sent[msg_id] = [ev, set(ev["to"])]
+        sent[msg_id] = [ev, set(ev["to"])]
+        if len(sent) > SENT_IN_MEMORY:
+            self._park()
         self.out.append(ev)
+
+    def _park(self) -> None:
+        """Move the oldest half of `sent` to disk (see Parked)."""
+        if self.parked is None:
+            self.parked = Parked()
+        sent = self.sent
+        oldest = []
+        for item in sent.items():
+            oldest.append(item)
+            if len(oldest) >= SENT_IN_MEMORY // 2:
+                break
+        self.parked.put(oldest)
+        for k, _ in oldest:
+            del sent[k]
 
     def _release_oldest(self) -> None:
         """Every file is held back or done: some held-back recv waits for a send that
@@ -1075,8 +1222,8 @@ class Merger:
         node = next(iter(self.pending))
         for waiting, q in self.pending.items():
             head = q[0]
-            ahead = self.pending.get(head["from"], ())
-            if not any(e["kind"] == "send" and e["msg_id"] == head["msg_id"] for e in ahead):
+            ahead = self.pending.get(head["from"])
+            if ahead is None or not ahead.holds_send(head["msg_id"]):
                 node = waiting
                 break
         q = self.pending[node]
