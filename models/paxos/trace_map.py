@@ -142,7 +142,9 @@ class PaxosTraceMap:
         logged = getattr(header, "logged", None)
         # The learners a slot waits for before it retires: those whose decisions the
         # trace can show.
-        self.learners = frozenset(x for x in ms.learners if logged is None or x in logged)
+        self.byzantine = frozenset(getattr(header, "byzantine", None) or ())
+        self.learners = frozenset(x for x in ms.learners
+                                  if (logged is None or x in logged) and x not in self.byzantine)
         self.quorums1 = ms.quorums.minimal_quorums(1)
         self.masks1 = [(sum(1 << i for i in q), q) for q in self.quorums1]
         self.phase1 = ms.quorums.phase1
@@ -513,6 +515,8 @@ class PaxosTraceMap:
 
     def _learn(self, node: str, i: int, cmd: dict | None, what: str,
                decides: bool = True) -> str | None:
+        if node in self.byzantine:
+            return None  # a faulty learner's decisions are not held to the protocol
         s = self.state
         slot = s.slot(i)
         if slot is None:

@@ -556,3 +556,23 @@ def test_byzantine_quorums_are_outside_the_model(tmp_path):
     r = verdict(t, tmp_path)
     assert r.conformance == "outside-model" and r.exit_code == 0, _why(r)
     assert any("crashes only" in w for w in r.warnings), r.warnings
+
+
+def test_byzantine_learner_is_not_held_to_the_protocol(tmp_path):
+    t = Trace(P[:1], A, L)
+    t.header["byzantine"] = ["l2"]
+    x, y = t.request("c0", 0, ["p1"]), t.request("c0", 1, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    t.phase2("p1", [1, "p1"], 0, x, A, learners=["l1"])
+    t.ev("l2", "decide", slot=0, cmd=y)
+    r = verdict(t, tmp_path)
+    assert r.conformance == "conforms", _why(r)
+
+
+def test_byzantine_acceptor_is_outside_the_model(tmp_path):
+    t = Trace(P[:1], A, L)
+    t.header["byzantine"] = ["a3"]
+    t.phase1("p1", [1, "p1"], A)
+    r = verdict(t, tmp_path)
+    assert r.conformance == "outside-model", _why(r)
+    assert any("Byzantine" in w for w in r.warnings), r.warnings
