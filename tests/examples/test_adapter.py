@@ -21,6 +21,7 @@ below is the checker's, not a scenario that went another way.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import subprocess
@@ -59,6 +60,13 @@ def adapt_to_dir(run_dir: Path) -> Path:
     out = run_dir.parent / (run_dir.name + "-trace")
     adapt(run_dir, "--out", str(out))
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def validate_per_process(run_dir: Path) -> tuple[int, dict]:
+    """Adapt a run to per-process files and validate them; once per run (the module's
+    runs are validated so by several tests)."""
+    return validate(str(adapt_to_dir(run_dir)))
 
 
 def validate(*args: str, stdin: str | None = None) -> tuple[int, dict]:
@@ -143,14 +151,14 @@ def test_lossy_run_with_competing_proposers_validates(lossy_run):
     # The run did contend (otherwise it shows little): some proposer retried a slot.
     assert any(f["event"] in ("RECV NACK", "TIMEOUT") for f in proposers)
     assert any(f["event"] == "DONE" for f in native(lossy_run, "c1"))
-    assert_valid(*validate(str(adapt_to_dir(lossy_run))))
+    assert_valid(*validate_per_process(lossy_run))
 
 
 def test_merged_trace_on_stdin_gives_the_same_verdict(lossy_run):
     merged = adapt(lossy_run, "--merged", "-").stdout
     code, report = validate("-", stdin=merged)
     assert_valid(code, report)
-    _, per_process = validate(str(adapt_to_dir(lossy_run)))
+    _, per_process = validate_per_process(lossy_run)
     assert report["events"] == per_process["events"]
 
 
@@ -187,7 +195,7 @@ def test_scripted_run_where_the_highest_ballot_matters_validates(scenario_run):
     assert set(chosen(scenario_run, "l1", 0)) == set(chosen(scenario_run, "l2", 0)) == {Y}
     assert chosen(scenario_run, "l2", 1) == [X]
     # Three ballots and two values in slot 0, one ballot in slot 1: within any model.
-    assert_valid(*validate(str(adapt_to_dir(scenario_run))), must_conform=True)
+    assert_valid(*validate_per_process(scenario_run), must_conform=True)
 
 
 def test_adopt_first_promise_is_caught(buggy_run):
@@ -195,8 +203,8 @@ def test_adopt_first_promise_is_caught(buggy_run):
     assert retry_promises(buggy_run)[0] == f"1.p1:{X}"
     assert chosen(buggy_run, "l1", 0)[0] == Y and chosen(buggy_run, "l2", 0) == [X]
 
+    code, report = validate_per_process(buggy_run)
     trace = adapt_to_dir(buggy_run)
-    code, report = validate(str(trace))
     assert code == 1 and report["result"] == "violation", summary(report)
     violated = {v["property"] for v in report["violations"]}
     assert "MP-AGREEMENT" in violated, summary(report)
@@ -286,7 +294,7 @@ def test_adopt_first_promise_verdict_is_the_same_in_any_order(buggy_run):
     interleavings: an order-dependent checker has been seen to differ on about one
     in three.)"""
     trace = adapt_to_dir(buggy_run)
-    _, per_process = validate(str(trace))
+    _, per_process = validate_per_process(buggy_run)
 
     def verdict(report):
         return (report["result"], report["conformance"],
