@@ -149,7 +149,7 @@ class PaxosTraceMap:
         self.masks1 = [(sum(1 << i for i in q), q) for q in self.quorums1]
         self.phase1 = ms.quorums.phase1
         self.phase2 = ms.quorums.phase2
-        self.state = Instances(self.n)
+        self.state = Instances(self.n, len(self.nodes))
         self._quorum_memo: dict[tuple[int, int], bool] = {}
         self.text = ""  # what the last event was mapped to (describe_match)
 
@@ -234,6 +234,7 @@ class PaxosTraceMap:
         """Phase1a(b) in every slot the prepare covers (a later slot inherits it)."""
         s = self.state
         b = self.ballot(msg["ballot"])
+        s.prepared(b)
         one, k = self._scope(msg)
         if one is not None:
             slot = s.slot(one)

@@ -15,11 +15,15 @@ still read it, makes that step `OutsideModel`, a warning, never a verdict):
   Most new slots lie above every range's start and share one such state (`template`),
   so starting a slot costs nothing.
 - In those starting states, the 1a and 1b messages of a ballot below every acceptor's
-  promise are dropped (`pruned`). Phase1b(a, b) needs b > maxBal[a] and Phase2b needs
-  b >= maxBal[a], so no acceptor can promise or vote in such a ballot again; its 1bs
-  are read only by Phase2a of that ballot, a 2a no acceptor can accept. A proposer may
-  still send it: the map then says outside the model (it needs what was dropped)
-  rather than fail. Without this, every leader change would grow every later slot.
+  promise, whose proposer has since prepared a higher ballot, are dropped (`pruned`).
+  Phase1b(a, b) needs b > maxBal[a] and Phase2b needs b >= maxBal[a], so no acceptor
+  can promise or vote in such a ballot again; its 1bs are read only by Phase2a of
+  that ballot, a 2a no acceptor can accept, and which a proposer that has moved on to
+  a higher ballot does not send. Should it still send one, the map says outside the
+  model (it needs what was dropped) rather than fail. A proposer still in the ballot
+  keeps it (a proposer that lost a duel sends its 2a all the same). Without this,
+  every leader change would grow every later slot; with it, a starting state holds
+  at most one passed ballot per proposer.
 - A chosen slot that every learner has decided (or executed), LAG or more slots below
   the highest slot mentioned, retires: it keeps maxBal, maxVBal, maxVal and its 2a
   and 2b messages, and drops its 1a and 1b messages. 1a messages are read by Phase1b
@@ -96,11 +100,13 @@ class Slot:
 class Instances:
     """The conformance state of a per-slot run (see the module docstring)."""
 
-    __slots__ = ("n", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "got1a",
+    __slots__ = ("n", "width", "latest", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "got1a",
                  "heard", "pruned", "template", "template_from", "ready", "ready_at", "sweep_at", "focus")
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, width: int) -> None:
         self.n = n
+        self.width = width  # ballot = round * width + the index of its proposer's node
+        self.latest: dict[int, int] = {}  # node index -> the highest ballot it prepared
         self.live: dict[int, Slot] = {}
         self.retired: dict[int, Slot] = {}
         self.floor = 0  # slots below it that are neither live nor retired are forgotten
@@ -156,12 +162,24 @@ class Instances:
                 st = phase1b(st, a, b, rules)
         low = min(st.max_bal)
         if low != NONE:
-            dead = {m for m in st.msgs if (m[0] == T1A and m[1] < low)
-                    or (m[0] == T1B and m[2] < low)}
+            moved = self.moved_on
+            dead = {m for m in st.msgs if (m[0] == T1A and m[1] < low and moved(m[1]))
+                    or (m[0] == T1B and m[2] < low and moved(m[2]))}
             if dead:
                 self.pruned.update(m[1] if m[0] == T1A else m[2] for m in dead)
                 st = st._replace(msgs=st.msgs - dead)
         return st
+
+    def moved_on(self, b: int) -> bool:
+        """Whether ballot b's proposer has since prepared a higher ballot."""
+        return self.latest.get(b % self.width, b) > b
+
+    def prepared(self, b: int) -> None:
+        """Ballot b's proposer prepares it (b % width is the proposer's node index)."""
+        if self.latest.get(b % self.width, NONE) < b:
+            self.latest[b % self.width] = b
+            if self.rec_1a:
+                self.template = None  # it may now drop the proposer's lower ballots
 
     def record_1a(self, b: int, k: int) -> None:
         if self.rec_1a.get(b, _FAR) > k:

@@ -429,14 +429,15 @@ def test_promise_without_received_prepare_fails(tmp_path):
 # -- the window --------------------------------------------------------------------------
 
 
-def long_run(slots: int, accs=A, learners=L, leaders=4, decide=True) -> Trace:
+def long_run(slots: int, accs=A, learners=L, leaders=4, decide=True, proposers=None) -> Trace:
     """A stable leader per era, a new leader (range prepare from the next slot) every
-    slots/leaders slots, each slot voted by every acceptor."""
-    props = [f"p{i}" for i in range(1, leaders + 1)]
+    slots/leaders slots, taken in turn from `proposers` (default: one per era), each
+    slot voted by every acceptor."""
+    props = [f"p{i}" for i in range(1, (proposers or leaders) + 1)]
     t = Trace(props, accs, learners)
     per = max(1, slots // leaders)
     for i in range(slots):
-        p = props[(i // per) % leaders]
+        p = props[(i // per) % len(props)]
         rnd = i // per + 1
         if i % per == 0:
             t.phase1(p, [rnd, p], accs, from_slot=i)
@@ -534,9 +535,10 @@ def test_forgotten_slot_is_outside(tmp_path, monkeypatch):
 
 
 def test_leader_changes_do_not_grow_new_slots(tmp_path):
-    """Fifty leaders, each taking over from the next slot: a new slot starts from the
-    range promises, without the 1a/1b of ballots every acceptor has passed."""
-    t = long_run(500, leaders=50)
+    """Fifty leader changes among three proposers, each taking over from the next slot:
+    a new slot starts from the range promises, without the 1a/1b of ballots every
+    acceptor has passed and their proposers have left."""
+    t = long_run(500, leaders=50, proposers=3)
     from smrcheck.traces.reader import Merger, open_run
     run = open_run([str(t.write(tmp_path / "run.jsonl"))])
     model, m = for_header(run.header, None)
@@ -547,7 +549,7 @@ def test_leader_changes_do_not_grow_new_slots(tmp_path):
         (s,) = conf.frontier
         if s.template is not None:
             biggest = max(biggest, len(s.template.msgs))
-    assert 0 < biggest <= 2 * (1 + len(A))
+    assert 0 < biggest <= 3 * (1 + len(A))
 
 
 def test_byzantine_quorums_are_outside_the_model(tmp_path):
@@ -576,3 +578,208 @@ def test_byzantine_acceptor_is_outside_the_model(tmp_path):
     r = verdict(t, tmp_path)
     assert r.conformance == "outside-model", _why(r)
     assert any("Byzantine" in w for w in r.warnings), r.warnings
+
+
+# -- random legal runs -------------------------------------------------------------------
+
+
+class Sim:
+    """A small per-instance Paxos, run under a random scheduler (delivery in any order,
+    loss, proposer timeouts and retries with higher ballots), logged as a format-2
+    trace. `mode` "slot": a prepare per slot and per-slot promises (role_paxos' shape);
+    "range": a prepare from the proposer's next slot and one promise per acceptor
+    (MultiPaxos' shape). `bug` "first-promise": a proposer adopts the value of the
+    first promise reporting one, not the highest-ballot one."""
+
+    def __init__(self, seed: int, n: int, mode: str, bug: str | None = None,
+                 proposers: int = 2, commands: int = 3, loss: float = 0.1,
+                 timeouts: float = 0.02) -> None:
+        self.rng = random.Random(seed)
+        self.loss, self.timeouts = loss, timeouts
+        self.mode, self.bug = mode, bug
+        self.props = [f"p{i}" for i in range(1, proposers + 1)]
+        self.accs = [f"a{i}" for i in range(1, n + 1)]
+        self.t = Trace(self.props, self.accs, ["l1", "l2"])
+        self.q = n // 2 + 1
+        self.flight: list[tuple[str, str, str]] = []  # (msg_id, from, to)
+        self.promised: dict[str, dict[int, list]] = {a: {} for a in self.accs}  # slot mode
+        self.gpromise: dict[str, list] = {a: [-1, ""] for a in self.accs}  # range mode
+        self.voted: dict[str, dict[int, tuple[list, dict | None]]] = {a: {} for a in self.accs}
+        self.decided: dict[str, dict[int, dict | None]] = {"l1": {}, "l2": {}}
+        self.tally: dict[tuple, set[str]] = {}
+        todo = [cmd("c0", i) for i in range(commands)]
+        for c in todo:
+            self.t.ev("c0", "request", req=c["req"], op=c["op"])
+        self.p = {p: {"round": 0, "todo": [c for j, c in enumerate(todo) if j % proposers == k],
+                      "slot": 0, "ballot": None, "heard": {}, "sent2a": False}
+                  for k, p in enumerate(self.props)}
+
+    # proposers ---------------------------------------------------------------------------
+
+    def start(self, p: str) -> None:
+        st = self.p[p]
+        if not st["todo"]:
+            return
+        while any(st["slot"] in d for d in self.decided.values()):
+            st["slot"] += 1
+        st["round"] += 1
+        st["ballot"] = [st["round"], p]
+        st["heard"], st["sent2a"] = {}, False
+        scope = {"slot": st["slot"]} if self.mode == "slot" else {"from_slot": st["slot"]}
+        self.post(p, self.accs, self.t.prepare(p, st["ballot"], self.accs, **scope))
+
+    def on_promise(self, p: str, a: str, msg: dict) -> None:
+        st = self.p[p]
+        if msg["ballot"] != st["ballot"] or st["sent2a"]:
+            return
+        st["heard"][a] = [e for e in msg["accepted"] if e[0] == st["slot"]]
+        if len(st["heard"]) < self.q:
+            return
+        reports = [e for a2 in st["heard"] for e in st["heard"][a2]]
+        if self.bug == "first-promise":
+            firsts = [st["heard"][a2] for a2 in st["heard"] if st["heard"][a2]]
+            v = firsts[0][0][2] if firsts else (st["todo"][0] if st["todo"] else None)
+        elif reports:
+            v = max(reports, key=lambda e: (e[1][0], self.t.nodes.index(e[1][1])))[2]
+        else:
+            v = st["todo"][0] if st["todo"] else None
+        st["sent2a"] = True
+        m = self.t.accept(p, st["ballot"], st["slot"], v, self.accs)
+        self.post(p, self.accs, m)
+
+    def on_nack(self, p: str, msg: dict) -> None:
+        st = self.p[p]
+        st["round"] = max(st["round"], msg["promised"][0])
+
+    def on_learn(self, p: str, slot: int, c) -> None:
+        st = self.p[p]
+        if st["todo"] and c == st["todo"][0]:
+            st["todo"].pop(0)
+        if slot == st["slot"]:
+            st["slot"] += 1
+            st["ballot"] = None  # whatever phase it was in, for that slot, is over
+            self.start(p)
+
+    # acceptors ---------------------------------------------------------------------------
+
+    def key(self, b) -> tuple:
+        return (-1, -1) if b is None or b[0] < 0 else (b[0], self.t.nodes.index(b[1]))
+
+    def promise_of(self, a: str, slot: int):
+        if self.mode == "slot":
+            return self.promised[a].get(slot)
+        return self.gpromise[a] if self.gpromise[a][0] >= 0 else None
+
+    def on_prepare(self, a: str, p: str, mid: str, msg: dict) -> None:
+        self.t.recv(a, mid, p)
+        slot = msg.get("slot", msg.get("from_slot", 0))
+        held = self.promise_of(a, slot)
+        if self.key(msg["ballot"]) <= self.key(held):
+            nack = {"type": "nack", "ballot": msg["ballot"], "promised": held}
+            self.post(a, [p], self.t.send(a, [p], nack))
+            return
+        if self.mode == "slot":
+            self.promised[a][slot] = msg["ballot"]
+            report = [[slot, *self.voted[a][slot]]] if slot in self.voted[a] else []
+            out = {"type": "promise", "ballot": msg["ballot"], "slot": slot, "accepted": report}
+        else:
+            self.gpromise[a] = msg["ballot"]
+            report = [[s, *v] for s, v in sorted(self.voted[a].items()) if s >= slot]
+            out = {"type": "promise", "ballot": msg["ballot"], "from_slot": slot, "accepted": report}
+        self.post(a, [p], self.t.send(a, [p], out))
+
+    def on_accept(self, a: str, p: str, mid: str, msg: dict) -> None:
+        self.t.recv(a, mid, p)
+        slot = msg["slot"]
+        held = self.promise_of(a, slot)
+        if self.key(msg["ballot"]) < self.key(held):
+            nack = {"type": "nack", "ballot": msg["ballot"], "promised": held, "slot": slot}
+            self.post(a, [p], self.t.send(a, [p], nack))
+            return
+        if self.mode == "slot":
+            self.promised[a][slot] = msg["ballot"]
+        else:
+            self.gpromise[a] = msg["ballot"]
+        self.voted[a][slot] = (msg["ballot"], msg["cmd"])
+        to = ["l1", "l2", *self.props]
+        vote = {"type": "accepted", "ballot": msg["ballot"], "slot": slot, "cmd": msg["cmd"]}
+        self.post(a, to, self.t.send(a, to, vote))
+
+    # learners (and proposers, which learn from votes too) -----------------------------------
+
+    def on_vote(self, x: str, a: str, mid: str, msg: dict) -> None:
+        self.t.recv(x, mid, a)
+        key = (x, msg["slot"], tuple(msg["ballot"]), json.dumps(msg["cmd"]))
+        got = self.tally.setdefault(key, set())
+        got.add(a)
+        if len(got) != self.q:
+            return
+        if x in self.decided:
+            if msg["slot"] not in self.decided[x]:
+                self.decided[x][msg["slot"]] = msg["cmd"]
+                self.t.ev(x, "decide", slot=msg["slot"], cmd=msg["cmd"])
+        else:
+            self.on_learn(x, msg["slot"], msg["cmd"])
+
+    # the scheduler -------------------------------------------------------------------------
+
+    def post(self, sender: str, to, mid: str) -> None:
+        self.flight += [(mid, sender, x) for x in to]
+
+    def run(self, steps: int = 3000) -> Trace:
+        for p in self.props:
+            self.start(p)
+        for _ in range(steps):
+            if not self.flight or self.rng.random() < self.timeouts:
+                idle = [p for p in self.props if self.p[p]["todo"]]
+                if not idle:
+                    if not self.flight:
+                        break
+                else:
+                    self.start(self.rng.choice(idle))  # a timeout: retry, higher ballot
+                    continue
+            mid, sender, x = self.flight.pop(self.rng.randrange(len(self.flight)))
+            if self.rng.random() < self.loss:
+                continue  # lost
+            msg = self.t.msgs[mid]
+            kind = msg["type"]
+            if kind == "prepare":
+                self.on_prepare(x, sender, mid, msg)
+            elif kind == "accept":
+                self.on_accept(x, sender, mid, msg)
+            elif kind == "accepted":
+                self.on_vote(x, sender, mid, msg)
+            else:
+                self.t.recv(x, mid, sender)
+                if kind == "promise":
+                    self.on_promise(x, sender, msg)
+                elif kind == "nack":
+                    self.on_nack(x, msg)
+        return self.t
+
+
+@pytest.mark.parametrize("mode", ["slot", "range"])
+@pytest.mark.parametrize("n", [3, 5, 7])
+def test_random_legal_runs_conform(tmp_path, mode, n):
+    for seed in range(8):
+        t = Sim(seed, n, mode, proposers=2 + seed % 2, commands=3 + seed % 4,
+                loss=0.1 + 0.05 * (seed % 4), timeouts=0.02 + 0.03 * (seed % 3)).run()
+        r = verdict(t, tmp_path, f"{mode}{n}-{seed}")
+        assert r.exit_code == 0 and r.conformance == "conforms", (seed, _why(r))
+    rng = random.Random(n)
+    r = verdict(t, tmp_path, "shuffled", shuffled(t.events, rng))
+    assert r.exit_code == 0 and r.conformance == "conforms", _why(r)
+
+
+@pytest.mark.parametrize("mode", ["slot", "range"])
+def test_random_runs_with_the_first_promise_bug_fail(tmp_path, mode):
+    caught = 0
+    for seed in range(40):
+        t = Sim(seed, 5, mode, bug="first-promise", proposers=3, commands=6, loss=0.3,
+                timeouts=0.1).run()
+        r = verdict(t, tmp_path, f"bug{seed}")
+        if r.conformance == "fails":
+            caught += 1
+            assert "not what Phase2a allows" in r.conformance_failure.mapped_to, _why(r)
+            assert r.exit_code == 1
+    assert caught
