@@ -79,6 +79,13 @@ def smallest_quorum(m: Any) -> int:
     return size
 
 
+def uniform_threshold(m: Any) -> bool:
+    """Whether every set of `smallest_quorum(m)` members is a quorum (a threshold with
+    equal weights: majority, threshold, flexible, bft), so a count decides."""
+    weights = getattr(m, "weights", None)
+    return weights is not None and len(set(weights)) <= 1
+
+
 RETIRED_OPS = 1 << 12  # ops of finished requests kept to compare a late decision's op
 UNREQUESTED = 1 << 12  # decisions awaiting their client's request event (see check_valid)
 

@@ -35,9 +35,11 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..common.membership import membership
-from ..common.monitor import Cmd, Header, IdSet, Monitor, cmd_key, cmd_text, smallest_quorum, where
+from ..common.monitor import (Cmd, Header, IdSet, Monitor, cmd_key, cmd_text, smallest_quorum,
+                              uniform_threshold, where)
 
 RETIRED_SLOTS = 1 << 12  # slots still checked after every learner decided them
+COLLECT_EVERY = 32  # decisions and executions between two collections
 RANGE_BALLOTS = 8  # range (all-slot) ballots remembered per proposer for MP-PROPOSAL
 
 BKey = tuple[int, int]  # (round, index of the ballot's node in `nodes`)
@@ -55,7 +57,7 @@ class _Slot:
         self.decided_by: dict[str, Cmd] = {}  # node -> the command it decided first
         self.executed: tuple[Cmd, tuple] | None = None
         self.acc: dict[str, tuple[BKey, Cmd, tuple]] = {}  # acceptor -> its highest 2b sent
-        self.offered: set[tuple] | None = None  # (acceptor, bkey, cmd) of 2a received
+        self.offered: list[tuple[str, dict]] | None = None  # (acceptor, 2a) received
         self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> (b, loc, what)
         self.p1: dict[tuple[str, BKey], dict[str, tuple | None]] | None = None  # per-slot 1b heard
         self.proposed: dict[tuple[str, BKey], Cmd] | None = None  # (proposer, b) -> its 2a value
@@ -125,6 +127,9 @@ class MultiPaxosMonitor(Monitor):
         self.acceptors = m.index  # acceptor -> its index in the quorum system
         self.learners = m.learners
         self.need2 = smallest_quorum(m.quorums.phase2)
+        # a phase-2 quorum system where every set of need2 acceptors is a quorum
+        # (majority, threshold: the common case) needs no more than a count
+        self.count2 = uniform_threshold(m.quorums.phase2)
         self.strict_v2 = getattr(header, "version", 1) >= 2
         self.slots: dict[int, _Slot] = {}
         self.gone = 0  # slots below this are decided by every learner (and executed)
@@ -134,6 +139,7 @@ class MultiPaxosMonitor(Monitor):
         self.p1r: dict[str, OrderedDict[BKey, _Phase1]] = {}  # proposer -> range 1b heard
         self.decided_ids: dict[str, IdSet] = {x: IdSet() for x in m.learners}
         self.next_exec: dict[str, int] = {}  # nodes that execute -> next slot
+        self.ticks = COLLECT_EVERY
 
     # -- helpers ------------------------------------------------------------------
 
@@ -269,7 +275,7 @@ class MultiPaxosMonitor(Monitor):
         if heard is None:
             heard = s.votes[key] = set()
         heard.add(acceptor)
-        if len(heard) >= self.need2 and self.members.is_quorum(heard, 2):
+        if len(heard) >= self.need2 and (self.count2 or self.members.is_quorum(heard, 2)):
             s.learn(learner, ck)
 
     def _offered(self, acceptor: str, msg: dict) -> None:
@@ -279,8 +285,8 @@ class MultiPaxosMonitor(Monitor):
             if s is None:
                 return
         if s.offered is None:
-            s.offered = set()
-        s.offered.add((acceptor, self.bkey(msg["ballot"]), cmd_key(msg["cmd"])))
+            s.offered = []
+        s.offered.append((acceptor, msg))  # keyed only when a promise needs it (rare)
 
     # -- the acceptor: MP-PROMISE and MP-PROMISE-REPORT ----------------------------
 
@@ -373,7 +379,9 @@ class MultiPaxosMonitor(Monitor):
             if s is None:
                 continue  # forgotten
             top = s.acc.get(a)
-            offered = s.offered is not None and (a, k, ck) in s.offered
+            offered = s.offered is not None and any(
+                x == a and self.bkey(m["ballot"]) == k and cmd_key(m["cmd"]) == ck
+                for x, m in s.offered)
             if top is not None and (k, ck) == (top[0], top[1]):
                 continue
             if top is None and not offered:
@@ -523,12 +531,15 @@ class MultiPaxosMonitor(Monitor):
         ids = self.decided_ids.get(node)
         if ids is not None and slot not in ids:
             ids.add(slot)
-            self._collect()
+            self._tick()
 
     def on_decide(self, ev: dict) -> None:
         s = self.slot(ev["slot"])
         if s is not None:
-            self._decided(ev, ev["slot"], cmd_key(ev["cmd"]), s)
+            c = cmd_key(ev["cmd"])
+            if s.decided_by.get(ev["node"], 0) == c:
+                return  # decided again as before: every check gives what it gave then
+            self._decided(ev, ev["slot"], c, s)
         else:
             c = cmd_key(ev["cmd"])
             self.check_valid(c, "MP-VALIDITY",
@@ -565,6 +576,14 @@ class MultiPaxosMonitor(Monitor):
         self.check_applied(ev, c)
         if i >= expect:
             self.next_exec[node] = i + 1
+            self._tick()
+
+    def _tick(self) -> None:
+        """Collect every COLLECT_EVERY decisions and executions (a slot waits a little
+        longer; the cost of finding the lowest node is shared)."""
+        self.ticks -= 1
+        if self.ticks <= 0:
+            self.ticks = COLLECT_EVERY
             self._collect()
 
     def _collect(self) -> None:
