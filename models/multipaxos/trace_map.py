@@ -390,6 +390,9 @@ class MultiPaxosTraceMap:
         if r is None:
             return None  # clients: every command is pending from the start
         if kind == "recv":
+            send = ev["_send"]
+            if send is not None and send["msg"]["type"] == "accepted" and "_fault" not in ev:
+                return None  # most recvs: a learner hears a vote
             return self._received(r, ev)
         if kind == "send":
             msg = ev["msg"]
@@ -431,9 +434,12 @@ class MultiPaxosTraceMap:
         if t == "accepted":  # most recvs: a learner hears a vote
             return None
         if t == "accept":
-            cmd = msg["cmd"]
-            self.got_2a.setdefault(msg["slot"], set()).add(
-                (r, self.key(msg["ballot"]), None if cmd is None else (cmd["client"], cmd["req"])))
+            cmd, b = msg["cmd"], msg["ballot"]
+            got = self.got_2a.get(msg["slot"])
+            if got is None:
+                got = self.got_2a[msg["slot"]] = set()
+            got.add((r, (b[0], self.replica.get(b[1], -1)),
+                     None if cmd is None else (cmd["client"], cmd["req"])))
         elif t == "promise":
             mine = self.got_1b.get(r)
             a = self.replica.get(ev["from"])
@@ -557,11 +563,18 @@ class MultiPaxosTraceMap:
         if b is None:
             return self._unknown("a 2b", msg["ballot"])
         act = ("Accept", r, b, slot, v)
+        two_a = (P2A, b, slot, v)
 
         def successors(model, s):
             if s.accepted[r][slot] == (b, v) and s.max_bal[r] == b:
                 return [s]  # accepted again (a 2a sent again): the same 2b, the same state
-            return [model.next_state(s, act)] if act in model.actions(s) else []
+            # Accept's guard in `actions.enabled_actions` (sent-set network, the correct
+            # rules), tested here rather than by listing every enabled action: this is
+            # the step most events map to.
+            if s.up[r] != DOWN and two_a in s.msgs and b >= s.max_bal[r] \
+                    and s.accepted[r][slot] != (b, v):
+                return [model.next_state(s, act)]
+            return []
 
         return Successors(successors, f"Accept(r{r}, b={b + 1}, slot={slot}, {value_name(v)}), "
                                       "or a stutter if it has just accepted it")
@@ -660,7 +673,10 @@ class MultiPaxosTraceMap:
         i, cmd, applied = ev["slot"], ev["cmd"], ev.get("applied", True) is not False
         seen = (None if cmd is None else (cmd["client"], cmd["req"]), applied)
         if applied and cmd is not None:
-            self.applied.setdefault(cmd["client"], IdSet()).add(cmd["req"])
+            ran = self.applied.get(cmd["client"])
+            if ran is None:
+                ran = self.applied[cmd["client"]] = IdSet()
+            ran.add(cmd["req"])
         self.executes[r] = True
         if self.base > i >= self.executed[r]:
             return self._catching_up(r, i, seen)
