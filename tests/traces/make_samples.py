@@ -312,7 +312,226 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
                 msg={"type": "accepted", "ballot": [1, "r0"], "slot": 0, "cmd": A})
     b.ev("r1", "restart")
     invalid("crashed-node-logs", b.text(), line, "after its crash")
+
+    # format 2 header and payload rules
+    roles = {"p1": ["proposer"], "a1": ["acceptor"], "a2": ["acceptor"], "a3": ["acceptor"]}
+    f2 = _v2(["p1", "a1", "a2", "a3"], ["c0"], 1, roles={**roles, "a3": ["leader"]})
+    f2.send("p1", ["a1", "a2", "a3"], {"type": "prepare", "ballot": [1, "p1"]})
+    invalid("v2-bad-role", f2.text(), 1, "header field roles.a3.0: Input should be 'proposer'")
+    f2 = _v2(["p1", "a1", "a2", "a3"], ["c0"], 1, roles=roles, quorums="majorty")
+    f2.send("p1", ["a1", "a2", "a3"], {"type": "prepare", "ballot": [1, "p1"]})
+    invalid("v2-bad-quorums", f2.text(), 1, "header field quorums: unknown quorum system 'majorty'")
+    f1 = Builder("multipaxos", ["p1", "a1", "a2", "a3"], ["c0"], 1, roles=roles)
+    f1.send("p1", ["a1", "a2", "a3"], {"type": "prepare", "ballot": [1, "p1"]})
+    invalid("v1-with-roles", f1.text(), 1, "header field roles: needs version 2")
+    f2 = _v2(["p1", "a1", "a2", "a3"], ["c0"], 1, roles=roles)
+    f2.send("p1", ["a1", "a2", "a3"], {"type": "prepare", "ballot": [1, "p1"], "slot": 0})
+    f2.ev("a1", "note", text="timer")
+    f2.send("p1", ["a1", "a2", "a3"], {"type": "prepare", "ballot": [2, "p1"], "slot": 0,
+                                       "from_slot": 0})
+    invalid("v2-slot-and-from-slot", f2.text(), len(f2.lines),
+            "field send.msg.prepare.from_slot: give slot (phase 1 of one instance) or from_slot")
     return out
+
+
+# -- format 2 (roles, quorum systems, per-slot phase 1) -----------------------------------
+# Written step by step after Paxos Made Simple (Lamport 2001): phase 1a prepare(n) to the
+# acceptors; 1b promise(n) reporting the highest-numbered proposal each accepted; 2a
+# accept(n, v) with v that of the highest-numbered proposal among a quorum's promises (or
+# any value when none reported one); 2b accepted(n, v) to the learners; a learner learns v
+# once a (phase-2) quorum of acceptors accepted (n, v).
+
+
+def _v2(nodes: list[str], clients: list[str], f: int, **header: object) -> Builder:
+    return Builder("multipaxos", nodes, clients, f, version=2, **header)
+
+
+def _client_request(b: Builder, client: str, req: int, op: str, to: str) -> dict:
+    c = cmd(req, op, client)
+    b.ev(client, "request", req=req, op=op)
+    mid = b.send(client, [to], {"type": "request", "cmd": c})
+    b.recv(to, mid, client)
+    return c
+
+
+def _answer(b: Builder, node: str, slot: int, c: dict) -> None:
+    """`node` applies slot's command and replies; the client accepts the result."""
+    result = f"ok {c['op']}"
+    b.ev(node, "execute", slot=slot, cmd=c, result=result)
+    b.deliver(node, [c["client"]], {"type": "reply", "client": c["client"], "req": c["req"],
+                                     "result": result})
+    b.ev(c["client"], "result", req=c["req"], result=result)
+
+
+def roles_sample() -> str:
+    """Proposer p1, acceptors a1..a3, learners l1, l2: separate processes (Paxos Made
+    Simple §2). Phase 1 once for every slot (from_slot 0), then phase 2 per request;
+    each learner decides on the votes of a majority of the three acceptors, l1 also
+    executes and replies, l2 only learns."""
+    acceptors, learners = ["a1", "a2", "a3"], ["l1", "l2"]
+    roles = {"p1": ["proposer"], **{a: ["acceptor"] for a in acceptors},
+             **{x: ["learner"] for x in learners}}
+    b = _v2(["p1", *acceptors, *learners], ["c0"], 1, roles=roles)
+    ballot = [1, "p1"]
+    prep = b.send("p1", acceptors, {"type": "prepare", "ballot": ballot, "from_slot": 0})
+    for a in acceptors:
+        b.recv(a, prep, "p1")
+        b.deliver(a, ["p1"], {"type": "promise", "ballot": ballot, "from_slot": 0, "accepted": []})
+    for slot, op in enumerate(["put x 1", "put y 2", "get x"]):
+        c = _client_request(b, "c0", slot, op, "p1")
+        acc = b.send("p1", acceptors, {"type": "accept", "ballot": ballot, "slot": slot, "cmd": c})
+        votes = {}
+        for a in acceptors:
+            b.recv(a, acc, "p1")
+            votes[a] = b.send(a, learners, {"type": "accepted", "ballot": ballot, "slot": slot,
+                                            "cmd": c})
+        # each learner hears a different majority first, then the third vote
+        for learner, order in (("l1", ["a1", "a2", "a3"]), ("l2", ["a3", "a2", "a1"])):
+            b.recv(learner, votes[order[0]], order[0])
+            b.recv(learner, votes[order[1]], order[1])
+            b.ev(learner, "decide", slot=slot, cmd=c, ballot=ballot)
+            b.recv(learner, votes[order[2]], order[2])
+        _answer(b, "l1", slot, c)
+    return b.text()
+
+
+def competing_sample() -> str:
+    """Two proposers compete for slot 0 with per-slot phase 1 (`slot` in prepare and
+    promise). p2's higher ballot (1,p2) wins a2 and a3 after p1 had a majority for
+    (1,p1): p1's accept is refused (nack) by a2 and a3 and accepted by a1 alone; p2's
+    value B is chosen. p1 retries slot 0 with (2,p1) while its (1,p1) accept to a3 is
+    still in flight; the promises report a1's (1,p1) A and a2's (1,p2) B, so p1 must
+    propose B, the value of the highest-numbered proposal. Then p1 runs slot 1 for A."""
+    acceptors = ["a1", "a2", "a3"]
+    roles = {"p1": ["proposer"], "p2": ["proposer"], **{a: ["acceptor"] for a in acceptors},
+             "l1": ["learner"]}
+    b = _v2(["p1", "p2", *acceptors, "l1"], ["c0", "c1"], 1, roles=roles, quorums="majority")
+    A = _client_request(b, "c0", 0, "put x 1", "p1")
+    B = _client_request(b, "c1", 0, "put x 2", "p2")
+    b1, b2, b3 = [1, "p1"], [1, "p2"], [2, "p1"]
+
+    def promise(a: str, ballot: list, to: str, accepted: list, slot: int = 0) -> str:
+        return b.send(a, [to], {"type": "promise", "ballot": ballot, "slot": slot,
+                                "accepted": accepted})
+
+    def vote(a: str, ballot: list, slot: int, c: dict) -> str:
+        return b.send(a, ["l1"], {"type": "accepted", "ballot": ballot, "slot": slot, "cmd": c})
+
+    def nack(a: str, ballot: list, promised: list) -> str:
+        return b.send(a, ["p1"], {"type": "nack", "ballot": ballot, "promised": promised, "slot": 0})
+
+    prep1 = b.send("p1", acceptors, {"type": "prepare", "ballot": b1, "slot": 0})
+    b.recv("a1", prep1, "p1")
+    pr_a1 = promise("a1", b1, "p1", [])
+    b.recv("a2", prep1, "p1")
+    pr_a2 = promise("a2", b1, "p1", [])
+    b.recv("p1", pr_a1, "a1")
+    b.recv("p1", pr_a2, "a2")  # a majority promised (1,p1)
+    prep2 = b.send("p2", acceptors, {"type": "prepare", "ballot": b2, "slot": 0})
+    b.recv("a2", prep2, "p2")
+    pr2_a2 = promise("a2", b2, "p2", [])
+    b.recv("a3", prep1, "p1")
+    pr_a3 = promise("a3", b1, "p1", [])
+    b.recv("a3", prep2, "p2")
+    pr2_a3 = promise("a3", b2, "p2", [])
+    b.recv("p2", pr2_a2, "a2")
+    b.recv("p2", pr2_a3, "a3")  # a majority promised (1,p2), none accepted anything
+    acc1 = b.send("p1", acceptors, {"type": "accept", "ballot": b1, "slot": 0, "cmd": A})
+    b.recv("p1", pr_a3, "a3")  # a late promise
+    b.recv("a1", acc1, "p1")
+    v_a1 = vote("a1", b1, 0, A)
+    b.recv("a2", acc1, "p1")
+    n_a2 = nack("a2", b1, b2)  # a2 promised (1,p2) > (1,p1)
+    acc2 = b.send("p2", acceptors, {"type": "accept", "ballot": b2, "slot": 0, "cmd": B})
+    b.recv("a2", acc2, "p2")
+    v2_a2 = vote("a2", b2, 0, B)
+    b.recv("a3", acc2, "p2")
+    v2_a3 = vote("a3", b2, 0, B)
+    b.recv("l1", v_a1, "a1")
+    b.recv("l1", v2_a2, "a2")
+    b.recv("l1", v2_a3, "a3")
+    b.ev("l1", "decide", slot=0, cmd=B, ballot=b2)  # a2 and a3 accepted (1,p2) B
+    b.recv("p1", n_a2, "a2")
+    # p1 retries slot 0 with a higher ballot; its (1,p1) accept to a3 is still in flight
+    prep3 = b.send("p1", acceptors, {"type": "prepare", "ballot": b3, "slot": 0})
+    b.recv("a1", prep3, "p1")
+    pr3_a1 = promise("a1", b3, "p1", [[0, b1, A]])
+    b.recv("a2", prep3, "p1")
+    pr3_a2 = promise("a2", b3, "p1", [[0, b2, B]])
+    b.recv("p1", pr3_a1, "a1")
+    b.recv("p1", pr3_a2, "a2")  # highest-numbered proposal reported: (1,p2) B
+    acc3 = b.send("p1", acceptors, {"type": "accept", "ballot": b3, "slot": 0, "cmd": B})
+    b.recv("a3", acc1, "p1")  # the old (1,p1) accept arrives: a3 promised (1,p2)
+    n_a3 = nack("a3", b1, b2)
+    b.recv("a3", prep3, "p1")
+    pr3_a3 = promise("a3", b3, "p1", [[0, b2, B]])
+    for a in acceptors:
+        b.recv(a, acc3, "p1")
+    v3 = {a: vote(a, b3, 0, B) for a in acceptors}
+    b.recv("p1", n_a3, "a3")
+    b.recv("p1", pr3_a3, "a3")
+    for a in acceptors:
+        b.recv("l1", v3[a], a)
+    b.recv("p2", b.send("a1", ["p2"], {"type": "nack", "ballot": b2, "promised": b3, "slot": 0}), "a1")
+    # p1 proposes A again, in slot 1: a fresh instance, phase 1 for that slot only
+    prep4 = b.send("p1", acceptors, {"type": "prepare", "ballot": b1, "slot": 1})
+    for a in acceptors[:2]:
+        b.recv(a, prep4, "p1")
+        b.recv("p1", promise(a, b1, "p1", [], slot=1), a)
+    acc4 = b.send("p1", acceptors, {"type": "accept", "ballot": b1, "slot": 1, "cmd": A})
+    v4 = {}
+    for a in acceptors:
+        b.recv(a, acc4, "p1")
+        v4[a] = vote(a, b1, 1, A)
+    b.recv("l1", v4["a2"], "a2")
+    b.recv("l1", v4["a3"], "a3")
+    b.ev("l1", "decide", slot=1, cmd=A, ballot=b1)
+    b.recv("l1", v4["a1"], "a1")
+    b.recv("a3", prep4, "p1")  # late, after a3 accepted in slot 1's ballot: promises it still
+    b.recv("p1", promise("a3", b1, "p1", [[1, b1, A]], slot=1), "a3")
+    _answer(b, "l1", 0, B)
+    _answer(b, "l1", 1, A)
+    return b.text()
+
+
+def explicit_quorums_sample() -> str:
+    """Four replicas (every role each) with an explicit flexible quorum system: any
+    three for phase 1, {r0, r1} or {r2, r3} for phase 2 (every phase-1 quorum meets
+    every phase-2 one). The replicas learn from r0's and r1's votes: two of four, a
+    phase-2 quorum here though no majority. r3 never receives the prepare (lost)."""
+    nodes = ["r0", "r1", "r2", "r3"]
+    q1 = [["r0", "r1", "r2"], ["r0", "r1", "r3"], ["r0", "r2", "r3"], ["r1", "r2", "r3"]]
+    b = _v2(nodes, ["c0"], 1, quorums={"phase1": q1, "phase2": [["r0", "r1"], ["r2", "r3"]]})
+    ballot = [1, "r0"]
+    prep = b.send("r0", nodes, {"type": "prepare", "ballot": ballot, "from_slot": 0})
+    for a in nodes[:3]:
+        b.recv(a, prep, "r0")
+        b.deliver(a, ["r0"], {"type": "promise", "ballot": ballot, "from_slot": 0, "accepted": []})
+    for slot, op in enumerate(["put a 1", "put b 2", "put a 3"]):
+        c = _client_request(b, "c0", slot, op, "r0")
+        acc = b.send("r0", nodes, {"type": "accept", "ballot": ballot, "slot": slot, "cmd": c})
+        votes = {}
+        for a in nodes:
+            b.recv(a, acc, "r0")
+            votes[a] = b.send(a, nodes, {"type": "accepted", "ballot": ballot, "slot": slot, "cmd": c})
+        for x in nodes:
+            b.recv(x, votes["r0"], "r0")
+            b.recv(x, votes["r1"], "r1")
+            b.ev(x, "decide", slot=slot, cmd=c, ballot=ballot)
+            b.ev(x, "execute", slot=slot, cmd=c, result=f"ok {op}")
+            b.recv(x, votes["r2"], "r2")
+            b.recv(x, votes["r3"], "r3")
+        b.deliver("r0", ["c0"], {"type": "reply", "client": "c0", "req": slot, "result": f"ok {op}"})
+        b.ev("c0", "result", req=slot, result=f"ok {op}")
+    return b.text()
+
+
+def seven_nodes_sample() -> str:
+    """Seven replicas (f = 3, majorities of 4), two clients: the synthetic runner's
+    MultiPaxos, in a version-2 header."""
+    events = list(multipaxos_run(replicas=7, clients=2, requests=2, seed=21))
+    events[0] = {**events[0], "version": 2, "quorums": "majority"}
+    return "\n".join(dump(e) for e in events) + "\n"
 
 
 def per_node(events: list[dict]) -> dict[str, str]:
@@ -352,6 +571,11 @@ def good_samples() -> dict[str, str | dict[str, str]]:
     # A replica crashed while writing its last line: reported, tolerated.
     text = "\n".join(dump(e) for e in pbft_run(requests=2, seed=6)) + "\n"
     out["pbft-truncated.jsonl"] = text + '{"kind":"recv","node":"r1","se'
+    # format 2
+    out["multipaxos-roles.jsonl"] = roles_sample()
+    out["multipaxos-competing-proposers.jsonl"] = competing_sample()
+    out["multipaxos-explicit-quorums.jsonl"] = explicit_quorums_sample()
+    out["multipaxos-7-nodes.jsonl"] = seven_nodes_sample()
     return out
 
 
