@@ -7,8 +7,10 @@ a duplicated line repeats a seq, two events of one node swapped break its order,
 shuffle of the file that keeps each node's own order must change nothing (the merger
 orders by causality, never by file position), and a flipped value in a decision, an execution or
 a client's result breaks the matching property, as does a PREPARE or COMMIT sent for a
-view below one its replica has moved to. Random byte damage never crashes the
-validator: it is an input error, a violation, or still a valid run.
+view below one its replica has moved to. A learner's second decision of another
+command (MP-AGREEMENT) and a COMMIT sent without received PREPAREs (PBFT-PREPARED) are
+caught with the same verdict in every interleaving and per node. Random byte damage
+never crashes the validator: it is an input error, a violation, or still a valid run.
 """
 
 from __future__ import annotations
@@ -250,3 +252,73 @@ def test_view_change_runs_change_views():
         seen |= {"certificates"} if certs else set()
         assert check(lines_of(events)) == ("ok", [])
     assert seen == {"both views", "null", "certificates"}
+
+
+def verdict_in_every_order(events: list[dict], rnd) -> tuple[str, list[str]]:
+    """The verdict of a run, asserted the same for random interleavings that keep each
+    node's events in seq order and for a directory of per-node files."""
+    header, body = events[0], events[1:]
+    got = [check(lines_of(events))]
+    for _ in range(3):
+        queues: dict[str, list[dict]] = {}
+        for e in body:
+            queues.setdefault(e["node"], []).append(e)
+        merged = []
+        while queues:
+            node = rnd.choice(sorted(queues))
+            merged.append(queues[node].pop(0))
+            if not queues[node]:
+                del queues[node]
+        got.append(check(lines_of([header, *merged])))
+    with tempfile.TemporaryDirectory() as d:
+        for node in sorted({e["node"] for e in body}):
+            with open(os.path.join(d, f"{node}.jsonl"), "w", encoding="utf-8") as out:
+                out.write("\n".join(lines_of([{**header, "node": node},
+                                              *[e for e in body if e["node"] == node]])) + "\n")
+        r = validate_run([d], conformance=False)
+        got.append((r.result, sorted({v.property for v in r.violations})))
+    assert all(g == got[0] for g in got), got
+    return got[0]
+
+
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.booleans(), st.data())
+def test_a_second_decision_of_another_command_is_caught_in_every_order(seed, takeover, data):
+    """A learner that decides a slot again with another (issued) command breaks
+    MP-AGREEMENT, however the file interleaves the nodes."""
+    events = list(multipaxos_run(replicas=3, requests=3, seed=seed, takeover=takeover))
+    decides = [e for e in events[1:] if e["kind"] == "decide"]
+    cmds = {json.dumps(e["cmd"]) for e in decides if e["cmd"] is not None}
+    first = data.draw(st.sampled_from(decides))
+    others = sorted(c for c in cmds if c != json.dumps(first["cmd"]))
+    if not others:
+        return
+    node = first["node"]
+    seq = 1 + max(e["seq"] for e in events[1:] if e["node"] == node)
+    again = {"kind": "decide", "node": node, "seq": seq, "slot": first["slot"],
+             "cmd": json.loads(data.draw(st.sampled_from(others)))}
+    result, props = verdict_in_every_order(events + [again], data.draw(st.randoms()))
+    assert result == "violation" and "MP-AGREEMENT" in props
+
+
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.booleans(), st.data())
+def test_a_commit_without_received_prepares_is_caught_in_every_order(seed, view_change, data):
+    """Drop every PREPARE a replica received (they were lost): its COMMITs are then
+    sent without a prepared certificate, PBFT-PREPARED, in every order and per node,
+    even though the file lists the other replicas' PREPAREs."""
+    events = list(pbft_run(f=1, clients=2, requests=1, seed=seed, view_change=view_change))
+    sends = {e["msg_id"]: e for e in events[1:] if e["kind"] == "send"}
+    committers = sorted({e["node"] for e in sends.values() if e["msg"]["type"] == "commit"})
+    node = data.draw(st.sampled_from(committers))
+    kept, seq = [events[0]], 0
+    for e in events[1:]:
+        if e["node"] == node:
+            if e["kind"] == "recv" and sends[e["msg_id"]]["msg"]["type"] == "prepare":
+                continue
+            e = dict(e, seq=seq)
+            seq += 1
+        kept.append(e)
+    assert verdict_in_every_order(kept, data.draw(st.randoms())) == ("violation", ["PBFT-PREPARED"])
