@@ -479,19 +479,25 @@ class MultiPaxosTraceMap:
         (its acceptor may accept a lower ballot in between, as Paxos allows)."""
         self._range(msg)
         b = self.claim(msg["ballot"])
-        self.got_1b[r] = (self.key(msg["ballot"]), set())
-        if not to_self:
-            return ("Prepare", r, b).__eq__
+        key = self.key(msg["ballot"])
+        mine = self.got_1b.get(r)
+        if mine is None or mine[0] != key:  # a prepare sent again keeps the promises heard
+            self.got_1b[r] = (key, set())
         act = ("Prepare", r, b)
 
         def successors(model, s):
+            if s.owner[b] == r:
+                return [s]  # sent again: the 1a is among the messages already
             if act not in model.actions(s):
                 return []
             t = model.next_state(s, act)
+            if not to_self:
+                return [t]
             return [t._replace(max_bal=s.max_bal, msgs=s.msgs | {(P1A, b)})]
 
-        return Successors(successors, f"Prepare(r{r}, b={b + 1}), its own acceptor promising "
-                                      "when the prepare it sent itself arrives")
+        return Successors(successors, f"Prepare(r{r}, b={b + 1})"
+                          + (", its own acceptor promising when the prepare it sent itself "
+                             "arrives" if to_self else "") + ", or sent again")
 
     def _unknown(self, what: str, b: list):
         return fails(f"{what} in ballot ({b[0]},{b[1]}), which no "

@@ -500,3 +500,19 @@ def test_new_view_from_view_changes_never_received_fails_in_every_order(tmp_path
     assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
     r = validate_run([str(t.write(tmp_path / "run.jsonl"))])
     assert "NEW-VIEW" in r.conformance_failure.mapped_to
+
+
+def test_prepare_sent_again_keeps_the_promises_heard(tmp_path):
+    """r0 sends its prepare, hears r1's promise, sends the same prepare again (a
+    retransmission, r2 being slow) and leads on r1's promise and its own."""
+    t = Trace()
+    prep = t.send("r0", ["r1", "r2"], {"type": "prepare", "ballot": [1, "r0"]})
+    t.promise("r1", prep)
+    again = t.send("r0", ["r2"], {"type": "prepare", "ballot": [1, "r0"]})
+    t.recv("r2", prep)
+    t.recv("r2", again)
+    c = t.request("c0", 0, "put x 1", "r0")
+    votes = [t.vote(a, t.accept("r0", [1, "r0"], 0, c)) for a in ("r0", "r1")]
+    for r in ("r0", "r1"):
+        t.learn(r, votes)
+    assert_legal(t, tmp_path)
