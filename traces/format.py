@@ -402,7 +402,8 @@ def json_schemas() -> dict[str, dict]:
         schema = adapter.json_schema(by_alias=True)
         schema["title"] = f"smrtrace {protocol} event"
         schema["description"] = (f"One line after the header of a {protocol} trace "
-                                 f"(smrtrace version {VERSION}); see traces/FORMAT.md.")
+                                 f"(smrtrace versions {' and '.join(map(str, VERSIONS))}); "
+                                 "see traces/FORMAT.md.")
         out[f"{protocol}-event.schema.json"] = schema
     header["title"] = "smrtrace header"
     header["description"] = "The first line of every smrtrace file; see traces/FORMAT.md."

@@ -1,17 +1,27 @@
 """Reading smrtrace files: headers, a fast hand-written line check, the causal merger.
 
-A run is one merged file or a directory of files (FORMAT.md). `open_run` reads every
-header with pydantic and checks they agree; `Merger` then streams the events of all
-files in an order consistent with causality: each node's events by `seq`, every
-`recv` after its `send`. Wall-clock `ts` is never consulted, because clocks skew.
+A run is one merged file, a directory of files, or `-`: one merged file on standard
+input (FORMAT.md). `open_run` reads every header with pydantic, checks they agree and
+builds the membership they declare (roles, quorum system: models/common/membership.py);
+`Merger` then streams the events of all files in an order consistent with causality:
+each node's events by `seq`, every `recv` after its `send`. Wall-clock `ts` is never
+consulted, because clocks skew.
+
+Files are read as bytes, a chunk at a time, and decoded a chunk at a time (`_chunks`):
+a line longer than the limit is refused after `limit` bytes, never read whole, and
+bad bytes are named by line. Nothing hostile reaches a traceback: deep nesting and
+bad encodings are input errors too.
 
 The merger holds back a node whose next event is a `recv` of a message not yet sent
-(its later events queue behind it) and releases it when the `send` arrives. Memory is
-the messages in flight plus the held-back events, not the length of the trace: a
-`send` is forgotten once every addressee has received it. A per-node file whose node
-is held back is not read further until it is released; when every file is held back
-or exhausted, the oldest held-back `recv` has no `send` anywhere: it is released
-marked as fabricated (`NET-AUTHENTIC`), so the rest of the run is still checked.
+(its later events queue behind it) and releases it when the `send` arrives. A `send`
+is forgotten once every addressee has received it. A per-node file whose node is held
+back is not read further until it is released; when every file is held back or
+exhausted, the oldest held-back `recv` has no `send` anywhere: it is released marked as
+fabricated (`NET-AUTHENTIC`), so the rest of the run is still checked. In a merged
+file that can only be known at its end, so such a recv holds back the rest of its
+node's log (and of the nodes waiting for that node): memory stays bounded all the same,
+as long queues spill to a temporary file (`HeldBack`), sends that wait long move to a
+temporary table (`Parked`), and a release is passed on a step at a time.
 
 Events are checked by hand against tables that mirror the pydantic models in
 `format.py`, because pydantic per event costs several times json.loads; when the hand
@@ -738,13 +748,6 @@ class HeldBack:
                 self.head = deque(self._parse(self.tail))
                 self.tail, self.tail_size = [], 0
         return ev
-
-    def __iter__(self) -> Iterator[dict]:
-        """Every held event in order, spilled ones read back (without consuming them)."""
-        yield from self.head
-        for block in list(self.blocks):
-            yield from self._parse(self._read(block))
-        yield from self._parse(self.tail)
 
     def holds_send(self, msg_id: str) -> bool:
         """Whether a send of `msg_id` is queued here. Only the lines that name it in

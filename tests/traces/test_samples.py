@@ -108,3 +108,26 @@ def test_bad_sample_is_reported_exactly(capsys, expected_path):
         if expected["line"] is not None:
             assert f"line {expected['line']}:" in error
         assert "\n" not in error and "Traceback" not in error
+
+
+FORMAT2 = {
+    # sample: what its header and messages must show (so that it keeps its shape)
+    "multipaxos-roles.jsonl": lambda h, msgs: (
+        {r for rs in h["roles"].values() for r in rs} == {"proposer", "acceptor", "learner"}),
+    "multipaxos-competing-proposers.jsonl": lambda h, msgs: (
+        {m["ballot"][1] for m in msgs if m["type"] == "prepare"} == {"p1", "p2"}
+        and all("slot" in m for m in msgs if m["type"] in ("prepare", "promise"))
+        and any(m["type"] == "nack" for m in msgs)),
+    "multipaxos-explicit-quorums.jsonl": lambda h, msgs: set(h["quorums"]) == {"phase1", "phase2"},
+    "multipaxos-7-nodes.jsonl": lambda h, msgs: len(h["nodes"]) == 7,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMAT2))
+def test_format_2_sample_has_its_shape_and_conforms(capsys, name):
+    path = SAMPLES / "good" / name
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    header, msgs = lines[0], [e["msg"] for e in lines[1:] if e["kind"] == "send"]
+    assert header["version"] == 2 and FORMAT2[name](header, msgs)
+    code, report = validate_json(capsys, str(path), "--conformance")
+    assert (code, report["result"], report["conformance"]) == (0, "ok", "conforms"), report
