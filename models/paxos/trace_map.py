@@ -265,7 +265,7 @@ class PaxosTraceMap:
         if one is not None:
             targets = [one]
         else:
-            if s.got1a.get((a, b), far) > k and not own:
+            if s.got1a.get((a, b), far) > k and not own and b not in s.pruned:
                 return (f"{name} from slot {k}: {node} has received no prepare of ballot "
                         f"{self.ballot_text(b)} for every slot from {k}")
             targets = sorted({i for i in s.live if i >= k} | {i for i in s.retired if i >= k}
@@ -276,10 +276,10 @@ class PaxosTraceMap:
             if slot is None:
                 continue  # forgotten: nothing can read its phase 1 any more (window.py)
             if (one is not None and not own and (a, b) not in slot.got1a
-                    and s.got1a.get((a, b), far) > i):
+                    and s.got1a.get((a, b), far) > i and b not in s.pruned):
                 why = f"{node} has received no prepare of ballot {self.ballot_text(b)} for it"
             else:
-                why = self._phase1b(slot, a, b, reported.get(i), steps)
+                why = self._phase1b(slot, a, b, reported.get(i), steps, b in s.pruned)
             if why is not None:
                 s.focus = i
                 return f"{name} in slot {i}: {why}"
@@ -292,8 +292,11 @@ class PaxosTraceMap:
             s.record_1b(a, b, k)
         return None
 
-    def _phase1b(self, slot: Slot, a: int, b: int, entry: tuple | None, steps: list) -> str | None:
-        """Phase1b(a, b) in one slot, added to `steps`, or why Paxos.tla has no such step."""
+    def _phase1b(self, slot: Slot, a: int, b: int, entry: tuple | None, steps: list,
+                 dropped: bool) -> str | None:
+        """Phase1b(a, b) in one slot, added to `steps`, or why Paxos.tla has no such step.
+        In a retired slot, or for a ballot whose 1a the window dropped, only maxBal
+        rises: the 1b would be read by nobody (window.py)."""
         st = slot.st
         has = None
         if st.max_vbal[a] != NONE:
@@ -306,7 +309,7 @@ class PaxosTraceMap:
                     f"there is {shown(has)} (a promise reports the acceptor's own votes)")
         mb = st.max_bal[a]
         if b > mb:
-            if slot.retired:  # its 1b is read by nobody (window.py): only maxBal rises
+            if slot.retired or (dropped and (T1A, b) not in st.msgs):
                 steps.append((slot, st._replace(max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:]),
                               False))
             elif (T1A, b) not in st.msgs:
@@ -428,10 +431,10 @@ class PaxosTraceMap:
                 slot.st = phase2a(t, b, v)
                 return None
         lacking = [a for a in range(self.n) if (heard & ~have) >> a & 1]
-        if lacking and (b in s.pruned or any((a, b) in slot.skipped for a in lacking)):
-            raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)} counting promises the "
-                               "window no longer holds (or that were below their acceptor's "
-                               f"promise in slot {i})")
+        if b in s.pruned or any((a, b) in slot.skipped for a in lacking):
+            raise OutsideModel(f"a 2a in ballot {self.ballot_text(b)}, whose promises the "
+                               "window has dropped (its proposer had moved on), or counting "
+                               f"promises below their acceptor's promise in slot {i}")
         if not self.is_quorum(have, 1):
             names = ", ".join(self.acceptors[a] for a in range(self.n) if have >> a & 1)
             return (f"{node} has received promises for this ballot and slot from "

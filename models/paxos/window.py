@@ -14,16 +14,20 @@ still read it, makes that step `OutsideModel`, a warning, never a verdict):
   1b reports none, and maxBal is the highest ballot promised however they interleave.
   Most new slots lie above every range's start and share one such state (`template`),
   so starting a slot costs nothing.
-- In those starting states, the 1a and 1b messages of a ballot below every acceptor's
-  promise, whose proposer has since prepared a higher ballot, are dropped (`pruned`).
-  Phase1b(a, b) needs b > maxBal[a] and Phase2b needs b >= maxBal[a], so no acceptor
-  can promise or vote in such a ballot again; its 1bs are read only by Phase2a of
-  that ballot, a 2a no acceptor can accept, and which a proposer that has moved on to
-  a higher ballot does not send. Should it still send one, the map says outside the
-  model (it needs what was dropped) rather than fail. A proposer still in the ballot
-  keeps it (a proposer that lost a duel sends its 2a all the same). Without this,
-  every leader change would grow every later slot; with it, a starting state holds
-  at most one passed ballot per proposer.
+- A range record of a ballot whose proposer has since prepared a higher ballot is
+  dropped once it no longer decides anything (`_forget_passed`): a 1b record of
+  acceptor a when a has a higher one starting no later (a's promise, maxBal, is the
+  same in every slot either covers), then the ballot's 1a record, once none of its
+  1b records is left, with what its proposer and acceptors received for it (`pruned`
+  remembers the ballot). "Starting no later" counts only slots that can still be
+  named for the first time, those from `low_fresh` on. Only Phase1b and Phase2a of
+  that ballot read those messages in a slot named later. A late promise there keeps
+  only its effect on the promise, maxBal (its 1b would be read only by the 2a of a
+  proposer that has moved on); such a 2a is outside the model (it needs what was
+  dropped), never a failure.
+  A proposer still in its ballot keeps it (one that lost a duel still sends its 2a).
+  Without this, every leader change would grow every later slot; with it, the
+  records hold about one ballot per proposer and one promise per acceptor.
 - A chosen slot that every learner has decided (or executed), LAG or more slots below
   the highest slot mentioned, retires: it keeps maxBal, maxVBal, maxVal and its 2a
   and 2b messages, and drops its 1a and 1b messages. 1a messages are read by Phase1b
@@ -100,7 +104,7 @@ class Slot:
 class Instances:
     """The conformance state of a per-slot run (see the module docstring)."""
 
-    __slots__ = ("n", "width", "latest", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "got1a",
+    __slots__ = ("n", "width", "latest", "low_fresh", "live", "retired", "floor", "top", "rec_1a", "rec_1b", "got1a",
                  "heard", "pruned", "template", "template_from", "ready", "ready_at", "sweep_at", "focus")
 
     def __init__(self, n: int, width: int) -> None:
@@ -111,6 +115,7 @@ class Instances:
         self.retired: dict[int, Slot] = {}
         self.floor = 0  # slots below it that are neither live nor retired are forgotten
         self.top = -1  # the highest slot mentioned
+        self.low_fresh = 0  # the lowest slot never mentioned (at or above floor)
         self.rec_1a: dict[int, int] = {}  # ballot -> first slot a range prepare covers
         self.rec_1b: dict[tuple[int, int], int] = {}  # (acceptor, ballot) -> first slot
         self.got1a: dict[tuple[int, int], int] = {}  # (acceptor, b) -> from: range prepares
@@ -138,6 +143,11 @@ class Instances:
         got = self.live[i] = Slot(self.fresh(i))
         if i > self.top:
             self.top = i
+        if i == self.low_fresh:
+            j = max(i, self.floor)
+            while j in self.live or j in self.retired:
+                j += 1
+            self.low_fresh = j
         if len(self.live) > self.sweep_at:
             self.sweep(force=True)
         return got
@@ -146,6 +156,7 @@ class Instances:
         """The state of a slot first mentioned now: every range 1a and 1b covering it."""
         if i >= self.template_from and self.template is not None:
             return self.template
+        self._forget_passed()
         st = self._replay(i)
         if i >= self.template_from:
             self.template = st
@@ -158,17 +169,33 @@ class Instances:
             if k <= i:
                 st = phase1a(st, b)
         for (a, b), k in sorted(self.rec_1b.items(), key=lambda x: (x[0][1], x[0][0])):
-            if k <= i and b > st.max_bal[a] and (T1A, b) in st.msgs:
-                st = phase1b(st, a, b, rules)
-        low = min(st.max_bal)
-        if low != NONE:
-            moved = self.moved_on
-            dead = {m for m in st.msgs if (m[0] == T1A and m[1] < low and moved(m[1]))
-                    or (m[0] == T1B and m[2] < low and moved(m[2]))}
-            if dead:
-                self.pruned.update(m[1] if m[0] == T1A else m[2] for m in dead)
-                st = st._replace(msgs=st.msgs - dead)
+            if k <= i and b > st.max_bal[a]:
+                if (T1A, b) in st.msgs:
+                    st = phase1b(st, a, b, rules)
+                else:  # a late promise of a dropped ballot: only its promise is kept
+                    st = st._replace(max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:])
         return st
+
+    def _forget_passed(self) -> None:
+        """Drop the range records of ballots whose proposers have moved on, where they
+        no longer decide an acceptor's promise (see the module docstring)."""
+        moved = self.moved_on
+        mine: dict[int, list[tuple[int, int]]] = {}
+        for (a, b), k in self.rec_1b.items():
+            mine.setdefault(a, []).append((b, k))
+        low = self.low_fresh  # no slot below it can be named for the first time
+        for a, recs in mine.items():
+            for b, k in recs:
+                if moved(b) and any(b2 > b and k2 <= max(k, low) for b2, k2 in recs):
+                    del self.rec_1b[(a, b)]
+        alive = {b for _, b in self.rec_1b}
+        gone = {b for b in self.rec_1a if moved(b) and b not in alive}
+        if gone:
+            for b in gone:
+                del self.rec_1a[b]
+            self.pruned |= gone
+            self.heard = {x: v for x, v in self.heard.items() if x[1] not in gone}
+            self.got1a = {x: v for x, v in self.got1a.items() if x[1] not in gone}
 
     def moved_on(self, b: int) -> bool:
         """Whether ballot b's proposer has since prepared a higher ballot."""
