@@ -550,6 +550,9 @@ def test_leader_changes_do_not_grow_new_slots(tmp_path):
         if s.template is not None:
             biggest = max(biggest, len(s.template.msgs))
     assert 0 < biggest <= 3 * (1 + len(A))
+    (s,) = conf.frontier
+    assert len(s.rec_1a) <= 3 and len(s.rec_1b) <= 3 * len(A)  # one ballot per proposer
+    assert len(s.heard) <= 3 and len(s.got1a) <= 3 * len(A)
 
 
 def test_byzantine_quorums_are_outside_the_model(tmp_path):
