@@ -309,6 +309,32 @@ def test_learners_decide_without_execute(tmp_path):
     conforms(t, tmp_path)
 
 
+def test_learners_told_by_the_proposer(tmp_path):
+    """Acceptors vote to the proposer only; it learns the value chosen and tells the
+    learners with a decide message, which they decide on."""
+    t = Trace(P[:1], A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    m = t.accept("p1", [1, "p1"], 0, x, A)
+    for a in A[:2]:
+        t.recv("p1", t.accepted(a, "p1", m, learners=["p1"]), a)
+    d = t.send("p1", L, {"type": "decide", "slot": 0, "cmd": x})
+    for x_ in L:
+        t.recv(x_, d, "p1")
+        t.ev(x_, "decide", slot=0, cmd=x)
+    conforms(t, tmp_path)
+
+
+def test_decide_message_without_knowing_fails(tmp_path):
+    t = Trace(P[:1], A, L)
+    x = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A)
+    m = t.accept("p1", [1, "p1"], 0, x, A)
+    t.recv("p1", t.accepted("a1", "p1", m, learners=["p1"]), "a1")
+    t.send("p1", L, {"type": "decide", "slot": 0, "cmd": x})
+    fails(t, tmp_path, "p1 sends decide for c0#0 in slot 0, which it does not know chosen")
+
+
 @pytest.mark.parametrize("n", [7, 9])
 def test_large_clusters(tmp_path, n):
     accs = [f"a{i}" for i in range(1, n + 1)]
