@@ -98,7 +98,7 @@ from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from ..common.membership import membership
 from ..common.monitor import IdSet
-from .actions import collecting, lead, propose, recovered_values
+from .actions import collecting, lead, prepare, propose, recovered_values
 from .messages import NOOP, P1A, P1B, P2A, value_name
 from .spec import MultiPaxosModel
 from .state import CATCHING_UP, DOWN, MPState, set_at
@@ -483,16 +483,21 @@ class MultiPaxosTraceMap:
         mine = self.got_1b.get(r)
         if mine is None or mine[0] != key:  # a prepare sent again keeps the promises heard
             self.got_1b[r] = (key, set())
-        act = ("Prepare", r, b)
 
         def successors(model, s):
             if s.owner[b] == r:
                 return [s]  # sent again: the 1a is among the messages already
-            if act not in model.actions(s):
+            if s.owner[b] != NONE or s.up[r] == DOWN or r in s.owner[b + 1:]:
                 return []
-            t = model.next_state(s, act)
-            if not to_self:
+            # The model's Prepare also asks b to be above every ballot r's acceptor has
+            # seen; Paxos asks only that no one else uses b and that a proposer's
+            # ballots rise (§2.5: above any it has used), and the acceptors refuse one
+            # too low, so the step is taken on that alone.
+            t = prepare(s, r, b, model.cfg)
+            if not to_self and b > s.max_bal[r]:
                 return [t]
+            # r's acceptor promises later (Promise(r, b)), or never, if it has promised
+            # a higher ballot already.
             return [t._replace(max_bal=s.max_bal, msgs=s.msgs | {(P1A, b)})]
 
         return Successors(successors, f"Prepare(r{r}, b={b + 1})"

@@ -516,3 +516,22 @@ def test_prepare_sent_again_keeps_the_promises_heard(tmp_path):
     for r in ("r0", "r1"):
         t.learn(r, votes)
     assert_legal(t, tmp_path)
+
+
+def test_a_proposer_may_try_a_ballot_below_its_acceptors_promise(tmp_path):
+    """r1's acceptor promised (2,r0); r1's proposer, which keeps its own counter, tries
+    (1,r1): its own acceptor and r0 refuse, r2 promises, too few. It retries with
+    (3,r1) and leads. Paxos asks only that a proposer's ballots rise (§2.5)."""
+    t = Trace()
+    b0 = t.prepare("r0", 2, ["r0", "r1"])
+    low = t.prepare("r1", 1, ["r2"])
+    c = t.request("c0", 0, "put x 1", "r0")
+    votes = [t.vote(a, t.accept("r0", b0, 0, c)) for a in ("r0", "r1")]
+    b1 = t.prepare("r1", 3, ["r1", "r2"])
+    again = t.accept("r1", b1, 0, c)
+    votes2 = [t.vote(a, again) for a in ("r1", "r2")]
+    for r in ("r0", "r1"):
+        t.learn(r, votes)
+    t.learn("r2", votes2)
+    assert low == [1, "r1"]
+    assert_legal(t, tmp_path)
