@@ -497,8 +497,8 @@ class PaxosTraceMap:
         elif (a, b, v) not in slot.got2a and slot.sender.get(b) != node:
             why = f"{node} has not received the 2a"
         elif b < st.max_bal[a]:
-            was = ("promised" if any(m[0] == T1B and m[1] == a and m[2] == st.max_bal[a]
-                                     for m in st.msgs) else "accepted in")
+            was = ("accepted in" if any(m[0] == T2B and m[1] == a and m[2] == st.max_bal[a]
+                                        for m in st.msgs) else "promised")
             why = (f"{node} has {was} ballot {self.ballot_text(st.max_bal[a])} here: an "
                    "acceptor never accepts a proposal numbered below one it promised "
                    "(Paxos Made Simple, P1a)")
