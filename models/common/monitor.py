@@ -175,9 +175,8 @@ class Monitor:
         come before a replica's decision in the file (the client may never send its
         request as a traced message, so nothing orders them): a decision of a command
         not yet requested waits for the request, and is reported at the end of the
-        run if none comes (or at once when UNREQUESTED decisions are waiting)."""
-        if self.was_requested(c):
-            return
+        run if none comes (or at once when UNREQUESTED decisions are waiting). Callers
+        ask `was_requested(c)` first (the message is built only for a suspect)."""
         live = self.requests.get((c[0], c[1]))
         if live is not None or c[1] in self.requested.get(c[0], ()):
             self.report(prop, message, loc)  # requested, with another op

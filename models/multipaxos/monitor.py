@@ -38,7 +38,7 @@ from ..common.membership import membership
 from ..common.monitor import (Cmd, Header, IdSet, Monitor, cmd_key, cmd_text, smallest_quorum,
                               uniform_threshold, where)
 
-RETIRED_SLOTS = 1 << 12  # slots still checked after every learner decided them
+RETIRED_SLOTS = 1 << 10  # slots still checked after every learner decided them
 COLLECT_EVERY = 32  # decisions and executions between two collections
 RANGE_BALLOTS = 8  # range (all-slot) ballots remembered per proposer for MP-PROPOSAL
 
@@ -46,8 +46,8 @@ BKey = tuple[int, int]  # (round, index of the ballot's node in `nodes`)
 
 
 class _Slot:
-    __slots__ = ("votes", "known", "known_more", "decided", "decided_by", "executed", "acc", "offered",
-                 "promised", "p1", "proposed")
+    __slots__ = ("votes", "known", "known_more", "decided", "decided_by", "executed", "acc",
+                 "offered", "promised", "p1", "proposed")
 
     def __init__(self) -> None:
         self.votes: dict[tuple, set[str]] = {}  # (learner, round, node, cmd) -> acceptors heard
@@ -158,6 +158,10 @@ class MultiPaxosMonitor(Monitor):
             s = self.slots[i] = _Slot()
         return s
 
+    def held(self, i: int) -> _Slot | None:
+        """Slot i's state if it is still held (live or retired); never creates one."""
+        return self.slots.get(i) if i >= self.gone else self.retired.get(i)
+
     def known_slots(self):
         """Every slot whose state is still held: retired, then live."""
         yield from self.retired.items()
@@ -174,18 +178,18 @@ class MultiPaxosMonitor(Monitor):
         got = set() if p1 is None else {a for a, (f, _) in p1.promises.items()
                                         if slot is None or f <= slot}
         if slot is not None:
-            s = self.slot(slot) if slot < self.gone else self.slots.get(slot)
+            s = self.held(slot)
             if s is not None and s.p1 is not None:
                 got |= set(s.p1.get((proposer, k), ()))
         return frozenset(got)
 
     def accepted_by(self, acceptor: str, slot: int) -> tuple[BKey, Cmd] | None:
-        s = self.slot(slot) if slot < self.gone else self.slots.get(slot)
+        s = self.held(slot)
         got = None if s is None else s.acc.get(acceptor)
         return None if got is None else (got[0], got[1])
 
     def decided(self, node: str, slot: int) -> Cmd | int:
-        s = self.slot(slot) if slot < self.gone else self.slots.get(slot)
+        s = self.held(slot)
         return 0 if s is None else s.decided_by.get(node, 0)
 
     # -- the event loop -----------------------------------------------------------
@@ -525,9 +529,10 @@ class MultiPaxosMonitor(Monitor):
                         f"{node} decides {cmd_text(c)} in slot {slot}, but {cmd_text(s.decided[0])} "
                         f"was decided there ({where(s.decided[1])}): two values chosen in one slot",
                         ev["_loc"], s.decided[1])
-        self.check_valid(c, "MP-VALIDITY",
-                         f"{node} decides {cmd_text(c)} in slot {slot}, which its client never "
-                         "issued (no request event with that req and op)", ev["_loc"])
+        if not self.was_requested(c):
+            self.check_valid(c, "MP-VALIDITY",
+                             f"{node} decides {cmd_text(c)} in slot {slot}, which its client never "
+                             "issued (no request event with that req and op)", ev["_loc"])
         ids = self.decided_ids.get(node)
         if ids is not None and slot not in ids:
             ids.add(slot)
@@ -542,9 +547,10 @@ class MultiPaxosMonitor(Monitor):
             self._decided(ev, ev["slot"], c, s)
         else:
             c = cmd_key(ev["cmd"])
-            self.check_valid(c, "MP-VALIDITY",
-                             f"{ev['node']} decides {cmd_text(c)} in slot {ev['slot']}, which its "
-                             "client never issued", ev["_loc"])
+            if not self.was_requested(c):
+                self.check_valid(c, "MP-VALIDITY",
+                                 f"{ev['node']} decides {cmd_text(c)} in slot {ev['slot']}, "
+                                 "which its client never issued", ev["_loc"])
 
     def on_execute(self, ev: dict) -> None:
         node, i = ev["node"], ev["slot"]
@@ -563,9 +569,10 @@ class MultiPaxosMonitor(Monitor):
                 self.report("MP-LOG-PREFIX",
                             f"{node} executes {cmd_text(c)} in slot {i}, but it decided "
                             f"{cmd_text(mine)} there", ev["_loc"])
-                self.check_valid(c, "MP-VALIDITY",
-                                 f"{node} executes {cmd_text(c)} in slot {i}, which its client "
-                                 "never issued", ev["_loc"])
+                if not self.was_requested(c):
+                    self.check_valid(c, "MP-VALIDITY",
+                                     f"{node} executes {cmd_text(c)} in slot {i}, which its client "
+                                     "never issued", ev["_loc"])
             if s.executed is None:
                 s.executed = (c, ev["_loc"])
             elif s.executed[0] != c:
