@@ -22,7 +22,10 @@ Event by event (Paxos Made Simple §2.2 and §3; Paxos.tla's names):
 - `send` promise b by acceptor a: Phase1b(a, b) in each covered slot: a received a
   prepare of b covering the slot (or b is a's own ballot, a replica's), b above a's
   promise there, and the promise's `accepted` entry for the slot equal to a's vote
-  in the model (<<maxVBal[a], maxVal[a]>>), or no entry if a has not voted there.
+  in the model (<<maxVBal[a], maxVal[a]>>), or no entry if a has not voted there
+  or knows the slot decided (it has decided or executed it, or has received what
+  makes a value chosen: replicas report only what they have not executed; the
+  model's 1b carries a's vote all the same).
   A promise for b where a is already at b (a resend, or a prepare that arrived after
   a's vote in b) is a stutter; one below a's promise in that slot (an acceptor that
   keeps per-slot promises) is a stutter too, which no proposer may count (it would
@@ -301,7 +304,7 @@ class PaxosTraceMap:
         has = None
         if st.max_vbal[a] != NONE:
             has = (st.max_vbal[a], slot.names[st.max_val[a]])
-        if entry != has:
+        if entry != has and not (entry is None and self._knows_decided(slot, self.acceptors[a])):
             def shown(x):
                 return "no vote" if x is None else \
                     f"a vote for {cmd_text(x[1])} in ballot {self.ballot_text(x[0])}"
@@ -544,6 +547,15 @@ class PaxosTraceMap:
             slot.votes.pop(node, None)
             s.settle(i, slot, self.learners)
         return None
+
+    def _knows_decided(self, slot: Slot, node: str) -> bool:
+        """Whether `node` knows some value chosen in the slot: then its promise may
+        leave the slot out (a replica reports only what it has not executed). The
+        model's 1b still carries its vote: a proposer that ignores the slot's value
+        proposes there at its peril (P2c)."""
+        if node in slot.done:
+            return True
+        return any(self._knows_chosen(slot, node, v) for v in range(len(slot.names)))
 
     def _knows_chosen(self, slot: Slot, node: str, v: int) -> bool:
         """`node` received 2bs for v from a phase-2 quorum in one ballot (its own vote

@@ -421,6 +421,22 @@ def test_lying_promise_fails(tmp_path):
     fails(t, tmp_path, "the promise reports no vote")
 
 
+def test_replica_leaves_out_a_slot_it_executed(tmp_path):
+    """A replica's promise leaves out slot 0, which it has executed (it knows it
+    decided): not a lie; the new leader goes on from slot 1."""
+    rs = ["r0", "r1", "r2"]
+    t = Trace([], [], [], replicas=rs)
+    x = t.request("c0", 0, ["r0"])
+    t.phase1("r0", [1, "r0"], rs)
+    t.phase2("r0", [1, "r0"], 0, x, rs, execute=True)
+    prep = t.prepare("r1", [2, "r1"], rs)
+    for r in ("r1", "r2"):
+        t.promise(r, "r1", prep, report=[])
+    y = t.request("c0", 1, ["r1"])
+    t.phase2("r1", [2, "r1"], 1, y, rs, execute=True)
+    conforms(t, tmp_path)
+
+
 def test_decide_without_received_quorum_fails(tmp_path):
     """l1 decides on a1's vote alone; a2 votes too, but l1 never receives it: in some
     orders of the file a2's vote comes before the decision, in others after, and the
