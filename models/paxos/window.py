@@ -253,6 +253,11 @@ class Instances:
             for i in out:
                 del self.retired[i]
             self.floor = max(self.floor, out[-1] + 1)
+            if self.low_fresh < self.floor:  # no slot below the floor is named anew
+                j = self.floor
+                while j in self.live:
+                    j += 1
+                self.low_fresh = j
         if force:
             self.sweep_at = max(LIVE_CAP, 2 * len(self.live))
 
