@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..common.membership import membership
-from ..common.monitor import Cmd, Header, Monitor, cmd_key, cmd_text, smallest_quorum, where
+from ..common.monitor import (Cmd, Header, Monitor, cmd_key, cmd_text, smallest_quorum,
+                              uniform_threshold, where)
 
 RETIRED_SEQS = 1 << 10  # numbers still checked after every correct replica executed them
 
@@ -65,6 +66,7 @@ class PbftMonitor(Monitor):
         self.f = header.f
         self.members = membership(header)
         self.need = smallest_quorum(self.members.quorums.phase2)
+        self.count = uniform_threshold(self.members.quorums.phase2)  # a count decides
         self.seqs: dict[int, _Seq] = {}
         self.retired: OrderedDict[int, _Seq] = OrderedDict()
         self.gone = 1
@@ -87,7 +89,7 @@ class PbftMonitor(Monitor):
         return s
 
     def quorum(self, names) -> bool:
-        return len(names) >= self.need and self.members.is_quorum(names, 2)
+        return len(names) >= self.need and (self.count or self.members.is_quorum(names, 2))
 
     # -- queries ------------------------------------------------------------------
 
@@ -105,10 +107,30 @@ class PbftMonitor(Monitor):
 
     # -- what a replica holds -----------------------------------------------------
 
+    def on_event(self, ev: dict) -> None:
+        # Most events are recvs of PREPARE and COMMIT (the hot path): they skip the
+        # handler table. A recv with a fault goes through Monitor.on_recv.
+        if ev["kind"] == "recv" and "_fault" not in ev:
+            send = ev["_send"]
+            msg = send["msg"] if send is not None else ev["msg"]
+            t = msg["type"]
+            if t == "commit" or t == "prepare":
+                node = ev["node"]
+                if node in self.correct and ev["from"] in self.replica_set:
+                    self._heard("commits" if t == "commit" else "prepares", node, ev["from"], msg)
+            else:
+                self.on_message(ev, msg, send)
+            return
+        h = self.handlers.get(ev["kind"])
+        if h is not None:
+            h(ev)
+
     def _heard(self, table: str, replica: str, signer: str, msg: dict) -> None:
-        s = self.seq(msg["n"])
+        s = self.seqs.get(msg["n"])
+        if s is None:
+            s = self.seq(msg["n"])
         if s is not None:
-            got = getattr(s, table)
+            got = s.commits if table == "commits" else s.prepares
             key = (replica, msg["view"], msg["digest"])
             heard = got.get(key)
             if heard is None:
