@@ -2,9 +2,17 @@
 
 Each monitor sees the merged events one at a time (`on_event`) and keeps only the
 protocol's live state: per slot (or sequence number) the votes heard, what was
-decided and executed, dropped once every correct replica has executed it; per client
-the requests without a result; per replica a watermark of the commands it applied.
-So memory follows the protocol's in-flight state, not the trace's length.
+decided and executed, collected once every learner (correct replica) is done with it
+and kept a bounded while after (retired) so that a late decision is still judged; per
+client the requests without a result; per replica a watermark of the commands it
+applied. So memory follows the protocol's in-flight state, not the trace's length.
+
+Every check judges a node's step by that node's own past: what it sent and received
+before, in its own seq order. Nothing depends on which other node's events a merged
+file lists first, so the verdict is the same for every order of the file that keeps
+each node's events in seq order (tests/traces/test_monitors.py permutes each case).
+The one fact that is not a node's own, a client's `request` event, is awaited: a
+decision of a command not yet requested is reported only if no request comes.
 
 Property ids are the models' where the rule is the same (MP-AGREEMENT, PBFT-CLIENT…);
 FORMAT.md lists each with its rule. A violation names the event that completes it and
