@@ -255,7 +255,7 @@ class Instances:
             self.floor = max(self.floor, out[-1] + 1)
             if self.low_fresh < self.floor:  # no slot below the floor is named anew
                 j = self.floor
-                while j in self.live:
+                while j in self.live or j in self.retired:
                     j += 1
                 self.low_fresh = j
         if force:
