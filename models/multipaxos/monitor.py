@@ -167,6 +167,19 @@ class MultiPaxosMonitor(Monitor):
         yield from self.retired.items()
         yield from self.slots.items()
 
+    def in_range(self, lo: int, hi: int | None):
+        """The held slots from lo to hi (every one above lo when hi is None): a
+        per-slot promise (per-instance Paxos, the common case there) looks at one."""
+        if hi is not None and hi - lo < 64:
+            for i in range(lo, hi + 1):
+                s = self.held(i)
+                if s is not None:
+                    yield i, s
+            return
+        for i, s in self.known_slots():
+            if i >= lo and (hi is None or i <= hi):
+                yield i, s
+
     def q1(self, names) -> bool:
         return self.members.is_quorum(names, 1)
 
@@ -404,8 +417,8 @@ class MultiPaxosMonitor(Monitor):
                         ev["_loc"], top and top[2])
         if not (self.strict_v2 or "slot" in msg or "from_slot" in msg):
             return
-        for i, s in self.known_slots():
-            if i < lo or (hi is not None and i > hi) or i in listed:
+        for i, s in self.in_range(lo, hi):
+            if i in listed:
                 continue
             top = s.acc.get(a)
             if top is not None and a not in s.decided_by:
@@ -418,8 +431,7 @@ class MultiPaxosMonitor(Monitor):
     def _own_report(self, a: str, msg: dict) -> list:
         lo, hi = _range(msg)
         return [[i, [s.acc[a][0][0], self.replicas[s.acc[a][0][1]]], _cmd(s.acc[a][1])]
-                for i, s in sorted(self.known_slots())
-                if a in s.acc and i >= lo and (hi is None or i <= hi)]
+                for i, s in sorted(self.in_range(lo, hi)) if a in s.acc]
 
     # -- the proposer: MP-PROPOSAL ------------------------------------------------
 
