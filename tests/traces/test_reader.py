@@ -620,3 +620,23 @@ def _outcome_big(paths: list[str], monkeypatch) -> tuple:
         for name in ("HELD_IN_MEMORY", "HELD_BYTES", "DRAIN_OUT", "SENT_IN_MEMORY"):
             m.setattr(reader, name, 1 << 30)
         return _outcome(paths, 128)
+
+
+def test_a_byzantine_senders_recv_waits_for_its_send_like_any_logged_senders(tmp_path):
+    """r0 is Byzantine but logged: a recv listed before r0's send is paired with it (the
+    verdict must not depend on the order of lines); a message r0 never logged sending
+    stands on its payload copy, without one it is an input error, and either is known
+    only once the whole log is read."""
+    header = {**HEADER, "byzantine": ["r0"]}
+    prep = {"type": "prepare", "ballot": [1, "r0"]}
+    p = write(tmp_path / "late.jsonl", [
+        {"kind": "recv", "node": "r1", "seq": 0, "msg_id": "a", "from": "r0"},
+        {"kind": "recv", "node": "r1", "seq": 1, "msg_id": "claimed", "from": "r0", "msg": prep},
+        {"kind": "send", "node": "r0", "seq": 0, "msg_id": "a", "to": ["r1"], "msg": prep}], header)
+    out = {e.get("msg_id"): e for e in merged(p) if e["kind"] == "recv"}
+    assert out["a"]["_send"]["node"] == "r0" and "_fault" not in out["a"]
+    assert out["claimed"]["_send"] is None and "_fault" not in out["claimed"]
+    p = write(tmp_path / "bare.jsonl", [
+        {"kind": "recv", "node": "r1", "seq": 0, "msg_id": "b", "from": "r0"},
+        {"kind": "note", "node": "r0", "seq": 0}], header)
+    assert f"{p} line 2: field msg is missing: r0 (Byzantine) never logged sending b" in error(p)
