@@ -827,4 +827,8 @@ def test_random_runs_with_the_first_promise_bug_fail(tmp_path, mode):
             caught += 1
             assert "not what Phase2a allows" in r.conformance_failure.mapped_to, _why(r)
             assert r.exit_code == 1
+            if caught == 2:
+                break
+        else:
+            assert r.conformance == "conforms", (seed, _why(r))  # where it did not matter
     assert caught
