@@ -269,7 +269,10 @@ PbftPayload = Annotated[
 class _Event(_Open):
     node: Name
     seq: NonNeg = Field(description="per-node: 0, 1, 2, ... in the node's own order")
-    ts: float | int | None = Field(default=None, description="wall clock; never used for order")
+    # Any JSON value, as the reader has always taken it (it never reads ts): seconds as a
+    # number, or an ISO 8601 string from a logging library, are both common.
+    ts: Any = Field(default=None, description="wall clock, a number or a string such as ISO 8601; "
+                                              "never used for order")
 
 
 class Recv(_Event):

@@ -640,3 +640,48 @@ def test_a_byzantine_senders_recv_waits_for_its_send_like_any_logged_senders(tmp
         {"kind": "recv", "node": "r1", "seq": 0, "msg_id": "b", "from": "r0"},
         {"kind": "note", "node": "r0", "seq": 0}], header)
     assert f"{p} line 2: field msg is missing: r0 (Byzantine) never logged sending b" in error(p)
+
+
+MP_EVENTS = [
+    {"kind": "send", "node": "r0", "seq": 0, "msg_id": "a", "to": ["r1"], "msg": {"type": "heartbeat"},
+     "ts": 1.5},
+    {"kind": "recv", "node": "r1", "seq": 0, "msg_id": "a", "from": "r0", "msg": {"type": "heartbeat"}},
+    {"kind": "request", "node": "c0", "seq": 0, "req": 0, "op": "x", "ts": "2026-12-03T09:00:00Z"},
+    {"kind": "result", "node": "c0", "seq": 0, "req": 0, "result": "ok"},
+    {"kind": "crash", "node": "r0", "seq": 0},
+    {"kind": "note", "node": "r0", "seq": 0, "text": "t"},
+    {"kind": "decide", "node": "r0", "seq": 0, "slot": 0, "cmd": None, "ballot": [1, "r0"]},
+    {"kind": "execute", "node": "r0", "seq": 0, "slot": 0, "cmd": None, "applied": False, "result": "r"},
+]
+
+
+def test_event_checks_accept_exactly_what_the_models_accept(tmp_path):
+    """Every event kind, each field varied over good and bad values (and removed):
+    the reader takes a one-event file exactly when format.py's model takes the event.
+    (Names are the header's, so that only the shape is judged; a recv without its
+    send is released as fabricated, not refused.)"""
+    from pydantic import ValidationError
+
+    from smrcheck.traces.format import EVENT_ADAPTERS
+
+    values = [v for v in VALUES if v not in ("", "r0")] + ["r1", ["r1"], ["r1", 3]]
+    p = tmp_path / "t.jsonl"
+    for base in MP_EVENTS:
+        verdicts = set()
+        for ev in _variants(base, values):
+            if type(ev.get("seq")) is int and ev["seq"] > 0:
+                continue  # a first event with seq 2: well-formed, but events 0..1 are missing
+            try:
+                EVENT_ADAPTERS["multipaxos"].validate_python(ev)
+                model = True
+            except ValidationError:
+                model = False
+            p.write_text(json.dumps(HEADER) + "\n" + json.dumps(ev) + "\n")
+            try:
+                merged(p)
+                reader = True
+            except InvalidTrace:
+                reader = False
+            assert reader == model, ev
+            verdicts.add(model)
+        assert verdicts == {True, False}, base
