@@ -655,7 +655,17 @@ MP_EVENTS = [
 ]
 
 
-def test_event_checks_accept_exactly_what_the_models_accept(tmp_path):
+PBFT_EVENTS = [
+    {"kind": "send", "node": "r0", "seq": 0, "msg_id": "a", "to": ["r1"],
+     "msg": {"type": "commit", "view": 0, "n": 1, "digest": "d"}},
+    {"kind": "decide", "node": "r0", "seq": 0, "view": 0, "n": 1, "digest": "d"},
+    {"kind": "execute", "node": "r0", "seq": 0, "n": 1, "digest": "d", "cmd": None, "applied": True,
+     "result": "r"},
+]
+
+
+@pytest.mark.parametrize("protocol, bases", [("multipaxos", MP_EVENTS), ("pbft", PBFT_EVENTS)])
+def test_event_checks_accept_exactly_what_the_models_accept(tmp_path, protocol, bases):
     """Every event kind, each field varied over good and bad values (and removed):
     the reader takes a one-event file exactly when format.py's model takes the event.
     (Names are the header's, so that only the shape is judged; a recv without its
@@ -666,17 +676,18 @@ def test_event_checks_accept_exactly_what_the_models_accept(tmp_path):
 
     values = [v for v in VALUES if v not in ("", "r0")] + ["r1", ["r1"], ["r1", 3]]
     p = tmp_path / "t.jsonl"
-    for base in MP_EVENTS:
+    header = {**HEADER, "protocol": protocol, "nodes": ["r0", "r1", "r2", "r3"]}
+    for base in bases:
         verdicts = set()
         for ev in _variants(base, values):
             if type(ev.get("seq")) is int and ev["seq"] > 0:
                 continue  # a first event with seq 2: well-formed, but events 0..1 are missing
             try:
-                EVENT_ADAPTERS["multipaxos"].validate_python(ev)
+                EVENT_ADAPTERS[protocol].validate_python(ev)
                 model = True
             except ValidationError:
                 model = False
-            p.write_text(json.dumps(HEADER) + "\n" + json.dumps(ev) + "\n")
+            p.write_text(json.dumps(header) + "\n" + json.dumps(ev) + "\n")
             try:
                 merged(p)
                 reader = True
