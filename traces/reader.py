@@ -407,6 +407,9 @@ class Source:
     max_line_bytes: int = MAX_LINE_BYTES
     owned: bool = True  # close the handle with the run (not standard input)
     unterminated: bool = False  # the line last read is a final line without `\n`
+    # A header line inside the file started another section (a concatenated run): the
+    # file may hold any node's events further on, so it is never paused for one node.
+    sectioned: bool = False
     # Per node, in this file: the seq its next event must have, and the line of its
     # last one. Per file, so that a node's events in a second file are a fault even
     # when their seqs continue the first file's.
@@ -880,6 +883,9 @@ class Merger:
                     else:
                         ok = kind_ok.get(kind)
                         if ok is None or not ok(ev):
+                            if kind == "header":  # the next file of a concatenated run
+                                only = self._section(src, lineno, ev)
+                                continue
                             raise self._explain(src, lineno, ev, kinds.get(kind))
                     if node.__class__ is not str or node not in names or seq.__class__ is not int or seq < 0:
                         raise self._explain(src, lineno, ev, kinds.get(kind))
@@ -1041,6 +1047,29 @@ class Merger:
                          f"{self.crashed[node]} and before restarting; a crashed node logs "
                          "nothing until its restart event")
 
+    def _section(self, src: Source, line: int, obj: dict) -> str | None:
+        """A header line inside a file starts the next file of a concatenated run
+        (`cat run/*.jsonl | smrcheck validate -`): it must be a header that agrees with
+        the run's, as the headers of separate files must. Its `node`, if any, is the
+        only node whose events follow, until the next header. Returns that node."""
+        src.lineno = line
+        try:
+            header = HEADER_ADAPTER.validate_python(obj)
+        except ValidationError as err:
+            raise self._fail(src, line, f"header {first_error(err)}") from None
+        _check_header(header, src.path, line)
+        first = self.run.header
+        for fld in _AGREE:
+            a, b = getattr(first, fld), getattr(header, fld)
+            if a != b:
+                raise self._fail(src, line, f"a header inside the file (the next file of a "
+                                 f"concatenated run?) disagrees: {fld} is {json.dumps(b)} here "
+                                 f"but {json.dumps(a)} in the first header; the files of one "
+                                 "run share one header")
+        src.header = header
+        src.sectioned = True
+        return header.node
+
     def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
         src.lineno = line
         for fld in ("node", "from"):
@@ -1055,8 +1084,6 @@ class Merger:
         why = explain_line(self.protocol, ev)
         if why is None:  # the tables and the models disagree: name what the table saw
             why = "an event the fast check rejects (report this as a bug)"
-        if spec is None and isinstance(ev.get("kind"), str) and ev["kind"] == "header":
-            why = "a second header line inside the file"
         return self._fail(src, line, why)
 
     # -- merging ---------------------------------------------------------------------
@@ -1076,7 +1103,7 @@ class Merger:
         while active:
             progressed = False
             for src in list(active):
-                if src.node is not None and src.node in pending:
+                if src.node is not None and src.node in pending and not src.sectioned:
                     continue  # its node waits for a message: read on once it arrives
                 read, done = self._pump(src)
                 if done:
@@ -1085,6 +1112,18 @@ class Merger:
                     progressed = True
                 yield from self._flush()
             if not progressed and active:
+                # Every file left waits. A per-node file may still hold a header and other
+                # nodes' events further on (a concatenation): read on in those before
+                # taking a held-back recv for fabricated; their lines queue (on disk).
+                for src in list(active):
+                    if src.node is not None and src.node in pending:
+                        read, done = self._pump(src)
+                        if done:
+                            active.remove(src)
+                        progressed = progressed or read > 0
+                        yield from self._flush()
+                if progressed:
+                    continue
                 self._release_oldest()
                 yield from self._flush()
         while pending:

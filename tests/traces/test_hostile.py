@@ -191,3 +191,41 @@ def test_validate_dash_through_a_pipe():
     report = json.loads(proc.stdout)
     assert report["files"] == ["<stdin>"] and report["events"] == data.count(b"\n") - 1, report
     assert proc.returncode == report["exit_code"]
+
+
+def _verdict(paths):
+    from smrcheck.checker.validate import validate_run
+
+    r = validate_run(paths)
+    return r.result, r.events, sorted({v.property for v in r.violations}), r.conformance, r.error
+
+
+@pytest.mark.parametrize("run", ["pbft-per-node"])
+def test_concatenated_per_node_files_on_stdin_are_the_run(monkeypatch, run):
+    """`cat run/*.jsonl | smrcheck validate -`: each file's header starts its section,
+    and the run is the directory's run, whatever order the files are concatenated in
+    (a per-node section whose recv waits for a later section's send is read on)."""
+    files = sorted((SAMPLES / "good" / run).glob("*.jsonl"))
+    expected = _verdict([str(SAMPLES / "good" / run)])
+    assert expected[0] == "ok"
+    for order in (files, files[::-1]):
+        monkeypatch.setattr(sys, "stdin", _Stdin(b"".join(f.read_bytes() for f in order)))
+        assert _verdict(["-"])[:4] == expected[:4]
+
+
+def test_concatenated_file_whose_headers_disagree_is_an_input_error(monkeypatch):
+    files = sorted((SAMPLES / "good" / "pbft-per-node").glob("*.jsonl"))
+    second = files[1].read_text().replace('"f":1', '"f":0', 1).encode()
+    monkeypatch.setattr(sys, "stdin", _Stdin(files[0].read_bytes() + second))
+    result = _verdict(["-"])
+    assert result[0] == "invalid-input"
+    assert "disagrees: f is 0 here but 1" in result[4] and result[4].startswith("<stdin> line ")
+
+
+def test_a_section_holds_only_its_nodes_events(monkeypatch):
+    files = sorted((SAMPLES / "good" / "pbft-per-node").glob("*.jsonl"))
+    lines = files[1].read_text().splitlines(keepends=True)
+    stray = files[2].read_text().splitlines(keepends=True)[1]  # another node's event
+    monkeypatch.setattr(sys, "stdin", _Stdin((files[0].read_text() + lines[0] + stray).encode()))
+    result = _verdict(["-"])
+    assert result[0] == "invalid-input" and "in the per-node file of" in result[4]
