@@ -1,7 +1,8 @@
 """Reading smrtrace files: headers, a fast hand-written line check, the causal merger.
 
 A run is one merged file, a directory of files, or `-`: one merged file on standard
-input (FORMAT.md). `open_run` reads every header with pydantic, checks they agree and
+input; files may be concatenated into one, a header line inside a file starting the
+next file's part (FORMAT.md). `open_run` reads every header with pydantic, checks they agree and
 builds the membership they declare (roles, quorum system: models/common/membership.py);
 `Merger` then streams the events of all files in an order consistent with causality:
 each node's events by `seq`, every `recv` after its `send`. Wall-clock `ts` is never
