@@ -227,7 +227,9 @@ def test_pbft_window_widens_for_pipelined_clients_and_follows_an_equivocating_pr
     c.close()
     r, conf = _validated(tmp_path)
     assert (r.result, r.conformance) == ("ok", "conforms")
-    assert conf.map.base >= 100 and conf.model.setup.max_seq > pbft_map.SEQS
+    # 120 requests: the window has slid past most of them (how far exactly at the end
+    # depends on the merge order of the last events)
+    assert conf.map.base >= 90 and conf.model.setup.max_seq > pbft_map.SEQS
 
 
 def test_more_slots_in_flight_than_the_widest_window_is_outside_the_model(
@@ -262,8 +264,9 @@ def _validated(folder):
     run = open_run([str(folder)])
     try:
         module = mp_map if run.header.protocol == "multipaxos" else pbft_map
-        conf = Conformance(*module.for_header(run.header))
-        r = validate(Merger(run), monitor_for(run.header), protocol=run.header.protocol,
+        monitor = monitor_for(run.header)
+        conf = Conformance(*module.for_header(run.header, monitor))
+        r = validate(Merger(run), monitor, protocol=run.header.protocol,
                      files=run.files, conformance=conf)
         return r, conf
     finally:
@@ -522,7 +525,10 @@ def test_compaction_with_a_replica_back_from_below_the_window_fails_cleanly(tmp_
     assert line == 166
     code, data = validate_json(capsys, tmp_path / "bad")
     assert code == 1 and data["conformance"] == "fails", data
-    assert (data["conformance_failure"]["file"], data["conformance_failure"]["line"]) == (path, 166)
+    # The lower prepare itself is legal Paxos (a proposer may pick any ballot above those
+    # it used, §2.5; the acceptors just refuse it); the run fails cleanly at the next
+    # line, where r1 executes slot 35 without slot 34 (whose execute the prepare replaced).
+    assert (data["conformance_failure"]["file"], data["conformance_failure"]["line"]) == (path, 167)
 
 
 def test_pbft_correct_primary_giving_a_named_digest_another_request_fails(
