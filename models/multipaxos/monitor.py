@@ -58,9 +58,18 @@ class _Slot:
         self.executed: tuple[Cmd, tuple] | None = None
         self.acc: dict[str, tuple[BKey, Cmd, tuple]] = {}  # acceptor -> its highest 2b sent
         self.offered: list[tuple[str, dict]] | None = None  # (acceptor, 2a) received
-        self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> (b, loc, what)
+        self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> its promise here
         self.p1: dict[tuple[str, BKey], dict[str, tuple | None]] | None = None  # per-slot 1b heard
         self.proposed: dict[tuple[str, BKey], Cmd] | None = None  # (proposer, b) -> its 2a value
+
+    def promise_of(self, a: str) -> tuple[BKey, tuple, str] | None:
+        """a's promise in this slot: its per-slot promise or its highest accept (which
+        promises that ballot in this slot only), whichever is higher."""
+        p = self.promised.get(a)
+        acc = self.acc.get(a)
+        if acc is not None and (p is None or acc[0] > p[0]):
+            return acc[0], acc[2], "accept"
+        return p
 
     def knows(self, node: str, c: Cmd) -> bool:
         k = self.known.get(node, 0)
@@ -316,7 +325,7 @@ class MultiPaxosMonitor(Monitor):
 
     def promised_at(self, a: str, i: int, s: _Slot | None) -> tuple[BKey, tuple, str] | None:
         best = self._range_promise(a, i)
-        mine = None if s is None else s.promised.get(a)
+        mine = None if s is None else s.promise_of(a)
         if mine is not None and (best is None or mine[0] > best[0]):
             best = mine
         return best
@@ -340,10 +349,7 @@ class MultiPaxosMonitor(Monitor):
             prev = self.promised_at(node, i, s)
             if prev is not None and prev[0] > b:
                 self._below(ev, b, i, prev, "accepts")
-            mine = s.promised.get(node)
-            if mine is None or b > mine[0]:
-                s.promised[node] = (b, ev["_loc"], "accept")
-            top = s.acc.get(node)
+            top = s.acc.get(node)  # also its promise there (promise_of)
             if top is None or b >= top[0]:
                 s.acc[node] = (b, c, ev["_loc"])
         if node in self.acceptors:
@@ -367,7 +373,7 @@ class MultiPaxosMonitor(Monitor):
                     worst = (pb, loc, "promise")
             for i, s in self.known_slots():
                 if i >= lo:
-                    mine = s.promised.get(a)
+                    mine = s.promise_of(a)
                     if mine is not None and (worst is None or mine[0] > worst[0]):
                         worst, at = mine, i
             low = self.low_promise.get(a)
@@ -551,7 +557,9 @@ class MultiPaxosMonitor(Monitor):
             self._tick()
 
     def on_decide(self, ev: dict) -> None:
-        s = self.slot(ev["slot"])
+        s = self.slots.get(ev["slot"])
+        if s is None:
+            s = self.slot(ev["slot"])
         if s is not None:
             c = cmd_key(ev["cmd"])
             if s.decided_by.get(ev["node"], 0) == c:
@@ -623,7 +631,8 @@ class MultiPaxosMonitor(Monitor):
 
     def _forget(self, i: int, s: _Slot) -> None:
         floor = i + 1
-        for a, (b, loc, what) in s.promised.items():
+        for a in {*s.promised, *s.acc}:
+            b, loc, what = s.promise_of(a)
             low = self.low_promise.get(a)
             if low is None or b >= low[0]:
                 self.low_promise[a] = (b, i, loc, what)
