@@ -149,6 +149,7 @@ class MultiPaxosMonitor(Monitor):
         self.decided_ids: dict[str, IdSet] = {x: IdSet() for x in m.learners}
         self.next_exec: dict[str, int] = {}  # nodes that execute -> next slot
         self.ticks = COLLECT_EVERY
+        self.stairs_long = False  # some acceptor holds more than one range step
 
     # -- helpers ------------------------------------------------------------------
 
@@ -389,6 +390,7 @@ class MultiPaxosMonitor(Monitor):
             stairs = [e for e in self.ranges.get(a, ()) if e[0] < lo]
             stairs.append((lo, b, ev["_loc"]))
             self.ranges[a] = stairs
+            self.stairs_long |= len(stairs) > 1
         self._check_report(ev, a, msg, lo, hi)
         if a in ev["to"]:
             self._promise_heard(a, a, msg)  # its own proposer has its promise
@@ -630,19 +632,25 @@ class MultiPaxosMonitor(Monitor):
             self.gone += 1
 
     def _forget(self, i: int, s: _Slot) -> None:
-        floor = i + 1
-        for a in {*s.promised, *s.acc}:
-            b, loc, what = s.promise_of(a)
-            low = self.low_promise.get(a)
-            if low is None or b >= low[0]:
-                self.low_promise[a] = (b, i, loc, what)
-        for a, stairs in self.ranges.items():  # a range step wholly below the floor
-            while len(stairs) > 1 and stairs[1][0] <= floor:
-                k, b, loc = stairs.pop(0)
-                low = self.low_promise.get(a)
-                if low is None or b >= low[0]:
-                    self.low_promise[a] = (b, stairs[0][0] - 1, loc, "promise")
-
+        """Slot i leaves memory: each acceptor's promise there (a per-slot promise, or
+        its accept) folds into its floor, what a later promise for a range that starts
+        at or below i must not go under."""
+        low_promise = self.low_promise
+        for table, what in ((s.acc, "accept"), (s.promised, "promise")):
+            for a, rec in table.items():
+                low = low_promise.get(a)
+                if low is None or rec[0] >= low[0]:
+                    low_promise[a] = (rec[0], i, rec[-1] if what == "accept" else rec[1], what)
+        if self.stairs_long:
+            floor = i + 1
+            self.stairs_long = False
+            for a, stairs in self.ranges.items():  # a range step wholly below the floor
+                while len(stairs) > 1 and stairs[1][0] <= floor:
+                    k, b, loc = stairs.pop(0)
+                    low = low_promise.get(a)
+                    if low is None or b >= low[0]:
+                        low_promise[a] = (b, stairs[0][0] - 1, loc, "promise")
+                self.stairs_long |= len(stairs) > 1
 
 def _cmd(c: Cmd) -> dict | None:
     return None if c is None else {"client": c[0], "req": c[1], "op": c[2]}
