@@ -342,7 +342,9 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
             gc.enable()
     monitor.finish()
     seconds = time.perf_counter() - start
-    found = sorted(monitor.violations, key=lambda v: (v.file, v.line))
+    # By place, then property: one event may break two rules, and the report must
+    # not depend on which check ran first.
+    found = sorted(monitor.violations, key=lambda v: (v.file, v.line, v.property))
     conf_state = None
     warned = warnings() if warnings else []
     if conformance is not None:

@@ -127,12 +127,12 @@ def test_trace_chart_of_a_directory_run():
 
 
 def test_trace_chart_highlights_the_violation():
-    c, result = chart_from_run([str(SAMPLES / "bad" / "mp-agreement.jsonl")])
+    c, result = chart_from_run([str(SAMPLES / "bad" / "mp-decides-twice.jsonl")])
     assert result.result == "violation"
     v = c.violation
     assert v.property == "MP-AGREEMENT" and "slot 0" in v.message and v.rule
     row = c.rows[v.row]
-    assert isinstance(row, Note) and row.lane == "r2" and row.text.startswith("decide slot=0")
+    assert isinstance(row, Note) and row.lane == "r0" and row.text.startswith("decide slot=0")
 
 
 def test_html_is_self_contained(paxos_chart):
@@ -177,7 +177,7 @@ def test_show_good_trace_exits_0(capsys):
 
 def test_show_html_and_check_html(tmp_path, paxos_itf, capsys):
     out = tmp_path / "show.html"
-    assert main(["show", str(SAMPLES / "bad" / "mp-agreement.jsonl"), "--html", str(out)]) == 1
+    assert main(["show", str(SAMPLES / "bad" / "mp-decides-twice.jsonl"), "--html", str(out)]) == 1
     html = out.read_text()
     assert "MP-AGREEMENT" in html and html.count('<g class="lane"') == 4
     cex = tmp_path / "check.html"

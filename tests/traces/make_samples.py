@@ -89,9 +89,13 @@ def mp_phase1(b: Builder, ballot: list, promisers: list[str], accepted=None) -> 
 def bad_samples() -> dict[str, tuple[str, dict]]:
     out: dict[str, tuple[str, dict]] = {}
 
-    def violation(name: str, b: Builder, prop: str, line: int) -> None:
-        out[name] = (b.text(), {"result": "violation",
-                                "violations": [{"property": prop, "file": f"{name}.jsonl", "line": line}]})
+    def violation(name: str, b: Builder, prop: str, line: int,
+                  *cause: tuple[str, int]) -> None:
+        """The sample breaks `prop` at `line`; `cause`: the rule whose breaking led there,
+        when the monitors see it too (reported in line order)."""
+        found = sorted([(line, prop), *((at, p) for p, at in cause)])
+        out[name] = (b.text(), {"result": "violation", "violations": [
+            {"property": p, "file": f"{name}.jsonl", "line": at} for at, p in found]})
 
     A, B = cmd(0, "put x 1"), cmd(1, "put x 2")
 
@@ -104,8 +108,10 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     mp_chosen(b, 0, A, [1, "r0"], ["r0", "r1"], ["r0"])
     b.ev("r0", "decide", slot=0, cmd=A)
     mp_phase1(b, [2, "r1"], ["r1", "r2"], {"r1": [[0, [1, "r0"], A]]})
+    ignored = len(b.lines) + 1  # r1's accept of B, over the A its quorum reported (P2c)
     mp_chosen(b, 0, B, [2, "r1"], ["r1", "r2"], ["r2"])
-    violation("mp-agreement", b, "MP-AGREEMENT", b.ev("r2", "decide", slot=0, cmd=B))
+    violation("mp-agreement", b, "MP-AGREEMENT", b.ev("r2", "decide", slot=0, cmd=B),
+              ("MP-PROPOSAL", ignored))
 
     # MP-VALIDITY: the leader proposes a command no client issued.
     b = mp()
@@ -153,6 +159,28 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     b.send("r1", R3, {"type": "accepted", "ballot": [1, "r0"], "slot": 0, "cmd": A})
     violation("mp-promise", b, "MP-PROMISE", len(b.lines))
 
+    # MP-PROMISE-REPORT: r1 accepted A in ballot (1,r0), then promises (2,r2) reporting
+    # B there: a promise that lies about what its acceptor accepted.
+    b = mp()
+    b.ev("c0", "request", req=0, op=A["op"])
+    b.ev("c0", "request", req=1, op=B["op"])
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    mp_chosen(b, 0, A, [1, "r0"], ["r0", "r1"], ["r0"])
+    b.deliver("r2", R3, {"type": "prepare", "ballot": [2, "r2"]})
+    b.send("r1", ["r2"], {"type": "promise", "ballot": [2, "r2"],
+                          "accepted": [[0, [1, "r0"], B]]})
+    violation("mp-promise-report", b, "MP-PROMISE-REPORT", len(b.lines))
+
+    # MP-AGREEMENT by one learner: r0 decides A in slot 0, then changes its mind.
+    b = mp()
+    b.ev("c0", "request", req=0, op=A["op"])
+    b.ev("c0", "request", req=1, op=B["op"])
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    mp_chosen(b, 0, A, [1, "r0"], ["r0", "r1"], ["r0"])
+    b.ev("r0", "decide", slot=0, cmd=A)
+    line = b.ev("r0", "decide", slot=0, cmd=B)  # without votes for B, too
+    violation("mp-decides-twice", b, "MP-AGREEMENT", line, ("MP-QUORUM-CERT", line))
+
     # MP-CLIENT: the client accepts a result no replica replied.
     b = mp()
     b.ev("c0", "request", req=0, op=A["op"])
@@ -186,7 +214,19 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     def pb(**h: object) -> Builder:
         return Builder("pbft", R4, ["c0"], 1, **h)
 
-    def commits(b: Builder, signers: list[str], to: list[str], n: int, d: str, view: int = 0) -> None:
+    digests = {"dA": A, "dB": B, "dX": cmd(5, "transfer all")}
+
+    def commits(b: Builder, signers: list[str], to: list[str], n: int, d: str, view: int = 0,
+                faulty: tuple[str, ...] = ()) -> None:
+        """Each correct signer is prepared first (Castro & Liskov §4.2: the primary
+        r0's PRE-PREPARE and PREPAREs from two others, received), then all commit."""
+        for s in signers:
+            if s in faulty:
+                continue
+            b.deliver("r0", [s], {"type": "pre-prepare", "view": view, "n": n, "digest": d,
+                                  "cmd": digests[d]})
+            for p in [x for x in R4 if x not in ("r0", s)][:2]:
+                b.deliver(p, [s], {"type": "prepare", "view": view, "n": n, "digest": d})
         for s in signers:
             b.deliver(s, to, {"type": "commit", "view": view, "n": n, "digest": d})
 
@@ -195,9 +235,9 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     b = pb(byzantine=["r0"])
     b.ev("c0", "request", req=0, op=A["op"])
     b.ev("c0", "request", req=1, op=B["op"])
-    commits(b, ["r0", "r1", "r2"], ["r1"], 1, "dA")
+    commits(b, ["r0", "r1", "r2"], ["r1"], 1, "dA", faulty=("r0",))
     b.ev("r1", "decide", view=0, n=1, digest="dA")
-    commits(b, ["r0", "r2", "r3"], ["r3"], 1, "dB")
+    commits(b, ["r0", "r2", "r3"], ["r3"], 1, "dB", faulty=("r0",))
     violation("pbft-agreement", b, "PBFT-AGREEMENT", b.ev("r3", "decide", view=0, n=1, digest="dB"))
 
     # PBFT-VALIDITY: committed properly, but the request was never issued.
@@ -245,9 +285,9 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     violation("pbft-log-prefix", b, "PBFT-LOG-PREFIX",
               b.ev("r1", "execute", n=2, digest="dB", cmd=B, result="ok"))
 
-    # CONFORMANCE (with --conformance): every invariant holds, but r1 sends COMMIT
-    # before it is prepared (it has the pre-prepare and no PREPARE from anyone), a
-    # step no state of the PBFT model enables.
+    # PBFT-PREPARED, and CONFORMANCE (with --conformance): r1 sends COMMIT before it
+    # is prepared (it has the pre-prepare and no PREPARE from anyone), a step no state
+    # of the PBFT model enables.
     b = pb()
     b.ev("c0", "request", req=0, op=A["op"])
     b.deliver("c0", ["r0"], {"type": "request", "cmd": A})
@@ -256,7 +296,8 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     line = b.ev("r1", "send", msg_id="r1-early", to=R4,
                 msg={"type": "commit", "view": 0, "n": 1, "digest": "dA"})
     out["pbft-unprepared-commit"] = (b.text(), {
-        "args": ["--conformance"], "result": "violation", "violations": [],
+        "args": ["--conformance"], "result": "violation", "violations": [
+            {"property": "PBFT-PREPARED", "file": "pbft-unprepared-commit.jsonl", "line": line}],
         "conformance": {"file": "pbft-unprepared-commit.jsonl", "line": line}})
 
     # -- input rules -----------------------------------------------------------------
@@ -292,8 +333,9 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     line = b.ev("r1", "recv", msg_id=mid, msg={"type": "prepare", "ballot": [9, "r0"]}, **{"from": "r0"})
     violation("net-altered", b, "NET-AUTHENTIC", line)
 
-    t = [lines[0], lines[0]] + lines[1:]
-    invalid("two-headers", "\n".join(t) + "\n", 2, "second header")
+    # A header inside a file starts the next file of a concatenated run; it must agree.
+    t = [lines[0], lines[0].replace('"f":1', '"f":0')] + lines[1:]
+    invalid("two-headers", "\n".join(t) + "\n", 2, "disagrees: f is 0 here")
 
     t = list(lines)
     ev = json.loads(t[3])

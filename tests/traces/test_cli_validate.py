@@ -17,7 +17,8 @@ def test_json_has_the_contract_fields(capsys):
     assert main(["validate", str(BAD), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert {"result", "events", "violations"} <= set(report)
-    v = report["violations"][0]
+    first, v = report["violations"]  # r1's proposal over the reported value, then agreement
+    assert first["property"] == "MP-PROPOSAL" and first["line"] < v["line"]
     assert {"property", "file", "line", "message"} <= set(v)
     assert v["property"] == "MP-AGREEMENT" and v["file"].endswith("mp-agreement.jsonl")
     assert v["related"], "the earlier decision that proves it is named"
@@ -45,7 +46,8 @@ def test_junit_one_testcase_per_property(tmp_path, capsys):
     assert cases["MP-VALIDITY"].find("failure") is None
     # conformance runs by default: no model run explains the second value either
     assert cases["CONFORMANCE"].find("failure") is not None
-    assert suite.get("failures") == "2"
+    assert cases["MP-PROPOSAL"].find("failure") is not None
+    assert suite.get("failures") == "3"
 
 
 def test_junit_on_invalid_input_has_an_error_case(tmp_path, capsys):

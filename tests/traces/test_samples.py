@@ -75,7 +75,7 @@ def test_at_least_twelve_bad_samples_cover_every_property():
     for ids in ("MP-AGREEMENT MP-VALIDITY MP-LOG-PREFIX MP-AT-MOST-ONCE MP-QUORUM-CERT "
                 "MP-PROMISE MP-CLIENT NET-AUTHENTIC PBFT-AGREEMENT PBFT-VALIDITY "
                 "PBFT-LOG-PREFIX PBFT-AT-MOST-ONCE PBFT-COMMIT-CERT PBFT-VIEW-MONOTONE "
-                "PBFT-CLIENT").split():
+                "PBFT-CLIENT MP-PROPOSAL MP-PROMISE-REPORT PBFT-PREPARED").split():
         assert ids in props, ids
 
 
