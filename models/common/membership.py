@@ -145,3 +145,18 @@ def membership(header: Any) -> Membership:
                          "threshold=3) or {\"quorums\": [[names]]}")
     return Membership(tuple(header.nodes), proposers, acceptors, learners, system,
                       {a: i for i, a in enumerate(acceptors)})
+
+
+def all_logged(header: Any, exempt: frozenset[str] = frozenset()) -> None:
+    """A model that takes every replica's steps from its events cannot follow a run
+    whose header leaves a replica out of `logged` (it would never send anything in
+    it): OutsideModel, so conformance stops with that reason."""
+    from ...checker.validate import OutsideModel
+
+    logged = getattr(header, "logged", None)
+    if logged is None:
+        return
+    missing = [r for r in header.nodes if r not in logged and r not in exempt]
+    if missing:
+        raise OutsideModel(f"the model follows every replica's steps, and {', '.join(missing)} "
+                           "is not logged")

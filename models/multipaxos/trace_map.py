@@ -96,7 +96,7 @@ from ...checker.errors import UsageError
 from ...checker.quorums import Threshold
 from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
-from ..common.membership import membership
+from ..common.membership import all_logged, membership
 from ..common.monitor import IdSet
 from .actions import collecting, lead, prepare, propose, recovered_values
 from .messages import NOOP, P1A, P1B, P2A, value_name
@@ -744,18 +744,6 @@ class MultiPaxosTraceMap:
         return f"{m.__self__!r} {text}"
 
 
-def _all_logged(header, exempt: frozenset[str] = frozenset()) -> None:
-    """The model takes every replica's steps from its events: a replica the trace does
-    not log (`logged`) would never send anything in it."""
-    logged = getattr(header, "logged", None)
-    if logged is None:
-        return
-    missing = [r for r in header.nodes if r not in logged and r not in exempt]
-    if missing:
-        raise OutsideModel(f"the model follows every replica's steps, and {', '.join(missing)} "
-                           "is not logged")
-
-
 def for_header(header, monitor=None) -> tuple[WindowModel, MultiPaxosTraceMap]:
     """The model instance a run's header describes, and the map into it; OutsideModel
     (the run is then checked on its invariants alone) for a run it cannot describe.
@@ -764,7 +752,7 @@ def for_header(header, monitor=None) -> tuple[WindowModel, MultiPaxosTraceMap]:
     if n > MAX_REPLICAS:
         raise OutsideModel(f"the multipaxos model has at most {MAX_REPLICAS} replicas; this "
                            f"run has {n}")
-    _all_logged(header)
+    all_logged(header)
     try:
         members = membership(header)
     except UsageError as err:

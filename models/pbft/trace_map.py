@@ -74,7 +74,7 @@ from ...checker.errors import UsageError
 from ...checker.quorums import Threshold
 from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
-from ..common.membership import membership
+from ..common.membership import all_logged, membership
 from .actions import Index, new_view_options
 from .messages import CM, PP, PR, VC
 from .spec import PbftModel
@@ -504,18 +504,6 @@ class PbftTraceMap:
                 f"requests: {names or 'none'})")
 
 
-def _all_logged(header, exempt: frozenset[str] = frozenset()) -> None:
-    """The model takes every replica's steps from its events: a replica the trace does
-    not log (`logged`) would never send anything in it."""
-    logged = getattr(header, "logged", None)
-    if logged is None:
-        return
-    missing = [r for r in header.nodes if r not in logged and r not in exempt]
-    if missing:
-        raise OutsideModel(f"the model follows every replica's steps, and {', '.join(missing)} "
-                           "is not logged")
-
-
 def _byzantine_param(header) -> str:
     n, f = len(header.nodes), header.f
     faulty = {header.nodes.index(x) for x in header.byzantine}
@@ -536,7 +524,7 @@ def for_header(header, monitor=None) -> tuple[WindowModel, PbftTraceMap]:
     if header.f >= n:
         raise OutsideModel(f"the pbft model needs f below the number of replicas; this run "
                            f"has {n} replicas and f={header.f}")
-    _all_logged(header, frozenset(header.byzantine))
+    all_logged(header, frozenset(header.byzantine))
     try:
         q = membership(header).quorums.phase2
     except UsageError as err:
