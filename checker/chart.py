@@ -5,7 +5,7 @@ A chart has one *lane* per node and *rows* in time order, top to bottom. A row i
 change written in one lane: an action, a promise, a decision, a crash). At most one row
 is the `Highlight`: the step at which a property broke, with its id and explanation.
 `render.py` draws charts for the terminal and as HTML; the builders here and in
-`traces/chart_from.py` make them. This module knows no protocol: an ITF counterexample
+`checker/chart_run.py` make them. This module knows no protocol: an ITF counterexample
 is read through its action strings and the growth of its set-valued variables.
 """
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..checker.chart import ALL, Arrow, Chart, Highlight, Note
-from ..checker.errors import InvalidTrace
-from ..checker.validate import ValidateResult, validate_run
+from .chart import ALL, Arrow, Chart, Highlight, Note
+from .errors import InvalidTrace
+from .validate import ValidateResult, validate_run
 
 _SHORT = {"view": "v", "digest": "d"}
 

@@ -355,7 +355,7 @@ def _is_trace(path: str) -> bool:
 def cmd_show(args: argparse.Namespace) -> int:
     """Draw a counterexample or a run as a message sequence chart; exit 1 when it shows
     a violation (a counterexample always does), as `validate` would."""
-    from ..traces.chart_from import chart_from_run
+    from .chart_run import chart_from_run
 
     paths = args.source
     if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):

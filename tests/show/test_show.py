@@ -16,7 +16,7 @@ from rich.console import Console
 from smrcheck.checker.chart import ALL, Arrow, Chart, Note, chart_from_itf, load_itf
 from smrcheck.checker.cli import main
 from smrcheck.checker.render import chart_html, chart_lines, show_chart
-from smrcheck.traces.chart_from import chart_from_run
+from smrcheck.checker.chart_run import chart_from_run
 from smrcheck.traces.synth import pbft_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
