@@ -261,3 +261,13 @@ def test_itf_of_another_tool_names_actions_in_a_variable():
     assert [(n.lane, n.text) for n in c.notes] == [("p1", "Send(p1)")]
     (a,) = c.arrows
     assert (a.src, a.dst, a.label) == ("p1", "p2", "ping()")
+
+
+def test_show_agrees_with_validate_on_a_run_only_conformance_rejects(capsys):
+    """`show` runs the same pipeline as `validate`: a run whose invariants hold but that
+    no model run explains exits 1 in both, with the failing event highlighted."""
+    path = str(SAMPLES / "bad" / "mp-unproposed-vote.jsonl")
+    c, result = chart_from_run([path])
+    assert (result.violations, result.conformance) == ([], "fails")
+    assert c.violation is not None and c.violation.property == "CONFORMANCE"
+    assert main(["show", path]) == 1 and main(["validate", path]) == 1
