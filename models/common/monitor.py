@@ -216,10 +216,16 @@ class Monitor:
     def on_result(self, ev: dict) -> None:
         client, req, result = ev["node"], ev["req"], ev["result"]
         key = (client, req)
-        got = self.replies.pop(key, {})
-        matching = [(r, loc) for r, (res, loc) in sorted(got.items()) if res == result]
+        got = self.replies.pop(key, None)
+        if got is None:
+            got = {}
         need = self.replies_needed()
-        if len(matching) < need:
+        n = 0
+        for res, _ in got.values():
+            if res == result:
+                n += 1
+        if n < need:
+            matching = [(r, loc) for r, (res, loc) in sorted(got.items()) if res == result]
             others = ", ".join(f"{r} said {res!r}" for r, (res, _) in sorted(got.items())) or "none"
             self.report(
                 f"{self.prefix}-CLIENT",
@@ -229,7 +235,10 @@ class Monitor:
                 ev["_loc"], *[loc for _, loc in matching])
         live = self.requests.pop(key, None)
         if live is not None:
-            self.requested.setdefault(client, IdSet()).add(req)
+            ids = self.requested.get(client)
+            if ids is None:
+                ids = self.requested[client] = IdSet()
+            ids.add(req)
             self.retired_ops[key] = live[0]
             if len(self.retired_ops) > RETIRED_OPS:
                 self.retired_ops.popitem(last=False)
@@ -238,8 +247,14 @@ class Monitor:
         """At-most-once: a replica applies a command at most once."""
         if c is None or ev.get("applied", True) is False:
             return
-        ids = self.applied[ev["node"]].setdefault(c[0], IdSet())
-        if c[1] in ids:
+        mine = self.applied[ev["node"]]
+        ids = mine.get(c[0])
+        if ids is None:
+            ids = mine[c[0]] = IdSet()
+        r = c[1]
+        if r == ids.low and not ids.above:
+            ids.low = r + 1  # IdSet.add's common case: the next id, none above
+        elif r < ids.low or r in ids.above:
             self.report(f"{self.prefix}-AT-MOST-ONCE",
                         f"{ev['node']} applies {cmd_text(c)} a second time: a command must take "
                         "effect at most once (a duplicate is logged with \"applied\": false)",

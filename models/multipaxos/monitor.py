@@ -218,21 +218,104 @@ class MultiPaxosMonitor(Monitor):
     # -- the event loop -----------------------------------------------------------
 
     def on_event(self, ev: dict) -> None:
-        # Half of a run's events are recvs, most of them 2a/2b: they skip the handler
-        # table. A recv with a fault goes through Monitor.on_recv.
-        if ev["kind"] == "recv" and "_fault" not in ev:
+        # The common events take a straight path here, with the same rules as the
+        # handlers below (_vote, _offered, on_decide, on_send): a recv of a 2b (counted,
+        # or skipped once its learner knows that command chosen), of a 2a (kept for
+        # MP-PROMISE-REPORT), a decide the node already made, a send. A recv with a
+        # fault goes through Monitor.on_recv; the rare types through the handlers.
+        kind = ev["kind"]
+        if kind == "recv":
+            if "_fault" in ev:
+                self.on_recv(ev)
+                return
             send = ev["_send"]
             msg = send["msg"] if send is not None else ev["msg"]
             t = msg["type"]
             if t == "accepted":
-                if ev["from"] in self.acceptors:
-                    self._vote(ev["node"], ev["from"], msg)
+                a = ev["from"]
+                if a in self.acceptors:
+                    i = msg["slot"]
+                    s = self.slots.get(i)
+                    if s is None:
+                        s = self.slot(i)
+                        if s is None:
+                            return
+                    c = msg["cmd"]
+                    ck = None if c is None else (c["client"], c["req"], c["op"])
+                    learner = ev["node"]
+                    k = s.known.get(learner, 0)
+                    if k == ck:
+                        return
+                    if k != 0 and s.known_more is not None and (learner, ck) in s.known_more:
+                        return
+                    b = msg["ballot"]
+                    key = (learner, b[0], b[1], ck)
+                    votes = s.votes
+                    heard = votes.get(key)
+                    if heard is None:
+                        heard = votes[key] = {a}
+                    else:
+                        heard.add(a)
+                    if len(heard) >= self.need2 and (self.count2 or self.members.is_quorum(heard, 2)):
+                        if k == 0:
+                            s.known[learner] = ck
+                        else:
+                            s.learn(learner, ck)
             elif t == "accept":
-                self._offered(ev["node"], msg)
-            else:
+                i = msg["slot"]
+                s = self.slots.get(i)
+                if s is None:
+                    s = self.slot(i)
+                    if s is None:
+                        return
+                o = s.offered
+                if o is None:
+                    s.offered = [(ev["node"], msg)]
+                else:
+                    o.append((ev["node"], msg))  # keyed only when a promise needs it (rare)
+            elif t == "reply":
+                node = ev["node"]
+                if node in self.clients:
+                    key = (node, msg["req"])
+                    if msg["client"] == node and key in self.requests:  # late replies: ignored
+                        got = self.replies.get(key)
+                        if got is None:
+                            self.replies[key] = {ev["from"]: (msg["result"], ev["_loc"])}
+                        elif ev["from"] not in got:
+                            got[ev["from"]] = (msg["result"], ev["_loc"])
+            elif t == "promise" or t == "decide":
                 self.on_message(ev, msg, send)
             return
-        h = self.handlers.get(ev["kind"])
+        if kind == "decide":
+            i = ev["slot"]
+            s = self.slots.get(i)
+            if s is None:
+                s = self.slot(i)
+            c = ev["cmd"]
+            ck = None if c is None else (c["client"], c["req"], c["op"])
+            if s is not None:
+                if s.decided_by.get(ev["node"], 0) == ck:
+                    return  # decided again as before: every check gives what it gave then
+                self._decided(ev, i, ck, s)
+            elif not self.was_requested(ck):
+                self.check_valid(ck, "MP-VALIDITY",
+                                 f"{ev['node']} decides {cmd_text(ck)} in slot {i}, "
+                                 "which its client never issued", ev["_loc"])
+            return
+        if kind == "send":
+            msg = ev["msg"]
+            t = msg["type"]
+            if t == "accepted":
+                self._accepted(ev, msg)
+            elif t == "accept":
+                self._propose(ev, msg)
+            elif t == "promise" or t == "prepare" or t == "decide":
+                self.on_send(ev)
+            return
+        if kind == "execute":
+            self.on_execute(ev)
+            return
+        h = self.handlers.get(kind)
         if h is not None:
             h(ev)
 
@@ -284,13 +367,17 @@ class MultiPaxosMonitor(Monitor):
     def _vote(self, learner: str, acceptor: str, msg: dict) -> None:
         """The learner hears an acceptor's 2b; a phase-2 quorum in one ballot makes it
         known chosen. Once it is, votes for that command are skipped (the hot path of a
-        run); votes for another one are still counted (a broken run may choose two)."""
+        run); votes for another one are still counted (a broken run may choose two).
+        (on_event has this inline for a recv.)"""
         i = msg["slot"]
         s = self.slots.get(i)
         if s is None:
             s = self.slot(i)
             if s is None:
                 return
+        self._vote_in(s, learner, acceptor, msg)
+
+    def _vote_in(self, s: _Slot, learner: str, acceptor: str, msg: dict) -> None:
         c = msg["cmd"]
         ck = None if c is None else (c["client"], c["req"], c["op"])
         k = s.known.get(learner, 0)
@@ -343,18 +430,36 @@ class MultiPaxosMonitor(Monitor):
     def _accepted(self, ev: dict, msg: dict) -> None:
         node = ev["node"]
         i = msg["slot"]
-        b = self.bkey(msg["ballot"])
-        c = cmd_key(msg["cmd"])
-        s = self.slot(i)
-        if node in self.acceptors and s is not None:
-            prev = self.promised_at(node, i, s)
-            if prev is not None and prev[0] > b:
-                self._below(ev, b, i, prev, "accepts")
+        bb = msg["ballot"]
+        b = (bb[0], self.index.get(bb[1], -1))
+        c = msg["cmd"]
+        c = None if c is None else (c["client"], c["req"], c["op"])
+        s = self.slots.get(i)
+        if s is None:
+            s = self.slot(i)
+        if node not in self.acceptors:
+            return
+        if s is not None:
+            # MP-PROMISE: its promise in slot i is the highest of its range promise
+            # covering i, its per-slot promise and its highest accept there; only when
+            # one is above b is the exact one (promised_at) looked up, to report it
             top = s.acc.get(node)  # also its promise there (promise_of)
+            p = s.promised.get(node)
+            above = (top is not None and top[0] > b) or (p is not None and p[0] > b)
+            if not above:
+                stairs = self.ranges.get(node)
+                if stairs:
+                    for k, rb, _ in reversed(stairs):
+                        if k <= i:
+                            above = rb > b
+                            break
+            if above:
+                prev = self.promised_at(node, i, s)
+                if prev is not None and prev[0] > b:
+                    self._below(ev, b, i, prev, "accepts")
             if top is None or b >= top[0]:
                 s.acc[node] = (b, c, ev["_loc"])
-        if node in self.acceptors:
-            self._vote(node, node, msg)  # a learner knows its own acceptor's vote
+            self._vote_in(s, node, node, msg)  # a learner knows its own acceptor's vote
 
     def _promise(self, ev: dict, msg: dict) -> None:
         a = ev["node"]
@@ -471,15 +576,20 @@ class MultiPaxosMonitor(Monitor):
     def _propose(self, ev: dict, msg: dict) -> None:
         p = ev["node"]
         i = msg["slot"]
-        s = self.slot(i)
+        s = self.slots.get(i)
         if s is None:
-            return
-        b = self.bkey(msg["ballot"])
-        c = cmd_key(msg["cmd"])
+            s = self.slot(i)
+            if s is None:
+                return
+        bb = msg["ballot"]
+        b = (bb[0], self.index.get(bb[1], -1))
+        c = msg["cmd"]
+        c = None if c is None else (c["client"], c["req"], c["op"])
         key = (p, b)
-        if s.proposed is None:
-            s.proposed = {}
-        prev = s.proposed.get(key, 0)
+        proposed = s.proposed
+        if proposed is None:
+            proposed = s.proposed = {}
+        prev = proposed.get(key, 0)
         if prev != 0:
             if prev != c:
                 self.report("MP-PROPOSAL",
@@ -487,8 +597,9 @@ class MultiPaxosMonitor(Monitor):
                             f"where it proposed {cmd_text(prev)} before: one value per ballot",
                             ev["_loc"])
             return
-        s.proposed[key] = c
-        p1 = self.p1r.get(p, {}).get(b)
+        proposed[key] = c
+        mine = self.p1r.get(p)
+        p1 = None if mine is None else mine.get(b)
         own = None if s.p1 is None else s.p1.get(key)
         if own is None and p1 is not None and p1.quorum and i > p1.top and i >= p1.kmax:
             return  # the steady state: a quorum promised every slot, none reported this one
@@ -532,7 +643,8 @@ class MultiPaxosMonitor(Monitor):
         mine = s.decided_by.get(node, 0)
         if mine == 0:
             s.decided_by[node] = c
-        if not s.knows(node, c):
+        k = s.known.get(node, 0)
+        if k != c and not (k != 0 and s.known_more is not None and (node, c) in s.known_more):
             self.report("MP-QUORUM-CERT",
                         f"{node} {'executes' if executed else 'decides'} {cmd_text(c)} in slot "
                         f"{slot} without accepted messages for it from {self.members.describe(2)} "
@@ -549,14 +661,19 @@ class MultiPaxosMonitor(Monitor):
                         f"{node} decides {cmd_text(c)} in slot {slot}, but {cmd_text(s.decided[0])} "
                         f"was decided there ({where(s.decided[1])}): two values chosen in one slot",
                         ev["_loc"], s.decided[1])
-        if not self.was_requested(c):
-            self.check_valid(c, "MP-VALIDITY",
-                             f"{node} decides {cmd_text(c)} in slot {slot}, which its client never "
-                             "issued (no request event with that req and op)", ev["_loc"])
+        if c is not None:
+            live = self.requests.get((c[0], c[1]))  # was_requested's common case
+            if (live is None or live[0] != c[2]) and not self.was_requested(c):
+                self.check_valid(c, "MP-VALIDITY",
+                                 f"{node} decides {cmd_text(c)} in slot {slot}, which its client "
+                                 "never issued (no request event with that req and op)", ev["_loc"])
         ids = self.decided_ids.get(node)
-        if ids is not None and slot not in ids:
+        if ids is not None and slot >= ids.low and slot not in ids.above:
             ids.add(slot)
-            self._tick()
+            self.ticks -= 1
+            if self.ticks <= 0:
+                self.ticks = COLLECT_EVERY
+                self._collect()
 
     def on_decide(self, ev: dict) -> None:
         s = self.slots.get(ev["slot"])
@@ -576,16 +693,21 @@ class MultiPaxosMonitor(Monitor):
 
     def on_execute(self, ev: dict) -> None:
         node, i = ev["node"], ev["slot"]
-        c = cmd_key(ev["cmd"])
+        c = ev["cmd"]
+        c = None if c is None else (c["client"], c["req"], c["op"])
         expect = self.next_exec.get(node, 0)
         if i != expect:
             self.report("MP-LOG-PREFIX",
                         f"{node} executes slot {i} but its next slot is {expect}: a replica "
                         "executes its log in slot order, without gaps", ev["_loc"])
-        s = self.slot(i)
+        s = self.slots.get(i)
+        if s is None:
+            s = self.slot(i)
         if s is not None:
             mine = s.decided_by.get(node, 0)
-            if mine == 0:
+            if mine == c:
+                pass  # decided as executed: every decide check ran at the decide
+            elif mine == 0:
                 self._decided(ev, i, c, s, executed=True)
             elif mine != c:
                 self.report("MP-LOG-PREFIX",
@@ -605,7 +727,10 @@ class MultiPaxosMonitor(Monitor):
         self.check_applied(ev, c)
         if i >= expect:
             self.next_exec[node] = i + 1
-            self._tick()
+            self.ticks -= 1
+            if self.ticks <= 0:
+                self.ticks = COLLECT_EVERY
+                self._collect()
 
     def _tick(self) -> None:
         """Collect every COLLECT_EVERY decisions and executions (a slot waits a little
@@ -618,29 +743,38 @@ class MultiPaxosMonitor(Monitor):
     def _collect(self) -> None:
         """A slot every learner decided and every executing node executed is collected:
         its votes are dropped at once, the rest RETIRED_SLOTS slots later."""
-        low = min((ids.low for ids in self.decided_ids.values()), default=self.gone)
+        gone = self.gone
+        low = min((ids.low for ids in self.decided_ids.values()), default=gone)
         if self.next_exec:
             low = min(low, min(self.next_exec.values()))
-        while self.gone < low:
-            s = self.slots.pop(self.gone, None)
+        if gone >= low:
+            return
+        pop, retired, forget = self.slots.pop, self.retired, self._forget
+        while gone < low:
+            s = pop(gone, None)
             if s is not None:
                 s.votes.clear()
                 s.offered = None
-                self.retired[self.gone] = s
-                if len(self.retired) > RETIRED_SLOTS:
-                    self._forget(*self.retired.popitem(last=False))
-            self.gone += 1
+                retired[gone] = s
+                if len(retired) > RETIRED_SLOTS:
+                    forget(*retired.popitem(last=False))
+            gone += 1
+        self.gone = gone
 
     def _forget(self, i: int, s: _Slot) -> None:
         """Slot i leaves memory: each acceptor's promise there (a per-slot promise, or
         its accept) folds into its floor, what a later promise for a range that starts
         at or below i must not go under."""
         low_promise = self.low_promise
-        for table, what in ((s.acc, "accept"), (s.promised, "promise")):
-            for a, rec in table.items():
+        for a, rec in s.acc.items():  # (ballot, cmd, loc)
+            low = low_promise.get(a)
+            if low is None or rec[0] >= low[0]:
+                low_promise[a] = (rec[0], i, rec[2], "accept")
+        if s.promised:
+            for a, rec in s.promised.items():  # (ballot, loc, "promise")
                 low = low_promise.get(a)
                 if low is None or rec[0] >= low[0]:
-                    low_promise[a] = (rec[0], i, rec[-1] if what == "accept" else rec[1], what)
+                    low_promise[a] = (rec[0], i, rec[1], "promise")
         if self.stairs_long:
             floor = i + 1
             self.stairs_long = False

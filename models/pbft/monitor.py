@@ -108,20 +108,63 @@ class PbftMonitor(Monitor):
     # -- what a replica holds -----------------------------------------------------
 
     def on_event(self, ev: dict) -> None:
-        # Most events are recvs of PREPARE and COMMIT (the hot path): they skip the
-        # handler table. A recv with a fault goes through Monitor.on_recv.
-        if ev["kind"] == "recv" and "_fault" not in ev:
+        # Most events are recvs of PREPARE and COMMIT (the hot path): they take a
+        # straight path here, with the rules of on_message (_heard, _pre_prepared, the
+        # client's replies). A recv with a fault goes through Monitor.on_recv.
+        kind = ev["kind"]
+        if kind == "recv":
+            if "_fault" in ev:
+                self.on_recv(ev)
+                return
             send = ev["_send"]
             msg = send["msg"] if send is not None else ev["msg"]
             t = msg["type"]
             if t == "commit" or t == "prepare":
                 node = ev["node"]
-                if node in self.correct and ev["from"] in self.replica_set:
-                    self._heard("commits" if t == "commit" else "prepares", node, ev["from"], msg)
-            else:
+                signer = ev["from"]
+                if node in self.correct and signer in self.replica_set:
+                    n = msg["n"]
+                    s = self.seqs.get(n)
+                    if s is None:
+                        s = self.seq(n)
+                        if s is None:
+                            return
+                    got = s.commits if t == "commit" else s.prepares
+                    key = (node, msg["view"], msg["digest"])
+                    heard = got.get(key)
+                    if heard is None:
+                        got[key] = {signer}
+                    else:
+                        heard.add(signer)
+            elif t == "pre-prepare":
+                node = ev["node"]
+                sender = ev["from"]
+                if node in self.correct and sender in self.replica_set:
+                    v = msg["view"]
+                    if sender == self.replicas[v % len(self.replicas)]:
+                        n = msg["n"]
+                        s = self.seqs.get(n)
+                        if s is None:
+                            s = self.seq(n)
+                        if s is not None:
+                            s.pp.add((node, v, msg["digest"]))
+            elif t == "reply":
+                node = ev["node"]
+                if node in self.clients:
+                    key = (node, msg["req"])
+                    if msg["client"] == node and key in self.requests:  # late replies: ignored
+                        got = self.replies.get(key)
+                        if got is None:
+                            self.replies[key] = {ev["from"]: (msg["result"], ev["_loc"])}
+                        elif ev["from"] not in got:
+                            got[ev["from"]] = (msg["result"], ev["_loc"])
+            elif t == "new-view":
                 self.on_message(ev, msg, send)
             return
-        h = self.handlers.get(ev["kind"])
+        if kind == "send":
+            self.on_send(ev)
+            return
+        h = self.handlers.get(kind)
         if h is not None:
             h(ev)
 
@@ -160,7 +203,17 @@ class PbftMonitor(Monitor):
             if t == "commit":
                 self._commit(ev, msg)
             elif t == "prepare":
-                self._heard("prepares", node, node, msg)
+                n = msg["n"]
+                s = self.seqs.get(n)
+                if s is None:
+                    s = self.seq(n)
+                if s is not None:
+                    key = (node, msg["view"], msg["digest"])
+                    heard = s.prepares.get(key)
+                    if heard is None:
+                        s.prepares[key] = {node}
+                    else:
+                        heard.add(node)
             elif node == self.primary(msg["view"]):
                 self._pre_prepared(node, msg["view"], msg["n"], msg["digest"])
         elif t in ("view-change", "new-view"):
@@ -177,10 +230,19 @@ class PbftMonitor(Monitor):
 
     def _commit(self, ev: dict, msg: dict) -> None:
         node, v, n, d = ev["node"], msg["view"], msg["n"], msg["digest"]
-        s = self.seq(n)
+        s = self.seqs.get(n)
         if s is None:
-            return
-        if not self.prepared(node, v, n, d):
+            s = self.seq(n)
+            if s is None:
+                return
+        key = (node, v, d)
+        ok = False
+        if key in s.pp:  # prepared(node, v, n, d), with the primary counted once
+            votes = s.prepares.get(key)
+            primary = self.replicas[v % len(self.replicas)]
+            size = 1 if votes is None else len(votes) + (primary not in votes)
+            ok = size >= self.need and (self.count or self.prepared(node, v, n, d))
+        if not ok:
             pp = (node, v, d) in s.pp
             votes = s.prepares.get((node, v, d), set()) - {self.primary(v)}
             self.report("PBFT-PREPARED",
@@ -189,7 +251,11 @@ class PbftMonitor(Monitor):
                         f", and matching PREPAREs from {len(votes)} other replicas "
                         f"({', '.join(sorted(votes)) or 'none'}); with the primary they must make "
                         f"a quorum ({self.members.quorums.name}) (Castro & Liskov §4.2)", ev["_loc"])
-        self._heard("commits", node, node, msg)
+        heard = s.commits.get(key)
+        if heard is None:
+            s.commits[key] = {node}
+        else:
+            heard.add(node)
 
     def on_message(self, ev: dict, msg: dict, send: dict | None) -> None:
         t = msg.get("type")
@@ -216,14 +282,16 @@ class PbftMonitor(Monitor):
         if node not in self.correct:
             return
         n, view, d = ev["n"], ev["view"], ev["digest"]
-        s = self.seq(n)
+        s = self.seqs.get(n)
         if s is None:
-            return
+            s = self.seq(n)
+            if s is None:
+                return
         mine = s.decided_by.get(node)
         if mine is None:
             s.decided_by[node] = d
         heard = s.commits.get((node, view, d), ())
-        if not self.quorum(heard):
+        if len(heard) < self.need or not (self.count or self.members.is_quorum(heard, 2)):
             self.report("PBFT-COMMIT-CERT",
                         f"{node} commits digest {d} at n={n} in view {view} with matching COMMITs "
                         f"from {len(heard)} replicas ({', '.join(sorted(heard)) or 'none'}); it "
@@ -245,13 +313,16 @@ class PbftMonitor(Monitor):
         if node not in self.correct:
             return
         n = ev["n"]
-        c = cmd_key(ev["cmd"])
+        c = ev["cmd"]
+        c = None if c is None else (c["client"], c["req"], c["op"])
         expect = self.next_exec[node]
         if n != expect:
             self.report("PBFT-LOG-PREFIX",
                         f"{node} executes n={n} but its next sequence number is {expect}: "
                         "requests execute in sequence-number order, without gaps", ev["_loc"])
-        s = self.seq(n)
+        s = self.seqs.get(n)
+        if s is None:
+            s = self.seq(n)
         if s is not None:
             mine = s.decided_by.get(node)
             if mine is None:
@@ -269,18 +340,25 @@ class PbftMonitor(Monitor):
                             f"{node} executes {cmd_text(c)} at n={n}, but {cmd_text(s.executed[0])} "
                             f"was executed there ({where(s.executed[1])}): executed logs diverge",
                             ev["_loc"], s.executed[1])
-        if not self.was_requested(c):
-            self.check_valid(c, "PBFT-VALIDITY",
-                             f"{node} executes {cmd_text(c)} at n={n}, which its client "
-                             "never issued", ev["_loc"])
+        if c is not None:
+            live = self.requests.get((c[0], c[1]))  # was_requested's common case
+            if (live is None or live[0] != c[2]) and not self.was_requested(c):
+                self.check_valid(c, "PBFT-VALIDITY",
+                                 f"{node} executes {cmd_text(c)} at n={n}, which its client "
+                                 "never issued", ev["_loc"])
         self.check_applied(ev, c)
-        if n >= expect:
-            self.next_exec[node] = n + 1
-        low = min(self.next_exec.values()) if self.next_exec else self.gone
-        while self.gone < low:
-            s = self.seqs.pop(self.gone, None)
-            if s is not None:
-                self.retired[self.gone] = s
-                if len(self.retired) > RETIRED_SEQS:
-                    self.retired.popitem(last=False)
-            self.gone += 1
+        if n < expect:
+            return  # next_exec unchanged: self.gone is already its minimum
+        self.next_exec[node] = n + 1
+        low = min(self.next_exec.values())
+        gone = self.gone
+        if gone < low:
+            seqs, retired = self.seqs, self.retired
+            while gone < low:
+                s = seqs.pop(gone, None)
+                if s is not None:
+                    retired[gone] = s
+                    if len(retired) > RETIRED_SEQS:
+                        retired.popitem(last=False)
+                gone += 1
+            self.gone = gone
