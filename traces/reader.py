@@ -268,6 +268,54 @@ def _pbft_execute_ok(e: dict) -> bool:
     return (c is None or _command(c)) and _execute_tail_ok(e)
 
 
+def _ballot_strays(protocol: str, ev: dict, nodes: frozenset[str]) -> tuple[str, Any] | None:
+    """The first ballot of a well-formed event (or its payload) whose node is not in
+    `nodes`, as (field, ballot), or None. FORMAT: a ballot is [round, a name in nodes]."""
+    if protocol != "multipaxos":
+        return None
+    if ev.get("kind") == "send":
+        m, pre = ev.get("msg"), "msg."
+    else:
+        m, pre = ev, ""
+    if type(m) is not dict:
+        return None
+    for fld in ("ballot", "promised"):
+        b = m.get(fld)
+        if type(b) is list and len(b) == 2 and type(b[1]) is str and b[1] not in nodes:
+            return pre + fld, b
+    acc = m.get("accepted")
+    if type(acc) is list:
+        for i, e in enumerate(acc):
+            if type(e) is list and len(e) == 3 and type(e[1]) is list and len(e[1]) == 2 \
+                    and type(e[1][1]) is str and e[1][1] not in nodes:
+                return f"{pre}accepted[{i}] (its vballot)", e[1]
+    return None
+
+
+def _with_ballot_nodes(checks: dict[str, Any], kinds: dict[str, Any], nodes: frozenset[str]) -> None:
+    """MultiPaxos: the same checks, which also hold each ballot's node to be in `nodes`
+    (accept / accepted in straight-line code, as hot as _vote_ok; the rest wrapped)."""
+    def vote_ok(m: dict) -> bool:
+        b = m.get("ballot")
+        slot = m.get("slot")
+        if (b.__class__ is not list or len(b) != 2 or b[0].__class__ is not int or b[0] < 0
+                or b[1].__class__ is not str or b[1] not in nodes or slot.__class__ is not int
+                or slot < 0 or "cmd" not in m):
+            return False
+        c = m["cmd"]
+        return c is None or _command(c)
+
+    def named(ok: Any) -> Any:
+        return lambda m: ok(m) and _ballot_strays("multipaxos", m, nodes) is None
+
+    for t in ("prepare", "promise", "nack"):
+        checks[t] = named(checks[t])
+    checks["accept"] = checks["accepted"] = vote_ok
+    decide_ok = kinds["decide"]
+    kinds["decide"] = lambda e: decide_ok(e) and (
+        e.get("ballot") is None or e["ballot"][1] in nodes)
+
+
 def _compile(spec: Fields, apart: tuple[str, str] | None = None) -> Any:
     if not spec:
         return lambda obj: True
@@ -793,6 +841,12 @@ class Merger:
         self.payloads = payload_checks(h.protocol)
         self.kind_ok = kind_checks(h.protocol)
         self.names = frozenset(h.nodes) | frozenset(h.clients)
+        self.replicas = frozenset(h.nodes)
+        if h.protocol == "multipaxos":
+            _with_ballot_nodes(self.payloads, self.kind_ok, self.replicas)
+        # Events only nodes log, and events only clients log (FORMAT, Events)
+        self.role_of = {"decide": self.replicas, "execute": self.replicas,
+                        "request": frozenset(h.clients), "result": frozenset(h.clients)}
         logged = set(h.logged) if h.logged is not None else set(self.names)
         # A logged node's send may come anywhere in the file: a recv from it waits for it.
         # A Byzantine one may also claim messages it never logged sending (with their
@@ -838,6 +892,7 @@ class Merger:
         next_seq, last_line, only = src.next_seq, src.last_line, src.node
         pending, sent, out, blocked = self.pending, self.sent, self.out, self.blocked
         crashed = self.crashed
+        role_of = self.role_of
         lineno = src.lineno
         scan = _SCAN
         budget = self.batch
@@ -888,6 +943,9 @@ class Merger:
                                 only = self._section(src, lineno, ev)
                                 continue
                             raise self._explain(src, lineno, ev, kinds.get(kind))
+                        held = role_of.get(kind)
+                        if held is not None and node.__class__ is str and node in names and node not in held:
+                            raise self._role_fault(src, lineno, kind, node)
                     if node.__class__ is not str or node not in names or seq.__class__ is not int or seq < 0:
                         raise self._explain(src, lineno, ev, kinds.get(kind))
                     if only is not None and node != only:
@@ -1071,6 +1129,14 @@ class Merger:
         src.sectioned = True
         return header.node
 
+    def _role_fault(self, src: Source, line: int, kind: str, node: str) -> InvalidTrace:
+        src.lineno = line
+        if kind in ("decide", "execute"):
+            return self._fail(src, line, f"field node: {node!r} is a client, but {kind} is an event "
+                              "of a node in nodes (a replica or learner), never of a client")
+        return self._fail(src, line, f"field node: {node!r} is in nodes, but {kind} is an event "
+                          "of a client (listed in clients), never of a replica")
+
     def _explain(self, src: Source, line: int, ev: dict, spec: Any) -> InvalidTrace:
         src.lineno = line
         for fld in ("node", "from"):
@@ -1083,6 +1149,12 @@ class Merger:
                 if isinstance(x, str) and x and x not in self.names:
                     return self._fail(src, line, f"field to: {x!r} is not a node or client of the header")
         why = explain_line(self.protocol, ev)
+        if why is None:
+            stray = _ballot_strays(self.protocol, ev, self.replicas)
+            if stray is not None:
+                fld, b = stray
+                why = (f"field {fld}: ballot {json.dumps(b)} names {b[1]!r}, which is not in nodes "
+                       "(a ballot is [round, the name of the node in nodes that proposes it])")
         if why is None:  # the tables and the models disagree: name what the table saw
             why = "an event the fast check rejects (report this as a bug)"
         return self._fail(src, line, why)

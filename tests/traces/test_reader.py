@@ -687,6 +687,9 @@ def test_event_checks_accept_exactly_what_the_models_accept(tmp_path, protocol, 
                 model = True
             except ValidationError:
                 model = False
+            if model and ev["kind"] in ("decide", "execute", "request", "result"):
+                # beyond the shape, the roles: decide/execute at nodes, request/result at clients
+                model = (ev["node"] in header["nodes"]) == (ev["kind"] in ("decide", "execute"))
             p.write_text(json.dumps(header) + "\n" + json.dumps(ev) + "\n")
             try:
                 merged(p)
@@ -696,3 +699,45 @@ def test_event_checks_accept_exactly_what_the_models_accept(tmp_path, protocol, 
             assert reader == model, ev
             verdicts.add(model)
         assert verdicts == {True, False}, base
+
+
+@pytest.mark.parametrize("event, says", [
+    ({"kind": "execute", "node": "c0", "seq": 0, "slot": 0, "cmd": None},
+     "line 2: field node: 'c0' is a client, but execute is an event of a node in nodes"),
+    ({"kind": "decide", "node": "c0", "seq": 0, "slot": 0, "cmd": None},
+     "line 2: field node: 'c0' is a client, but decide is an event of a node in nodes"),
+    ({"kind": "request", "node": "r0", "seq": 0, "req": 1, "op": "x"},
+     "line 2: field node: 'r0' is in nodes, but request is an event of a client"),
+    ({"kind": "result", "node": "r0", "seq": 0, "req": 1, "result": "x"},
+     "line 2: field node: 'r0' is in nodes, but result is an event of a client"),
+])
+def test_decide_and_execute_are_of_nodes_request_and_result_of_clients(tmp_path, event, says):
+    """FORMAT, Events: a client logging execute used to reach the monitors (and fail
+    MP-QUORUM-CERT, exit 1); a request at a replica was taken. Both are input errors."""
+    p = write(tmp_path / "t.jsonl", [event])
+    assert f"{p} {says}" in error(p)
+
+
+@pytest.mark.parametrize("event, field", [
+    ({"kind": "send", "node": "r0", "seq": 0, "msg_id": "m", "to": ["r1"],
+      "msg": {"type": "prepare", "ballot": [1, "zz"]}}, "msg.ballot"),
+    ({"kind": "send", "node": "r0", "seq": 0, "msg_id": "m", "to": ["r1"],
+      "msg": {"type": "accept", "ballot": [1, "zz"], "slot": 0, "cmd": None}}, "msg.ballot"),
+    ({"kind": "send", "node": "r0", "seq": 0, "msg_id": "m", "to": ["r1"],
+      "msg": {"type": "accepted", "ballot": [1, "zz"], "slot": 0, "cmd": None}}, "msg.ballot"),
+    ({"kind": "send", "node": "r0", "seq": 0, "msg_id": "m", "to": ["r1"],
+      "msg": {"type": "promise", "ballot": [1, "r0"], "slot": 0,
+              "accepted": [[0, [1, "zz"], None]]}}, "msg.accepted[0] (its vballot)"),
+    ({"kind": "send", "node": "r0", "seq": 0, "msg_id": "m", "to": ["r1"],
+      "msg": {"type": "nack", "ballot": [1, "r0"], "promised": [2, "zz"]}}, "msg.promised"),
+    ({"kind": "decide", "node": "r0", "seq": 0, "slot": 0, "cmd": None, "ballot": [1, "zz"]},
+     "ballot"),
+])
+def test_a_ballot_names_a_node_in_nodes(tmp_path, event, field):
+    """FORMAT: a ballot is [round, a name in nodes]; [1, "zz"] was taken (an outside-model
+    warning at most) and compared with real ballots."""
+    p = write(tmp_path / "t.jsonl", [event])
+    assert f"{p} line 2: field {field}: ballot " in error(p)
+    assert "names 'zz', which is not in nodes" in error(p)
+    ok = json.loads(json.dumps(event).replace('"zz"', '"r2"'))
+    merged(write(tmp_path / "ok.jsonl", [ok]))
