@@ -47,7 +47,7 @@ BKey = tuple[int, int]  # (round, index of the ballot's node in `nodes`)
 
 class _Slot:
     __slots__ = ("votes", "known", "known_more", "decided", "decided_by", "executed", "acc",
-                 "offered", "promised", "p1", "proposed")
+                 "offered", "promised", "p1", "proposed", "ballots", "chosen")
 
     def __init__(self) -> None:
         self.votes: dict[tuple, set[str]] = {}  # (learner, round, node, cmd) -> acceptors heard
@@ -61,6 +61,9 @@ class _Slot:
         self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> its promise here
         self.p1: dict[tuple[str, BKey], dict[str, tuple | None]] | None = None  # per-slot 1b heard
         self.proposed: dict[tuple[str, BKey], Cmd] | None = None  # (proposer, b) -> its 2a value
+        # (ballot, cmd) -> acceptors whose 2b sends voted it; the first value chosen
+        self.ballots: dict[tuple[BKey, Cmd], set[str]] | None = None
+        self.chosen: tuple[BKey, Cmd, tuple] | None = None
 
     def promise_of(self, a: str) -> tuple[BKey, tuple, str] | None:
         """a's promise in this slot: its per-slot promise or its highest accept (which
@@ -459,7 +462,34 @@ class MultiPaxosMonitor(Monitor):
                     self._below(ev, b, i, prev, "accepts")
             if top is None or b >= top[0]:
                 s.acc[node] = (b, c, ev["_loc"])
+            self._chosen_by_votes(ev, i, s, node, b, c)
             self._vote_in(s, node, node, msg)  # a learner knows its own acceptor's vote
+
+    def _chosen_by_votes(self, ev: dict, i: int, s: _Slot, a: str, b: BKey, c: Cmd) -> None:
+        """MP-AGREEMENT over the acceptors' own 2b sends (Paxos.tla's Consistency): a
+        value is chosen once a phase-2 quorum voted it in one ballot, whether or not a
+        learner ever hears of it, and only one value may be chosen in a slot."""
+        votes = s.ballots
+        if votes is None:
+            votes = s.ballots = {}
+        heard = votes.get((b, c))
+        if heard is None:
+            heard = votes[(b, c)] = set()
+        if a in heard:
+            return
+        heard.add(a)
+        if len(heard) < self.need2 or not (self.count2 or self.members.is_quorum(heard, 2)):
+            return
+        if s.chosen is None:
+            s.chosen = (b, c, ev["_loc"])
+        elif s.chosen[1] != c:
+            cb, cc, cloc = s.chosen
+            self.report("MP-AGREEMENT",
+                        f"{a}'s vote makes {cmd_text(c)} chosen in slot {i} in ballot "
+                        f"{self.btext(b)} (accepted by {', '.join(sorted(heard))}), but "
+                        f"{cmd_text(cc)} was chosen there in ballot {self.btext(cb)} "
+                        f"({where(cloc)}): only a single value may be chosen (Paxos Made "
+                        "Simple §2.1)", ev["_loc"], cloc)
 
     def _promise(self, ev: dict, msg: dict) -> None:
         a = ev["node"]
@@ -534,12 +564,13 @@ class MultiPaxosMonitor(Monitor):
             if i in listed:
                 continue
             top = s.acc.get(a)
-            if top is not None and a not in s.decided_by:
+            if top is not None and a not in s.decided_by and a not in s.known:
                 self.report("MP-PROMISE-REPORT",
                             f"{a} promises ballot {self.btext(self.bkey(msg['ballot']))} without "
                             f"reporting slot {i}, where it had accepted {cmd_text(top[1])} in "
                             f"ballot {self.btext(top[0])} ({where(top[2])}) and does not know it "
-                            "decided", ev["_loc"], top[2])
+                            "chosen (it decided it, or received a quorum's votes or a decide "
+                            "for it)", ev["_loc"], top[2])
 
     def _own_report(self, a: str, msg: dict) -> list:
         lo, hi = _range(msg)
@@ -585,6 +616,12 @@ class MultiPaxosMonitor(Monitor):
         b = (bb[0], self.index.get(bb[1], -1))
         c = msg["cmd"]
         c = None if c is None else (c["client"], c["req"], c["op"])
+        if bb[1] != p:
+            self.report("MP-PROPOSAL",
+                        f"{p} sends accept {cmd_text(c)} for slot {i} in ballot "
+                        f"{self.btext(b)}, which is {bb[1]}'s: each proposer draws its "
+                        "proposal numbers from its own set (Paxos Made Simple §2.5), so only "
+                        f"{bb[1]} proposes in it", ev["_loc"])
         key = (p, b)
         proposed = s.proposed
         if proposed is None:
@@ -754,6 +791,7 @@ class MultiPaxosMonitor(Monitor):
             s = pop(gone, None)
             if s is not None:
                 s.votes.clear()
+                s.ballots = None
                 s.offered = None
                 retired[gone] = s
                 if len(retired) > RETIRED_SLOTS:

@@ -111,7 +111,7 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     ignored = len(b.lines) + 1  # r1's accept of B, over the A its quorum reported (P2c)
     mp_chosen(b, 0, B, [2, "r1"], ["r1", "r2"], ["r2"])
     violation("mp-agreement", b, "MP-AGREEMENT", b.ev("r2", "decide", slot=0, cmd=B),
-              ("MP-PROPOSAL", ignored))
+              ("MP-PROPOSAL", ignored), ("MP-AGREEMENT", ignored + 6))  # r2's vote chooses B
 
     # MP-VALIDITY: the leader proposes a command no client issued.
     b = mp()

@@ -17,8 +17,11 @@ def test_json_has_the_contract_fields(capsys):
     assert main(["validate", str(BAD), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert {"result", "events", "violations"} <= set(report)
-    first, v = report["violations"]  # r1's proposal over the reported value, then agreement
-    assert first["property"] == "MP-PROPOSAL" and first["line"] < v["line"]
+    # r1's proposal over the reported value, the vote that chooses a second value, and r2's
+    # decision of it
+    first, chosen, v = report["violations"]
+    assert first["property"] == "MP-PROPOSAL" and chosen["property"] == "MP-AGREEMENT"
+    assert first["line"] < chosen["line"] < v["line"]
     assert {"property", "file", "line", "message"} <= set(v)
     assert v["property"] == "MP-AGREEMENT" and v["file"].endswith("mp-agreement.jsonl")
     assert v["related"], "the earlier decision that proves it is named"

@@ -280,14 +280,14 @@ def test_a_promise_reports_what_its_acceptor_accepted(tmp_path, report, scope, b
     assert checked(t, tmp_path) == (("violation", ["MP-PROMISE-REPORT"]) if bad else ("ok", []))
 
 
-def test_in_format_2_omitting_an_accepted_slot_is_a_lie_unless_known_decided(tmp_path):
+def test_in_format_2_omitting_an_accepted_slot_is_a_lie_unless_known_chosen(tmp_path):
     for decided in (False, True):
         t = Trace("multipaxos", R3, version=2)
         t.requests(X)
         phase1(t, "r0", ballot(1, "r0"), R3)
-        phase2(t, "r0", ballot(1, "r0"), 0, X, ["r0", "r1"], ["r0", "r1"])
-        if decided:
-            t.ev("r1", "decide", slot=0, cmd=X)
+        phase2(t, "r0", ballot(1, "r0"), 0, X, ["r0", "r1"], ["r0"])  # r1 hears no votes
+        if decided:  # r1 is told X chosen: knowing it is enough (as in per-slot conformance)
+            t.msg("r0", ["r1"], {"type": "decide", "slot": 0, "cmd": X})
         t.msg("r2", ["r1"], {"type": "prepare", "ballot": [2, "r2"]})
         t.msg("r1", ["r2"], {"type": "promise", "ballot": [2, "r2"], "accepted": []})
         d = tmp_path / str(decided)
@@ -485,3 +485,32 @@ def test_monitors_list_their_properties():
     mp = {p for p, _ in MultiPaxosMonitor.properties}
     assert {"MP-PROMISE-REPORT", "MP-PROPOSAL", "MP-PROMISE", "MP-AGREEMENT"} <= mp
     assert "PBFT-PREPARED" in {p for p, _ in PbftMonitor.properties}
+
+
+def test_two_values_chosen_is_agreement_broken_even_if_no_learner_decides(tmp_path):
+    """Paxos.tla's Consistency over the acceptors' own votes: X chosen by r0, r1 in
+    ballot 1; r1's promise for ballot 2 leaves slot 0 out (it knows X chosen), r2
+    proposes Z with no report and r1, r2 accept it: Z is chosen too, and no learner
+    needs to decide for the run to be broken (found in review)."""
+    t = Trace("multipaxos", R3, version=2)
+    t.requests(X, Z)
+    phase1(t, "r0", ballot(1, "r0"), R3)
+    phase2(t, "r0", ballot(1, "r0"), 0, X, ["r0", "r1"], ["r0", "r1"])
+    t.msg("r2", ["r1", "r2"], {"type": "prepare", "ballot": [2, "r2"]})
+    for a in ("r1", "r2"):
+        t.msg(a, ["r2"], {"type": "promise", "ballot": [2, "r2"], "accepted": []})
+    phase2(t, "r2", ballot(2, "r2"), 0, Z, ["r1", "r2"], ["r2"])
+    result, props = checked(t, tmp_path)
+    assert result == "violation" and "MP-AGREEMENT" in props
+
+
+def test_a_proposal_in_another_proposers_ballot_is_reported(tmp_path):
+    """Proposal numbers are drawn per proposer (Paxos Made Simple §2.5): r1 sends a 2a in
+    r0's ballot (found in review: only conformance saw it)."""
+    t = Trace("multipaxos", R3, version=2)
+    t.requests(X, Y)
+    phase1(t, "r0", ballot(1, "r0"), R3)
+    phase2(t, "r0", ballot(1, "r0"), 0, X, ["r0"], ["r0"])
+    t.msg("r1", R3, {"type": "accept", "ballot": [1, "r0"], "slot": 0, "cmd": Y})
+    result, props = checked(t, tmp_path)
+    assert result == "violation" and "MP-PROPOSAL" in props
