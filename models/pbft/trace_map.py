@@ -156,6 +156,16 @@ class PbftTraceMap:
         self.settled: set[tuple[str, int]] = set()  # executed everywhere, not yet accepted
         self.executed = [0] * len(header.nodes)  # per replica: last number executed (trace)
         self.history: list[str] = []  # history[n - 1]: the digest first executed at n
+        # (primary, view) -> replica -> (stable, prepared) of the VIEW-CHANGE it received
+        # (or sent): the trace's own certificates, which NEW-VIEW's O is computed from
+        self.vc_lists: dict[tuple[int, int], dict[int, tuple[int, list]]] = {}
+        # (client, req) -> replica -> result of the replies that client received; dropped
+        # on its result (the client's ACCEPT is judged by what it received, §4.1)
+        self.replies: dict[tuple[str, int], dict[str, object]] = {}
+        # (primary, trace view) of the NEW-VIEWs sent; a new primary's pre-prepares of
+        # O logged before its NEW-VIEW (sent with it, §4.4), checked against O then
+        self.nv_sent: set[tuple[int, int]] = set()
+        self.early_pp: dict[tuple[int, int], list[tuple[int, str]]] = {}
 
     @property
     def setup(self):
@@ -275,6 +285,12 @@ class PbftTraceMap:
                 clash = self._name(msg, trusted=sender not in self.faulty)
                 if clash is not None:
                     return fails(clash)
+        if kind == "recv" and node not in self.replica:
+            if msg is not None and msg.get("type") == "reply" and ev.get("from") in self.replica \
+                    and not ("_fault" in ev and (send is None or send["node"] != ev["from"])):
+                key = (node, msg.get("req"))
+                self.replies.setdefault(key, {})[ev["from"]] = msg.get("result")
+            return None
         if node in self.faulty:
             return None
         i = self.replica.get(node)
@@ -291,6 +307,7 @@ class PbftTraceMap:
                 j = self.replica.get(ev["from"])
                 if j is not None:
                     self.got_vc.setdefault((i, msg["view"]), set()).add(j)
+                    self._hold_vc(i, j, msg)
             elif t == "new-view":
                 if self.replica.get(ev["from"]) == self.setup.primary(msg["view"]):
                     self._hold_o(i, msg)
@@ -307,6 +324,13 @@ class PbftTraceMap:
             return self._execute(i, ev)
         if kind == "result":
             key = (node, ev.get("req"))
+            got = self.replies.pop(key, {})
+            same = sorted(r for r, x in got.items() if x == ev.get("result"))
+            if len(same) < self.setup.f + 1:
+                return fails(f"{node} accepts result {ev.get('result')!r} of {node}#{key[1]} "
+                             f"after {len(same)} matching replies received "
+                             f"({', '.join(same) or 'none'}); f + 1 = {self.setup.f + 1} "
+                             "are needed (§4.1)")
             d = self.requests.get(key)
             if d is not None:
                 return _step(lambda a: True, f"ACCEPT({node}#{key[1]}, any result)", client=d)
@@ -373,6 +397,11 @@ class PbftTraceMap:
             trace_n = n
             n, d = self.seq(n), self.d(dg)
             if t == "pre-prepare":
+                if msg["view"] > 0 and (i, msg["view"]) not in self.nv_sent:
+                    # Logged before the NEW-VIEW it travels in: held until then.
+                    self.early_pp.setdefault((i, msg["view"]), []).append((trace_n, dg))
+                    return stays(f"PRE-PREPARE(v={v}, n={n}) by r{i} before its NEW-VIEW: "
+                                 "checked against O when that is sent")
                 return _step(("PRE-PREPARE", v, n, d, i),
                              f"PRE-PREPARE(v={v}, n={n}, d={d}) by r{i}, or sent already",
                              i, sent=(PP, v, n, d))
@@ -384,6 +413,7 @@ class PbftTraceMap:
                          f"{t.upper()}(v={v}, n={n}, d={d}, r{i}), or sent already",
                          i, sent=(kind, v, n, d, i))
         if t == "view-change":
+            self._hold_vc(i, i, msg)
             return self._view_change(i, self.view(msg["view"]))
         if t == "new-view":
             v = self.view(msg["view"])
@@ -391,8 +421,56 @@ class PbftTraceMap:
             if isinstance(o, Successors):
                 return o
             self._hold_o(i, msg)
-            return self._new_view(v, i, o, frozenset(self.got_vc.get((i, msg["view"]), ())))
+            self.nv_sent.add((i, msg["view"]))
+            sent_o = {(int(n), str(dg)) for n, dg in msg["pre_prepares"]}
+            for n, dg in self.early_pp.pop((i, msg["view"]), ()):
+                if (n, dg) not in sent_o:
+                    return fails(f"r{i} sent PRE-PREPARE(v={msg['view']}, n={n}, {dg}) before "
+                                 "its NEW-VIEW, whose O does not hold it")
+            own = self._o_from_lists(i, msg)
+            return self._new_view(v, i, o, frozenset(self.got_vc.get((i, msg["view"]), ())),
+                                  own)
         return None
+
+    def _hold_vc(self, p: int, j: int, msg: dict) -> None:
+        """Primary-to-be p holds replica j's VIEW-CHANGE (its `stable` and `prepared`)."""
+        try:
+            stable = int(msg.get("stable") or 0)
+            prepared = [(int(n), int(v), str(dg)) for n, v, dg in msg.get("prepared") or ()]
+        except (TypeError, ValueError):
+            return
+        self.vc_lists.setdefault((p, msg["view"]), {})[j] = (stable, prepared)
+
+    def _o_from_lists(self, p: int, msg: dict) -> str | None:
+        """Whether NEW-VIEW's O is what C&L §4.4 computes from the VIEW-CHANGEs p
+        received (and its own), read from the trace: min-s the highest `stable` among
+        them, max-s the highest prepared number; each number between gets the digest of
+        its highest-view certificate, else the null request (a digest no PRE-PREPARE
+        with a command names). A description of V if so, else None."""
+        got = self.vc_lists.get((p, msg["view"]))
+        if not got or p not in got or len(got) < self.setup.q:
+            return None  # V is a quorum of VIEW-CHANGEs, p's own among them
+        min_s = max(st for st, _ in got.values())
+        best: dict[int, tuple[int, str]] = {}
+        for _, prepared in got.values():
+            for n, v, dg in prepared:
+                if n > min_s and (n not in best or v > best[n][0]):
+                    best[n] = (v, dg)
+        max_s = max(best, default=min_s)
+        try:
+            o = {int(n): str(dg) for n, dg in msg["pre_prepares"]}
+        except (TypeError, ValueError):
+            return None
+        if set(o) != set(range(min_s + 1, max_s + 1)):
+            return None
+        for n, dg in o.items():
+            if n in best:
+                if best[n][1] != dg:
+                    return None
+            elif self.digest.get(dg, self.null) != self.null:
+                return None
+        return (f"O is what the VIEW-CHANGEs r{p} received yield (C&L §4.4, min-s={min_s}, "
+                f"from {', '.join(f'r{j}' for j in sorted(got))})")
 
     def _hold_o(self, i: int, msg: dict) -> None:
         """Replica i holds the pre-prepares of a NEW-VIEW it sent or received."""
@@ -421,19 +499,28 @@ class PbftTraceMap:
         m = self.monitor
         return n < getattr(m, "gone", 0) and n not in getattr(m, "retired", {})
 
-    def _new_view(self, v: int, p: int, o: tuple, heard: frozenset[int]) -> Successors:
+    def _new_view(self, v: int, p: int, o: tuple, heard: frozenset[int],
+                  own: str | None = None) -> Successors:
         """NEW-VIEW(v, O) by primary p, with O computed from a set V of VIEW-CHANGEs p
         received (or its own): the model's NEW-VIEW may read any sent to anyone."""
         act = ("NEW-VIEW", v, p, o)
         c = self.setup
 
         def successors(model, s):
-            if act not in model.actions_of(s, p):
-                return []
-            ix = Index(s.msgs)
-            sent = ix.vcs.get(v, {})
-            ix.vcs[v] = {j: cert for j, cert in sent.items() if j == p or j in heard}
-            if o not in new_view_options(c, ix, v):
+            ok = act in model.actions_of(s, p)
+            if ok:
+                ix = Index(s.msgs)
+                sent = ix.vcs.get(v, {})
+                ix.vcs[v] = {j: cert for j, cert in sent.items() if j == p or j in heard}
+                ok = o in new_view_options(c, ix, v)
+            if not ok:
+                if own is not None:
+                    # The trace's own VIEW-CHANGEs yield O; the model's certificates
+                    # differ: they were garbage collected by checkpoints (a `stable`
+                    # number) or otherwise, which the model does not see.
+                    raise OutsideModel(f"NEW-VIEW(v={v}, r{p}): {own}, but the model's "
+                                       "certificates yield another (checkpoints / garbage "
+                                       "collection the model does not describe)")
                 return []
             return [model.next_state(s, act)]
 
@@ -450,6 +537,11 @@ class PbftTraceMap:
         inside = sorted((n, dg) for n, dg in pre_prepares if n > self.base)
         if inside:
             self.seq(inside[-1][0])
+        for _, dg in inside:
+            # A digest no PRE-PREPARE with a command named: O's null request (§4.4),
+            # whatever digest the implementation gives it. Were it a request's, that
+            # request's pre-prepare would have named it before any replica prepared it.
+            self.digest.setdefault(dg, self.null)
         return tuple(self.d(dg) for _, dg in inside)
 
     def _below(self, v: int, n: int, dg: str, t: str):

@@ -535,3 +535,75 @@ def test_a_proposer_may_try_a_ballot_below_its_acceptors_promise(tmp_path):
     t.learn("r2", votes2)
     assert low == [1, "r1"]
     assert_legal(t, tmp_path)
+
+
+# -- PBFT view changes: the null request, checkpoints, clients' replies ------------------
+
+PBFT_NODES = ["r0", "r1", "r2", "r3"]
+
+
+def _pbft_view_change(t: Trace, o: list, stable: int | None = None,
+                      prepared=((2, 0, "dB"),)) -> None:
+    """r0 pre-prepares n=1 (lost) and n=2; r1..r3 prepare n=2 and change to view 1,
+    listing `prepared`; r1 sends NEW-VIEW with `o`, and r2, r3 enter view 1."""
+    a, b = cmd("c0", 0, "put x 1"), cmd("c0", 1, "put y 2")
+    t.ev("request", "c0", req=0, op="put x 1")
+    t.ev("request", "c0", req=1, op="put y 2")
+    t.send("r0", ["r1", "r2", "r3"], {"type": "pre-prepare", "view": 0, "n": 1,
+                                      "digest": "dA", "cmd": a})
+    pp = t.send("r0", ["r1", "r2", "r3"], {"type": "pre-prepare", "view": 0, "n": 2,
+                                           "digest": "dB", "cmd": b})
+    backups = ["r1", "r2", "r3"]
+    for r in backups:
+        t.recv(r, pp)
+    prepares = {r: t.send(r, PBFT_NODES, {"type": "prepare", "view": 0, "n": 2,
+                                          "digest": "dB"}) for r in backups}
+    for r in backups:
+        for s in backups:
+            if s != r:
+                t.recv(r, prepares[s])
+    for r in backups:  # prepared: each multicasts its COMMIT (lost)
+        t.send(r, PBFT_NODES, {"type": "commit", "view": 0, "n": 2, "digest": "dB"})
+    extra = {} if stable is None else {"stable": stable}
+    vcs = {r: t.send(r, PBFT_NODES, {"type": "view-change", "view": 1, **extra,
+                                     "prepared": [list(x) for x in prepared]})
+           for r in backups}
+    for s in ("r2", "r3"):
+        t.recv("r1", vcs[s])
+    nv = t.send("r1", ["r0", "r2", "r3"], {"type": "new-view", "view": 1, "pre_prepares": o})
+    for r in ("r2", "r3"):
+        t.recv(r, nv)
+
+
+def test_new_view_fills_a_gap_with_the_null_request_conforms_in_every_order(tmp_path):
+    """C&L §4.4: O has a pre-prepare for every number up to max-s, the null request
+    where V has no certificate; its digest ("dN") is one no PRE-PREPARE named."""
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_view_change(t, [[1, "dN"], [2, "dB"]])
+    t.send("r1", ["r0", "r2", "r3"], {"type": "pre-prepare", "view": 1, "n": 1,
+                                      "digest": "dN", "cmd": None})
+    got = verdicts_in_every_order(t, tmp_path, count=6)
+    assert {(code, conf) for code, _, conf, _ in got} == {(0, "conforms")}, got
+
+
+def test_new_view_that_drops_a_certificate_still_fails(tmp_path):
+    """O gives n=2, prepared in view 0 by every VIEW-CHANGE, the null request."""
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_view_change(t, [[1, "dN"], [2, "dN"]])
+    got = verdicts_in_every_order(t, tmp_path, count=6)
+    assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
+
+
+def test_new_view_after_a_checkpoint_is_outside_the_model(tmp_path):
+    """The VIEW-CHANGEs carry `stable` 1 (a checkpoint the model does not see): O
+    from min-s = 1 is what they yield, so not a violation; one that is not fails."""
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_view_change(t, [[2, "dB"]], stable=1)
+    (tmp_path / "a").mkdir()
+    got = verdicts_in_every_order(t, tmp_path / "a", count=6)
+    assert {(code, conf) for code, _, conf, _ in got} == {(0, "outside-model")}, got
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_view_change(t, [[2, "dN"]], stable=1)
+    (tmp_path / "b").mkdir()
+    got = verdicts_in_every_order(t, tmp_path / "b", count=6)
+    assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
