@@ -495,6 +495,12 @@ class Run:
     def __post_init__(self) -> None:
         if self.membership is None:
             self.membership = _membership(self.header, self.sources[0] if self.sources else None)
+        from ..models.common.membership import quorum_overlap_fault
+
+        why = quorum_overlap_fault(self.membership, self.header)
+        if why is not None and self.sources:
+            src = self.sources[0]
+            self.warnings.append(Warning_(src.path, src.header_line, f"header field quorums: {why}"))
 
     @property
     def files(self) -> list[str]:

@@ -160,3 +160,71 @@ def all_logged(header: Any, exempt: frozenset[str] = frozenset()) -> None:
     if missing:
         raise OutsideModel(f"the model follows every replica's steps, and {', '.join(missing)} "
                            "is not logged")
+
+
+def quorum_overlap_fault(m: Membership, header: Any) -> str | None:
+    """Why the declared quorums cannot keep the run safe, or None: a phase-1 quorum and a
+    phase-2 quorum that share no acceptor (Paxos Made Simple §2.2: any two majorities
+    share one), or for PBFT fewer than f+1 replicas (Castro & Liskov §4.1). Explicit
+    sets are enumerated pair by pair; thresholds are settled by arithmetic (equal
+    weights) or a subset-sum table (weights, one shared acceptor needed). A system it
+    cannot settle cheaply gives None: the run is validated all the same."""
+    need = header.f + 1 if header.protocol == "pbft" else 1
+    found = _apart(m.quorums.phase1, m.quorums.phase2, len(m.acceptors), need)
+    if found is None:
+        return None
+    a, b = ("{" + ", ".join(m.acceptors[i] for i in sorted(q)) + "}" for q in found)
+    name = m.quorums.name
+    if need == 1:
+        return (f"quorums ({name}) do not intersect: phase-1 quorum {a} and phase-2 quorum {b} "
+                "share no acceptor; the run's safety cannot rest on them")
+    return (f"quorums ({name}) do not intersect in f+1 = {need} replicas: {a} and {b}; the run's "
+            "safety cannot rest on them")
+
+
+def _apart(p1: Any, p2: Any, n: int, need: int) -> tuple[frozenset[int], frozenset[int]] | None:
+    """A phase-1 and a phase-2 quorum sharing fewer than `need` nodes, or None."""
+    from ...checker.quorums import AnyOf, Threshold
+
+    everyone = frozenset(range(n))
+    if isinstance(p1, AnyOf) and isinstance(p2, AnyOf):
+        if len(p1.sets) * len(p2.sets) > 1_000_000:
+            return None
+        for a in p1.sets:
+            for b in p2.sets:
+                if len(a & b) < need:
+                    return a, b
+        return None
+    if isinstance(p1, AnyOf) or isinstance(p2, AnyOf):
+        sets, other, first = (p1, p2, True) if isinstance(p1, AnyOf) else (p2, p1, False)
+        if not isinstance(other, Threshold):
+            return None
+        for s in sets.sets:
+            # the other phase's best quorum against s: all of the rest, and the heaviest
+            # need-1 members of s
+            top = sorted(s, key=lambda i: -other.weights[i])[:need - 1]
+            q = (everyone - s) | frozenset(top)
+            if other.contains_quorum(q):
+                return (s, q) if first else (q, s)
+        return None
+    if not (isinstance(p1, Threshold) and isinstance(p2, Threshold)):
+        return None
+    w1, w2 = p1.weights, p2.weights
+    if all(x == 1 for x in w1) and all(x == 1 for x in w2):
+        q1, q2 = p1.threshold, p2.threshold
+        if q1 > n or q2 > n or q1 + q2 - n >= need:
+            return None
+        return frozenset(range(max(q1, 0))), frozenset(range(n - max(q2, 0), n))
+    if need != 1 or w1 != w2 or n > 64:
+        return None
+    # one shared weight table: a set S with w(S) >= t1 whose complement has w >= t2
+    total = sum(w1)
+    reach: dict[int, frozenset[int]] = {0: frozenset()}
+    for i, w in enumerate(w1):
+        for s, members in list(reach.items()):
+            if s + w not in reach and s + w <= total:
+                reach[s + w] = members | {i}
+    for s, members in sorted(reach.items()):
+        if s >= p1.threshold and total - s >= p2.threshold:
+            return members, everyone - members
+    return None

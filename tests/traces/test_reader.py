@@ -741,3 +741,39 @@ def test_a_ballot_names_a_node_in_nodes(tmp_path, event, field):
     assert "names 'zz', which is not in nodes" in error(p)
     ok = json.loads(json.dumps(event).replace('"zz"', '"r2"'))
     merged(write(tmp_path / "ok.jsonl", [ok]))
+
+
+@pytest.mark.parametrize("quorums, says", [
+    ({"quorums": [["a1"], ["a2"]]}, "phase-1 quorum {a1} and phase-2 quorum {a2} share no acceptor"),
+    ({"phase1": [["a1", "a2"]], "phase2": [["a3"]]}, "{a1, a2} and phase-2 quorum {a3}"),
+    ("flexible:q1=1,q2=2", "phase-1 quorum {a1} and phase-2 quorum {a2, a3}"),
+    ("weighted:weights=2/1/1,threshold=2", "phase-1 quorum {a1} and phase-2 quorum {a2, a3}"),
+    ("grid:rows=1,cols=3", None), ("flexible:q1=2,q2=2", None), ("majority", None),
+    ({"quorums": [["a1", "a2"], ["a2", "a3"], ["a1", "a3"]]}, None),
+])
+def test_quorums_that_do_not_intersect_are_warned_of(tmp_path, quorums, says):
+    """Paxos Made Simple §2.2: every phase-1 quorum must meet every phase-2 quorum. The
+    run is still validated; the header's quorums get a warning in the result."""
+    header = {**HEADER, "version": 2, "nodes": ["p1", "a1", "a2", "a3"], "clients": [],
+              "roles": {"p1": ["proposer"], "a1": ["acceptor"], "a2": ["acceptor"],
+                        "a3": ["acceptor"]}, "quorums": quorums}
+    p = write(tmp_path / "t.jsonl", [{"kind": "note", "node": "p1", "seq": 0}], header)
+    run = open_run([str(p)])
+    run.close()
+    found = [w for w in run.warnings if "do not intersect" in w.message]
+    if says is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and (found[0].file, found[0].line) == (str(p), 1)
+        assert says in found[0].message and "safety cannot rest on them" in found[0].message
+
+
+def test_pbft_quorums_must_share_f_plus_one_replicas(tmp_path):
+    header = {**HEADER, "version": 2, "protocol": "pbft", "nodes": ["r0", "r1", "r2", "r3"],
+              "f": 1, "quorums": "threshold:q=3"}
+    p = write(tmp_path / "ok.jsonl", [{"kind": "note", "node": "r0", "seq": 0}], header)
+    assert open_run([str(p)]).warnings == []
+    p = write(tmp_path / "t.jsonl", [{"kind": "note", "node": "r0", "seq": 0}],
+              {**header, "quorums": "threshold:q=2"})
+    (w,) = open_run([str(p)]).warnings
+    assert "do not intersect in f+1 = 2 replicas" in w.message
