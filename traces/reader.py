@@ -1358,6 +1358,27 @@ class Merger:
         for k, _ in oldest:
             del sent[k]
 
+    def _cycle(self, node: str) -> InvalidTrace:
+        """The held-back recvs from `node` on, each waiting for a send logged after the
+        next one's recv, back to one already seen: no order of the run has them all."""
+        seen: list[str] = []
+        while node not in seen:
+            seen.append(node)
+            node = self.pending[node][0]["from"]
+        ring = [self.pending[x][0] for x in seen[seen.index(node):]]
+        path = ring[0]["_loc"][0]
+
+        def at(e: dict) -> str:
+            return f"line {e['_loc'][1]}" + ("" if e["_loc"][0] == path else f" of {e['_loc'][0]}")
+
+        steps = "; ".join(f"{e['node']} receives {e['msg_id']} ({at(e)}) before {e['from']} logs "
+                          f"sending it, after its recv at {at(ring[(i + 1) % len(ring)])}"
+                          for i, e in enumerate(ring))
+        lines = ", ".join(at(e)[5:] for e in ring)
+        return InvalidTrace(f"{path} line {ring[0]['_loc'][1]}: field msg_id: the recvs at lines "
+                            f"{lines} wait for each other's sends, a causality cycle: {steps}. "
+                            "A node receives a message only after its sender logged sending it")
+
     def _release_oldest(self) -> None:
         """Every file is held back or done: some held-back recv waits for a send that
         will never come. Release the oldest whose send is not queued behind its own
@@ -1369,6 +1390,8 @@ class Merger:
             if ahead is None or not ahead.holds_send(head["msg_id"]):
                 node = waiting
                 break
+        else:  # every head's send is queued behind its sender's own head: a cycle
+            raise self._cycle(node)
         q = self.pending[node]
         ev = q.popleft()
         waiting = self.blocked.get(ev["msg_id"])

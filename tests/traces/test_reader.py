@@ -777,3 +777,19 @@ def test_pbft_quorums_must_share_f_plus_one_replicas(tmp_path):
               {**header, "quorums": "threshold:q=2"})
     (w,) = open_run([str(p)]).warnings
     assert "do not intersect in f+1 = 2 replicas" in w.message
+
+
+def test_a_send_recv_cycle_is_an_input_error_naming_its_lines(tmp_path):
+    """r1 receives m2 before r0 sends it, and r0 sends m2 only after receiving m1, which
+    r1 sends only after receiving m2: no order of the run has them all. It used to be
+    released as NET-AUTHENTIC, 'r0 never logged sending it', though r0 did."""
+    hb = {"type": "heartbeat"}
+    p = write(tmp_path / "t.jsonl", [
+        {"kind": "recv", "node": "r1", "seq": 0, "msg_id": "m2", "from": "r0"},
+        {"kind": "send", "node": "r1", "seq": 1, "msg_id": "m1", "to": ["r0"], "msg": hb},
+        {"kind": "recv", "node": "r0", "seq": 0, "msg_id": "m1", "from": "r1"},
+        {"kind": "send", "node": "r0", "seq": 1, "msg_id": "m2", "to": ["r1"], "msg": hb}])
+    says = error(p)
+    assert says.startswith(f"{p} line 2: field msg_id: the recvs at lines 2, 4 wait for each "
+                           "other's sends, a causality cycle")
+    assert "r1 receives m2 (line 2) before r0 logs sending it, after its recv at line 4" in says
