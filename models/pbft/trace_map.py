@@ -571,6 +571,16 @@ class PbftTraceMap:
         if n == len(self.history) + 1:
             self.history.append(dg)
         d = self.d(dg)
+        if "cmd" in ev and dg in self.digest and not self.faulty:
+            # The request executed is the one the digest names (with a Byzantine
+            # primary a digest's name may be its latest lie: not checked then).
+            cmd = ev["cmd"]
+            got = self.null if cmd is None else self.requests.get((cmd.get("client"),
+                                                                     cmd.get("req")))
+            if got != d:
+                what = "the null request" if cmd is None else f"{cmd.get('client')}#{cmd.get('req')}"
+                return fails(f"r{i} executes {what} at n={n} under digest {dg}, which names "
+                             f"{self.names.get(d, 'the null request' if d == self.null else d)}")
         mon = self.monitor
         if mon is not None and not self._forgotten(n) and not any(
                 mon.committed_local(self.names_of[i], v, n, dg)

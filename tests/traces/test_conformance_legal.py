@@ -607,3 +607,60 @@ def test_new_view_after_a_checkpoint_is_outside_the_model(tmp_path):
     (tmp_path / "b").mkdir()
     got = verdicts_in_every_order(t, tmp_path / "b", count=6)
     assert {(code, conf) for code, _, conf, _ in got} == {(1, "fails")}, got
+
+
+def _pbft_executed_everywhere(t: Trace, reply_to_client=("r0", "r1", "r2", "r3")) -> None:
+    """n=1 (c0#0) prepared, committed and executed by every replica; each replica in
+    `reply_to_client` replies, and c0 receives those replies."""
+    c, _ = _pbft_prefix(t)
+    prepares = {r: t.send(r, PBFT_NODES, {"type": "prepare", "view": 0, "n": 1, "digest": "dA"})
+                for r in ("r1", "r2", "r3")}
+    for r in PBFT_NODES:
+        for s, mid in prepares.items():
+            if s != r:
+                t.recv(r, mid)
+    commits = {r: t.send(r, PBFT_NODES, {"type": "commit", "view": 0, "n": 1, "digest": "dA"})
+               for r in PBFT_NODES}
+    for r in PBFT_NODES:
+        for s, mid in commits.items():
+            if s != r:
+                t.recv(r, mid)
+        t.ev("decide", r, view=0, n=1, digest="dA")
+        t.ev("execute", r, n=1, digest="dA", cmd=c, result="ok")
+    for r in reply_to_client:
+        t.recv("c0", t.send(r, ["c0"], {"type": "reply", "view": 0, "client": "c0", "req": 0,
+                                        "result": "ok"}))
+
+
+def test_client_accepts_on_the_replies_it_received_in_every_order(tmp_path):
+    """Every replica replies, c0 receives only r1's and accepts: f + 1 = 2 matching
+    replies are needed (§4.1), whatever the other clients' or replies' order."""
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_executed_everywhere(t, reply_to_client=())
+    for r in PBFT_NODES:
+        mid = t.send(r, ["c0"], {"type": "reply", "view": 0, "client": "c0", "req": 0,
+                                 "result": "ok"})
+        if r == "r1":
+            t.recv("c0", mid)
+    t.ev("result", "c0", req=0, result="ok")
+    (tmp_path / "one").mkdir()
+    got = verdicts_in_every_order(t, tmp_path / "one", count=8)
+    assert {conf for _, _, conf, _ in got} == {"fails"}, got
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_executed_everywhere(t, reply_to_client=("r1", "r2"))
+    t.ev("result", "c0", req=0, result="ok")
+    (tmp_path / "two").mkdir()
+    got = verdicts_in_every_order(t, tmp_path / "two", count=8)
+    assert {(code, conf) for code, _, conf, _ in got} == {(0, "conforms")}, got
+
+
+def test_execute_of_another_request_under_a_digest_fails(tmp_path):
+    """r3 executes c0#1 at n=1 under dA, the digest of c0#0's PRE-PREPARE."""
+    t = Trace(protocol="pbft", nodes=PBFT_NODES, clients=("c0",), f=1)
+    _pbft_executed_everywhere(t, reply_to_client=())
+    for e in t.events:
+        if e["kind"] == "execute" and e["node"] == "r3":
+            e["cmd"] = cmd("c0", 1, "put y 2")
+    r = validate_run([str(t.write(tmp_path / "run.jsonl"))])
+    assert r.conformance == "fails", (r.conformance, r.warnings)
+    assert "c0#1" in r.conformance_failure.mapped_to or "c0#1" in str(r.conformance_failure)
