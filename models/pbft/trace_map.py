@@ -162,6 +162,9 @@ class PbftTraceMap:
         # (client, req) -> replica -> result of the replies that client received; dropped
         # on its result (the client's ACCEPT is judged by what it received, §4.1)
         self.replies: dict[tuple[str, int], dict[str, object]] = {}
+        # clients that received a message of a Byzantine replica the trace does not hold
+        # (its send not logged): their replies are not counted
+        self.blind: set[str] = set()
         # (primary, trace view) of the NEW-VIEWs sent; a new primary's pre-prepares of
         # O logged before its NEW-VIEW (sent with it, §4.4), checked against O then
         self.nv_sent: set[tuple[int, int]] = set()
@@ -269,6 +272,8 @@ class PbftTraceMap:
         self.got_pp = {n: x for n, x in self.got_pp.items() if n > base}
         self.decides = {key: x for key, x in self.decides.items() if key[1] > base}
         self.got_vc = {key: x for key, x in self.got_vc.items() if key[1] >= self.vbase}
+        self.vc_lists = {key: x for key, x in self.vc_lists.items() if key[1] >= self.vbase}
+        self.nv_sent = {key for key in self.nv_sent if key[1] >= self.vbase}
         return out
 
     # -- events to successors ----------------------------------------------------------
@@ -286,10 +291,15 @@ class PbftTraceMap:
                 if clash is not None:
                     return fails(clash)
         if kind == "recv" and node not in self.replica:
-            if msg is not None and msg.get("type") == "reply" and ev.get("from") in self.replica \
-                    and not ("_fault" in ev and (send is None or send["node"] != ev["from"])):
+            sender = ev.get("from")
+            if msg is None and sender in self.faulty:
+                # From a Byzantine replica whose send is not logged: it may have said
+                # anything, for any request of this client's.
+                self.blind.add(node)
+            elif msg is not None and msg.get("type") == "reply" and sender in self.replica \
+                    and not ("_fault" in ev and (send is None or send["node"] != sender)):
                 key = (node, msg.get("req"))
-                self.replies.setdefault(key, {})[ev["from"]] = msg.get("result")
+                self.replies.setdefault(key, {})[sender] = msg.get("result")
             return None
         if node in self.faulty:
             return None
@@ -326,7 +336,7 @@ class PbftTraceMap:
             key = (node, ev.get("req"))
             got = self.replies.pop(key, {})
             same = sorted(r for r, x in got.items() if x == ev.get("result"))
-            if len(same) < self.setup.f + 1:
+            if len(same) < self.setup.f + 1 and node not in self.blind:
                 return fails(f"{node} accepts result {ev.get('result')!r} of {node}#{key[1]} "
                              f"after {len(same)} matching replies received "
                              f"({', '.join(same) or 'none'}); f + 1 = {self.setup.f + 1} "
