@@ -16,7 +16,7 @@ from typing import Any
 
 from ..checker.errors import UsageError
 from ..checker.model import ModelSpec
-from ..checker.validate import Conformance, OutsideModel
+from ..checker.conformance import Conformance, OutsideModel
 from .multipaxos.spec import SPEC as MULTIPAXOS
 from .paxos.spec import SPEC as PAXOS
 from .pbft.spec import SPEC as PBFT

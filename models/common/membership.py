@@ -151,7 +151,7 @@ def all_logged(header: Any, exempt: frozenset[str] = frozenset()) -> None:
     """A model that takes every replica's steps from its events cannot follow a run
     whose header leaves a replica out of `logged` (it would never send anything in
     it): OutsideModel, so conformance stops with that reason."""
-    from ...checker.validate import OutsideModel
+    from ...checker.conformance import OutsideModel
 
     logged = getattr(header, "logged", None)
     if logged is None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from ...checker.validate import Violations
+from ...checker.conformance import Violations
 
 Header = Any  # traces.format.Header, or any object with its fields
 

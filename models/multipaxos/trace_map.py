@@ -94,7 +94,7 @@ from itertools import combinations
 
 from ...checker.errors import UsageError
 from ...checker.quorums import Threshold
-from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
+from ...checker.conformance import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from ..common.membership import all_logged, membership
 from ..common.monitor import IdSet
@@ -208,8 +208,6 @@ def _propose(cfg, s: MPState, r: int, b: int, slot: int, v: int) -> list[MPState
 
 
 class MultiPaxosTraceMap:
-    has_hidden = False
-
     def __init__(self, header, model: WindowModel) -> None:
         self.model = model
         self.replica = {name: i for i, name in enumerate(header.nodes)}
@@ -297,9 +295,6 @@ class MultiPaxosTraceMap:
                          f"first one some replica has not executed (r{slow} has executed "
                          f"{points[slow]})")
         return i - self.base
-
-    def hidden(self, a: tuple) -> bool:
-        return False
 
     # -- sliding the window ------------------------------------------------------------
 

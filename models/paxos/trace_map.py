@@ -65,7 +65,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...checker.validate import STUTTER, OutsideModel, fails
+from ...checker.conformance import STUTTER, OutsideModel, fails
 from ..common.ids import NONE
 from ..common.membership import membership
 from .actions import enabled_actions, phase1a, phase1b, phase2a, phase2b, safe_values
@@ -132,8 +132,6 @@ class PerSlotPaxos:
 
 
 class PaxosTraceMap:
-    has_hidden = False
-
     def __init__(self, header: Any) -> None:
         ms = membership(header)
         self.members = ms
@@ -169,9 +167,6 @@ class PaxosTraceMap:
             return "none"
         r, i = divmod(key, len(self.nodes))
         return f"({r},{self.nodes[i]})"
-
-    def hidden(self, a: tuple) -> bool:
-        return False
 
     def is_quorum(self, mask: int, phase: int) -> bool:
         """Whether the acceptors in `mask` (bit a = acceptor a) hold a quorum of phase 1

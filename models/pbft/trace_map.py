@@ -72,7 +72,7 @@ from __future__ import annotations
 
 from ...checker.errors import UsageError
 from ...checker.quorums import Threshold
-from ...checker.validate import NoRoom, OutsideModel, Successors, fails, stays
+from ...checker.conformance import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from ..common.membership import all_logged, membership
 from .actions import Index, new_view_options
@@ -124,8 +124,6 @@ class WindowModel:
 
 
 class PbftTraceMap:
-    has_hidden = False
-
     def __init__(self, header, model: WindowModel, monitor=None) -> None:
         self.model = model
         # The run's monitor sees each event just before this map: it answers whether a
@@ -221,9 +219,6 @@ class PbftTraceMap:
             raise NoRoom(f"view {v}: the window holds views {self.vbase}.."
                          f"{self.vbase + self.setup.max_view}")
         return v - self.vbase
-
-    def hidden(self, a: tuple) -> bool:
-        return False
 
     # -- sliding the window ------------------------------------------------------------
 

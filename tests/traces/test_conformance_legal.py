@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from smrcheck.checker.validate import Conformance, OutsideModel, validate_run
+from smrcheck.checker.conformance import Conformance, OutsideModel
+from smrcheck.checker.validate import validate_run
 from smrcheck.models.multipaxos import trace_map as mp_map
 from smrcheck.models.pbft import trace_map as pbft_map
 from smrcheck.traces.reader import Merger, open_run

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from smrcheck.checker.validate import Conformance, validate_run
+from smrcheck.checker.conformance import Conformance
+from smrcheck.checker.validate import validate_run
 from smrcheck.models.paxos import window
 from smrcheck.models.paxos.trace_map import for_header
 

@@ -14,7 +14,8 @@ import shutil
 import pytest
 
 from smrcheck.checker.cli import main
-from smrcheck.checker.validate import Conformance, validate
+from smrcheck.checker.conformance import Conformance
+from smrcheck.checker.validate import validate
 from smrcheck.impl.simrun import build, run_to_completion
 from smrcheck.models.multipaxos import trace_map as mp_map
 from smrcheck.models.multipaxos import window as mp_window
