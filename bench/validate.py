@@ -30,7 +30,8 @@ import time
 
 
 def generate(path: str, protocol: str, events: int) -> int:
-    from smrcheck.traces.synth import run_for
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests.support.synth import run_for  # test material: not in the package
 
     per_request = 33 if protocol == "multipaxos" else 60
     written = 0

@@ -17,7 +17,8 @@ from smrcheck.checker.chart import ALL, Arrow, Chart, Note, chart_from_itf, load
 from smrcheck.checker.cli import main
 from smrcheck.checker.render import chart_html, chart_lines, show_chart
 from smrcheck.checker.chart_run import chart_from_run
-from smrcheck.traces.synth import pbft_run
+
+from ..support.synth import pbft_run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "traces" / "samples"

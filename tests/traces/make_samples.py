@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
+import sys
 
-from smrcheck.traces.synth import multipaxos_run, pbft_run
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # run as a script
+from tests.support.synth import multipaxos_run, pbft_run  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "traces" / "samples"
 

@@ -358,9 +358,9 @@ def test_multipaxos_compaction_by_nothing_is_the_identity(seed):
 
 @pytest.fixture(scope="module")
 def synth_multipaxos(tmp_path_factory):
-    """traces/synth.py's run: acceptors answer every replica, so the third acceptor's
+    """tests/support/synth.py's run: acceptors answer every replica, so the third acceptor's
     accepted often comes after every replica executed the slot (a late 2b)."""
-    from smrcheck.traces.synth import multipaxos_run
+    from ..support.synth import multipaxos_run
 
     path = tmp_path_factory.mktemp("synth") / "mp.jsonl"
     path.write_text("".join(json.dumps(ev) + "\n"

@@ -1,6 +1,6 @@
 """Property-based tests: correct runs pass; corrupted runs are caught (or still valid).
 
-Runs come from the synthetic runners in `traces/synth.py` (seeded schedules of correct
+Runs come from the synthetic runners in `tests/support/synth.py` (seeded schedules of correct
 MultiPaxos and PBFT, with leader takeover, PBFT view changes and heartbeats). Each corruption has a
 precise expectation: a dropped event leaves a seq gap (unless it was its node's last),
 a duplicated line repeats a seq, two events of one node swapped break its order, any
@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smrcheck.checker.validate import validate_run
-from smrcheck.traces.synth import multipaxos_run, pbft_run
+
+from ..support.synth import multipaxos_run, pbft_run
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])

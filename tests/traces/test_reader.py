@@ -10,7 +10,8 @@ import pytest
 from smrcheck.checker.errors import InvalidTrace
 from smrcheck.traces.format import EVENT_ADAPTERS, json_schemas
 from smrcheck.traces.reader import Merger, open_run
-from smrcheck.traces.synth import multipaxos_run, pbft_run
+
+from ..support.synth import multipaxos_run, pbft_run
 
 SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "traces" / "samples"
 HEADER = {"kind": "header", "format": "smrtrace", "version": 1, "protocol": "multipaxos",

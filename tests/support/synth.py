@@ -3,7 +3,12 @@
 They exist to feed the validator: the good samples, the Hypothesis tests (which then
 corrupt the runs) and the benchmark (a million events, streamed). They are not the
 replicas of impl/: one process, a seeded random scheduler choosing which in-flight
-message is delivered next, no timers. Each step follows the paper:
+message is delivered next, no timers. They are test material, so they live under tests/
+and do not ship: the package holds one model and one implementation per protocol. Tests
+import them as `..support.synth`; `tests/traces/make_samples.py` and `bench/validate.py`
+put the repository root on `sys.path` and import `tests.support.synth`. Changing a
+schedule changes the committed samples (regenerate them and check the diff). Each step
+follows the paper:
 
 - MultiPaxos (Paxos Made Simple §3): r0 runs phase 1 once for all slots with ballot
   (1, r0) (its own acceptor promising at once); then, as the stable leader, it sends each client command to phase 2 in the
