@@ -6,9 +6,10 @@ relaxes the single quorum system to that pair). PBFT needs two quorums to share 
 least f+1 replicas, so at least one correct one (Castro & Liskov 1999, §4). Liveness
 needs a quorum of live nodes whenever at most f fail.
 
-A quorum system is given by two membership predicates over node sets, each either a
-weighted threshold (majority, n - f, flexible q1/q2, weighted voting) or "contains one
-of these sets" (grids, explicit lists). Both are upward closed, which keeps every
+A quorum system (`models.common.quorums`, the vocabulary models and replicas share;
+this module adds z3 to it, it never the reverse) is given by two membership predicates
+over node sets, each either a weighted threshold (majority, n - f, flexible q1/q2,
+weighted voting) or "contains one of these sets" (grids, explicit lists). Both are upward closed, which keeps every
 check a single satisfiability query without quantifier alternation:
 
 - intersection: is there a phase-1 set X and a phase-2 set Y with |X ∩ Y| < k? UNSAT
@@ -32,44 +33,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import z3
 
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    """A set is a quorum when its members' weights add up to at least `threshold`."""
-
-    weights: tuple[int, ...]
-    threshold: int
-
-    def contains_quorum(self, nodes: frozenset[int]) -> bool:
-        return sum(self.weights[i] for i in nodes) >= self.threshold
-
-
-@dataclass(frozen=True, slots=True)
-class AnyOf:
-    """A set is a quorum when it contains one of `sets` (rows of a grid, a list)."""
-
-    sets: tuple[frozenset[int], ...]
-
-    def contains_quorum(self, nodes: frozenset[int]) -> bool:
-        return any(s <= nodes for s in self.sets)
-
-
-Membership = Threshold | AnyOf
-
-
-class QuorumSystemLike(Protocol):
-    """What the prover needs of a quorum system (models.common.quorums has them)."""
-
-    name: str
-    n: int
-    f: int  # failures it must tolerate
-    byzantine: bool  # quorums must share f+1 nodes, not 1
-    phase1: Membership
-    phase2: Membership
+from ..models.common.quorums import Membership, QuorumSystem, Threshold
 
 
 @dataclass(slots=True)
@@ -120,7 +87,7 @@ def _shrink(m: Membership, nodes: set[int]) -> list[int]:
     return sorted(kept)
 
 
-def check_intersection(system: QuorumSystemLike) -> Finding:
+def check_intersection(system: QuorumSystem) -> Finding:
     start = time.monotonic()
     k = system.f + 1 if system.byzantine else 1
     solver = _solver()
@@ -152,7 +119,7 @@ def check_intersection(system: QuorumSystemLike) -> Finding:
                    {"quorum1": q1, "quorum2": q2, "shared": shared})
 
 
-def _unavailable(system: QuorumSystemLike, phase: Membership, f: int) -> list[int] | None:
+def _unavailable(system: QuorumSystem, phase: Membership, f: int) -> list[int] | None:
     """A failure set of at most f nodes that leaves no live quorum, or None."""
     solver = _solver()
     failed = _zero_one("failed", system.n, solver)
@@ -163,7 +130,7 @@ def _unavailable(system: QuorumSystemLike, phase: Membership, f: int) -> list[in
     return sorted(_chosen(solver.model(), failed))
 
 
-def max_failures(system: QuorumSystemLike, phase: Membership) -> int:
+def max_failures(system: QuorumSystem, phase: Membership) -> int:
     """The most failures after which a quorum of live nodes always remains (-1: none)."""
     if _unavailable(system, phase, 0) is not None:
         return -1
@@ -177,7 +144,7 @@ def max_failures(system: QuorumSystemLike, phase: Membership) -> int:
     return lo
 
 
-def check_availability(system: QuorumSystemLike) -> list[Finding]:
+def check_availability(system: QuorumSystem) -> list[Finding]:
     out = []
     phases = [("1", system.phase1), ("2", system.phase2)]
     if system.phase1 == system.phase2:
@@ -200,7 +167,7 @@ def check_availability(system: QuorumSystemLike) -> list[Finding]:
     return out
 
 
-def check_system(system: QuorumSystemLike) -> list[Finding]:
+def check_system(system: QuorumSystem) -> list[Finding]:
     return [check_intersection(system), *check_availability(system)]
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...checker.errors import UsageError
-from .quorums import QuorumSystem, parse
+from .quorums import AnyOf, QuorumSystem, Threshold, parse
 
 ROLES = ("proposer", "acceptor", "learner", "replica")
 
@@ -72,8 +72,6 @@ def _roles(header: Any) -> dict[str, tuple[str, ...]]:
 
 def _explicit(spec: dict, acceptors: tuple[str, ...]) -> QuorumSystem:
     """Quorums as lists of acceptor names: {"quorums": [...]} or {"phase1", "phase2"}."""
-    from ...checker.quorums import AnyOf
-
     index = {a: i for i, a in enumerate(acceptors)}
     unknown = set(spec) - {"quorums", "phase1", "phase2"}
     if unknown:
@@ -184,8 +182,6 @@ def quorum_overlap_fault(m: Membership, header: Any) -> str | None:
 
 def _apart(p1: Any, p2: Any, n: int, need: int) -> tuple[frozenset[int], frozenset[int]] | None:
     """A phase-1 and a phase-2 quorum sharing fewer than `need` nodes, or None."""
-    from ...checker.quorums import AnyOf, Threshold
-
     everyone = frozenset(range(n))
     if isinstance(p1, AnyOf) and isinstance(p2, AnyOf):
         if len(p1.sets) * len(p2.sets) > 1_000_000:

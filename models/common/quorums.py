@@ -13,6 +13,10 @@ hashed model states.
 The text form used by `-p quorums=...` and by `smrcheck quorums`:
 `majority`, `bft:f=1`, `flexible:q1=3,q2=2`, `grid:rows=2,cols=3`,
 `weighted:weights=2/1/1,threshold=3`, `threshold:q=2` (every q nodes).
+
+Every replica process loads this module (impl/*/replica.py), so it imports neither z3
+(the prover, `checker.quorums`, imports this vocabulary, never the reverse) nor
+pydantic (the JSON file of explicit quorums is read in `quorum_file`).
 """
 
 from __future__ import annotations
@@ -20,10 +24,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from ...checker.errors import UsageError
-from ...checker.quorums import AnyOf, Membership, Threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A set is a quorum when its members' weights add up to at least `threshold`."""
+
+    weights: tuple[int, ...]
+    threshold: int
+
+    def contains_quorum(self, nodes: frozenset[int]) -> bool:
+        return sum(self.weights[i] for i in nodes) >= self.threshold
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """A set is a quorum when it contains one of `sets` (rows of a grid, a list)."""
+
+    sets: tuple[frozenset[int], ...]
+
+    def contains_quorum(self, nodes: frozenset[int]) -> bool:
+        return any(s <= nodes for s in self.sets)
+
+
+# Both forms are upward closed (a superset of a quorum is a quorum), which the models'
+# minimal quorums and the prover's single satisfiability queries rely on.
+Membership = Threshold | AnyOf
 
 
 def threshold(n: int, size: int) -> tuple[tuple[int, ...], ...]:
@@ -165,46 +192,6 @@ EXAMPLES = {"majority": "majority", "bft": "bft:f=1", "flexible": "flexible:q1=3
             "threshold": "threshold:q=2"}
 
 
-class _ExplicitFile(BaseModel):
-    """The JSON of `smrcheck quorums --system explicit --file F`."""
-
-    model_config = ConfigDict(extra="forbid")
-    n: int = Field(ge=1, le=1000)
-    f: int = Field(default=0, ge=0)
-    byzantine: bool = False
-    quorums: list[list[int]] | None = None
-    phase1: list[list[int]] | None = None
-    phase2: list[list[int]] | None = None
-
-
-def load_explicit(path: str) -> QuorumSystem:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = fh.read()
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text; give a JSON file") from None
-    try:
-        spec = _ExplicitFile.model_validate_json(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise UsageError(f"{path}: field {where}: {first['msg']}") from None
-    phase1 = spec.phase1 if spec.phase1 is not None else spec.quorums
-    phase2 = spec.phase2 if spec.phase2 is not None else spec.quorums
-    if not phase1 or not phase2:
-        raise UsageError(f"{path}: give quorums, or both phase1 and phase2, as lists of node lists")
-    for label, sets in (("phase1", phase1), ("phase2", phase2)):
-        for q in sets:
-            bad = [i for i in q if not 0 <= i < spec.n]
-            if bad or not q:
-                raise UsageError(f"{path}: field {label}: quorum {q} must name nodes in 0..{spec.n - 1}")
-    return QuorumSystem("explicit", spec.n, spec.f, spec.byzantine,
-                        AnyOf(tuple(frozenset(q) for q in phase1)),
-                        AnyOf(tuple(frozenset(q) for q in phase2)))
-
-
 def from_cli(args) -> QuorumSystem:
     """The system `smrcheck quorums` names with --system and its options."""
     kind = args.system
@@ -216,6 +203,8 @@ def from_cli(args) -> QuorumSystem:
 
     if kind == "explicit":
         need("--file")
+        from .quorum_file import load_explicit  # pydantic, only when a file is read
+
         return load_explicit(args.file)
     if kind == "grid":
         need("--rows", "--cols")

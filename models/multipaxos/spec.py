@@ -26,9 +26,8 @@ from typing import Any
 
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
-from ...checker.quorums import Threshold
 from ..common.ids import replica_name
-from ..common.quorums import EXAMPLES, QuorumSystem, parse, threshold
+from ..common.quorums import EXAMPLES, QuorumSystem, Threshold, parse, threshold
 from . import actions as act
 from .invariants import make_properties
 from .messages import format_message, value_name

@@ -93,11 +93,11 @@ from __future__ import annotations
 from itertools import combinations
 
 from ...checker.errors import UsageError
-from ...checker.quorums import Threshold
 from ...checker.conformance import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from ..common.membership import all_logged, membership
 from ..common.monitor import IdSet
+from ..common.quorums import Threshold
 from .actions import collecting, lead, prepare, propose, recovered_values
 from .messages import NOOP, P1A, P1B, P2A, value_name
 from .spec import MultiPaxosModel

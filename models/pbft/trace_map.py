@@ -71,10 +71,10 @@ correct primary's "each request once per view" is checked only within the window
 from __future__ import annotations
 
 from ...checker.errors import UsageError
-from ...checker.quorums import Threshold
 from ...checker.conformance import NoRoom, OutsideModel, Successors, fails, stays
 from ..common.ids import NONE
 from ..common.membership import all_logged, membership
+from ..common.quorums import Threshold
 from .actions import Index, new_view_options
 from .messages import CM, PP, PR, VC
 from .spec import PbftModel

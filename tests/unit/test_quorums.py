@@ -4,6 +4,8 @@ that are real quorums, agreement with brute force, the symbolic theorems, and n 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from itertools import combinations
 
 import pytest
@@ -153,3 +155,33 @@ def test_quorums_cli(capsys, tmp_path):
     assert main(["quorums", "--system", "flexible", "-n", "4", "--q1", "2"]) == 2
     assert "needs --q2" in capsys.readouterr().err
     assert main(["quorums", "--symbolic"]) == 0
+
+
+def test_replicas_load_neither_z3_nor_pydantic():
+    """The quorum vocabulary (models/common/quorums.py) is what every replica process
+    loads; the prover (z3) and the explicit-file reader (pydantic) stay out of it."""
+    code = ("import sys\n"
+            "import smrcheck.impl.multipaxos.replica, smrcheck.impl.pbft.replica\n"
+            "import smrcheck.models.common.quorums\n"
+            "print(sorted(m for m in ('z3', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_explicit_file_reader(tmp_path):
+    """The JSON form of `--system explicit`: one list for both phases, or phase1 and
+    phase2 apart; bad fields are usage errors naming the field."""
+    from smrcheck.models.common.quorum_file import load_explicit
+
+    spec = tmp_path / "q.json"
+    spec.write_text(json.dumps({"n": 4, "phase1": [[0, 1, 2]], "phase2": [[2, 3]], "f": 1}))
+    system = load_explicit(str(spec))
+    assert (system.n, system.f, system.byzantine) == (4, 1, False)
+    assert system.minimal_quorums(1) == ((0, 1, 2),) and system.minimal_quorums(2) == ((2, 3),)
+    spec.write_text(json.dumps({"n": 3, "quorums": [[0, 5]]}))
+    with pytest.raises(UsageError, match="field phase1: quorum \\[0, 5\\] must name nodes in 0..2"):
+        load_explicit(str(spec))
+    spec.write_text(json.dumps({"n": 0, "quorums": [[0]]}))
+    with pytest.raises(UsageError, match="field n: "):
+        load_explicit(str(spec))
