@@ -27,13 +27,13 @@ def rss_kib() -> int:
 
 
 def child(kind: str, max_ballot: int, max_states: int | None) -> dict:
-    from smrcheck.checker.explore import Options, check
+    from smrcheck.checker.search import Bounds, Options, check
     from smrcheck.models.paxos.spec import PaxosModel
 
     model = PaxosModel(3, 2, max_ballot)
     before = rss_kib()
     if kind == "explorer":
-        r = check(model, Options(max_states=max_states))
+        r = check(model, Options(bounds=Bounds(max_states=max_states)))
         out = {"distinct": r.distinct_states, "generated": r.generated_states, "depth": r.depth,
                "seconds": r.seconds, "result": r.result}
     else:

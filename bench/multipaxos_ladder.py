@@ -74,11 +74,11 @@ import sys
 
 RUN_ONE = """
 import json, sys
-from smrcheck.checker.explore import Options, check, peak_rss_mb
+from smrcheck.checker.search import Bounds, Options, check, peak_rss_mb
 from smrcheck.models.multipaxos.spec import MultiPaxosModel
 slots, rounds, commands, crashes, limit, symmetry = json.loads(sys.argv[1])
 r = check(MultiPaxosModel(3, slots, rounds, commands, crashes),
-          Options(time_limit=limit, symmetry=symmetry))
+          Options(bounds=Bounds(time_limit=limit), symmetry=symmetry))
 print(json.dumps({
     "result": r.result, "distinct": r.distinct_states, "generated": r.generated_states,
     "depth": r.depth, "seconds": r.seconds, "per_second": r.states_per_second,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sys
 
-from smrcheck.checker.explore import Options, check, peak_rss_mb
+from smrcheck.checker.search import Bounds, Options, check, peak_rss_mb
 from smrcheck.models.pbft.spec import SPEC
 
 
@@ -41,8 +41,10 @@ def main(argv: list[str]) -> None:
     extra = dict(a.split("=", 1) for a in argv if a.startswith(ours))
     params = SPEC.resolve_params(assignments)
     options = Options(
-        time_limit=float(extra["time"]) if "time" in extra else None,
-        max_states=int(extra["states"]) if "states" in extra else None,
+        bounds=Bounds(
+            time_limit=float(extra["time"]) if "time" in extra else None,
+            max_states=int(extra["states"]) if "states" in extra else None,
+        ),
         symmetry=extra.get("symmetry", "on") != "off",
     )
     result = check(SPEC.build(params, None), options, name="pbft", params=params)

@@ -28,7 +28,7 @@ DEFAULT_RUNS = ["paxos:max_ballot=3", "multipaxos", "pbft"]
 
 
 def child(run: str, workers: int, max_states: int, time_limit: float) -> dict:
-    from smrcheck.checker.explore import Options, check
+    from smrcheck.checker.search import Bounds, Distribution, Options, check
     from smrcheck.models.registry import MODELS
 
     name, _, params = run.partition(":")
@@ -41,8 +41,9 @@ def child(run: str, workers: int, max_states: int, time_limit: float) -> dict:
     idle.start()
     idle.join()
     fork_base = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    r = check(model, Options(workers=workers, max_states=max_states or None,
-                             time_limit=time_limit or None), name=name, params=values)
+    r = check(model, Options(bounds=Bounds(max_states=max_states or None,
+                                           time_limit=time_limit or None),
+                             distribution=Distribution(workers)), name=name, params=values)
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # r.peak_rss_mb sums the coordinator's and every worker's peak; a worker's growth
     # is its peak less an idle forked child's.

@@ -19,7 +19,8 @@ from typing import Any, NoReturn
 
 from . import __version__, render
 from .errors import SmrcheckError, UsageError
-from .explore import STRATEGIES, Options, check
+from .search import (STRATEGIES, Bounds, Checkpointing, Distribution, Options, Strategy,
+                     check)
 from .chart import chart_from_itf, load_itf
 from .report import itf_trace, write_itf
 
@@ -206,19 +207,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     show_progress = not args.json and sys.stdout.isatty()
     with render.live_progress(out, show_progress) as progress:
         options = Options(
-            strategy=args.strategy,
-            max_states=args.max_states,
-            max_depth=args.max_depth,
-            time_limit=args.time_limit,
-            seed=args.seed,
+            strategy=Strategy(args.strategy, seed=args.seed, walks=args.walks),
+            bounds=Bounds(args.max_states, args.max_depth, args.time_limit),
+            distribution=Distribution(args.workers, args.backend, args.address),
+            checkpointing=Checkpointing(args.checkpoint, args.checkpoint_every, args.resume),
             symmetry=args.symmetry,
-            walks=args.walks,
-            workers=args.workers,
-            backend=args.backend,
-            address=args.address,
-            checkpoint_dir=args.checkpoint,
-            checkpoint_every=args.checkpoint_every,
-            resume_dir=args.resume,
             properties=args.property,
             progress=progress,
         )

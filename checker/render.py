@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .explore import Progress
+from .search import Progress
 from .model import ModelSpec
 from .report import CheckResult, format_value
 

@@ -33,15 +33,23 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
 
 _EMPTY = np.empty(0, dtype=np.int64)
 
 
-def fingerprint(state: Hashable) -> int:
-    return hash(state)
+def path_to(parent: Callable[[int], int], fp: int) -> list[int]:
+    """Fingerprints from an initial state to `fp`, both included, following `parent`
+    (a root is its own parent): a store's, or, with parallel workers, a call on the
+    worker that owns each fingerprint."""
+    chain = [fp]
+    while (up := parent(fp)) != fp:
+        fp = up
+        chain.append(fp)
+    chain.reverse()
+    return chain
 
 
 class FingerprintStore:
@@ -73,7 +81,8 @@ class FingerprintStore:
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self._fps) + sum(a.nbytes for a in self._parents)
 
-    def _member(self, fps: np.ndarray) -> np.ndarray:
+    def member(self, fps: np.ndarray) -> np.ndarray:
+        """Per fingerprint of `fps`, whether the store holds it."""
         found = np.zeros(len(fps), dtype=bool)
         for run in self._fps:
             pos = np.searchsorted(run, fps)
@@ -82,7 +91,7 @@ class FingerprintStore:
         return found
 
     def __contains__(self, fp: int) -> bool:
-        return bool(self._member(np.array([fp], dtype=np.int64))[0])
+        return bool(self.member(np.array([fp], dtype=np.int64))[0])
 
     def add_batch(self, fps: np.ndarray, parents: np.ndarray, limit: int | None = None) -> np.ndarray:
         """Insert the fingerprints not seen before; return the batch positions inserted.
@@ -94,7 +103,7 @@ class FingerprintStore:
         if not len(fps):
             return np.empty(0, dtype=np.intp)
         uniq, first = np.unique(fps, return_index=True)
-        fresh = ~self._member(uniq)
+        fresh = ~self.member(uniq)
         keep = np.sort(first[fresh])
         if limit is not None:
             keep = keep[: max(0, limit)]
@@ -153,15 +162,6 @@ class FingerprintStore:
                 return int(parents[i])
         raise KeyError(fp)
 
-    def path_to(self, fp: int) -> list[int]:
-        """Fingerprints from an initial state to `fp`, both included."""
-        chain = [fp]
-        while (up := self.parent(fp)) != fp:
-            fp = up
-            chain.append(fp)
-        chain.reverse()
-        return chain
-
     # -- checkpoints -----------------------------------------------------------------
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -182,8 +182,8 @@ class FingerprintStore:
 
 
 class DictStore:
-    """The same map in a Python dict: for depth-first search and random walks, which
-    insert one state at a time, where a batch interface does not fit."""
+    """The same map in a Python dict: for depth-first search, which inserts one state
+    at a time, where a batch interface does not fit."""
 
     __slots__ = ("parents",)
 
@@ -207,14 +207,6 @@ class DictStore:
 
     def close(self) -> None:
         pass
-
-    def path_to(self, fp: int) -> list[int]:
-        chain = [fp]
-        while (up := self.parents[fp]) != fp:
-            fp = up
-            chain.append(fp)
-        chain.reverse()
-        return chain
 
 
 class Frontier:

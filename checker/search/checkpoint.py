@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
-from .store import FingerprintStore
+from ..errors import UsageError
+from ..store import FingerprintStore
+from .core import Counters
 
 VERSION = 2
 # What reading a truncated or hand-edited checkpoint raises: a usage error, not a crash.
@@ -44,8 +45,7 @@ class Snapshot:
     identity: dict[str, Any]
     depth: int
     elapsed: float
-    gen_by_action: dict[str, int]
-    new_by_action: dict[str, int]
+    counters: Counters  # by action; the initial states are counted again on resume
     reached: list[str]
     store: FingerprintStore | None  # None where the workers hold the parts
     frontier: list[tuple[int, Hashable]]
@@ -92,8 +92,8 @@ def commit(directory: str, nxt: str, snap: Snapshot, distinct_per_part: list[int
         "identity": snap.identity,
         "depth": snap.depth,
         "elapsed": snap.elapsed,
-        "gen_by_action": snap.gen_by_action,
-        "new_by_action": snap.new_by_action,
+        "gen_by_action": snap.counters.generated,
+        "new_by_action": snap.counters.new,
         "reached": snap.reached,
         "parts": len(distinct_per_part),
         "distinct": sum(distinct_per_part),
@@ -138,8 +138,8 @@ def load(directory: str, identity: dict[str, Any], share: tuple[int, int] = (0, 
                          f"({type(err).__name__}: {err})") from None
     f, p = np.concatenate(fps), np.concatenate(parents)
     order = np.argsort(f, kind="stable")
-    return Snapshot(meta["identity"], meta["depth"], meta["elapsed"], meta["gen_by_action"],
-                    meta["new_by_action"], meta["reached"],
+    return Snapshot(meta["identity"], meta["depth"], meta["elapsed"],
+                    Counters(0, meta["gen_by_action"], meta["new_by_action"]), meta["reached"],
                     FingerprintStore.from_arrays(f[order], p[order]),
                     frontier if same_split else _block(frontier, index, n))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.search import Options, check
 from smrcheck.checker.quorums import check_intersection
 from smrcheck.models.common.quorums import QuorumSystem
 from smrcheck.models.paxos.spec import PaxosModel

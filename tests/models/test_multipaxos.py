@@ -18,7 +18,7 @@ from itertools import permutations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check, reachable_states
+from smrcheck.checker.search import Options, check, reachable_states
 from smrcheck.models.multipaxos.messages import NOOP, P1B, P2A, P2B
 from smrcheck.models.multipaxos.spec import SPEC, MultiPaxosModel
 from smrcheck.models.multipaxos.state import MPState

@@ -21,7 +21,7 @@ from itertools import combinations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check, reachable_states
+from smrcheck.checker.search import Options, check, reachable_states
 from smrcheck.models.paxos.spec import PaxosModel
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check, reachable_states
+from smrcheck.checker.search import Options, check, reachable_states
 from smrcheck.checker.report import to_itf_value
 from smrcheck.models.pbft import actions as act
 from smrcheck.models.pbft.spec import SPEC, PbftModel

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check, replays
+from smrcheck.checker.search import Options, Strategy, check, replays
 from smrcheck.models.multipaxos.mutants import MUTANTS
 from smrcheck.models.multipaxos.spec import MultiPaxosModel
 
@@ -131,7 +131,7 @@ def test_correct_model_with_three_rounds_holds():
 
 def test_dfs_also_catches_a_mutant():
     m = model(SMALL, "skip-phase-1")
-    r = check(m, Options(strategy="dfs"))
+    r = check(m, Options(strategy=Strategy("dfs")))
     assert r.violation is not None
     assert len(r.violation.trace) - 1 >= 6
     assert replays(m, r.violation.trace)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check, replays
+from smrcheck.checker.search import Options, Strategy, check, replays
 from smrcheck.models.paxos.mutants import MUTANTS
 from smrcheck.models.paxos.spec import PaxosModel
 
@@ -79,7 +79,7 @@ def test_strict_promise_makes_the_model_vacuous():
 
 
 def test_dfs_also_catches_mutants():
-    r = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(strategy="dfs"))
+    r = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(strategy=Strategy("dfs")))
     assert r.violation.property == "PAXOS-AGREEMENT"
     # DFS promises no shortest path, only a valid one at least as long as BFS's.
     assert len(r.violation.trace) - 1 >= 8

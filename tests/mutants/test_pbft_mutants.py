@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.search import Options, check
 from smrcheck.models.pbft.spec import SPEC
 
 # mutant -> (property it breaks, steps in the shortest counterexample)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from smrcheck.checker.errors import InvalidModel, UsageError
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.search import Bounds, Options, Storage, Strategy, check
 from smrcheck.checker.model import FnMap, Property
 from smrcheck.checker.store import collision_probability
 
@@ -91,8 +91,8 @@ def test_bfs_counterexample_is_shortest_and_replayed():
 
 
 def test_dfs_finds_violation_and_counts_same_space():
-    assert check(Grid(4), Options(strategy="dfs")).distinct_states == 25
-    r = check(Grid(6, bad=(3, 2)), Options(strategy="dfs"))
+    assert check(Grid(4), Options(strategy=Strategy("dfs"))).distinct_states == 25
+    r = check(Grid(6, bad=(3, 2)), Options(strategy=Strategy("dfs")))
     assert r.violation.property == "NOT-BAD" and len(r.violation.trace) >= 6
 
 
@@ -103,21 +103,22 @@ def test_unreached_goal_is_a_violation_when_exhaustive():
 
 
 def test_unreached_goal_under_a_bound_is_incomplete():
-    r = check(Grid(30, goal=(9, 9)), Options(max_states=10))
+    r = check(Grid(30, goal=(9, 9)), Options(bounds=Bounds(max_states=10)))
     assert r.result == "incomplete" and r.bound == "max-states" and r.exit_code == 3
     assert r.distinct_states == 10
 
 
 def test_max_depth_bound():
-    r = check(Grid(5), Options(max_depth=3))
+    r = check(Grid(5), Options(bounds=Bounds(max_depth=3)))
     assert (r.result, r.bound, r.depth, r.distinct_states) == ("incomplete", "max-depth", 3, 6)
     # A depth bound that covers the whole space is not a cut.
-    assert check(Grid(2), Options(max_depth=5)).result == "ok"
-    assert check(Grid(5), Options(strategy="dfs", max_depth=3)).bound == "max-depth"
+    assert check(Grid(2), Options(bounds=Bounds(max_depth=5))).result == "ok"
+    dfs = Options(strategy=Strategy("dfs"), bounds=Bounds(max_depth=3))
+    assert check(Grid(5), dfs).bound == "max-depth"
 
 
 def test_time_limit_bound():
-    r = check(Grid(2000), Options(time_limit=0.05))
+    r = check(Grid(2000), Options(bounds=Bounds(time_limit=0.05)))
     assert r.result == "incomplete" and r.bound == "time-limit"
 
 
@@ -152,7 +153,7 @@ class Fan:
 
 def test_time_limit_holds_in_a_level_that_finds_nothing_new():
     began = time.monotonic()
-    r = check(Fan(4000), Options(time_limit=0.1, chunk=100))
+    r = check(Fan(4000), Options(bounds=Bounds(time_limit=0.1), storage=Storage(chunk=100)))
     # 4,000 slow loops take 2 s; the clock is read every 100 expanded states.
     assert (r.result, r.bound) == ("incomplete", "time-limit")
     assert time.monotonic() - began < 1.0
@@ -163,16 +164,16 @@ def test_generated_counts_only_the_initial_states_looked_at():
         def init_states(self):
             return list(range(10))
 
-    r = check(ManyRoots(3), Options(max_states=2))
+    r = check(ManyRoots(3), Options(bounds=Bounds(max_states=2)))
     assert (r.bound, r.distinct_states, r.generated_states) == ("max-states", 2, 2)
 
 
 def test_simulation_is_seeded_and_never_proves():
-    a = check(Grid(10, bad=(10, 10)), Options(strategy="simulate", seed=7, walks=200))
-    b = check(Grid(10, bad=(10, 10)), Options(strategy="simulate", seed=7, walks=200))
+    a = check(Grid(10, bad=(10, 10)), Options(strategy=Strategy("simulate", seed=7, walks=200)))
+    b = check(Grid(10, bad=(10, 10)), Options(strategy=Strategy("simulate", seed=7, walks=200)))
     assert a.result == b.result == "violation"
     assert [s.action for s in a.violation.trace] == [s.action for s in b.violation.trace]
-    r = check(Grid(3), Options(strategy="simulate", walks=20))
+    r = check(Grid(3), Options(strategy=Strategy("simulate", walks=20)))
     assert r.result == "incomplete" and r.walks == 20
 
 

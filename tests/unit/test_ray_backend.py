@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smrcheck.checker.explore import Options, check
+from smrcheck.checker.search import Bounds, Checkpointing, Distribution, Options, check
 from smrcheck.models.paxos.spec import PaxosModel
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -20,11 +20,12 @@ def local_ray():
 
 def test_ray_counts_and_counterexample_match_local(local_ray):
     one = check(PaxosModel(3, 2, 1), Options())
-    r = check(PaxosModel(3, 2, 1), Options(workers=2, backend="ray"))
+    r = check(PaxosModel(3, 2, 1), Options(distribution=Distribution(2, "ray")))
     assert (r.result, r.distinct_states, r.generated_states, r.depth) == (
         one.result, one.distinct_states, one.generated_states, one.depth)
-    local = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(workers=2))
-    remote = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(workers=2, backend="ray"))
+    local = check(PaxosModel(3, 2, 1, "minority-quorums"), Options(distribution=Distribution(2)))
+    remote = check(PaxosModel(3, 2, 1, "minority-quorums"),
+                   Options(distribution=Distribution(2, "ray")))
     assert remote.violation.property == "PAXOS-AGREEMENT"
     # Same partitioned algorithm, same fixed rounds: the very same counterexample.
     assert [s.action for s in remote.violation.trace] == [s.action for s in local.violation.trace]
@@ -32,9 +33,11 @@ def test_ray_counts_and_counterexample_match_local(local_ray):
 
 def test_ray_run_checkpointed_resumes_on_local_workers(local_ray, tmp_path):
     one = check(PaxosModel(3, 2, 1), Options())
-    first = check(PaxosModel(3, 2, 1), Options(workers=2, backend="ray", max_depth=8,
-                                               checkpoint_dir=str(tmp_path), checkpoint_every=0))
+    first = check(PaxosModel(3, 2, 1), Options(
+        bounds=Bounds(max_depth=8), distribution=Distribution(2, "ray"),
+        checkpointing=Checkpointing(save_to=str(tmp_path), every=0)))
     assert (first.result, first.bound) == ("incomplete", "max-depth")
-    resumed = check(PaxosModel(3, 2, 1), Options(workers=3, resume_dir=str(tmp_path)))
+    resumed = check(PaxosModel(3, 2, 1), Options(
+        distribution=Distribution(3), checkpointing=Checkpointing(resume_from=str(tmp_path))))
     assert (resumed.distinct_states, resumed.generated_states, resumed.depth) == (
         one.distinct_states, one.generated_states, one.depth)

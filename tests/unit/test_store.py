@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smrcheck.checker.explore import Options, check
-from smrcheck.checker.store import FingerprintStore, Frontier
+from smrcheck.checker.search import Options, Storage, check
+from smrcheck.checker.store import FingerprintStore, Frontier, path_to
 from smrcheck.models.paxos.spec import PaxosModel
 
 
@@ -22,7 +22,7 @@ def test_first_occurrence_wins_and_parents_are_kept():
     assert kept.tolist() == [0, 1, 4]
     assert len(store) == 4
     assert store.parent(5) == 10 and store.parent(-3) == 5
-    assert store.path_to(-3) == [10, 5, -3]
+    assert path_to(store.parent, -3) == [10, 5, -3]
     assert 7 in store and 8 not in store
 
 
@@ -60,11 +60,12 @@ def test_frontier_spills_and_reads_back_in_order():
 
 def test_tiny_batches_and_spilling_change_nothing():
     normal = check(PaxosModel(3, 2, 1), Options())
-    tiny = check(PaxosModel(3, 2, 1), Options(chunk=7, spill_at=5))
+    tiny = check(PaxosModel(3, 2, 1), Options(storage=Storage(chunk=7, spill_at=5)))
     assert (tiny.distinct_states, tiny.generated_states, tiny.depth) == (
         normal.distinct_states, normal.generated_states, normal.depth)
     a = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options())
-    b = check(PaxosModel(3, 2, 1, "ignore-1b-values"), Options(chunk=3, spill_at=2))
+    b = check(PaxosModel(3, 2, 1, "ignore-1b-values"),
+              Options(storage=Storage(chunk=3, spill_at=2)))
     assert [s.action for s in a.violation.trace] == [s.action for s in b.violation.trace]
 
 
@@ -87,7 +88,8 @@ def test_frozen_runs_spill_to_memory_mapped_files(tmp_path):
 
 def test_explorer_with_spilling_store(tmp_path):
     normal = check(PaxosModel(3, 2, 1), Options())
-    spilled = check(PaxosModel(3, 2, 1), Options(spill_dir=str(tmp_path), spill_at=100))
+    spilled = check(PaxosModel(3, 2, 1),
+                    Options(storage=Storage(spill_dir=str(tmp_path), spill_at=100)))
     assert spilled.distinct_states == normal.distinct_states
 
 
