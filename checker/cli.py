@@ -1,7 +1,10 @@
-"""The `smrcheck` command: thin subcommands over the engine; the composition root.
+"""The `smrcheck` command: parsing and dispatch; the composition root.
 
-This is the only module that imports models/ (and later impl/ and traces/) together
-with the engine. Each subcommand declares its options and hands off to one function.
+Here the engine (checker/), the protocols (models/ through their registry) and the
+real replicas (impl/) meet: each command parses its options, checks them once, calls
+library functions, and hands the result to `checker.render` to draw or to the
+result's `to_json` for `--json`. Nothing here prints or computes a verdict.
+
 Exit codes are a contract (DESIGN.md): 0 holds, 1 violation, 2 usage or input error,
 3 incomplete (a bound was reached first), 4 internal error. Usage errors print one
 line naming what is allowed, never a traceback; `SMRCHECK_DEBUG=1` shows tracebacks of
@@ -11,26 +14,18 @@ internal errors.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from . import __version__, render
 from .errors import SmrcheckError, UsageError
 from .search import (STRATEGIES, Bounds, Checkpointing, Distribution, Options, Strategy,
                      check)
-from .chart import chart_from_itf, load_itf
-from .report import itf_trace, write_itf
-
-
-def _emit(text: str) -> None:
-    """Print a JSON document; a closed pipe loses the document, not the exit code."""
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        render.quiet_stdout()
+from .report import QuorumReport, models_to_json, write_itf
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,75 +160,79 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_models(args: argparse.Namespace) -> int:
     specs = list(_registry().values())
     if args.json:
-        _emit(json.dumps([
-            {
-                "name": s.name,
-                "summary": s.summary,
-                "params": [{"name": p.name, "default": p.default, "help": p.help,
-                            "allowed": p.allowed()} for p in s.params],
-                "properties": list(s.property_ids),
-                "mutants": [{"name": m.name, "breaks": m.breaks} for m in s.mutants],
-                "notes": s.notes,
-            }
-            for s in specs
-        ], indent=1))
+        render.print_json(models_to_json(specs))
     else:
-        render.models_table(specs, render.console())
+        render.models_table(specs)
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    models = _registry()
-    spec = models.get(args.model)
-    if spec is None:
-        raise UsageError(f"unknown model {args.model!r}; allowed: {', '.join(models)}")
-    if args.backend not in ("local", "ray"):
-        raise UsageError(f"unknown backend {args.backend!r}; allowed: local, ray")
-    if args.strategy not in STRATEGIES:
-        raise UsageError(f"unknown strategy {args.strategy!r}; allowed: {', '.join(STRATEGIES)}")
+    spec = _model_spec(args.model)
+    options = _search_options(args)
     params = spec.resolve_params(args.param)
     spec.check_mutant(args.mutant)
     if args.itf and args.json and args.itf == "-":
         raise UsageError("--itf - and --json both write to stdout; give --itf a file name")
-    if args.itf and not os.path.isdir(os.path.dirname(os.path.abspath(args.itf))):
-        raise UsageError(f"cannot write --itf {args.itf}: its folder does not exist")
-    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
-        raise UsageError(f"cannot write --html {args.html}: its folder does not exist")
+    _output_folder("--itf", args.itf)
+    _output_folder("--html", args.html)
     model = spec.build(params, args.mutant)
     warnings = _quorum_warnings(model)
     for w in warnings:
         render.warning(w)
-    out = render.console()
-    show_progress = not args.json and sys.stdout.isatty()
-    with render.live_progress(out, show_progress) as progress:
-        options = Options(
-            strategy=Strategy(args.strategy, seed=args.seed, walks=args.walks),
-            bounds=Bounds(args.max_states, args.max_depth, args.time_limit),
-            distribution=Distribution(args.workers, args.backend, args.address),
-            checkpointing=Checkpointing(args.checkpoint, args.checkpoint_every, args.resume),
-            symmetry=args.symmetry,
-            properties=args.property,
-            progress=progress,
-        )
-        result = check(model, options, name=spec.name, params=params, mutant=args.mutant)
-    if args.itf and result.violation is not None and result.violation.trace:
-        try:
-            write_itf(result, args.itf)
-        except OSError as err:
-            raise UsageError(f"cannot write --itf {args.itf}: {err.strerror}") from None
-    if args.html and result.violation is not None and result.violation.trace:
-        _write_html(chart_from_itf(itf_trace(result)), args.html)
-    if args.json:
-        _emit(json.dumps({**result.to_json(), "warnings": warnings}, indent=1))
-    else:
-        render.result(result, out)
-        if args.html:
-            out.print(f"HTML chart written to {args.html}" if result.violation and result.violation.trace
-                      else "no counterexample: no HTML chart written", soft_wrap=True, markup=False)
+    with render.live_progress(not args.json) as progress:
+        result = check(model, replace(options, progress=progress), name=spec.name,
+                       params=params, mutant=args.mutant)
+    result.warnings = warnings
+    if result.violation is not None and result.violation.trace:
         if args.itf:
-            out.print(f"ITF trace written to {args.itf}" if result.violation and result.violation.trace
-                      else "no counterexample: no ITF trace written")
+            with _writing("--itf", args.itf):
+                write_itf(result, args.itf)
+        if args.html:
+            with _writing("--html", args.html):
+                render.write_chart_html(render.chart_from_check(result), args.html)
+    if args.json:
+        render.print_json(result.to_json())
+    else:
+        render.check_result(result, html=args.html, itf=args.itf)
     return result.exit_code
+
+
+def _model_spec(name: str):
+    models = _registry()
+    spec = models.get(name)
+    if spec is None:
+        raise UsageError(f"unknown model {name!r}; allowed: {', '.join(models)}")
+    return spec
+
+
+def _search_options(args: argparse.Namespace) -> Options:
+    """`check`'s search options. Each concern checks its own values when built, so
+    this is where a bad --backend or --strategy is refused: before any work, the
+    backend first."""
+    distribution = Distribution(args.workers, args.backend, args.address)
+    return Options(
+        strategy=Strategy(args.strategy, seed=args.seed, walks=args.walks),
+        bounds=Bounds(args.max_states, args.max_depth, args.time_limit),
+        distribution=distribution,
+        checkpointing=Checkpointing(args.checkpoint, args.checkpoint_every, args.resume),
+        symmetry=args.symmetry,
+        properties=args.property,
+    )
+
+
+def _output_folder(flag: str, path: str | None) -> None:
+    """Refuse an output file whose folder is missing before the work that would fill it."""
+    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise UsageError(f"cannot write {flag} {path}: its folder does not exist")
+
+
+@contextmanager
+def _writing(flag: str, path: str) -> Iterator[None]:
+    """A file that cannot be written is the user's input error (exit 2), not ours."""
+    try:
+        yield
+    except OSError as err:
+        raise UsageError(f"cannot write {flag} {path}: {err.strerror}") from None
 
 
 def _quorum_warnings(model: Any) -> list[str]:
@@ -251,53 +250,93 @@ def _quorum_warnings(model: Any) -> list[str]:
 
 
 def cmd_quorums(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
-    from ..models.common.quorums import from_cli
     from .quorums import check_system, symbolic_proofs
 
     if args.system is None and not args.symbolic:
         raise UsageError("give --system KIND (majority, bft, flexible, grid, weighted, "
                          "threshold, explicit) or --symbolic")
-    system = from_cli(args) if args.system is not None else None
+    system = _quorum_system(args) if args.system is not None else None
     findings = check_system(system) if system is not None else []
     if args.symbolic:
         findings += symbolic_proofs()
-    ok = all(f.holds for f in findings)
+    report = QuorumReport(system, findings)
     if args.json:
-        _emit(json.dumps({
-            "system": None if system is None else {
-                "name": system.name, "n": system.n, "f": system.f, "byzantine": system.byzantine},
-            "result": "ok" if ok else "violation",
-            "findings": [asdict(f) for f in findings],
-        }, indent=1))
+        render.print_json(report.to_json())
     else:
-        render.quorum_findings(system, findings, render.console())
-    return 0 if ok else 1
+        render.quorum_table(report)
+    return report.exit_code
+
+
+def _quorum_system(args: argparse.Namespace):
+    """The system `smrcheck quorums` names with --system and its options."""
+    from ..models.common.quorums import QuorumSystem, parse
+
+    kind = args.system
+
+    def need(*names: str) -> None:
+        missing = [n for n in names if getattr(args, n.lstrip("-").replace("-", "_")) is None]
+        if missing:
+            raise UsageError(f"--system {kind} needs {', '.join(missing)}")
+
+    if kind == "explicit":
+        need("--file")
+        from ..models.common.quorum_file import load_explicit  # pydantic, only when a file is read
+
+        return load_explicit(args.file)
+    if kind == "grid":
+        need("--rows", "--cols")
+        return QuorumSystem.grid(args.rows, args.cols)
+    need("-n")
+    n = args.n
+    if kind == "majority":
+        return QuorumSystem.majority(n)
+    if kind == "bft":
+        need("-f")
+        if args.f * 2 >= n:
+            raise UsageError(f"-f must be below n/2 for quorums of n - f; got n={n}, f={args.f}")
+        return QuorumSystem.bft(n, args.f)
+    # The text form of `-p quorums=`: the same system, refused by the same rules.
+    if kind == "flexible":
+        need("--q1", "--q2")
+        return parse(f"flexible:q1={args.q1},q2={args.q2}", n)
+    if kind == "threshold":
+        need("-q")
+        return parse(f"threshold:q={args.q}", n)
+    if kind == "weighted":
+        need("--weights", "--threshold")
+        try:
+            weights = tuple(int(w) for w in args.weights.split(","))
+        except ValueError:
+            raise UsageError(f"--weights takes integers joined by commas, got {args.weights!r}") from None
+        if len(weights) != n:
+            raise UsageError(f"--weights gives {len(weights)} weights for -n {n} nodes")
+        if any(w < 0 for w in weights):
+            # Membership must grow with the set: the proofs rely on it.
+            raise UsageError(f"--weights must be non-negative, got {args.weights!r}")
+        return QuorumSystem.weighted(weights, args.threshold, args.f or 0)
+    raise UsageError(f"unknown quorum system {kind!r}; allowed: majority, bft, flexible, grid, "
+                     "weighted, threshold, explicit")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate one run's traces (checker.validate.validate_run) and report it."""
     from .validate import validate_run, write_junit
 
-    if args.junit and not os.path.isdir(os.path.dirname(os.path.abspath(args.junit))):
-        raise UsageError(f"cannot write --junit {args.junit}: its folder does not exist")
+    _output_folder("--junit", args.junit)
     if "-" in args.traces and len(args.traces) > 1:
         raise UsageError("`-` reads one merged trace from standard input; name no other "
                          "trace with it")
     result = validate_run(args.traces, conformance=args.conformance,
                           max_line_bytes=args.max_line_bytes)
     if args.junit:
-        try:
+        with _writing("--junit", args.junit):
             write_junit(result, args.junit)
-        except OSError as err:
-            raise UsageError(f"cannot write --junit {args.junit}: {err.strerror}") from None
     if args.json:
-        _emit(json.dumps(result.to_json(), indent=1))
+        render.print_json(result.to_json())
     elif result.error is not None:
         render.error(result.error)
     else:
-        render.validate_result(result, render.console())
+        render.validate_result(result)
     return result.exit_code
 
 
@@ -311,68 +350,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                     window=args.window, faults=FaultSpec.parse(args.faults),
                     byzantine=parse_byzantine(args.byzantine), bug=args.bug, seed=args.seed,
                     trace_dir=args.trace_dir, time_limit=args.time_limit)
-    out = render.console()
-    with render.run_progress(out, not args.json and sys.stdout.isatty()) as progress:
+    with render.run_progress(not args.json) as progress:
         result = run_cluster(cfg, progress)
     if args.json:
-        _emit(json.dumps(result.to_json(), indent=1))
+        render.print_json(result.to_json())
     else:
-        render.run_result(result, out)
+        render.run_result(result)
     return 0 if result.complete else 3
-
-
-def _write_html(chart, path: str) -> None:
-    try:
-        render.write_chart_html(chart, path)
-    except OSError as err:
-        raise UsageError(f"cannot write --html {path}: {err.strerror}") from None
-
-
-def _is_trace(path: str) -> bool:
-    """A smrtrace file starts with a header line; an ITF file is one JSON document."""
-    if path.endswith(".jsonl"):
-        return True
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.strip():
-                    obj = json.loads(line)
-                    return isinstance(obj, dict) and obj.get("kind") == "header"
-    except (ValueError, RecursionError):
-        return False
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read: {err.strerror}") from None
-    return False
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Draw a counterexample or a run as a message sequence chart; exit 1 when it shows
     a violation (a counterexample always does), as `validate` would."""
-    from .chart_run import chart_from_run
+    from .render.run_chart import chart_from_paths
 
-    paths = args.source
-    if args.html and not os.path.isdir(os.path.dirname(os.path.abspath(args.html))):
-        raise UsageError(f"cannot write --html {args.html}: its folder does not exist")
-    for p in paths:
-        if not os.path.exists(p):
-            raise UsageError(f"{p}: no such file or directory")
-    if len(paths) == 1 and os.path.isfile(paths[0]) and not _is_trace(paths[0]):
-        doc = load_itf(paths[0])
-        if doc is None:
-            raise UsageError(f"{paths[0]}: neither an ITF counterexample (smrcheck check --itf) "
-                             'nor a trace (a first line {"kind":"header","format":"smrtrace",...})')
-        chart = chart_from_itf(doc)
-    else:
-        chart, _ = chart_from_run(paths)
+    _output_folder("--html", args.html)
+    chart = chart_from_paths(args.source)
     if args.html:
-        _write_html(chart, args.html)
-        render.console().print(f"HTML chart written to {args.html}: {len(chart.lanes)} lanes, "
-                               f"{len(chart.rows)} rows", markup=False, soft_wrap=True)
+        with _writing("--html", args.html):
+            render.write_chart_html(chart, args.html)
+        render.chart_written(chart, args.html)
     else:
-        out = render.console()
-        if args.width:
-            out.width = args.width
-        render.show_chart(chart, out)
+        render.show_chart(chart, width=args.width)
     return 1 if chart.violation is not None else 0
 
 

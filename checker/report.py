@@ -1,6 +1,6 @@
 """Results as plain data, and the writers that turn them into JSON, ITF and JUnit.
 
-The explorer returns a `CheckResult`; tests assert on it, `render.py` draws it, and
+The explorer returns a `CheckResult`; tests assert on it, `checker.render` draws it, and
 the writers here serialise it. A counterexample is kept as the list of actions and
 states the explorer replayed from an initial state; each `Step` also carries what the
 action changed, so a reader sees the protocol step, not a wall of state.
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from .model import FnMap, Record, TlaSet
+from .model import FnMap, ModelSpec, Record, TlaSet
 
 
 @dataclass(slots=True)
@@ -66,6 +67,8 @@ class CheckResult:
     bound: str | None  # the bound that stopped the run: max-states | max-depth | time-limit
     violation: Violation | None = None
     walks: int = 0  # random walks taken by the simulate strategy
+    # Said before exploring: quorums configured so that the model cannot be safe.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -73,11 +76,56 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        warnings = data.pop("warnings")
         data["exit_code"] = self.exit_code
+        data["warnings"] = warnings  # last, where `check --json` has always put them
         if self.violation is not None:
             for step in data["violation"]["trace"]:
                 step["state"] = to_plain(step["state"])
         return data
+
+
+@dataclass(slots=True)
+class QuorumReport:
+    """`smrcheck quorums`: the system asked about (None when only the parametric
+    theorems were) and what z3 found. Both are duck-typed: a `QuorumSystem` of
+    models/common, `Finding`s of `checker.quorums`, which this module does not import."""
+
+    system: Any
+    findings: list[Any]
+
+    @property
+    def result(self) -> str:
+        return "ok" if all(f.holds for f in self.findings) else "violation"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.result == "ok" else 1
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.system
+        return {
+            "system": None if s is None else {
+                "name": s.name, "n": s.n, "f": s.f, "byzantine": s.byzantine},
+            "result": self.result,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+def models_to_json(specs: Sequence[ModelSpec]) -> list[dict[str, Any]]:
+    """`smrcheck models --json`: each model's parameters, properties and mutants."""
+    return [
+        {
+            "name": s.name,
+            "summary": s.summary,
+            "params": [{"name": p.name, "default": p.default, "help": p.help,
+                        "allowed": p.allowed()} for p in s.params],
+            "properties": list(s.property_ids),
+            "mutants": [{"name": m.name, "breaks": m.breaks} for m in s.mutants],
+            "notes": s.notes,
+        }
+        for s in specs
+    ]
 
 
 def to_plain(value: Any) -> Any:

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from smrcheck.checker.chart import ALL, Arrow, Chart, Highlight, Note
+from smrcheck.checker.render.chart import ALL, Arrow, Chart, Highlight, Note
 from smrcheck.checker.render import write_chart_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

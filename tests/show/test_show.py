@@ -13,10 +13,10 @@ import time
 import pytest
 from rich.console import Console
 
-from smrcheck.checker.chart import ALL, Arrow, Chart, Note, chart_from_itf, load_itf
 from smrcheck.checker.cli import main
 from smrcheck.checker.render import chart_html, chart_lines, show_chart
-from smrcheck.checker.chart_run import chart_from_run
+from smrcheck.checker.render.chart import ALL, Arrow, Chart, Note, chart_from_itf, load_itf
+from smrcheck.checker.render.run_chart import chart_from_run
 
 from ..support.synth import pbft_run
 
@@ -44,8 +44,8 @@ def terminal(chart: Chart, width: int = 100) -> str:
 
 
 def test_chart_module_is_pure_data():
-    """chart.py: no rich, and nothing of models/, traces/ or impl/."""
-    tree = ast.parse((ROOT / "checker" / "chart.py").read_text())
+    """render/chart.py: no rich, and nothing of models/, traces/ or impl/."""
+    tree = ast.parse((ROOT / "checker" / "render" / "chart.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             assert all(not a.name.startswith("rich") for a in node.names)
@@ -185,6 +185,19 @@ def test_show_html_and_check_html(tmp_path, paxos_itf, capsys):
     assert main(["check", "paxos", "--mutant", "minority-quorums", "--html", str(cex)]) == 1
     assert f"HTML chart written to {cex}" in capsys.readouterr().out
     assert cex.read_text() == chart_html(chart_from_itf(load_itf(paxos_itf)))
+
+
+@pytest.mark.parametrize("argv", [
+    ["paxos", "--mutant", "ignore-1b-values"],
+    ["multipaxos", "--mutant", "accept-below-promise", "-p", "slots=1"],
+    ["pbft", "-p", "replicas=3", "-p", "f=1"],  # clients and replicas: a sent-set group
+])
+def test_check_html_is_the_chart_of_its_itf_file(tmp_path, argv):
+    """`check --html` charts the result straight from its steps; the page is the one
+    `show` draws from the ITF file of the same counterexample."""
+    itf, html = tmp_path / "cex.itf.json", tmp_path / "cex.html"
+    assert main(["check", *argv, "--itf", str(itf), "--html", str(html), "--json"]) == 1
+    assert html.read_text() == chart_html(chart_from_itf(load_itf(str(itf))))
 
 
 @pytest.mark.parametrize("make", ["missing", "text", "json", "empty-jsonl", "bad-html-dir"])

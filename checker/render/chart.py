@@ -4,9 +4,10 @@ A chart has one *lane* per node and *rows* in time order, top to bottom. A row i
 `Arrow` (a message from one lane to another, or to every lane) or a `Note` (a state
 change written in one lane: an action, a promise, a decision, a crash). At most one row
 is the `Highlight`: the step at which a property broke, with its id and explanation.
-`render.py` draws charts for the terminal and as HTML; the builders here and in
-`checker/chart_run.py` make them. This module knows no protocol: an ITF counterexample
-is read through its action strings and the growth of its set-valued variables.
+`text_chart` and `html_chart` draw charts; the builders here (from a counterexample)
+and in `run_chart` (from a run's traces) make them. This module knows no protocol: a
+counterexample is read through its action strings and the growth of its set-valued
+variables, whether it comes from an ITF file or straight from a `CheckResult`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..model import FnMap, Record, TlaSet
+from ..report import CheckResult
 
 ALL = "all"  # an Arrow's dst when the message goes to every lane (a sent-set broadcast)
 
@@ -172,10 +175,7 @@ def message_label(msg: dict, skip: tuple[str, ...] = SENDER_FIELDS) -> str:
 
 
 def chart_from_itf(doc: dict, title: str = "") -> Chart:
-    """A counterexample as a chart: a note per action (in its actor's lane), an arrow per
-    record added to a set-valued variable (a message added to `msgs`), a note for each
-    per-node value that changed at a node other than the actor; the last step is the
-    violation named by `#meta.description` ("PROPERTY: message")."""
+    """A counterexample in ITF (`smrcheck check --itf`, Apalache, Quint) as a chart."""
     if not is_itf(doc):
         raise UsageError("not an ITF trace: expected an object with \"vars\" and \"states\"")
     try:
@@ -183,6 +183,51 @@ def chart_from_itf(doc: dict, title: str = "") -> Chart:
         metas = [dict(s["#meta"]) if isinstance(s.get("#meta"), dict) else {} for s in doc["states"]]
     except (AttributeError, TypeError, ValueError, KeyError, RecursionError) as err:
         raise UsageError(f"not a valid ITF trace: {type(err).__name__}: {err}") from None
+    meta = doc.get("#meta", {}) if isinstance(doc.get("#meta"), dict) else {}
+    return _chart_of_states(title or str(meta.get("source", "counterexample")), states, metas,
+                            str(meta.get("description", "")))
+
+
+def chart_from_check(result: CheckResult) -> Chart:
+    """The counterexample of `result` as a chart, read straight from its steps: the
+    same chart `chart_from_itf(itf_trace(result))` makes, without the detour."""
+    if result.violation is None or not result.violation.trace:
+        raise ValueError("no counterexample to chart")
+    steps = result.violation.trace
+    variables = list(steps[0].state)
+    states = [{name: _plain(step.state[name]) for name in variables} for step in steps]
+    metas = [{"index": step.index} | ({} if step.action is None else {"action": step.action})
+             for step in steps]
+    return _chart_of_states(f"smrcheck {result.model}", states, metas,
+                            f"{result.violation.property}: {result.violation.message}")
+
+
+def _plain(value: Any) -> Any:
+    """A described state value as `from_itf_value` reads it back from ITF: sets as
+    lists, functions as dicts with hashable keys, tuples kept."""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, TlaSet):
+        return [_plain(v) for v in value]
+    if isinstance(value, FnMap):
+        return {_key(_plain(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, Record | dict):
+        # An ITF record field starting with '#' is metadata, so a reader drops it.
+        return {str(k): _plain(v) for k, v in value.items() if not str(k).startswith("#")}
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    raise TypeError(f"describe() returned a value ITF cannot hold: {value!r}")
+
+
+def _chart_of_states(title: str, states: list[dict], metas: list[dict], description: str) -> Chart:
+    """A note per action (in its actor's lane), an arrow per record added to a
+    set-valued variable (a message added to `msgs`), a note for each per-node value that
+    changed at a node other than the actor; the last step is the violation named by
+    `description` ("PROPERTY: message")."""
     for state, m in zip(states, metas):  # Apalache and Quint name the action in a variable
         for name in ACTION_VARS:
             if name in state:
@@ -191,9 +236,7 @@ def chart_from_itf(doc: dict, title: str = "") -> Chart:
         raise UsageError("the ITF trace has no states")
     lanes, peers = _lanes_of(states)
     lane_set = set(lanes)
-    meta = doc.get("#meta", {}) if isinstance(doc.get("#meta"), dict) else {}
-    chart = Chart(title=title or str(meta.get("source", "counterexample")), lanes=lanes,
-                  group=peers if peers != lanes else None)
+    chart = Chart(title=title, lanes=lanes, group=peers if peers != lanes else None)
     count = 0
     for i in range(1, len(states)):
         before, after = states[i - 1], states[i]
@@ -232,7 +275,6 @@ def chart_from_itf(doc: dict, title: str = "") -> Chart:
             dst = next((msg[f] for f in DEST_FIELDS if msg.get(f) in lane_set), ALL)
             chart.rows.append(Arrow(src, dst, message_label(msg, SENDER_FIELDS + DEST_FIELDS),
                                     f"m{count}", step, _text(msg)))
-    description = str(meta.get("description", ""))
     if description and chart.rows:
         prop, _, message = description.partition(": ")
         last = max(i for i, r in enumerate(chart.rows) if isinstance(r, Note) and r.kind == "action")

@@ -1,10 +1,11 @@
-"""A run's traces as a message sequence chart (`smrcheck show RUN`).
+"""A run's traces as a message sequence chart (`smrcheck show RUN`), and the choice
+`show` makes between a counterexample file and a run.
 
 The run is read and checked by the one pipeline `smrcheck validate` runs
 (`checker.validate.validate_run`: merged by causality, never by `ts`; every invariant
 and conformance), so `show` and `validate` agree on every run: the first violation
-found, or the event conformance fails at, is the highlighted row. One lane per client, then per replica, in header
-order. Each `send` is an arrow from its node, to the one addressee, or to `all` when it
+found, or the event conformance fails at, is the highlighted row. One lane per
+client, then per replica, in header order. Each `send` is an arrow from its node, to the one addressee, or to `all` when it
 goes to every other replica (one arrow per addressee otherwise); a `recv` paired with
 its send adds no row, its delivery shows in the arrow's hover text. A `recv` with no
 matching send (an unlogged or Byzantine sender, or a fabricated or altered message) is
@@ -14,12 +15,14 @@ an arrow of its own. `decide`, `execute`, `crash`, `restart`, `request`, `result
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from .chart import ALL, Arrow, Chart, Highlight, Note
-from .errors import InvalidTrace
-from .validate import ValidateResult, validate_run
+from ..errors import InvalidTrace, UsageError
+from ..validate import ValidateResult, validate_run
+from .chart import ALL, Arrow, Chart, Highlight, Note, chart_from_itf, load_itf
 
 _SHORT = {"view": "v", "digest": "d"}
 
@@ -147,3 +150,36 @@ def chart_from_run(paths: Sequence[str]) -> tuple[Chart, ValidateResult]:
     if result.error is not None:
         raise InvalidTrace(result.error)
     return builders[0].finish(result), result
+
+
+def chart_from_paths(paths: Sequence[str]) -> Chart:
+    """What `smrcheck show` draws: one ITF file (`smrcheck check --itf`) as a
+    counterexample, anything else as one run's traces."""
+    for p in paths:
+        if not os.path.exists(p):
+            raise UsageError(f"{p}: no such file or directory")
+    if len(paths) == 1 and os.path.isfile(paths[0]) and not _is_trace(paths[0]):
+        doc = load_itf(paths[0])
+        if doc is None:
+            raise UsageError(f"{paths[0]}: neither an ITF counterexample (smrcheck check --itf) "
+                             'nor a trace (a first line {"kind":"header","format":"smrtrace",...})')
+        return chart_from_itf(doc)
+    chart, _ = chart_from_run(paths)
+    return chart
+
+
+def _is_trace(path: str) -> bool:
+    """A smrtrace file starts with a header line; an ITF file is one JSON document."""
+    if path.endswith(".jsonl"):
+        return True
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    obj = json.loads(line)
+                    return isinstance(obj, dict) and obj.get("kind") == "header"
+    except (ValueError, RecursionError):
+        return False
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror}") from None
+    return False
