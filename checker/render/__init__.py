@@ -1,7 +1,7 @@
 """Everything smrcheck draws for a person: the only package that imports rich.
 
 Results arrive as plain data (`checker.report`, `checker.validate`); the modules here
-turn them into output and compute nothing a test would assert on:
+turn them into what a person reads, and decide no verdict or exit code:
 
 - `console`: stdout and stderr, one-line errors, JSON documents, closed pipes;
 - `terminal`: each command's tables, progress lines and counterexample steps;

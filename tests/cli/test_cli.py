@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -15,6 +17,25 @@ CHECK_FIELDS = {
     "model", "params", "mutant", "result", "distinct_states", "generated_states", "depth",
     "seconds", "states_per_second", "peak_rss_mb", "violation",
 }
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_only_checker_render_imports_rich():
+    """Results are data; drawing them is checker/render/'s job alone (DESIGN.md)."""
+    found = []
+    for folder in ("checker", "models", "impl", "traces"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.parent.relative_to(ROOT).parts[:2] == ("checker", "render"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom)
+                         and node.level == 0 else [])
+                found += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                          if n.split(".")[0] == "rich"]
+    assert not found
 
 
 def run_json(capsys, *argv: str) -> tuple[int, dict]:
