@@ -32,12 +32,28 @@ has learners that consider a value chosen on a smaller quorum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from ...checker.model import Property
 from ..common.ids import replica_name
+from ..common.properties import PropertySpec, bind, last_state
 from .messages import NOOP, P1B, P2A, P2B, ballot_name, value_name
 from .state import DOWN, MPState
 
 Chosen = dict[int, dict[int, int]]  # slot -> value -> lowest ballot it was chosen in
+
+
+@dataclass(frozen=True, slots=True)
+class Consts:
+    """What the properties read besides the state."""
+
+    n: int  # replicas
+    valid: frozenset[int]  # the client commands and the no-op
+    # With fewer slots than commands not every command fits in the log; the goal is
+    # then a full log of distinct commands, so that every configuration can pass.
+    goal: int
+    chosen: Callable[[MPState], Chosen]  # the state's chosen values, once per state
 
 
 def chosen(s: MPState, quorum_size: int) -> Chosen:
@@ -53,134 +69,194 @@ def chosen(s: MPState, quorum_size: int) -> Chosen:
     return out
 
 
-def make_properties(n: int, slots: int, commands: int, quorum_size: int) -> list[Property]:
-    # The properties run one after another on each new state; they share its `chosen`.
-    last: list = [None, None]
-    valid = set(range(commands)) | {NOOP}
+# -- MP-AGREEMENT: at most one value chosen per slot ----------------------------------
 
-    def state_chosen(s: MPState) -> Chosen:
-        if last[0] is not s:
-            last[0], last[1] = s, chosen(s, quorum_size)
-        return last[1]
 
-    def split_slots(s: MPState) -> list[int]:
-        return [slot for slot, vs in sorted(state_chosen(s).items()) if len(vs) > 1]
+def split_slots(c: Consts, s: MPState) -> list[int]:
+    return [slot for slot, vs in sorted(c.chosen(s).items()) if len(vs) > 1]
 
-    def explain_agreement(s: MPState) -> str:
-        slot = split_slots(s)[0]
-        parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)}"
-                 for v, b in sorted(state_chosen(s)[slot].items())]
-        return f"two values chosen in slot {slot}: " + "; ".join(parts)
 
-    def invalid(s: MPState) -> list[tuple[int, int]]:
-        return [(slot, v) for slot, vs in sorted(state_chosen(s).items())
-                for v in vs if v not in valid]
+def agreement(c: Consts, s: MPState) -> bool:
+    return not split_slots(c, s)
 
-    def explain_validity(s: MPState) -> str:
-        slot, v = invalid(s)[0]
-        return f"slot {slot} chose {value_name(v)}, which is neither a command nor a no-op"
 
-    def diverging(s: MPState) -> list[tuple[int, int]]:
-        logs = s.log
-        return [(p, q) for p in range(n) for q in range(p + 1, n)
-                if logs[p][: len(logs[q])] != logs[q][: len(logs[p])]]
+def explain_agreement(c: Consts, s: MPState) -> str:
+    slot = split_slots(c, s)[0]
+    parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)}"
+             for v, b in sorted(c.chosen(s)[slot].items())]
+    return f"two values chosen in slot {slot}: " + "; ".join(parts)
 
-    def explain_prefix(s: MPState) -> str:
-        p, q = diverging(s)[0]
-        show = lambda r: "[" + ", ".join(value_name(v) for v in s.log[r]) + "]"  # noqa: E731
-        return (f"{replica_name(p)} executed {show(p)} and {replica_name(q)} executed "
-                f"{show(q)}: neither log is a prefix of the other")
 
-    def twice(s: MPState) -> list[tuple[int, int]]:
-        out = []
-        for r, log in enumerate(s.log):
-            cmds = [v for v in log if v >= 0]
-            if len(set(cmds)) < len(cmds):
-                out.extend((r, v) for v in sorted(set(cmds)) if cmds.count(v) > 1)
-        return out
+# -- MP-VALIDITY: only a proposed value is chosen ------------------------------------
 
-    def explain_twice(s: MPState) -> str:
-        r, v = twice(s)[0]
-        return f"{replica_name(r)} executed {value_name(v)} twice"
 
-    def broken_promises(s: MPState) -> list[tuple[int, int]]:
-        out = []
-        for m in s.msgs:
-            kind = m[0]
-            # A crash-stopped acceptor accepts nothing more; its state is cleared.
-            if (kind == P1B or kind == P2B) and s.up[m[1]] != DOWN:
-                if m[2] > s.max_bal[m[1]]:
-                    out.append((m[1], m[2]))
-        return sorted(out)
+def invalid(c: Consts, s: MPState) -> list[tuple[int, int]]:
+    return [(slot, v) for slot, vs in sorted(c.chosen(s).items())
+            for v in vs if v not in c.valid]
 
-    def explain_promise(s: MPState) -> str:
-        a, b = broken_promises(s)[0]
-        return (f"{replica_name(a)} promised or accepted ballot {ballot_name(b, s.owner)} but "
-                f"its promise is now {ballot_name(s.max_bal[a], s.owner)}: it accepted below "
-                "its promise or forgot it")
 
-    def unstable(s: MPState) -> list[tuple[int, int, int, int, int]]:
-        ch = state_chosen(s)
-        out = []
-        for m in s.msgs:
-            if m[0] == P2A:
-                _, b2, slot, v2 = m
-                for v, b in ch.get(slot, {}).items():
-                    if b2 > b and v2 != v:
-                        out.append((slot, b, v, b2, v2))
-        return sorted(out)
+def validity(c: Consts, s: MPState) -> bool:
+    return not invalid(c, s)
 
-    def explain_stable(s: MPState) -> str:
-        slot, b, v, b2, v2 = unstable(s)[0]
-        return (f"{value_name(v)} is chosen in slot {slot} at ballot {ballot_name(b, s.owner)}, "
-                f"but an Accept at higher ballot {ballot_name(b2, s.owner)} carries "
-                f"{value_name(v2)}")
 
-    # With fewer slots than commands not every command fits in the log; the goal is
-    # then a full log of distinct commands, so that every configuration can pass.
-    goal = min(commands, slots)
+def explain_validity(c: Consts, s: MPState) -> str:
+    slot, v = invalid(c, s)[0]
+    return f"slot {slot} chose {value_name(v)}, which is neither a command nor a no-op"
 
-    def unchosen_entries(s: MPState) -> list[tuple[int, int, int]]:
-        ch = state_chosen(s)
-        out = []
-        for r, log in enumerate(s.log):
-            for slot, v in enumerate(log):
-                here = ch.get(slot, {})
-                if not here or (v != NOOP and v not in here):
-                    out.append((r, slot, v))
-        return out
 
-    def explain_unchosen(s: MPState) -> str:
-        r, slot, v = unchosen_entries(s)[0]
-        here = state_chosen(s).get(slot, {})
-        what = ", ".join(value_name(w) for w in sorted(here)) or "nothing"
-        return (f"{replica_name(r)} executed {value_name(v)} in slot {slot}, where "
-                f"{what} is chosen: its learner learned a value no quorum accepted in "
-                "one ballot")
+# -- MP-LOG-PREFIX: executed logs are prefixes of one another --------------------------
 
-    def all_executed(s: MPState) -> bool:
-        return all(len({v for v in s.log[r] if v >= 0}) >= goal
-                   for r in range(n) if s.up[r] != DOWN)
 
-    return [
-        Property("MP-AGREEMENT", "always", lambda s: not split_slots(s),
-                 "at most one value is chosen per slot", explain_agreement),
-        Property("MP-VALIDITY", "always", lambda s: not invalid(s),
-                 "every chosen value is a client command or no-op", explain_validity),
-        Property("MP-LOG-PREFIX", "always", lambda s: not diverging(s),
+def diverging(c: Consts, s: MPState) -> list[tuple[int, int]]:
+    logs, n = s.log, c.n
+    return [(p, q) for p in range(n) for q in range(p + 1, n)
+            if logs[p][: len(logs[q])] != logs[q][: len(logs[p])]]
+
+
+def log_prefix(c: Consts, s: MPState) -> bool:
+    return not diverging(c, s)
+
+
+def explain_prefix(c: Consts, s: MPState) -> str:
+    p, q = diverging(c, s)[0]
+    show = lambda r: "[" + ", ".join(value_name(v) for v in s.log[r]) + "]"  # noqa: E731
+    return (f"{replica_name(p)} executed {show(p)} and {replica_name(q)} executed "
+            f"{show(q)}: neither log is a prefix of the other")
+
+
+# -- MP-AT-MOST-ONCE: no replica executes a command twice ------------------------------
+
+
+def twice(c: Consts, s: MPState) -> list[tuple[int, int]]:
+    out = []
+    for r, log in enumerate(s.log):
+        cmds = [v for v in log if v >= 0]
+        if len(set(cmds)) < len(cmds):
+            out.extend((r, v) for v in sorted(set(cmds)) if cmds.count(v) > 1)
+    return out
+
+
+def at_most_once(c: Consts, s: MPState) -> bool:
+    return not twice(c, s)
+
+
+def explain_twice(c: Consts, s: MPState) -> str:
+    r, v = twice(c, s)[0]
+    return f"{replica_name(r)} executed {value_name(v)} twice"
+
+
+# -- MP-PROMISE: no acceptor accepts below its promise (§2.2 P1a) ----------------------
+
+
+def broken_promises(c: Consts, s: MPState) -> list[tuple[int, int]]:
+    out = []
+    for m in s.msgs:
+        kind = m[0]
+        # A crash-stopped acceptor accepts nothing more; its state is cleared.
+        if (kind == P1B or kind == P2B) and s.up[m[1]] != DOWN:
+            if m[2] > s.max_bal[m[1]]:
+                out.append((m[1], m[2]))
+    return sorted(out)
+
+
+def promise_kept(c: Consts, s: MPState) -> bool:
+    return not broken_promises(c, s)
+
+
+def explain_promise(c: Consts, s: MPState) -> str:
+    a, b = broken_promises(c, s)[0]
+    return (f"{replica_name(a)} promised or accepted ballot {ballot_name(b, s.owner)} but "
+            f"its promise is now {ballot_name(s.max_bal[a], s.owner)}: it accepted below "
+            "its promise or forgot it")
+
+
+# -- MP-CHOSEN-STABLE: a higher-ballot Accept carries the chosen value (§2.2 P2b) ------
+
+
+def unstable(c: Consts, s: MPState) -> list[tuple[int, int, int, int, int]]:
+    ch = c.chosen(s)
+    out = []
+    for m in s.msgs:
+        if m[0] == P2A:
+            _, b2, slot, v2 = m
+            for v, b in ch.get(slot, {}).items():
+                if b2 > b and v2 != v:
+                    out.append((slot, b, v, b2, v2))
+    return sorted(out)
+
+
+def chosen_stable(c: Consts, s: MPState) -> bool:
+    return not unstable(c, s)
+
+
+def explain_stable(c: Consts, s: MPState) -> str:
+    slot, b, v, b2, v2 = unstable(c, s)[0]
+    return (f"{value_name(v)} is chosen in slot {slot} at ballot {ballot_name(b, s.owner)}, "
+            f"but an Accept at higher ballot {ballot_name(b2, s.owner)} carries "
+            f"{value_name(v2)}")
+
+
+# -- MP-EXECUTED-CHOSEN: learners learn only chosen values (§2.1) ----------------------
+
+
+def unchosen_entries(c: Consts, s: MPState) -> list[tuple[int, int, int]]:
+    ch = c.chosen(s)
+    out = []
+    for r, log in enumerate(s.log):
+        for slot, v in enumerate(log):
+            here = ch.get(slot, {})
+            if not here or (v != NOOP and v not in here):
+                out.append((r, slot, v))
+    return out
+
+
+def executed_chosen(c: Consts, s: MPState) -> bool:
+    return not unchosen_entries(c, s)
+
+
+def explain_unchosen(c: Consts, s: MPState) -> str:
+    r, slot, v = unchosen_entries(c, s)[0]
+    here = c.chosen(s).get(slot, {})
+    what = ", ".join(value_name(w) for w in sorted(here)) or "nothing"
+    return (f"{replica_name(r)} executed {value_name(v)} in slot {slot}, where "
+            f"{what} is chosen: its learner learned a value no quorum accepted in "
+            "one ballot")
+
+
+# -- MP-ALL-EXECUTED (sometimes): the checks are not vacuous ---------------------------
+
+
+def all_executed(c: Consts, s: MPState) -> bool:
+    return all(len({v for v in s.log[r] if v >= 0}) >= c.goal
+               for r in range(c.n) if s.up[r] != DOWN)
+
+
+PROPERTIES: tuple[PropertySpec[MPState], ...] = (
+    PropertySpec("MP-AGREEMENT", "always", "at most one value is chosen per slot",
+                 agreement, explain_agreement),
+    PropertySpec("MP-VALIDITY", "always", "every chosen value is a client command or no-op",
+                 validity, explain_validity),
+    PropertySpec("MP-LOG-PREFIX", "always",
                  "any two replicas' executed logs are prefixes of one another",
-                 explain_prefix),
-        Property("MP-AT-MOST-ONCE", "always", lambda s: not twice(s),
-                 "no replica executes a command twice", explain_twice),
-        Property("MP-PROMISE", "always", lambda s: not broken_promises(s),
-                 "no acceptor accepts in a ballot below its promise", explain_promise),
-        Property("MP-CHOSEN-STABLE", "always", lambda s: not unstable(s),
+                 log_prefix, explain_prefix),
+    PropertySpec("MP-AT-MOST-ONCE", "always", "no replica executes a command twice",
+                 at_most_once, explain_twice),
+    PropertySpec("MP-PROMISE", "always", "no acceptor accepts in a ballot below its promise",
+                 promise_kept, explain_promise),
+    PropertySpec("MP-CHOSEN-STABLE", "always",
                  "once a value is chosen in a slot, every Accept for that slot at a "
-                 "higher ballot carries that value", explain_stable),
-        Property("MP-EXECUTED-CHOSEN", "always", lambda s: not unchosen_entries(s),
+                 "higher ballot carries that value", chosen_stable, explain_stable),
+    PropertySpec("MP-EXECUTED-CHOSEN", "always",
                  "replicas execute only chosen values: each log entry is a value chosen "
-                 "in its slot (a no-op may stand for a duplicate)", explain_unchosen),
-        Property("MP-ALL-EXECUTED", "sometimes", all_executed,
+                 "in its slot (a no-op may stand for a duplicate)",
+                 executed_chosen, explain_unchosen),
+    PropertySpec("MP-ALL-EXECUTED", "sometimes",
                  "every command is executed by every live replica (every command that "
-                 "fits, with fewer slots than commands)"),
-    ]
+                 "fits, with fewer slots than commands)", all_executed),
+)
+
+
+def make_properties(n: int, slots: int, commands: int, quorum_size: int) -> list[Property]:
+    consts = Consts(n, frozenset(range(commands)) | {NOOP}, min(commands, slots),
+                    last_state(lambda s: chosen(s, quorum_size)))
+    return bind(PROPERTIES, consts)

@@ -24,154 +24,188 @@ when, besides, 2f + 1 matching COMMITs exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from ...checker.model import Property
 from ..common.ids import NONE, replica_name
+from ..common.properties import PropertySpec, bind, last_state
 from .actions import Index, Setup, committed_local, prepared_at
 from .messages import CM, client_name, digest_name
 from .state import PbftState, result_of
 
 
-def make_properties(c: Setup) -> list[Property]:
-    # The explanations run one after another on a violating state; they share its
-    # Index. The checks themselves (below) read `msgs` directly.
-    last: list = [None, None]
+@dataclass(frozen=True, slots=True)
+class Consts:
+    """What the properties read besides the state: the model's constants, and the
+    Index of the state at hand. The explanations run one after another on a violating
+    state and share its Index; the checks themselves read `msgs` directly."""
 
-    def index(s: PbftState) -> Index:
-        if last[0] is not s:
-            last[0], last[1] = s, Index(s.msgs)
-        return last[1]
+    setup: Setup
+    # COMMITs that make a correct replica committed-local besides the faulty
+    # replicas' (see `agreement`).
+    need: int
+    index: Callable[[PbftState], Index]  # once per state
 
-    def dn(d: int) -> str:
-        return digest_name(d, c.requests)
 
-    def decisions(s: PbftState, want_commit: bool) -> dict[tuple, dict[int, list]]:
-        """(n,) or (v, n) -> digest -> [(replica, view)] of correct replicas that are
-        committed-local (want_commit) or prepared for it."""
-        ix = index(s)
-        out: dict[tuple, dict[int, list]] = {}
-        for i in c.correct:
-            held = committed_local(c, ix, i) if want_commit else prepared_at(ix, i)
-            for v, n, d in held:
-                key = (n,) if want_commit else (v, n)
-                out.setdefault(key, {}).setdefault(d, []).append((i, v))
-        return out
+def dn(c: Consts, d: int) -> str:
+    return digest_name(d, c.setup.requests)
 
-    def split(s: PbftState, want_commit: bool) -> list[tuple]:
-        return sorted(k for k, ds in decisions(s, want_commit).items() if len(ds) > 1)
 
-    # The hot path: every COMMIT in `msgs` is a correct replica's, so its sender is
-    # prepared for it, and committed-local once 2f + 1 matching commits exist.
-    need = c.commit_need - c.nf
+# -- PBFT-AGREEMENT and PBFT-PREPARED-UNIQUE: the invariants of §4.2 -------------------
 
-    def agreement(s: PbftState) -> bool:
-        count: dict[tuple, int] = {}
-        for m in s.msgs:
-            if m[0] == CM:
-                key = m[1:4]
-                count[key] = count.get(key, 0) + 1
-        decided: dict[int, int] = {}
-        for (_, n, d), k in count.items():
-            if k >= need and decided.setdefault(n, d) != d:
-                return False
-        return True
 
-    def prepared_unique(s: PbftState) -> bool:
-        seen: dict[tuple[int, int], int] = {}
-        for m in s.msgs:
-            if m[0] == CM and seen.setdefault(m[1:3], m[3]) != m[3]:
-                return False
-        return True
+def agreement(c: Consts, s: PbftState) -> bool:
+    """The hot path: every COMMIT in `msgs` is a correct replica's, so its sender is
+    prepared for it, and committed-local once 2f + 1 matching commits exist."""
+    count: dict[tuple, int] = {}
+    for m in s.msgs:
+        if m[0] == CM:
+            key = m[1:4]
+            count[key] = count.get(key, 0) + 1
+    need = c.need
+    decided: dict[int, int] = {}
+    for (_, n, d), k in count.items():
+        if k >= need and decided.setdefault(n, d) != d:
+            return False
+    return True
 
-    def explain_split(s: PbftState, want_commit: bool) -> str:
-        key = split(s, want_commit)[0]
-        ds = decisions(s, want_commit)[key]
-        parts = [
-            f"{dn(d)} at {', '.join(f'{replica_name(i)} (view {v})' for i, v in who)}"
-            for d, who in sorted(ds.items())
-        ]
-        if want_commit:
-            head = f"sequence number {key[0]} committed with different requests: "
-        else:
-            head = f"view {key[0]}, sequence number {key[1]} prepared with different digests: "
-        return head + "; ".join(parts)
 
-    def invalid_executions(s: PbftState) -> list[tuple[int, int, int]]:
-        return [
-            (i, n, d)
-            for i in c.correct
-            for n, d in enumerate(s.executed[i], 1)
-            if d == c.forged
-        ]
+def prepared_unique(c: Consts, s: PbftState) -> bool:
+    seen: dict[tuple[int, int], int] = {}
+    for m in s.msgs:
+        if m[0] == CM and seen.setdefault(m[1:3], m[3]) != m[3]:
+            return False
+    return True
 
-    def explain_validity(s: PbftState) -> str:
-        i, n, d = invalid_executions(s)[0]
-        return (
-            f"{replica_name(i)} executed {dn(d)} at sequence number {n}, a request no "
-            "client issued"
-        )
 
-    def bad_replies(s: PbftState) -> list[str]:
-        out = []
-        for client, res in enumerate(s.accepted):
-            if res == NONE:
-                continue
-            got = {i: result_of(s.executed[i], client, c.null) for i in c.correct}
-            others = sorted((i, r) for i, r in got.items() if r not in (NONE, res))
-            if others:
-                i, r = others[0]
-                out.append(
-                    f"client {client_name(client)} accepted result {res}, but "
-                    f"{replica_name(i)}'s execution gives {r}"
-                )
-            elif res not in got.values():
-                out.append(
-                    f"client {client_name(client)} accepted result {res} for "
-                    f"{dn(client)}, which no correct replica has executed with that result"
-                )
-        return out
+def decisions(c: Consts, s: PbftState, want_commit: bool) -> dict[tuple, dict[int, list]]:
+    """(n,) or (v, n) -> digest -> [(replica, view)] of correct replicas that are
+    committed-local (want_commit) or prepared for it."""
+    ix = c.index(s)
+    setup = c.setup
+    out: dict[tuple, dict[int, list]] = {}
+    for i in setup.correct:
+        held = committed_local(setup, ix, i) if want_commit else prepared_at(ix, i)
+        for v, n, d in held:
+            key = (n,) if want_commit else (v, n)
+            out.setdefault(key, {}).setdefault(d, []).append((i, v))
+    return out
 
-    return [
-        Property(
-            "PBFT-AGREEMENT",
-            "always",
-            agreement,
-            "no two correct replicas commit different requests at one sequence number, "
-            "in any views",
-            lambda s: explain_split(s, True),
-        ),
-        Property(
-            "PBFT-PREPARED-UNIQUE",
-            "always",
-            prepared_unique,
-            "within one view, correct replicas never prepare two digests for one "
-            "sequence number",
-            lambda s: explain_split(s, False),
-        ),
-        Property(
-            "PBFT-VALIDITY",
-            "always",
-            lambda s: not invalid_executions(s),
-            "correct replicas execute only requests some client issued",
-            explain_validity,
-        ),
-        Property(
-            "PBFT-CLIENT",
-            "always",
-            lambda s: not bad_replies(s),
-            "no client accepts a result that disagrees with the sequential execution "
-            "of the committed requests",
-            lambda s: bad_replies(s)[0],
-        ),
-        Property(
-            "PBFT-ACCEPTED",
-            "sometimes",
-            lambda s: any(r != NONE for r in s.accepted),
-            "a request is executed and its client accepts the result",
-        ),
-        Property(
-            "PBFT-VIEW-CHANGE",
-            "sometimes",
-            lambda s: any(s.view[i] > 0 and not s.changing[i] for i in c.correct),
-            "a view change completes: a correct replica enters a view after view 0",
-        ),
+
+def explain_split(c: Consts, s: PbftState, want_commit: bool) -> str:
+    ds_by_key = decisions(c, s, want_commit)
+    key = sorted(k for k, ds in ds_by_key.items() if len(ds) > 1)[0]
+    parts = [
+        f"{dn(c, d)} at {', '.join(f'{replica_name(i)} (view {v})' for i, v in who)}"
+        for d, who in sorted(ds_by_key[key].items())
     ]
+    if want_commit:
+        head = f"sequence number {key[0]} committed with different requests: "
+    else:
+        head = f"view {key[0]}, sequence number {key[1]} prepared with different digests: "
+    return head + "; ".join(parts)
+
+
+def explain_agreement(c: Consts, s: PbftState) -> str:
+    return explain_split(c, s, True)
+
+
+def explain_prepared(c: Consts, s: PbftState) -> str:
+    return explain_split(c, s, False)
+
+
+# -- PBFT-VALIDITY: only requests a client signed are executed -------------------------
+
+
+def invalid_executions(c: Consts, s: PbftState) -> list[tuple[int, int, int]]:
+    forged = c.setup.forged
+    return [
+        (i, n, d)
+        for i in c.setup.correct
+        for n, d in enumerate(s.executed[i], 1)
+        if d == forged
+    ]
+
+
+def validity(c: Consts, s: PbftState) -> bool:
+    return not invalid_executions(c, s)
+
+
+def explain_validity(c: Consts, s: PbftState) -> str:
+    i, n, d = invalid_executions(c, s)[0]
+    return (
+        f"{replica_name(i)} executed {dn(c, d)} at sequence number {n}, a request no "
+        "client issued"
+    )
+
+
+# -- PBFT-CLIENT: an accepted result is the sequential execution's (§4.1) --------------
+
+
+def bad_replies(c: Consts, s: PbftState) -> list[str]:
+    setup = c.setup
+    out = []
+    for client, res in enumerate(s.accepted):
+        if res == NONE:
+            continue
+        got = {i: result_of(s.executed[i], client, setup.null) for i in setup.correct}
+        others = sorted((i, r) for i, r in got.items() if r not in (NONE, res))
+        if others:
+            i, r = others[0]
+            out.append(
+                f"client {client_name(client)} accepted result {res}, but "
+                f"{replica_name(i)}'s execution gives {r}"
+            )
+        elif res not in got.values():
+            out.append(
+                f"client {client_name(client)} accepted result {res} for "
+                f"{dn(c, client)}, which no correct replica has executed with that result"
+            )
+    return out
+
+
+def client_result(c: Consts, s: PbftState) -> bool:
+    return not bad_replies(c, s)
+
+
+def explain_client(c: Consts, s: PbftState) -> str:
+    return bad_replies(c, s)[0]
+
+
+# -- PBFT-ACCEPTED and PBFT-VIEW-CHANGE (sometimes): the model is not vacuous ----------
+
+
+def some_result_accepted(c: Consts, s: PbftState) -> bool:
+    return any(r != NONE for r in s.accepted)
+
+
+def view_change_completes(c: Consts, s: PbftState) -> bool:
+    return any(s.view[i] > 0 and not s.changing[i] for i in c.setup.correct)
+
+
+PROPERTIES: tuple[PropertySpec[PbftState], ...] = (
+    PropertySpec("PBFT-AGREEMENT", "always",
+                 "no two correct replicas commit different requests at one sequence number, "
+                 "in any views", agreement, explain_agreement),
+    PropertySpec("PBFT-PREPARED-UNIQUE", "always",
+                 "within one view, correct replicas never prepare two digests for one "
+                 "sequence number", prepared_unique, explain_prepared),
+    PropertySpec("PBFT-VALIDITY", "always",
+                 "correct replicas execute only requests some client issued",
+                 validity, explain_validity),
+    PropertySpec("PBFT-CLIENT", "always",
+                 "no client accepts a result that disagrees with the sequential execution "
+                 "of the committed requests", client_result, explain_client),
+    PropertySpec("PBFT-ACCEPTED", "sometimes",
+                 "a request is executed and its client accepts the result",
+                 some_result_accepted),
+    PropertySpec("PBFT-VIEW-CHANGE", "sometimes",
+                 "a view change completes: a correct replica enters a view after view 0",
+                 view_change_completes),
+)
+
+
+def make_properties(setup: Setup) -> list[Property]:
+    index = last_state(lambda s: Index(s.msgs))
+    return bind(PROPERTIES, Consts(setup, setup.commit_need - setup.nf, index))
