@@ -1,8 +1,11 @@
 """Every protocol smrcheck knows, in one place: its model for `check`, and for traces
 its event monitor and the trace map that conformance runs through.
 
-Trace pieces are imported when a run needs them, so validating a PBFT run never
-loads the MultiPaxos model. Which model a trace is checked against follows from its
+Everything is imported when it is used: `MODELS` names each model's spec module and
+loads it on first lookup, so checking PBFT never loads the MultiPaxos model, and
+validating a PBFT run loads neither. Listing the models (`smrcheck models`) loads
+every spec; a spec lists its property ids from its invariants' table, without
+building a model. Which model a trace is checked against follows from its
 header: a format-1 MultiPaxos run (every node a replica, phase 1 for all slots) is a
 run of the MultiPaxos model; a format-2 run may separate proposers, acceptors and
 learners and run phase 1 per slot, which is one single-decree Paxos instance per slot
@@ -11,17 +14,32 @@ learners and run phase 1 per slot, which is one single-decree Paxos instance per
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from importlib import import_module
 from typing import Any
 
 from ..checker.errors import UsageError
 from ..checker.model import ModelSpec
 from ..checker.conformance import Conformance, OutsideModel
-from .multipaxos.spec import SPEC as MULTIPAXOS
-from .paxos.spec import SPEC as PAXOS
-from .pbft.spec import SPEC as PBFT
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (PAXOS, MULTIPAXOS, PBFT)}
+# model name -> the module whose SPEC describes it, in the order `smrcheck models` lists
+SPECS = {"paxos": "paxos.spec", "multipaxos": "multipaxos.spec", "pbft": "pbft.spec"}
+
+
+class _Specs(Mapping[str, ModelSpec]):
+    """The models by name; a model's modules are imported at its first lookup."""
+
+    def __getitem__(self, name: str) -> ModelSpec:
+        return import_module(f".{SPECS[name]}", __package__).SPEC
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SPECS)
+
+    def __len__(self) -> int:
+        return len(SPECS)
+
+
+MODELS: Mapping[str, ModelSpec] = _Specs()
 
 # protocol -> (monitor module, monitor class)
 MONITORS = {"multipaxos": ("multipaxos.monitor", "MultiPaxosMonitor"),

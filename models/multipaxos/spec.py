@@ -27,9 +27,10 @@ from typing import Any
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
 from ..common.ids import replica_name
+from ..common.properties import ids
 from ..common.quorums import EXAMPLES, QuorumSystem, Threshold, parse, threshold
 from . import actions as act
-from .invariants import make_properties
+from .invariants import PROPERTIES, make_properties
 from .messages import format_message, value_name
 from .mutants import MUTANTS, rules_for
 from .network import DUP_DEFAULT, NETWORKS, Network
@@ -148,7 +149,7 @@ SPEC = ModelSpec(
     ),
     mutants=MUTANTS.infos(),
     build=build,
-    property_ids=tuple(p.id for p in make_properties(3, 2, 2, 2)),
+    property_ids=ids(PROPERTIES),
     notes="networks: sent-set (default), bag, fifo; bag and fifo learners read 2b "
           "messages from the sent set",
 )

@@ -18,9 +18,10 @@ from typing import Any
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
 from ..common.ids import acceptor_name, node_set, value_name
+from ..common.properties import ids
 from ..common.quorums import EXAMPLES, QuorumSystem, parse
 from . import actions as act
-from .invariants import make_properties
+from .invariants import PROPERTIES, make_properties
 from .mutants import MUTANTS, rules_for
 from .state import PaxosState, describe, initial
 
@@ -100,5 +101,5 @@ SPEC = ModelSpec(
     ),
     mutants=MUTANTS.infos(),
     build=build,
-    property_ids=tuple(p.id for p in make_properties((), ())),
+    property_ids=ids(PROPERTIES),
 )

@@ -22,9 +22,10 @@ from typing import Any
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
 from ..common.ids import replica_name
+from ..common.properties import ids
 from ..common.quorums import QuorumSystem
 from . import actions as act
-from .invariants import make_properties
+from .invariants import PROPERTIES, make_properties
 from .mutants import MUTANTS, rules_for
 from .messages import client_name, digest_name
 from .state import PbftState, describe, initial
@@ -191,7 +192,7 @@ SPEC = ModelSpec(
     ),
     mutants=MUTANTS.infos(),
     build=build,
-    property_ids=tuple(p.id for p in make_properties(act.Setup(4, 1, frozenset({0}), 2, 1, 1))),
+    property_ids=ids(PROPERTIES),
     notes=(
         "Checkpoints and garbage collection are left out: the low water mark stays 0, "
         "max_seq replaces the high water mark, and NEW-VIEW's min-s is 0. Replies are "
