@@ -13,6 +13,7 @@ import gc
 import resource
 import time
 from collections.abc import Hashable
+from types import ModuleType
 from typing import Any
 
 from ..model import Model
@@ -52,7 +53,8 @@ def check(
     return _result(ctx, outcome, seconds, name, dict(params or {}), mutant)
 
 
-def _strategy(options: Options) -> Any:
+def _strategy(options: Options) -> ModuleType:
+    """The module whose `run(ctx) -> Outcome` does the search."""
     chosen = options.strategy.name
     if chosen == "bfs":
         return parallel if options.distribution.partitioned else bfs

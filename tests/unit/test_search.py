@@ -118,3 +118,62 @@ def test_combinations_are_refused_after_the_properties_are_known():
     with pytest.raises(UsageError, match="unknown property 'NOPE'"):
         check(model, Options(strategy=Strategy("dfs"), distribution=Distribution(2),
                              properties=["NOPE"]))
+
+
+class Tree:
+    """s -> 2s, 2s+1 below 64: every state new, fingerprints the states themselves."""
+
+    def init_states(self):
+        return [1]
+
+    def actions(self, s):
+        return [("L",), ("R",)] if s < 64 else []
+
+    def next_state(self, s, a):
+        return 2 * s + (a[0] == "R")
+
+    def properties(self):
+        from smrcheck.checker.model import Property
+
+        return [Property("SMALL", "always", lambda s: s < 10, "below 10"),
+                Property("EVEN-GOAL", "sometimes", lambda s: s == 8, "reach 8")]
+
+
+def test_one_expansion_loop_stops_where_its_caps_say():
+    from smrcheck.checker.search.expand import Levels
+
+    counters = Counters()
+    levels = Levels(Tree(), hash, counters)
+    level = [(s, s) for s in (4, 5, 6, 7)]
+    levels.start(level)
+    walk = iter(level)
+    batch: list = []
+    # One process: a batch ends after `states` expanded or `candidates` held.
+    assert levels.expand(walk, [batch], states=1) == (1, False)
+    assert [c[0] for c in batch] == [8, 9]
+    assert levels.expand(walk, [batch], candidates=3) == (2, False)
+    # Workers: candidates go to their owners (f mod 2), a round ends on `generated`.
+    owners: list = [[], []]
+    assert levels.expand(walk, owners, generated=100) == (1, True)
+    assert [[c[0] for c in o] for o in owners] == [[14], [15]]
+    assert levels.expand(walk, owners) == (0, True)
+    assert counters.generated == {"L": 4, "R": 4} and counters.new == {}
+
+
+def test_accept_stops_at_a_violation_or_goes_on():
+    from smrcheck.checker.search.core import Goals
+    from smrcheck.checker.search.expand import Levels
+
+    model = Tree()
+    invariants = [p for p in model.properties() if p.kind == "always"]
+    held = [(s, s, s // 2, "L" if s % 2 == 0 else "R") for s in (8, 9, 10, 11)]
+    for stop, counted in ((True, {"L": 2, "R": 1}), (False, {"L": 2, "R": 2})):
+        counters, queued = Counters(), []
+        goals = Goals(p for p in model.properties() if p.kind == "sometimes")
+        levels = Levels(model, hash, counters)
+        levels.start([])
+        hit = levels.accept(held, [0, 1, 2, 3], invariants, goals, queued, stop)
+        # 10 is the first state to break SMALL; it reaches no goal, 8 did.
+        assert hit == (0, 10, 10)
+        assert counters.new == counted and goals.reached == ["EVEN-GOAL"]
+        assert [fp for fp, _ in queued] == [8, 9, 10, 11][:sum(counted.values())]
