@@ -173,7 +173,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--worst", action="store_true", help="only the one-key worst case")
-    ap.add_argument("--worst-ops", type=int, default=1000)
+    ap.add_argument("--worst-ops", type=int, default=500)
     ap.add_argument("--max-steps", type=int, default=10_000_000,
                     help="search budget of the worst case (the others run unbounded)")
     ap.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -46,7 +46,13 @@ state), the placed-pending sets seen there and skips any superset of one; and pl
 an operation right after a pending one is skipped when placing it instead of that one
 reaches the same state (a sibling with one pending placed less). Without these, crashed
 clients multiply every detour of the search by the subsets of their operations
-(a history with 10 crashed writers and a bad read: 365,618 steps before, 6,272 after). Two more reductions keep
+(a history with 10 crashed writers and a bad read: 365,618 steps before, 6,272 after).
+Pending appends are not overwritten, so sequences of them still multiply at every
+dead end of a detour; a key with pending operations is therefore first searched
+placing at most one in a row between completed ones (`_check_one`), which finds the
+linearization of most histories with crashes (10^5 operations on 10 keys, 1%
+crashed: 1.6 million steps, against no answer within 3 million per key), and only
+when that finds none, fully. Two more reductions keep
 the search from branching where no choice exists: a completed read-only operation
 (`Spec.read_only`) that fits is placed without a choice point (if any order extends
 the prefix, one extends it with that read first), and the cache makes every other
@@ -531,11 +537,13 @@ class _Outcome:
 
 def _search(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int]],
             budget: int | None, *, collect: bool = False, explain: bool = False,
-            max_ends: int = 64) -> _Outcome:
+            max_ends: int = 64, max_chain: int = 0) -> _Outcome:
     """Wing-Gong-Lowe over `ops` (sorted by call, then id) from each start (state,
     placed-pending bitset). `collect`: enumerate the configurations in which every
     completed operation is placed (up to `max_ends`, else status "budget") instead of
-    stopping at the first. `explain`: keep the deepest dead end.
+    stopping at the first. `explain`: keep the deepest dead end. `max_chain`: place at
+    most that many pending operations in a row (0: no bound); such a search is not
+    complete, but what it finds is a linearization.
 
     Candidates are tried completed ones first, in call order, then pending ones
     invoked before the first return still in the list (`block`). Any order is
@@ -626,6 +634,12 @@ def _search(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int
                         # pending ones invoked before it.
                         block = entry
                         entry = phead.next
+                    if max_chain and entry is not None and stack and stack[-1][0].pbit:
+                        j = len(stack) - 1
+                        while j >= 0 and stack[j][0].pbit:
+                            j -= 1
+                        if len(stack) - 1 - j >= max_chain:
+                            entry = None  # no longer chain of pending operations here
                     if entry is not None and entry.pos < block.pos:  # a pending candidate
                         _, new_state = apply(state, entry.inp)
                         np = plin | entry.pbit
@@ -789,7 +803,7 @@ def check(spec: Any, operations: Iterable[Operation], *, max_steps: int | None =
     first_failing: tuple[Any, list[Operation]] | None = None
     for index, (key, part) in enumerate(groups):
         groups[index] = (key, [])  # one key's list and search at a time, then freed
-        outcome = _search(spec, part, [(spec.init(), 0)], max_steps)
+        outcome = _check_one(spec, part, max_steps)
         result.steps += outcome.steps
         if outcome.status == "fail":
             result.failing_keys.append(describe_key(key))
@@ -803,6 +817,26 @@ def check(spec: Any, operations: Iterable[Operation], *, max_steps: int | None =
     elif result.incomplete_keys:
         result.result = "incomplete"
     return result
+
+
+def _check_one(spec: Any, part: list[Operation], max_steps: int | None) -> _Outcome:
+    """One key's verdict. With pending operations, first a search that places at most
+    one of them between two completed ones: it finds the linearizations of most
+    histories with crashed clients fast, and a linearization it finds is one. Only if
+    it finds none, the full search (the only one whose "no" is a proof). Both share
+    `max_steps`, the first taking at most half."""
+    starts = [(spec.init(), 0)]
+    if not any(op.ret is None for op in part):
+        return _search(spec, part, starts, max_steps)
+    quick = _search(spec, part, starts, None if max_steps is None else max_steps // 2,
+                    max_chain=1)
+    if quick.status == "ok":
+        return quick
+    left = None if max_steps is None else max_steps - quick.steps
+    full = _search(spec, part, starts, left) if left is None or left > 0 else quick
+    if full is not quick:
+        full.steps += quick.steps
+    return full
 
 
 # ---------------------------------------------------------------------------------

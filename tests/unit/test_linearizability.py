@@ -169,6 +169,17 @@ def test_crashed_writers_do_not_blow_up_a_violation_either():
     assert "p1, p2, p3, p4, p5, p6, p7, p8 and 1 more fit there" in v.explanation.message
 
 
+def test_two_crashed_appends_in_a_row_are_found_by_the_full_search():
+    """The first search places at most one pending operation between completed ones;
+    a read that saw two crashed appends needs the full one."""
+    ops = [op("a", KV.parse("append k a"), 0), op("b", KV.parse("append k b"), 1),
+           op("r", KV.parse("get k"), 5, 6, "ab")]
+    from smrcheck.checker.linearizability import _search
+    assert _search(KV, ops, [("", 0)], None, max_chain=1).status == "fail"
+    assert _search(KV, ops, [("", 0)], None).status == "ok"
+    assert check(KV, ops).ok
+
+
 def test_empty_and_pending_only_histories():
     assert check(REG, []).ok
     assert check(REG, [op("w", W(1), 0)]).ok
