@@ -60,6 +60,9 @@ MODELS_MAY_IMPORT_FROM_CHECKER = {
     "smrcheck.checker.model": "the Model protocol, Property, ModelSpec a model implements",
     "smrcheck.checker.errors": "the one error hierarchy (UsageError for bad parameters)",
     "smrcheck.checker.conformance": "the monitor and trace-map contracts, not the validator",
+    "smrcheck.checker.linearizability": "the sequential-spec contract a service's model "
+                                        "implements (Spec), and the history checker the "
+                                        "service monitor runs at the end of a run",
 }
 # Of models/, impl/ may import only the words the replicas share with the models.
 IMPL_VOCABULARY_PACKAGES = ("smrcheck.models.common",)  # ids, quorum systems, roles
