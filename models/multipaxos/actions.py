@@ -1,4 +1,4 @@
-"""The steps of MultiPaxos (Paxos Made Simple §3), one function each.
+"""The steps of MultiPaxos (Paxos Made Simple §3), each a guard beside its effect.
 
 §3 builds a replicated state machine from a sequence of Paxos instances, one per log
 slot, run by a distinguished leader. Each step below is a step of §2's algorithm
@@ -53,17 +53,23 @@ The network is a parameter (`network`): each step receives at most one message
 network decides what is receivable and what sending and receiving do to the messages
 in flight; with bag and fifo its own Drop and Duplicate steps interleave with these.
 
-`enabled_actions` lists every enabled step with its witnesses, each function computes
-the effect. Mutants flip one `Rules` switch; the code path is the same.
+Each step is a guard (`*_enabled`, which appends the step's enabled witnesses to
+`out`) beside its effect, enabling condition first as in Paxos.tla; `step` refuses
+an action it does not know. Mutants flip one `Rules` switch; the code path is the same.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Collection
 
 from ..common.ids import NONE
 from .messages import NOOP, P1A, P1B, P2A, P2B
 from .mutants import Rules
 from .network import Network
 from .state import CATCHING_UP, DOWN, UP, Accepted, MPState, set_at
+
+Acceptances = dict[tuple[int, int, int], set[int]]  # (slot, ballot, value) -> acceptors
+Promises = dict[int, dict[int, Accepted]]  # ballot -> acceptor -> its 1b's report
 
 
 class Config:
@@ -81,6 +87,14 @@ class Config:
         self.empty: Accepted = ((NONE, NONE),) * slots
         self.net = Network("sent-set", n) if net is None else net
 
+    def chooses(self, acceptors: Collection[int]) -> bool:
+        """Whether `acceptors`, having accepted one value in one ballot, chose it: a
+        phase-2 quorum (§2.3), by size, as `spec._size_quorums` makes every quorum."""
+        return len(acceptors) >= self.quorum_size
+
+
+# -- what the steps share ---------------------------------------------------------------
+
 
 def sent(s: MPState, src: int, dsts, msgs: list[tuple], cfg: Config) -> tuple:
     """s.net with each of msgs sent from src to each of dsts."""
@@ -96,9 +110,23 @@ def received(s: MPState, dst: int, m: tuple, cfg: Config) -> MPState:
     return s._replace(net=cfg.net.receive(s.net, dst, m, s.owner))
 
 
-def seen(s: MPState, r: int) -> int:
-    """The highest ballot r knows of: its promise, or the ballot it led."""
-    return max(s.max_bal[r], s.lead[r])
+def classify(msgs, acceptances: Acceptances | None = None) -> tuple:
+    """The 1a ballots, the 1b reports and the (ballot, slot, value) of the 2a messages
+    among `msgs`; 2b messages go into `acceptances` when it is given."""
+    one_a: set[int] = set()
+    promises: Promises = {}
+    two_a: list[tuple[int, int, int]] = []
+    for m in msgs:
+        kind = m[0]
+        if kind == P1A:
+            one_a.add(m[1])
+        elif kind == P1B:
+            promises.setdefault(m[2], {})[m[1]] = m[3]
+        elif kind == P2A:
+            two_a.append(m[1:])
+        elif acceptances is not None:
+            acceptances.setdefault((m[3], m[2], m[4]), set()).add(m[1])
+    return one_a, promises, two_a
 
 
 def collecting(s: MPState, b: int) -> bool:
@@ -111,10 +139,16 @@ def collecting(s: MPState, b: int) -> bool:
     return s.up[o] != DOWN and s.lead[o] == b and s.next_slot[o] == NONE
 
 
-def report(accepted: Accepted, b: int, rules: Rules) -> Accepted:
-    if rules.report_vote_ballot:
-        return accepted
-    return tuple((b, vv) for _, vv in accepted)
+# -- Prepare(r, b) ----------------------------------------------------------------------
+
+
+def prepare_enabled(s: MPState, r: int, cfg: Config, out: list[tuple]) -> None:
+    """Any ballot no replica has claimed, above every ballot r has seen (its promise,
+    and the ballot it led)."""
+    owner = s.owner
+    for b in range(max(s.max_bal[r], s.lead[r]) + 1, cfg.max_round):
+        if owner[b] == NONE:
+            out.append(("Prepare", r, b))
 
 
 def prepare(s: MPState, r: int, b: int, cfg: Config) -> MPState:
@@ -138,6 +172,23 @@ def prepare(s: MPState, r: int, b: int, cfg: Config) -> MPState:
     )
 
 
+# -- Promise(a, b) ----------------------------------------------------------------------
+
+
+def promise_enabled(s: MPState, a: int, one_a: set[int], out: list[tuple]) -> None:
+    """A 1a that a can receive, above its promise, from a leader still in phase 1."""
+    mb = s.max_bal[a]
+    for b in sorted(one_a):
+        if b > mb and collecting(s, b):
+            out.append(("Promise", a, b))
+
+
+def report(accepted: Accepted, b: int, rules: Rules) -> Accepted:
+    if rules.report_vote_ballot:
+        return accepted
+    return tuple((b, vv) for _, vv in accepted)
+
+
 def promise(s: MPState, a: int, b: int, cfg: Config) -> MPState:
     s = received(s, a, (P1A, b), cfg)
     one_b = (P1B, a, b, report(s.accepted[a], b, cfg.rules))
@@ -146,6 +197,21 @@ def promise(s: MPState, a: int, b: int, cfg: Config) -> MPState:
         msgs=s.msgs | {one_b},
         net=sent(s, a, (s.owner[b],), [one_b], cfg),
     )
+
+
+# -- Lead(r, Q) -------------------------------------------------------------------------
+
+
+def lead_enabled(s: MPState, r: int, promises: Promises, cfg: Config, out: list) -> None:
+    """r is in phase 1 of its ballot and can receive the promises of a phase-1 quorum
+    Q; the values it will re-propose are part of the action, for the reader."""
+    mine = s.lead[r]
+    if mine == NONE or s.next_slot[r] != NONE:
+        return
+    reports = promises.get(mine, {})
+    for q in cfg.quorums:
+        if all(a in reports for a in q):
+            out.append(("Lead", r, q, recovered_values([reports[a] for a in q], cfg)))
 
 
 def recovered_values(reports: list[Accepted], cfg: Config) -> tuple[int, ...]:
@@ -185,6 +251,35 @@ def lead(s: MPState, r: int, values: tuple[int, ...], cfg: Config,
     )
 
 
+def lead_step(s: MPState, r: int, quorum: tuple[int, ...], values: tuple[int, ...],
+              cfg: Config) -> MPState:
+    """Lead as `step` applies it: with bag and fifo the quorum's 1bs are received."""
+    if cfg.net.sent_set:
+        return lead(s, r, values, cfg)
+    b = s.lead[r]
+    reports = {m[1]: m for m in cfg.net.inbox(s.net, r) if m[0] == P1B and m[2] == b}
+    return lead(s, r, values, cfg, tuple(reports[a] for a in quorum))
+
+
+# -- Propose(r, c) ----------------------------------------------------------------------
+
+
+def propose_enabled(s: MPState, r: int, proposed: list[tuple[int, int, int]],
+                    cfg: Config, out: list[tuple]) -> None:
+    """r is a stable leader with a free slot, and c a command it has not proposed in
+    its ballot; `proposed`: every 2a sent, as (ballot, slot, value)."""
+    mine, slot = s.lead[r], s.next_slot[r]
+    if mine == NONE or slot == NONE or slot >= cfg.slots:
+        return
+    # What it re-proposed from its phase 1 (below `fresh`) it does not check: nothing
+    # says that was chosen (so a command may be chosen twice, and run once).
+    first = s.fresh[r]
+    taken = {v for bb, sl, v in proposed if bb == mine and sl >= first}
+    for c in range(cfg.commands):
+        if c not in taken:
+            out.append(("Propose", r, c))
+
+
 def propose(s: MPState, r: int, c: int, cfg: Config) -> MPState:
     slot = s.next_slot[r]
     two_a = (P2A, s.lead[r], slot, c)
@@ -193,6 +288,19 @@ def propose(s: MPState, r: int, c: int, cfg: Config) -> MPState:
         msgs=s.msgs | {two_a},
         net=sent(s, r, range(cfg.n), [two_a], cfg),
     )
+
+
+# -- Accept(a, b, slot, v) --------------------------------------------------------------
+
+
+def accept_enabled(s: MPState, a: int, two_a: list[tuple[int, int, int]], cfg: Config,
+                   out: list[tuple]) -> None:
+    """A 2a that a can receive, at or above its promise, that it has not accepted."""
+    mb, acc = s.max_bal[a], s.accepted[a]
+    keep_promise = cfg.rules.respect_promise
+    for b, slot, v in two_a:
+        if (b >= mb or not keep_promise) and acc[slot] != (b, v):
+            out.append(("Accept", a, b, slot, v))
 
 
 def accept(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
@@ -206,48 +314,42 @@ def accept(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPStat
     )
 
 
-def execute(s: MPState, r: int, v: int, cfg: Config) -> MPState:
-    log = s.log[r]
-    duplicate = v in log and cfg.rules.skip_executed
-    return s._replace(log=set_at(s.log, r, log + (NOOP if duplicate else v,)))
+def accept_and_learn(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
+    """Accept, then the prompt learners learn what it made learnable (module docstring)."""
+    t = accept(s, a, b, slot, v, cfg)
+    # Prompt replicas learned all they could before this step: only one waiting on
+    # this very slot can learn now, and (learning from one ballot) only if this accept
+    # completed a phase-2 quorum for its own ballot and value.
+    up, log = t.up, t.log
+    if not any(up[r] == UP and len(log[r]) == slot for r in range(cfg.n)):
+        return t
+    if cfg.rules.learn_one_ballot:
+        ours = {m[1] for m in t.msgs if m[0] == P2B and m[2] == b and m[3] == slot and m[4] == v}
+        if not cfg.chooses(ours):
+            return t
+    return learn_promptly(t, cfg)
 
 
-def crash(s: MPState, r: int, cfg: Config) -> MPState:
-    # A crashed replica's leadership is volatile: clearing it now, not at restart,
-    # merges states that differ only in what a dead replica would have done. Under
-    # crash-stop its acceptor state is never read again either (its messages stay in
-    # msgs, its log stays for the properties), so it is cleared too.
-    s = s._replace(
-        up=set_at(s.up, r, DOWN),
-        crashes=s.crashes + 1,
-        lead=set_at(s.lead, r, NONE),
-        next_slot=set_at(s.next_slot, r, NONE),
-        fresh=set_at(s.fresh, r, NONE),
-    )
-    if cfg.durable:
-        return s
-    return s._replace(max_bal=set_at(s.max_bal, r, NONE),
-                      accepted=set_at(s.accepted, r, cfg.empty))
+# -- learning, and Execute(r, v) ----------------------------------------------------------
 
 
-def restart(s: MPState, r: int, cfg: Config) -> MPState:
-    """Back up with acceptor state (and log) intact, to catch up at its own pace."""
-    s = s._replace(up=set_at(s.up, r, CATCHING_UP))
-    if not cfg.rules.durable_acceptor:
-        s = s._replace(max_bal=set_at(s.max_bal, r, NONE),
-                       accepted=set_at(s.accepted, r, cfg.empty))
-    return caught_up(s, r, cfg, accepted_by(s))
+def accepted_by(s: MPState) -> Acceptances:
+    """(slot, ballot, value) -> the acceptors whose 2b for it is in msgs."""
+    out: Acceptances = {}
+    for m in s.msgs:
+        if m[0] == P2B:
+            out.setdefault((m[3], m[2], m[4]), set()).add(m[1])
+    return out
 
 
-def learned(s: MPState, r: int, cfg: Config,
-            acceptances: dict[tuple[int, int, int], set[int]]) -> list[int]:
+def learned(s: MPState, r: int, cfg: Config, acceptances: Acceptances) -> list[int]:
     """The values r's learner knows are chosen in r's next slot, in value order."""
     slot = len(s.log[r])
     if slot >= cfg.slots:
         return []
     if cfg.rules.learn_one_ballot:
         return sorted({v for (sl, _, v), accs in acceptances.items()
-                       if sl == slot and len(accs) >= cfg.quorum_size})
+                       if sl == slot and cfg.chooses(accs)})
     # Mutant: one counter per (slot, value), bumped by every accept in any ballot, so
     # an acceptor that accepted v in two ballots counts twice.
     counts: dict[int, int] = {}
@@ -257,17 +359,27 @@ def learned(s: MPState, r: int, cfg: Config,
     return sorted(v for v, c in counts.items() if c >= cfg.quorum_size)
 
 
-def accepted_by(s: MPState) -> dict[tuple[int, int, int], set[int]]:
-    """(slot, ballot, value) -> the acceptors whose 2b for it is in msgs."""
-    out: dict[tuple[int, int, int], set[int]] = {}
-    for m in s.msgs:
-        if m[0] == P2B:
-            out.setdefault((m[3], m[2], m[4]), set()).add(m[1])
-    return out
+def execute_enabled(s: MPState, r: int, acceptances: Acceptances, cfg: Config,
+                    out: list[tuple]) -> None:
+    """Only a catching-up replica: a prompt one learns within Accept (module docstring)."""
+    if s.up[r] == CATCHING_UP:
+        for v in learned(s, r, cfg, acceptances):
+            out.append(("Execute", r, v))
 
 
-def caught_up(s: MPState, r: int, cfg: Config,
-              acceptances: dict[tuple[int, int, int], set[int]]) -> MPState:
+def execute(s: MPState, r: int, v: int, cfg: Config) -> MPState:
+    log = s.log[r]
+    duplicate = v in log and cfg.rules.skip_executed
+    return s._replace(log=set_at(s.log, r, log + (NOOP if duplicate else v,)))
+
+
+def execute_step(s: MPState, r: int, v: int, cfg: Config) -> MPState:
+    """Execute as `step` applies it: a replica with nothing left to learn is prompt."""
+    t = execute(s, r, v, cfg)
+    return caught_up(t, r, cfg, accepted_by(t))
+
+
+def caught_up(s: MPState, r: int, cfg: Config, acceptances: Acceptances) -> MPState:
     """A catching-up replica with nothing left to learn is prompt again."""
     if s.up[r] == CATCHING_UP and not learned(s, r, cfg, acceptances):
         return s._replace(up=set_at(s.up, r, UP))
@@ -293,115 +405,96 @@ def learn_promptly(s: MPState, cfg: Config) -> MPState:
     return s
 
 
-def _classify(msgs, acceptances: dict | None = None
-              ) -> tuple[set[int], dict[int, dict[int, Accepted]], list[tuple[int, int, int]]]:
-    """The 1a ballots, the 1b reports by ballot and acceptor, and the 2a messages among
-    `msgs`; 2b messages go into `acceptances` when it is given."""
-    one_a: set[int] = set()
-    promises: dict[int, dict[int, Accepted]] = {}
-    two_a: list[tuple[int, int, int]] = []
-    for m in msgs:
-        kind = m[0]
-        if kind == P1A:
-            one_a.add(m[1])
-        elif kind == P1B:
-            promises.setdefault(m[2], {})[m[1]] = m[3]
-        elif kind == P2A:
-            two_a.append(m[1:])
-        elif acceptances is not None:
-            acceptances.setdefault((m[3], m[2], m[4]), set()).add(m[1])
-    return one_a, promises, two_a
+# -- Crash(r) and Restart(r) --------------------------------------------------------------
+
+
+def crash_enabled(s: MPState, r: int, cfg: Config, out: list[tuple]) -> None:
+    """A live replica, while the crash budget lasts."""
+    if s.crashes < cfg.crashes:
+        out.append(("Crash", r))
+
+
+def crash(s: MPState, r: int, cfg: Config) -> MPState:
+    # A crashed replica's leadership is volatile: clearing it now, not at restart,
+    # merges states that differ only in what a dead replica would have done. Under
+    # crash-stop its acceptor state is never read again either (its messages stay in
+    # msgs, its log stays for the properties), so it is cleared too.
+    s = s._replace(
+        up=set_at(s.up, r, DOWN),
+        crashes=s.crashes + 1,
+        lead=set_at(s.lead, r, NONE),
+        next_slot=set_at(s.next_slot, r, NONE),
+        fresh=set_at(s.fresh, r, NONE),
+    )
+    if cfg.durable:
+        return s
+    return s._replace(max_bal=set_at(s.max_bal, r, NONE),
+                      accepted=set_at(s.accepted, r, cfg.empty))
+
+
+def restart_enabled(s: MPState, r: int, cfg: Config, out: list[tuple]) -> None:
+    """A crashed replica, with recovery=durable."""
+    if cfg.durable:
+        out.append(("Restart", r))
+
+
+def restart(s: MPState, r: int, cfg: Config) -> MPState:
+    """Back up with acceptor state (and log) intact, to catch up at its own pace."""
+    s = s._replace(up=set_at(s.up, r, CATCHING_UP))
+    if not cfg.rules.durable_acceptor:
+        s = s._replace(max_bal=set_at(s.max_bal, r, NONE),
+                       accepted=set_at(s.accepted, r, cfg.empty))
+    return caught_up(s, r, cfg, accepted_by(s))
+
+
+# -- the step relation ----------------------------------------------------------------------
 
 
 def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
-    """Every enabled (step, witnesses...) tuple of s, in a fixed order."""
-    acceptances: dict[tuple[int, int, int], set[int]] = {}
-    one_a, promises, two_a = _classify(s.msgs, acceptances)
+    """Every enabled (step, witnesses...) tuple of s, in a fixed order: replica by
+    replica, its steps in the order above; then the network's own steps."""
+    acceptances: Acceptances = {}
+    one_a, promises, two_a = classify(s.msgs, acceptances)
     two_a.sort()
-    rules = cfg.rules
+    proposed = two_a  # every 2a sent: what leaders proposed is their own memory
     net = cfg.net
     out: list[tuple] = []
-    mine_two_a = two_a  # what leaders proposed, from msgs: their own memory
     for r in range(cfg.n):
+        if s.up[r] == DOWN:
+            restart_enabled(s, r, cfg, out)
+            continue
         if not net.sent_set:
             # What r can receive: the network's choice, not everything ever sent.
-            one_a, promises, two_a = _classify(net.inbox(s.net, r))
-        if s.up[r] == DOWN:
-            if cfg.durable:
-                out.append(("Restart", r))
-            continue
-        for b in range(seen(s, r) + 1, cfg.max_round):
-            if s.owner[b] == NONE:
-                out.append(("Prepare", r, b))
-        mb = s.max_bal[r]
-        for bb in sorted(one_a):
-            if bb > mb and collecting(s, bb):
-                out.append(("Promise", r, bb))
-        mine = s.lead[r]
-        if mine != NONE and s.next_slot[r] == NONE:
-            reports = promises.get(mine, {})
-            for q in cfg.quorums:
-                if all(a in reports for a in q):
-                    out.append(("Lead", r, q, recovered_values([reports[a] for a in q], cfg)))
-        elif mine != NONE and s.next_slot[r] < cfg.slots:
-            # A leader proposes each client command once per ballot; what it
-            # re-proposed from its phase 1 it does not check, since nothing says
-            # that was chosen (so a command can be chosen in two slots, and
-            # replicas must execute it once).
-            first = s.fresh[r]
-            taken = {v for bb, slot, v in mine_two_a if bb == mine and slot >= first}
-            for c in range(cfg.commands):
-                if c not in taken:
-                    out.append(("Propose", r, c))
-        acc = s.accepted[r]
-        for bb, slot, v in two_a:
-            if (bb >= mb or not rules.respect_promise) and acc[slot] != (bb, v):
-                out.append(("Accept", r, bb, slot, v))
-        if s.up[r] == CATCHING_UP:
-            for v in learned(s, r, cfg, acceptances):
-                out.append(("Execute", r, v))
-        if s.crashes < cfg.crashes:
-            out.append(("Crash", r))
+            one_a, promises, two_a = classify(net.inbox(s.net, r))
+        prepare_enabled(s, r, cfg, out)
+        promise_enabled(s, r, one_a, out)
+        lead_enabled(s, r, promises, cfg, out)
+        propose_enabled(s, r, proposed, cfg, out)
+        accept_enabled(s, r, two_a, cfg, out)
+        execute_enabled(s, r, acceptances, cfg, out)
+        crash_enabled(s, r, cfg, out)
     if not net.sent_set:
         out += net.actions(s.net)
     return out
 
 
+# An action's effect, by its name: (state, action, constants) -> next state.
+STEPS: dict[str, Callable[[MPState, tuple, Config], MPState]] = {
+    "Prepare": lambda s, a, cfg: prepare(s, a[1], a[2], cfg),
+    "Promise": lambda s, a, cfg: promise(s, a[1], a[2], cfg),
+    "Lead": lambda s, a, cfg: lead_step(s, a[1], a[2], a[3], cfg),
+    "Propose": lambda s, a, cfg: propose(s, a[1], a[2], cfg),
+    "Accept": lambda s, a, cfg: accept_and_learn(s, a[1], a[2], a[3], a[4], cfg),
+    "Execute": lambda s, a, cfg: execute_step(s, a[1], a[2], cfg),
+    "Crash": lambda s, a, cfg: crash(s, a[1], cfg),
+    "Restart": lambda s, a, cfg: restart(s, a[1], cfg),
+    "Drop": lambda s, a, cfg: s._replace(net=cfg.net.apply(s.net, a, s.owner)),
+    "Duplicate": lambda s, a, cfg: s._replace(net=cfg.net.apply(s.net, a, s.owner)),
+}
+
+
 def step(s: MPState, a: tuple, cfg: Config) -> MPState:
-    name = a[0]
-    if name == "Accept":
-        t = accept(s, a[1], a[2], a[3], a[4], cfg)
-        # Prompt replicas have learned all they could before this step, so only one
-        # waiting on this very slot can learn more now.
-        slot, up, log = a[3], t.up, t.log
-        if not any(up[r] == UP and len(log[r]) == slot for r in range(cfg.n)):
-            return t
-        if cfg.rules.learn_one_ballot:
-            # And only if this accept completed a quorum for its own ballot and value.
-            b, v = a[2], a[4]
-            count = sum(1 for m in t.msgs
-                        if m[0] == P2B and m[2] == b and m[3] == slot and m[4] == v)
-            if count < cfg.quorum_size:
-                return t
-        return learn_promptly(t, cfg)
-    if name == "Promise":
-        return promise(s, a[1], a[2], cfg)
-    if name == "Execute":
-        t = execute(s, a[1], a[2], cfg)
-        return caught_up(t, a[1], cfg, accepted_by(t))
-    if name == "Propose":
-        return propose(s, a[1], a[2], cfg)
-    if name == "Lead":
-        if cfg.net.sent_set:
-            return lead(s, a[1], a[3], cfg)
-        b = s.lead[a[1]]
-        reports = {m[1]: m for m in cfg.net.inbox(s.net, a[1])
-                   if m[0] == P1B and m[2] == b}
-        return lead(s, a[1], a[3], cfg, tuple(reports[q] for q in a[2]))
-    if name in ("Drop", "Duplicate"):
-        return s._replace(net=cfg.net.apply(s.net, a, s.owner))
-    if name == "Prepare":
-        return prepare(s, a[1], a[2], cfg)
-    if name == "Crash":
-        return crash(s, a[1], cfg)
-    return restart(s, a[1], cfg)
+    effect = STEPS.get(a[0])
+    if effect is None:
+        raise ValueError(f"not a MultiPaxos action: {a!r}; the actions are {', '.join(STEPS)}")
+    return effect(s, a, cfg)

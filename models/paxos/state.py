@@ -24,7 +24,6 @@ from ..common.ids import NONE, acceptor_name, value_name
 from ...checker.model import FnMap, Record, TlaSet
 
 T1A, T1B, T2A, T2B = 0, 1, 2, 3
-TYPE_NAMES = ("1a", "1b", "2a", "2b")
 
 
 class PaxosState(NamedTuple):
