@@ -45,6 +45,9 @@ class ValidateResult:
     conformance_failure: ConformanceFailure | None = None
     max_frontier: int = 0
     error: str | None = None  # the input error, for invalid-input
+    # The clients' history check (KV-LINEARIZABLE), when the monitor ran one: a
+    # LinearizabilityResult (operations, keys, the failing sub-history).
+    linearizability: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +72,8 @@ class ValidateResult:
             out["conformance_failure"] = {
                 "file": c.file, "line": c.line, "event": c.event, "mapped_to": c.mapped_to,
                 "frontier_size": c.frontier_size, "states": c.states, "enabled": c.enabled}
+        if self.linearizability is not None:
+            out["linearizability"] = self.linearizability.to_json()
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -114,6 +119,7 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
     found = sorted(monitor.violations, key=lambda v: (v.file, v.line, v.property))
     conf_state = None
     warned = warnings() if warnings else []
+    warned += getattr(monitor, "warnings", ())  # a check the run logged too little for
     if conformance is not None:
         if conformance.failure is not None:
             conf_state = "fails"
@@ -130,7 +136,8 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
         seconds=seconds, properties=list(monitor.properties), violations=found,
         warnings=warned, counts=counts, conformance=conf_state,
         conformance_failure=None if conformance is None else conformance.failure,
-        max_frontier=0 if conformance is None else conformance.peak)
+        max_frontier=0 if conformance is None else conformance.peak,
+        linearizability=getattr(monitor, "summary", None))
 
 
 # -- the pipeline -----------------------------------------------------------------------
