@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--walks", type=_positive(int), default=1000, metavar="K",
                    help="simulate, swarm: number of random walks")
     c.add_argument("--property", action="append", metavar="ID",
-                   help="check only this property (repeatable)")
+                   help="check only this property (repeatable); the model's `sometimes` "
+                        "goals stay checked unless one is named or --no-goals is given")
+    c.add_argument("--no-goals", dest="goals", action="store_false",
+                   help="check no `sometimes` goal: a vacuous model then passes (warned)")
     c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
                    help="reduce by symmetry where the model defines it")
     c.add_argument("--checkpoint", metavar="DIR", help="bfs: save the search there at level starts")
@@ -177,6 +180,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     _output_folder("--html", args.html)
     model = spec.build(params, args.mutant)
     warnings = _quorum_warnings(model)
+    if not args.goals:
+        warnings.append("--no-goals: no `sometimes` goal is checked, so vacuity was not "
+                        "checked (a model where nothing can happen passes)")
     for w in warnings:
         render.warning(w)
     with render.live_progress(not args.json) as progress:
@@ -217,6 +223,7 @@ def _search_options(args: argparse.Namespace) -> Options:
         checkpointing=Checkpointing(args.checkpoint, args.checkpoint_every, args.resume),
         symmetry=args.symmetry,
         properties=args.property,
+        goals=args.goals,
     )
 
 

@@ -180,7 +180,19 @@ class Context:
                 raise UsageError(
                     f"unknown property {unknown[0]!r}; allowed: {', '.join(sorted(known))}"
                 )
-            props = [p for p in props if p.id in options.properties]
+        # Naming invariants alone keeps the model's `sometimes` goals: dropping them
+        # would let a vacuous model (nothing ever chosen) pass its invariants as OK.
+        # Naming a goal, or `goals=False`, is the user taking vacuity into their hands.
+        named = options.properties
+        keep_goals = options.goals and not any(
+            p.kind == "sometimes" and p.id in (named or ()) for p in props)
+
+        def wanted(p: Property) -> bool:
+            if p.kind == "sometimes" and keep_goals:
+                return True
+            return p.id in named if named is not None else p.kind != "sometimes"
+
+        props = [p for p in props if wanted(p)]
         self.props = props
         self.invariants = [p for p in props if p.kind == "always"]
         self.goals = Goals(p for p in props if p.kind == "sometimes")

@@ -37,6 +37,9 @@ def check(
                 "symmetry": options.symmetry,
                 # Invariants are checked in the model's order, whatever the order asked.
                 "properties": sorted(set(options.properties or []))}
+    if not options.goals:
+        # Only when off, so that checkpoints saved before the switch existed still match.
+        identity["goals"] = False
     ctx = Context(model, options, identity)
     options.check_combination()
     # States are immutable and acyclic, so the cyclic garbage collector finds nothing

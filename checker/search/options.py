@@ -106,6 +106,9 @@ class Options:
     storage: Storage = field(default_factory=Storage)
     symmetry: bool = True  # canonicalise states when the model offers `canonical`
     properties: Sequence[str] | None = None  # check only these property ids
+    # False: no `sometimes` goal is checked, so a vacuous model is not caught. Naming
+    # only invariants in `properties` keeps the goals unless this is False.
+    goals: bool = True
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 0.25  # seconds between progress calls
 
