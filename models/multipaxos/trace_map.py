@@ -86,6 +86,10 @@ What the window cannot hold is reported as outside the model, never guessed: an
 event about a slot below the window that nothing above explains, a slot more than
 `MAX_SLOTS` above the slowest (not lagging) replica's execution point, more than
 `MAX_ROUNDS` live ballots or `MAX_COMMANDS` requests in flight.
+
+Size: one mapping per event kind of the protocol (prepare, promise, accept, accepted,
+decide, execute, crash, restart) plus the window's sliding, all sharing the name-to-int
+tables of one run; split apart, each piece would need those tables passed around.
 """
 
 from __future__ import annotations

@@ -59,6 +59,9 @@ failing event changes nothing (each step checks before it writes), so the failur
 shows the state just before it; conformance ends there, as for any map. What the
 window forgets, and why, is in `window.py`; what it can no longer check yields
 `OutsideModel`, never a verdict.
+
+Size: one mapping per Paxos.tla action plus the per-slot bookkeeping (slot retirement,
+value numbering) they share; split apart, each would need the run's tables passed around.
 """
 
 from __future__ import annotations

@@ -66,6 +66,9 @@ above the last one every (not lagging) correct replica executed, more than
 mentions any more was executed by every correct replica (its client may still
 accept it: `settled`); were it ordered again it would be taken for a new one, so a
 correct primary's "each request once per view" is checked only within the window.
+
+Size: one mapping per PBFT message and event kind (§4.2 normal case, §4.4 view change,
+client replies) plus the window's sliding, all sharing the name-to-int tables of one run.
 """
 
 from __future__ import annotations
