@@ -578,9 +578,9 @@ class MultiPaxosTraceMap:
         def successors(model, s):
             if s.accepted[r][slot] == (b, v) and s.max_bal[r] == b:
                 return [s]  # accepted again (a 2a sent again): the same 2b, the same state
-            # Accept's guard in `actions.enabled_actions` (sent-set network, the correct
-            # rules), tested here rather than by listing every enabled action: this is
-            # the step most events map to.
+            # Accept's guard (`actions.accept_enabled`, on the sent-set network with the
+            # correct rules) for this one 2a, tested here rather than by listing every
+            # enabled action: this is the step most events map to.
             if s.up[r] != DOWN and two_a in s.msgs and b >= s.max_bal[r] \
                     and s.accepted[r][slot] != (b, v):
                 return [model.next_state(s, act)]
