@@ -888,11 +888,13 @@ def _violation(spec: Any, key: Any, part: list[Operation], shrink_steps: int) ->
     n = len(sub.ops)
     what = "the history" if key is None else f"key {describe_key(key)}"
     total = len(part)
-    these = (f"its {n} operations" if n == total else
-             f"this one of its {total} operations" if n == 1 else
-             f"these {n} of its {total} operations")
-    message = (f"{what} is not linearizable: no order of {these} respects both real time "
-               "and the spec")
+    if n == 1:
+        one = "its only operation" if total == 1 else f"this one of its {total} operations"
+        message = f"{what} is not linearizable: the spec cannot return what {one} returned"
+    else:
+        these = f"its {n} operations" if n == total else f"these {n} of its {total} operations"
+        message = (f"{what} is not linearizable: no order of {these} respects both real "
+                   "time and the spec")
     return Violation(
         property=getattr(spec, "property", "LINEARIZABLE"), key=describe_key(key),
         operations=views, starts=starts, before=sub.before, cut=sub.cut, context=context,

@@ -21,6 +21,7 @@ from typing import Any
 from ..checker.errors import UsageError
 from ..checker.model import ModelSpec
 from ..checker.conformance import Conformance, OutsideModel
+from .common.service import with_service
 
 # model name -> the module whose SPEC describes it, in the order `smrcheck models` lists
 SPECS = {"paxos": "paxos.spec", "multipaxos": "multipaxos.spec", "pbft": "pbft.spec"}
@@ -47,9 +48,12 @@ MONITORS = {"multipaxos": ("multipaxos.monitor", "MultiPaxosMonitor"),
 
 
 def monitor_for(header: Any) -> Any:
-    """The event monitor of the run's protocol (its invariants over events)."""
+    """The event monitor of a run: its protocol's invariants over events, and beside
+    them what the clients saw (models/common/service.py: KV-LINEARIZABLE and the
+    execution cross-checks), in one report."""
     module, cls = MONITORS[header.protocol]
-    return getattr(import_module(f".{module}", __package__), cls)(header)
+    protocol = getattr(import_module(f".{module}", __package__), cls)(header)
+    return with_service(protocol, header)
 
 
 def trace_map_module(header: Any) -> str:

@@ -46,8 +46,10 @@ def models_table(specs: Sequence[ModelSpec], out: Console | None = None) -> None
         mutants = Table(show_header=True, expand=False, box=None)
         mutants.add_column("mutant", style="cyan")
         mutants.add_column("breaks")
+        mutants.add_column("exposed by")
         for m in spec.mutants:
-            mutants.add_row(m.name, m.breaks)
+            exposed = " ".join(f"{k}={v}" for k, v in m.exposed_by) or "defaults"
+            mutants.add_row(m.name, m.breaks, exposed)
         out.print(mutants)
         if spec.notes:
             out.print(f"[dim]{spec.notes}[/dim]")
@@ -187,6 +189,11 @@ def validate_result(r, out: Console | None = None) -> None:
               f"{r.seconds:.2f} s ({rate:,.0f} events/s)[/dim]")
     for w in r.warnings:
         out.print(Text(f"warning: {w}", style="yellow"), soft_wrap=True)
+    h = getattr(r, "linearizability", None)
+    if h is not None:
+        out.print(f"[dim]{h.property}: {h.operations:,} client operations ({h.pending:,} "
+                  f"pending) on {h.keys:,} key{'' if h.keys == 1 else 's'}, {h.steps:,} "
+                  "search steps[/dim]")
     out.print(_property_table(r))
     rules = dict(r.properties)
     for v in r.violations:

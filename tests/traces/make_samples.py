@@ -15,6 +15,7 @@ import shutil
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))  # run as a script
+from smrcheck.impl.kvstore import KVStore  # noqa: E402
 from tests.support.synth import multipaxos_run, pbft_run  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "traces" / "samples"
@@ -191,9 +192,10 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     mp_phase1(b, [1, "r0"], ["r0", "r1"])
     mp_chosen(b, 0, A, [1, "r0"], ["r0", "r1"], ["r0"])
     b.ev("r0", "decide", slot=0, cmd=A)
-    b.ev("r0", "execute", slot=0, cmd=A, result="ok 1")
-    b.deliver("r0", ["c0"], {"type": "reply", "client": "c0", "req": 0, "result": "ok 1"})
-    violation("mp-client", b, "MP-CLIENT", b.ev("c0", "result", req=0, result="ok 2"))
+    b.ev("r0", "execute", slot=0, cmd=A, result="ok")
+    b.deliver("r0", ["c0"], {"type": "reply", "client": "c0", "req": 0, "result": "ok"})
+    line = b.ev("c0", "result", req=0, result="ok 2")
+    violation("mp-client", b, "MP-CLIENT", line, ("KV-LINEARIZABLE", line))  # a put answers ok
 
     # CONFORMANCE (with --conformance): every invariant holds, but r1's acceptor
     # votes (phase 2b) for a proposal no leader made: no 2a in ballot (1,r0) exists,
@@ -302,6 +304,8 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
             {"property": "PBFT-PREPARED", "file": "pbft-unprepared-commit.jsonl", "line": line}],
         "conformance": {"file": "pbft-unprepared-commit.jsonl", "line": line}})
 
+    service_samples(violation)
+
     # -- input rules -----------------------------------------------------------------
     def invalid(name: str, text: str, line: int | None, says: str) -> None:
         out[name] = (text, {"result": "invalid-input", "file": f"{name}.jsonl", "line": line,
@@ -378,6 +382,159 @@ def bad_samples() -> dict[str, tuple[str, dict]]:
     return out
 
 
+# -- what clients saw (models/common/service.py) ------------------------------------------
+# Runs in which the protocol's invariants hold and clients were served wrong results (issue
+# #14): each is rejected by KV-LINEARIZABLE or by one of the execution cross-checks.
+
+
+def service_samples(violation) -> None:
+    def reply(b: Builder, node: str, c: dict, result: str, **extra: object) -> int:
+        """`node` replies `result` to c's client, who receives it: the send's line."""
+        mid = b.send(node, [c["client"]], {"type": "reply", **extra, "client": c["client"],
+                                           "req": c["req"], "result": result})
+        b.recv(c["client"], mid, node)
+        return len(b.lines) - 1
+
+    def request(b: Builder, c: dict, to: str) -> None:
+        b.ev(c["client"], "request", req=c["req"], op=c["op"])
+        b.deliver(c["client"], [to], {"type": "request", "cmd": c})
+
+    def phase2(b: Builder, slot: int, c: dict, ballot: list, acceptors: list[str],
+               to: list[str], learners: list[str]) -> None:
+        """accept sent to R3, received by `to`; votes of `acceptors` reach `learners`,
+        who decide."""
+        mid = b.send(ballot[1], R3, {"type": "accept", "ballot": ballot, "slot": slot, "cmd": c})
+        for x in to:
+            b.recv(x, mid, ballot[1])
+        for a in acceptors:
+            b.deliver(a, learners, {"type": "accepted", "ballot": ballot, "slot": slot, "cmd": c})
+        for x in learners:
+            b.ev(x, "decide", slot=slot, cmd=c)
+
+    def takeover(b: Builder, ballot: list, reports: dict[str, list]) -> None:
+        """ballot's leader runs phase 1 with the two replicas other than r0, which hears
+        nothing (crashed, or cut off)."""
+        mid = b.send(ballot[1], R3, {"type": "prepare", "ballot": ballot})
+        for a in ("r1", "r2"):
+            b.recv(a, mid, ballot[1])
+            b.deliver(a, [ballot[1]], {"type": "promise", "ballot": ballot,
+                                       "accepted": reports.get(a, [])})
+
+    # SMR-REPLY-AFTER-EXECUTE: leader r0 replies to c0's put before the put is decided,
+    # then crashes; r1 takes over and decides c0's next request, a get, in slot 0: the
+    # put never took effect, and the get reads nothing (KV-LINEARIZABLE).
+    b = mp()
+    put, get = cmd(0, "put x 1"), cmd(1, "get x")
+    request(b, put, "r0")
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    b.send("r0", R3, {"type": "accept", "ballot": [1, "r0"], "slot": 0, "cmd": put})
+    early = reply(b, "r0", put, "ok")
+    b.ev("c0", "result", req=0, result="ok")
+    b.ev("r0", "crash")
+    request(b, get, "r1")
+    takeover(b, [2, "r1"], {})
+    phase2(b, 0, get, [2, "r1"], ["r1", "r2"], ["r1", "r2"], ["r1", "r2"])
+    for x in ("r1", "r2"):
+        b.ev(x, "execute", slot=0, cmd=get, result="")
+    reply(b, "r1", get, "")
+    violation("smr-reply-before-decide", b, "SMR-REPLY-AFTER-EXECUTE", early,
+              ("KV-LINEARIZABLE", b.ev("c0", "result", req=1, result="")))
+
+    # SMR-REPLY-RESULT: r0 executes c0's get of a key never written ("") and replies
+    # "1"; the client accepts it (KV-LINEARIZABLE).
+    b = mp()
+    get = cmd(0, "get x")
+    request(b, get, "r0")
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    mp_chosen(b, 0, get, [1, "r0"], ["r0", "r1"], ["r0"])
+    b.ev("r0", "decide", slot=0, cmd=get)
+    b.ev("r0", "execute", slot=0, cmd=get, result="")
+    wrong = reply(b, "r0", get, "1")
+    violation("smr-reply-result", b, "SMR-REPLY-RESULT", wrong,
+              ("KV-LINEARIZABLE", b.ev("c0", "result", req=0, result="1")))
+
+    # SMR-DETERMINISM: r0 and r1 execute the same append in slot 1 from the same state
+    # and compute different values (a non-deterministic state machine). The client
+    # hears r0's, which the store allows: only the replicas disagree.
+    b = mp()
+    put, app = cmd(0, "put x 1"), cmd(1, "append x 2")
+    request(b, put, "r0")
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    for slot, c, results in ((0, put, ("ok", "ok")), (1, app, ("12", "21"))):
+        if slot:
+            request(b, c, "r0")
+        mp_chosen(b, slot, c, [1, "r0"], ["r0", "r1"], ["r0", "r1"])
+        lines = []
+        for x, result in zip(("r0", "r1"), results):
+            b.ev(x, "decide", slot=slot, cmd=c)
+            lines.append(b.ev(x, "execute", slot=slot, cmd=c, result=result))
+        reply(b, "r0", c, results[0])
+        b.ev("c0", "result", req=c["req"], result=results[0])
+    violation("smr-determinism", b, "SMR-DETERMINISM", lines[1])
+
+    # SMR-REPLY-AFTER-EXECUTE: c0's get is never proposed: r1, which it asked, answers
+    # from its own state. The value happens to be right (the history is linearizable);
+    # the reply is for a command no replica executed.
+    b = mp()
+    put, get = cmd(0, "put x 1"), cmd(1, "get x")
+    request(b, put, "r0")
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    mp_chosen(b, 0, put, [1, "r0"], ["r0", "r1"], ["r0", "r1"])
+    for x in ("r0", "r1"):
+        b.ev(x, "decide", slot=0, cmd=put)
+        b.ev(x, "execute", slot=0, cmd=put, result="ok")
+    reply(b, "r0", put, "ok")
+    b.ev("c0", "result", req=0, result="ok")
+    request(b, get, "r1")
+    local = reply(b, "r1", get, "1")
+    b.ev("c0", "result", req=1, result="1")
+    violation("smr-reply-unexecuted", b, "SMR-REPLY-AFTER-EXECUTE", local)
+
+    # PBFT, SMR-REPLY-RESULT: r1 and r2 execute c0's get (of nothing: "") and both reply
+    # "1": f+1 matching replies (PBFT-CLIENT holds) of a result neither computed.
+    b = Builder("pbft", R4, ["c0"], 1)
+    get = cmd(0, "get x")
+    request(b, get, "r0")
+    # Castro & Liskov §4.2: pre-prepare, every backup prepares, every replica commits.
+    b.deliver("r0", R4[1:], {"type": "pre-prepare", "view": 0, "n": 1, "digest": "dG",
+                             "cmd": get})
+    for step in ("prepare", "commit"):
+        for x in (R4[1:] if step == "prepare" else R4):
+            b.deliver(x, [y for y in R4 if y != x], {"type": step, "view": 0, "n": 1,
+                                                     "digest": "dG"})
+    wrong = []
+    for x in ("r1", "r2"):
+        b.ev(x, "decide", view=0, n=1, digest="dG")
+        b.ev(x, "execute", n=1, digest="dG", cmd=get, result="")
+    for x in ("r1", "r2"):
+        wrong.append(reply(b, x, get, "1", view=0))
+    violation("pbft-reply-result", b, "SMR-REPLY-RESULT", wrong[0],
+              ("SMR-REPLY-RESULT", wrong[1]),
+              ("KV-LINEARIZABLE", b.ev("c0", "result", req=0, result="1")))
+
+    # KV-LINEARIZABLE alone, a stale read: the replicas log decisions, not executions.
+    # c0's put x 1 is chosen in slot 0; r1 takes over from r0, which it cannot reach,
+    # and chooses c0's put x 2 in slot 1; then the deposed r0 answers c0's get from its
+    # own state: "1", after put x 2 had returned to the same client.
+    b = mp()
+    put1, put2, get = cmd(0, "put x 1"), cmd(1, "put x 2"), cmd(2, "get x")
+    request(b, put1, "r0")
+    mp_phase1(b, [1, "r0"], ["r0", "r1"])
+    mp_chosen(b, 0, put1, [1, "r0"], ["r0", "r1"], R3)
+    for x in R3:
+        b.ev(x, "decide", slot=0, cmd=put1)
+    reply(b, "r0", put1, "ok")
+    b.ev("c0", "result", req=0, result="ok")
+    request(b, put2, "r1")
+    takeover(b, [2, "r1"], {"r1": [[0, [1, "r0"], put1]]})
+    phase2(b, 1, put2, [2, "r1"], ["r1", "r2"], ["r1", "r2"], ["r1", "r2"])
+    reply(b, "r1", put2, "ok")
+    b.ev("c0", "result", req=1, result="ok")
+    request(b, get, "r0")
+    reply(b, "r0", get, "1")
+    violation("kv-stale-read", b, "KV-LINEARIZABLE", b.ev("c0", "result", req=2, result="1"))
+
+
 # -- format 2 (roles, quorum systems, per-slot phase 1) -----------------------------------
 # Written step by step after Paxos Made Simple (Lamport 2001): phase 1a prepare(n) to the
 # acceptors; 1b promise(n) reporting the highest-numbered proposal each accepted; 2a
@@ -398,9 +555,10 @@ def _client_request(b: Builder, client: str, req: int, op: str, to: str) -> dict
     return c
 
 
-def _answer(b: Builder, node: str, slot: int, c: dict) -> None:
-    """`node` applies slot's command and replies; the client accepts the result."""
-    result = f"ok {c['op']}"
+def _answer(b: Builder, node: str, slot: int, c: dict, store: KVStore) -> None:
+    """`node` applies slot's command to `store` and replies; the client accepts the
+    result."""
+    result = store.apply(c["op"])
     b.ev(node, "execute", slot=slot, cmd=c, result=result)
     b.deliver(node, [c["client"]], {"type": "reply", "client": c["client"], "req": c["req"],
                                      "result": result})
@@ -421,6 +579,7 @@ def roles_sample() -> str:
     for a in acceptors:
         b.recv(a, prep, "p1")
         b.deliver(a, ["p1"], {"type": "promise", "ballot": ballot, "from_slot": 0, "accepted": []})
+    store = KVStore()  # l1's
     for slot, op in enumerate(["put x 1", "put y 2", "get x"]):
         c = _client_request(b, "c0", slot, op, "p1")
         acc = b.send("p1", acceptors, {"type": "accept", "ballot": ballot, "slot": slot, "cmd": c})
@@ -435,7 +594,7 @@ def roles_sample() -> str:
             b.recv(learner, votes[order[1]], order[1])
             b.ev(learner, "decide", slot=slot, cmd=c, ballot=ballot)
             b.recv(learner, votes[order[2]], order[2])
-        _answer(b, "l1", slot, c)
+        _answer(b, "l1", slot, c, store)
     return b.text()
 
 
@@ -533,8 +692,9 @@ def competing_sample() -> str:
     b.recv("l1", v4["a1"], "a1")
     b.recv("a3", prep4, "p1")  # late, after a3 accepted in slot 1's ballot: promises it still
     b.recv("p1", promise("a3", b1, "p1", [[1, b1, A]], slot=1), "a3")
-    _answer(b, "l1", 0, B)
-    _answer(b, "l1", 1, A)
+    store = KVStore()
+    _answer(b, "l1", 0, B, store)
+    _answer(b, "l1", 1, A, store)
     return b.text()
 
 
@@ -551,6 +711,7 @@ def explicit_quorums_sample() -> str:
     for a in nodes[:3]:
         b.recv(a, prep, "r0")
         b.deliver(a, ["r0"], {"type": "promise", "ballot": ballot, "from_slot": 0, "accepted": []})
+    stores, computed = {x: KVStore() for x in nodes}, {}
     for slot, op in enumerate(["put a 1", "put b 2", "put a 3"]):
         c = _client_request(b, "c0", slot, op, "r0")
         acc = b.send("r0", nodes, {"type": "accept", "ballot": ballot, "slot": slot, "cmd": c})
@@ -562,11 +723,13 @@ def explicit_quorums_sample() -> str:
             b.recv(x, votes["r0"], "r0")
             b.recv(x, votes["r1"], "r1")
             b.ev(x, "decide", slot=slot, cmd=c, ballot=ballot)
-            b.ev(x, "execute", slot=slot, cmd=c, result=f"ok {op}")
+            computed[x] = stores[x].apply(op)
+            b.ev(x, "execute", slot=slot, cmd=c, result=computed[x])
             b.recv(x, votes["r2"], "r2")
             b.recv(x, votes["r3"], "r3")
-        b.deliver("r0", ["c0"], {"type": "reply", "client": "c0", "req": slot, "result": f"ok {op}"})
-        b.ev("c0", "result", req=slot, result=f"ok {op}")
+        result = computed["r0"]
+        b.deliver("r0", ["c0"], {"type": "reply", "client": "c0", "req": slot, "result": result})
+        b.ev("c0", "result", req=slot, result=result)
     return b.text()
 
 
