@@ -150,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--trace-dir", required=True, metavar="DIR", help="where each node writes its trace")
     r.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
+    h = sub.add_parser("linearizable", help="check a client history (Jepsen / Porcupine JSON "
+                                             "lines) for linearizability against a spec")
+    h.add_argument("history", metavar="HISTORY",
+                   help="JSON lines of invoke / ok / fail / info records (traces/history.py)")
+    h.add_argument("--spec", default="kv", metavar="kv|module:Class|file.py:Class",
+                   help="the sequential specification (default kv: the key-value store of "
+                        "impl/, read/write/append/cas)")
+    h.add_argument("--max-steps", type=_positive(int), metavar="N",
+                   help="search steps per key before it is left undecided (exit 3)")
+    h.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
     s = sub.add_parser("show", help="draw a counterexample (ITF) or a run's traces as a message "
                                     "sequence chart")
     s.add_argument("source", nargs="+", metavar="FILE|DIR",
@@ -366,6 +377,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.complete else 3
 
 
+def cmd_linearizable(args: argparse.Namespace) -> int:
+    """Check a client history against a spec (traces.history.check_history_file)."""
+    from ..traces.history import check_history_file
+    from .errors import InvalidTrace
+
+    try:
+        result = check_history_file(args.history, args.spec, max_steps=args.max_steps)
+    except InvalidTrace as err:
+        if not args.json:
+            raise
+        render.print_json({"result": "invalid-input", "error": str(err), "exit_code": 2})
+        return 2
+    if args.json:
+        render.print_json({**result.to_json(), "exit_code": result.exit_code})
+    else:
+        render.linearizability_result(result)
+    return result.exit_code
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """Draw a counterexample or a run as a message sequence chart; exit 1 when it shows
     a violation (a counterexample always does), as `validate` would."""
@@ -383,7 +413,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums,
-            "validate": cmd_validate, "run": cmd_run, "show": cmd_show}
+            "validate": cmd_validate, "run": cmd_run, "show": cmd_show,
+            "linearizable": cmd_linearizable}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -352,6 +352,10 @@ class LinearizabilityResult:
     def ok(self) -> bool:
         return self.result == "ok"
 
+    @property
+    def exit_code(self) -> int:
+        return {"ok": 0, "violation": 1, "incomplete": 3}[self.result]
+
     def to_json(self) -> dict[str, Any]:
         v = self.violation
         return {
@@ -794,7 +798,11 @@ def check(spec: Any, operations: Iterable[Operation], *, max_steps: int | None =
     explained within `shrink_steps` more steps."""
     ops = _prepare(operations)
     groups = partition(spec, ops)
-    describe_key = getattr(spec, "describe_key", None) or _show
+    describe = getattr(spec, "describe_key", None) or _show
+
+    def describe_key(key: Any) -> str:
+        return "the history" if key is None else describe(key)  # a spec without keys
+
     result = LinearizabilityResult(
         property=getattr(spec, "property", "LINEARIZABLE"), spec=getattr(spec, "name", "spec"),
         result="ok", operations=len(ops), pending=sum(op.ret is None for op in ops),
@@ -828,7 +836,8 @@ def _check_one(spec: Any, part: list[Operation], max_steps: int | None) -> _Outc
     starts = [(spec.init(), 0)]
     if not any(op.ret is None for op in part):
         return _search(spec, part, starts, max_steps)
-    quick = _search(spec, part, starts, None if max_steps is None else max_steps // 2,
+    # At least one step: a budget of 0 would be none at all (`_search` stops at == limit).
+    quick = _search(spec, part, starts, None if max_steps is None else max(max_steps // 2, 1),
                     max_chain=1)
     if quick.status == "ok":
         return quick

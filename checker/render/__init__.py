@@ -18,6 +18,7 @@ from .html_chart import chart_html, write_chart_html
 from .terminal import (
     chart_written,
     check_result,
+    linearizability_result,
     live_progress,
     models_table,
     quorum_table,
@@ -29,7 +30,8 @@ from .text_chart import chart_lines, show_chart
 
 __all__ = [
     "Chart", "chart_from_check", "chart_from_itf",
-    "chart_html", "chart_lines", "chart_written", "check_result", "console", "error", "live_progress",
+    "chart_html", "chart_lines", "chart_written", "check_result", "console", "error",
+    "linearizability_result", "live_progress",
     "load_itf", "models_table", "print_json", "quiet_stdout", "quorum_table", "run_progress",
     "run_result", "show_chart", "validate_result", "warning", "write_chart_html",
 ]

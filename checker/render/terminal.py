@@ -206,6 +206,21 @@ def validate_result(r, out: Console | None = None) -> None:
         _conformance_failure(r.conformance_failure, out)
 
 
+LINEARIZABILITY_STYLE = {"ok": "bold green", "violation": "bold red", "incomplete": "yellow"}
+
+
+def linearizability_result(r, out: Console | None = None) -> None:
+    """`smrcheck linearizable`: the verdict line in colour, then the report of
+    checker.linearizability.render_text (the sub-history, intervals, why)."""
+    from ..linearizability import render_text
+
+    out = out or console()
+    first, *rest = render_text(r).split("\n")
+    out.print(Text(first, style=LINEARIZABILITY_STYLE[r.result]))
+    for line in rest:
+        out.print(Text(line), soft_wrap=True)
+
+
 def _property_table(r) -> Table:
     table = Table(show_header=True, expand=False, box=None)
     table.add_column("property", no_wrap=True)

@@ -454,7 +454,16 @@ def test_step_budget_gives_incomplete():
     ops = [op(f"w{i}", W(i), 0, 100) for i in range(12)]
     ops += [op(f"r{i}", R, 1 + i, 99, (i * 7) % 12) for i in range(12)]
     result = check(REG, ops, max_steps=50)
-    assert result.result == "incomplete" and result.incomplete_keys == ["null"]
+    assert result.result == "incomplete" and result.incomplete_keys == ["the history"]
+
+
+def test_a_budget_of_one_step_is_a_budget():
+    # With pending operations half the budget goes to a first search; half of 1 is 0,
+    # which must not mean "no bound".
+    ops = [op("w1", W(1), 0, 10), op("w2", W(2), 1, None), op("r", R, 11, 12, 2)]
+    result = check(REG, ops, max_steps=1)
+    assert (result.result, result.steps) == ("incomplete", 1)
+    assert check(REG, ops).ok
 
 
 def test_bad_operations_and_bad_specs_are_named():
