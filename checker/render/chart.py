@@ -52,6 +52,9 @@ class Highlight:
     property: str
     message: str
     rule: str = ""  # the property's one-line rule, when the source knows it
+    # The rows of the other events that prove it (a violation's `related`: for
+    # KV-LINEARIZABLE, the requests and results of the failing sub-history).
+    related: list[int] = field(default_factory=list)
 
 
 @dataclass

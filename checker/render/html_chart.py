@@ -26,6 +26,7 @@ def chart_html(chart: Chart) -> str:
     x = {lane: _LEFT + i * _LANE_W + _LANE_W // 2 for i, lane in enumerate(lanes)}
     width = _LEFT + _LANE_W * max(len(lanes), 1) + 360
     bad = chart.violation.row if chart.violation is not None else None
+    related = set(chart.violation.related) if chart.violation is not None else set()
     parts: list[str] = []
     for i, lane in enumerate(lanes):
         parts.append(f'<g class="lane" data-lane="{escape(lane)}"><title>{escape(lane)}</title>'
@@ -33,7 +34,7 @@ def chart_html(chart: Chart) -> str:
                      f'<line class="life" x1="{x[lane]}" x2="{x[lane]}" y1="28" y2="{_TOP}"/></g>')
     for i, row in enumerate(chart.rows):
         y = _TOP + i * _ROW_H
-        cls = "row violation" if i == bad else "row"
+        cls = "row violation" if i == bad else "row related" if i in related else "row"
         if isinstance(row, Arrow):
             a = x.get(row.src, _LEFT - 8) if row.src is not None else _LEFT - 8
             label, text = row.label, f"{row.msg_id} {row.src or '?'} → {row.dst}: {row.label}"
@@ -60,6 +61,8 @@ def chart_html(chart: Chart) -> str:
             body = (f'<rect class="note {escape(row.kind)}" x="{a - 4}" y="-4" width="8" height="8"/>'
                     f'<text class="ntxt" x="{a + 8}" y="4">{escape(row.text)}</text>')
             kind, search = "note", f"{row.text} {row.lane or ''}"
+        if i in related:
+            text = f"• proves {chart.violation.property} (row {bad + 1})\n" + text
         if i == bad:
             v = chart.violation
             text = f"✗ {v.property}: {v.message}\n" + text

@@ -4,7 +4,9 @@
 The run is read and checked by the one pipeline `smrcheck validate` runs
 (`checker.validate.validate_run`: merged by causality, never by `ts`; every invariant
 and conformance), so `show` and `validate` agree on every run: the first violation
-found, or the event conformance fails at, is the highlighted row. One lane per
+found, or the event conformance fails at, is the highlighted row, and the events that
+prove it (the violation's `related`: for KV-LINEARIZABLE the requests and results of
+the failing sub-history) are marked beside it. One lane per
 client, then per replica, in header order. Each `send` is an arrow from its node, to the one addressee, or to `all` when it
 goes to every other replica (one arrow per addressee otherwise); a `recv` paired with
 its send adds no row, its delivery shows in the arrow's hover text. A `recv` with no
@@ -127,7 +129,10 @@ class ChartBuilder:
             v = result.violations[0]
             rules = dict(result.properties)
             row = self.row_of.get((v.file, v.line), last)
-            self.chart.violation = Highlight(row, v.property, v.message, rules.get(v.property, ""))
+            related = sorted({self.row_of[loc] for loc in map(tuple, v.related)
+                              if loc in self.row_of} - {row})
+            self.chart.violation = Highlight(row, v.property, v.message, rules.get(v.property, ""),
+                                             related)
         elif result.conformance_failure is not None and self.chart.rows:
             c = result.conformance_failure
             self.chart.violation = Highlight(

@@ -89,6 +89,7 @@ def chart_lines(chart: Chart, width: int) -> list[tuple[str, str | None]]:
         _put(head, max(c - len(name) // 2, 0), name)
     lines.append(("".join(head).rstrip(), "bold"))
     bad = chart.violation.row if chart.violation is not None else None
+    related = set(chart.violation.related) if chart.violation is not None else set()
     last_step = None
     for i, row in enumerate(chart.rows):
         cells = [" "] * total
@@ -96,7 +97,7 @@ def chart_lines(chart: Chart, width: int) -> list[tuple[str, str | None]]:
             cells[c] = "│"
         gutter = f"{row.step:>4}" if row.step != last_step else "    "
         last_step = row.step
-        _put(cells, 0, gutter + ("✗" if i == bad else " "))
+        _put(cells, 0, gutter + ("✗" if i == bad else "•" if i in related else " "))
         if isinstance(row, Arrow):
             a = col.get(row.src, _GUTTER) if row.src is not None else _GUTTER
             known = row.src in col
@@ -129,7 +130,8 @@ def chart_lines(chart: Chart, width: int) -> list[tuple[str, str | None]]:
                 _put(cells, at - len(text) - 1, text + " " + mark)
             else:
                 _put(cells, at, mark + " " + _fit(row.text, room_right))
-        lines.append(("".join(cells).rstrip(), "bold red" if i == bad else None))
+        lines.append(("".join(cells).rstrip(),
+                      "bold red" if i == bad else "red" if i in related else None))
     if chart.violation is not None:
         v = chart.violation
         lines.append(("", None))
@@ -137,6 +139,9 @@ def chart_lines(chart: Chart, width: int) -> list[tuple[str, str | None]]:
                       f"{v.message}", "bold red"))
         if v.rule:
             lines.append((f"  the rule: {v.rule}", "red"))
+        if v.related:
+            lines.append((f"  • the events that prove it: rows "
+                          f"{', '.join(str(r + 1) for r in v.related)}", "red"))
     return lines
 
 

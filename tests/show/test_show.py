@@ -136,6 +136,25 @@ def test_trace_chart_highlights_the_violation():
     assert isinstance(row, Note) and row.lane == "r0" and row.text.startswith("decide slot=0")
 
 
+def test_kv_linearizable_failure_marks_every_event_of_its_operations(tmp_path):
+    """The highlighted row is the result that completes the failing sub-history; the
+    requests and results of its other operations are marked beside it (issue #14)."""
+    c, result = chart_from_run([str(SAMPLES / "bad" / "kv-stale-read.jsonl")])
+    v = c.violation
+    assert v.property == "KV-LINEARIZABLE" and "not linearizable" in v.message
+    marked = [c.rows[i] for i in [*v.related, v.row]]
+    assert all(isinstance(r, Note) and r.lane == "c0" for r in marked)
+    assert [r.text for r in marked] == [
+        "request 0: put x 1", "result 0: ok", "request 1: put x 2", "result 1: ok",
+        "request 2: get x", "result 2: 1"]
+    drawn = "\n".join(text for text, _ in chart_lines(c, 120))
+    assert sum(line.startswith(f"{r.step:>4}•") for r in marked[:-1]
+               for line in drawn.splitlines()) == len(v.related)
+    assert "the events that prove it: rows" in drawn
+    html = chart_html(c)
+    assert html.count('class="row related') == len(v.related)
+
+
 def test_html_is_self_contained(paxos_chart):
     html = chart_html(paxos_chart)
     assert len(re.findall(r'<g class="lane" data-lane="', html)) == 3
