@@ -190,7 +190,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     _output_folder("--itf", args.itf)
     _output_folder("--html", args.html)
     model = spec.build(params, args.mutant)
-    warnings = _quorum_warnings(model)
+    warnings = _quorum_warnings(model) + spec.mutant_warnings(args.mutant, params)
     if not args.goals:
         warnings.append("--no-goals: no `sometimes` goal is checked, so vacuity was not "
                         "checked (a model where nothing can happen passes)")

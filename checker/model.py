@@ -134,6 +134,23 @@ class Mutant:
 
     name: str
     breaks: str  # the rule it breaks, in a sentence
+    # The smallest parameters that expose it, where the defaults cannot: a bug that
+    # needs a third ballot or a restart passes a default run as OK.
+    exposed_by: tuple[tuple[str, Any], ...] = ()
+
+    def short_of(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The declared parameters that `params` falls short of: a number below the one
+        declared (more rounds, slots or crashes only add behaviours), any other value
+        different from it."""
+        short = {}
+        for name, want in self.exposed_by:
+            have = params.get(name)
+            if isinstance(want, int) and isinstance(have, int):
+                if have < want:
+                    short[name] = want
+            elif have != want:
+                short[name] = want
+        return short
 
 
 class Mutants(Generic[R]):
@@ -145,8 +162,10 @@ class Mutants(Generic[R]):
         self.correct = correct
         self._table: dict[str, tuple[R, Mutant]] = {}
 
-    def add(self, name: str, breaks: str, **flip: object) -> None:
-        self._table[name] = (replace(self.correct, **flip), Mutant(name, breaks))
+    def add(self, name: str, breaks: str, *, exposed_by: Mapping[str, Any] | None = None,
+            **flip: object) -> None:
+        info = Mutant(name, breaks, tuple((exposed_by or {}).items()))
+        self._table[name] = (replace(self.correct, **flip), info)
 
     def rules_for(self, mutant: str | None) -> R:
         return self.correct if mutant is None else self._table[mutant][0]
@@ -186,6 +205,15 @@ class ModelSpec:
                 )
             values[name] = by_name[name].parse(raw.strip())
         return values
+
+    def mutant_warnings(self, mutant: str | None, params: Mapping[str, Any]) -> list[str]:
+        """A warning when `params` cannot expose `mutant`, naming the parameters that do."""
+        info = next((m for m in self.mutants if m.name == mutant), None)
+        if info is None or not info.short_of(params):
+            return []
+        smallest = " ".join(f"-p {k}={v}" for k, v in info.exposed_by)
+        return [f"these parameters cannot expose mutant {mutant} (a run passes it as OK); "
+                f"the smallest that do: {smallest}"]
 
     def check_mutant(self, mutant: str | None) -> None:
         if mutant is None:

@@ -121,7 +121,8 @@ def models_to_json(specs: Sequence[ModelSpec]) -> list[dict[str, Any]]:
             "params": [{"name": p.name, "default": p.default, "help": p.help,
                         "allowed": p.allowed()} for p in s.params],
             "properties": list(s.property_ids),
-            "mutants": [{"name": m.name, "breaks": m.breaks} for m in s.mutants],
+            "mutants": [{"name": m.name, "breaks": m.breaks, "exposed_by": dict(m.exposed_by)}
+                        for m in s.mutants],
             "notes": s.notes,
         }
         for s in specs

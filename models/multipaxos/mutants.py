@@ -56,6 +56,9 @@ _mutant(
     "lowest-ballot-value",
     "a new leader re-proposes the reported value with the lowest ballot, not the "
     "highest",
+    # Two ballots cannot tell lowest from highest: a third leader must find votes of
+    # two earlier ballots. One slot keeps that run to seconds.
+    exposed_by={"slots": 1, "max_round": 3},
     highest_ballot_value=False,
 )
 _mutant(
@@ -75,8 +78,9 @@ _mutant(
 )
 _mutant(
     "amnesiac-restart",
-    "a replica restarts with its acceptor state (promise and accepted values) lost; "
-    "shows with -p crashes=1 -p recovery=durable",
+    "a replica restarts with its acceptor state (promise and accepted values) lost",
+    # Without a crash and a restart there is nothing to forget.
+    exposed_by={"crashes": 1, "recovery": "durable"},
     durable_acceptor=False,
 )
 _mutant(

@@ -92,6 +92,9 @@ _mutant(
     "unchecked-new-view",
     "a backup enters the new view on a NEW-VIEW without checking that O is computed "
     "from the view changes in V, so a faulty new primary can drop a committed request",
+    # Only a faulty new primary sends a bad NEW-VIEW; by default the faulty replica is
+    # view 0's primary, and view 1's is correct.
+    exposed_by={"byzantine": "new-primary"},
     check_new_view=False,
 )
 
