@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--checkpoint-every", type=_positive(float, 0), default=60.0, metavar="S",
                    help="seconds between checkpoints (0: every level; default 60)")
     c.add_argument("--resume", metavar="DIR", help="carry on from the checkpoint in DIR")
+    c.add_argument("--quiet", action="store_true",
+                   help="no progress: neither the live line nor the plain lines on stderr")
+    c.add_argument("--progress-every", type=_positive(float, 0.001), default=5.0, metavar="S",
+                   help="seconds between plain progress lines on stderr when it is not a "
+                        "terminal, e.g. a CI log (default 5)")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     c.add_argument("--itf", metavar="FILE", help="write the counterexample as an ITF trace")
     c.add_argument("--html", metavar="FILE",
@@ -196,7 +201,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                         "checked (a model where nothing can happen passes)")
     for w in warnings:
         render.warning(w)
-    with render.live_progress(not args.json) as progress:
+    with render.live_progress(not (args.json or args.quiet),
+                              plain_every=None if args.quiet else args.progress_every) as progress:
         result = check(model, replace(options, progress=progress), name=spec.name,
                        params=params, mutant=args.mutant)
     result.warnings = warnings

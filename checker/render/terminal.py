@@ -131,11 +131,14 @@ def check_result(r: CheckResult, out: Console | None = None, *, html: str | None
 
 
 @contextmanager
-def live_progress(enabled: bool, out: Console | None = None) -> Iterator[object]:
-    """A live status line while the explorer runs, on a terminal only; None (no line)
-    when disabled or when stdout is a file or a pipe."""
+def live_progress(enabled: bool, out: Console | None = None, *,
+                  plain_every: float | None = None) -> Iterator[object]:
+    """A live status line while the explorer runs, on a terminal only. When stdout is
+    not a terminal but stderr is not either (a CI log), a plain line on stderr every
+    `plain_every` seconds instead: a long run must not look hung. None (no progress)
+    when disabled, or `plain_every` is None, or stderr is a terminal left clean."""
     if not (enabled and sys.stdout.isatty()):
-        yield None
+        yield None if plain_every is None or sys.stderr.isatty() else _plain_progress(plain_every)
         return
     out = out or console()
     with Live(Text("starting..."), console=out, refresh_per_second=4, transient=True) as live:
@@ -149,6 +152,25 @@ def live_progress(enabled: bool, out: Console | None = None) -> Iterator[object]
             )
 
         yield update
+
+
+def _plain_progress(every: float):
+    """Progress calls come four times a second; a log gets one line each `every` s."""
+    import resource
+
+    last = [0.0]
+
+    def update(p: Progress) -> None:
+        if p.seconds - last[0] < every:
+            return
+        last[0] = p.seconds
+        # ru_maxrss is in KiB on Linux: the peak, which is what a memory limit meets.
+        memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        print(f"smrcheck: progress: {p.distinct:,} distinct  {p.generated:,} generated  "
+              f"depth {p.depth}  queue {p.queue:,}  {p.states_per_second:,.0f} states/s  "
+              f"memory {memory:,.0f} MB  {p.seconds:.0f}s", file=sys.stderr, flush=True)
+
+    return update
 
 
 # -- smrcheck quorums ---------------------------------------------------------------------

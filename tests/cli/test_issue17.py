@@ -4,6 +4,8 @@ errors that were not one line or not JSON."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from smrcheck.checker.cli import main
 from smrcheck.checker.search import Options, check
@@ -40,3 +42,28 @@ def test_no_goals_passes_a_vacuous_model_and_says_so(capsys):
     assert any("vacuity was not checked" in w for w in out["warnings"])
     assert main(["check", "paxos", "--mutant", "strict-promise", "--no-goals"]) == 0
     assert "vacuity was not checked" in capsys.readouterr().err
+
+
+# -- progress when stderr is not a terminal ------------------------------------------------
+
+def cli(*argv: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "smrcheck.checker.cli", *argv],
+                          capture_output=True, text=True, check=False, **kwargs)
+
+
+LONG_ENOUGH = ["check", "multipaxos", "--max-states", "20000", "--json"]
+
+
+def test_plain_progress_lines_on_a_piped_stderr():
+    proc = cli(*LONG_ENOUGH, "--progress-every", "0.1")
+    assert proc.returncode == 3, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("smrcheck: progress:")]
+    assert lines, proc.stderr
+    for word in ("distinct", "generated", "depth", "queue", "states/s", "memory"):
+        assert word in lines[-1]
+    assert json.loads(proc.stdout)["distinct_states"] == 20000  # stdout stays JSON
+
+
+def test_quiet_stops_progress():
+    proc = cli(*LONG_ENOUGH, "--progress-every", "0.1", "--quiet")
+    assert proc.returncode == 3 and "progress" not in proc.stderr
