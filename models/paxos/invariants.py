@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from ...checker.model import Property
 from ..common.ids import NONE, acceptor_name, node_set, value_name
-from ..common.properties import PropertySpec, bind, last_state
+from ..common.properties import PropertySpec, bind, first_of, last_state, none_of
 from .state import T1B, T2A, PaxosState, votes
 
 Quorums = tuple[tuple[int, ...], ...]
@@ -167,14 +167,6 @@ def bad_2a(c: Consts, s: PaxosState) -> list[str]:
     return out
 
 
-def inv3_2a(c: Consts, s: PaxosState) -> bool:
-    return not bad_2a(c, s)
-
-
-def explain_2a(c: Consts, s: PaxosState) -> str:
-    return bad_2a(c, s)[0]
-
-
 # -- PAXOS-VOTES-SAFE: Voting.tla's VotesSafe (Inv!4) ---------------------------------
 
 
@@ -258,7 +250,7 @@ PROPERTIES: tuple[PropertySpec[PaxosState], ...] = (
                  inv3_1b, explain_1b),
     PropertySpec("PAXOS-INV3-2A", "always",
                  "a 2a message's value is safe at its ballot, and it is the only 2a of its "
-                 "ballot (Inv!3)", inv3_2a, explain_2a),
+                 "ballot (Inv!3)", none_of(bad_2a), first_of(bad_2a)),
     PropertySpec("PAXOS-VOTES-SAFE", "always",
                  "every vote is for a value safe at its ballot (Voting.tla VotesSafe, Inv!4)",
                  votes_safe, explain_votes_safe),

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from ...checker.model import Property
 from ..common.ids import NONE, replica_name
-from ..common.properties import PropertySpec, bind, last_state
+from ..common.properties import PropertySpec, bind, first_of, last_state, none_of
 from .actions import Index, Setup, committed_local, prepared_at
 from .messages import CM, client_name, digest_name
 from .state import PbftState, result_of
@@ -165,14 +165,6 @@ def bad_replies(c: Consts, s: PbftState) -> list[str]:
     return out
 
 
-def client_result(c: Consts, s: PbftState) -> bool:
-    return not bad_replies(c, s)
-
-
-def explain_client(c: Consts, s: PbftState) -> str:
-    return bad_replies(c, s)[0]
-
-
 # -- PBFT-ACCEPTED and PBFT-VIEW-CHANGE (sometimes): the model is not vacuous ----------
 
 
@@ -196,7 +188,7 @@ PROPERTIES: tuple[PropertySpec[PbftState], ...] = (
                  validity, explain_validity),
     PropertySpec("PBFT-CLIENT", "always",
                  "no client accepts a result that disagrees with the sequential execution "
-                 "of the committed requests", client_result, explain_client),
+                 "of the committed requests", none_of(bad_replies), first_of(bad_replies)),
     PropertySpec("PBFT-ACCEPTED", "sometimes",
                  "a request is executed and its client accepts the result",
                  some_result_accepted),
