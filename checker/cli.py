@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,8 +24,8 @@ from typing import Any, NoReturn
 
 from . import __version__, render
 from .errors import SmrcheckError, UsageError
-from .search import (STRATEGIES, Bounds, Checkpointing, Distribution, Options, Strategy,
-                     check)
+from .search import (STRATEGIES, Bounds, Checkpointing, Distribution, Interrupt, Options,
+                     Strategy, check)
 from .report import QuorumReport, models_to_json, write_itf
 
 
@@ -201,10 +202,12 @@ def cmd_check(args: argparse.Namespace) -> int:
                         "checked (a model where nothing can happen passes)")
     for w in warnings:
         render.warning(w)
+    interrupt = Interrupt()
     with render.live_progress(not (args.json or args.quiet),
-                              plain_every=None if args.quiet else args.progress_every) as progress:
-        result = check(model, replace(options, progress=progress), name=spec.name,
-                       params=params, mutant=args.mutant)
+                              plain_every=None if args.quiet else args.progress_every) as progress, \
+            _interruptible(interrupt):
+        result = check(model, replace(options, progress=progress, interrupt=interrupt),
+                       name=spec.name, params=params, mutant=args.mutant)
     result.warnings = warnings
     if result.violation is not None and result.violation.trace:
         if args.itf:
@@ -218,6 +221,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         render.check_result(result, html=args.html, itf=args.itf)
     return result.exit_code
+
+
+@contextmanager
+def _interruptible(interrupt: Interrupt) -> Iterator[None]:
+    """Ctrl-C and SIGTERM end a search as a bound (exit 3 with the counts so far) rather
+    than kill it with nothing said; a third signal raises KeyboardInterrupt as before,
+    for a run stuck where the search never looks."""
+    def handle(signum: int, frame: object) -> None:
+        interrupt.signal()
+        if interrupt.signals >= 3:
+            raise KeyboardInterrupt
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    before = [signal.signal(s, handle) for s in signals]
+    try:
+        yield
+    finally:
+        for s, handler in zip(signals, before):
+            signal.signal(s, handler)
 
 
 def _model_spec(name: str):

@@ -16,7 +16,8 @@ replay of counterexamples) and BFS and the parallel workers share one expansion 
 the slow exact references that tests hold the counts against.
 """
 
-from .core import Bound, Context, Counterexample, Counters, Found, Outcome, Progress
+from .core import (Bound, Context, Counterexample, Counters, Found, Interrupt, Outcome,
+                   Progress)
 from .driver import check, peak_rss_mb, steps_of
 from .options import (BACKENDS, STRATEGIES, Bounds, Checkpointing, Distribution, Options,
                       Storage, Strategy)
@@ -24,6 +25,6 @@ from .reference import reachable_states, replays
 
 __all__ = [
     "BACKENDS", "STRATEGIES", "Bound", "Bounds", "Checkpointing", "Context", "Counterexample",
-    "Counters", "Distribution", "Found", "Options", "Outcome", "Progress", "Storage",
+    "Counters", "Distribution", "Found", "Interrupt", "Options", "Outcome", "Progress", "Storage",
     "Strategy", "check", "peak_rss_mb", "reachable_states", "replays", "steps_of",
 ]

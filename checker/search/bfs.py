@@ -66,10 +66,14 @@ class _BreadthFirst:
         levels = self.levels
         levels.start(level)
         last_checkpoint = -float("inf")
+        ctx.saves_at_levels = saving.save_to is not None
         while level:
-            if saving.save_to is not None and time.monotonic() - last_checkpoint >= saving.every:
+            if saving.save_to is not None and (
+                    time.monotonic() - last_checkpoint >= saving.every or ctx.interrupted()):
                 self._checkpoint(saving.save_to, level)
                 last_checkpoint = time.monotonic()
+            if ctx.interrupted():
+                raise Bound("interrupted")  # after the checkpoint above, when saving
             if max_depth is not None and self.depth >= max_depth:
                 if self._goes_deeper(level):
                     raise Bound("max-depth")

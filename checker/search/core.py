@@ -44,6 +44,19 @@ class Bound(Exception):
         self.name = name
 
 
+class Interrupt:
+    """Ctrl-C and SIGTERM, counted by the caller's signal handler and read at ticks: a
+    search stops at its next tick with the counts so far (a bound, `interrupted`), or,
+    when it saves checkpoints at level starts, at the next level start after saving one
+    there (a second signal stops it at the next tick)."""
+
+    def __init__(self) -> None:
+        self.signals = 0
+
+    def signal(self) -> None:
+        self.signals += 1
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     distinct: int
@@ -201,6 +214,9 @@ class Context:
         self.counters = Counters()
         self.start = time.monotonic()
         self.next_tick = self.start + options.progress_interval
+        # Set by a strategy that saves checkpoints at level starts: a first interrupt
+        # then waits for one, so that the run can be resumed.
+        self.saves_at_levels = False
 
     # -- per-state checks, off the hot path ---------------------------------------------
 
@@ -225,6 +241,8 @@ class Context:
 
     def tick(self, distinct: int, depth: int, queue: int) -> None:
         """Called every few hundred expansions: the time bound and the progress call."""
+        if self.interrupted(2 if self.saves_at_levels else 1):
+            raise Bound("interrupted")
         now = time.monotonic()
         limit = self.options.bounds.time_limit
         if limit is not None and now - self.start >= limit:
@@ -234,6 +252,11 @@ class Context:
             self.next_tick = now + self.options.progress_interval
             progress(Progress(distinct, self.counters.generated_states, depth, queue,
                               now - self.start))
+
+    def interrupted(self, signals: int = 1) -> bool:
+        """Whether at least `signals` interrupts came."""
+        interrupt = self.options.interrupt
+        return interrupt is not None and interrupt.signals >= signals
 
     def roots(self, store: Any) -> list[tuple[int, Hashable]]:
         """The distinct initial states, added to `store` and checked. A root that breaks

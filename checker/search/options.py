@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ..errors import UsageError
 
 if TYPE_CHECKING:
-    from .core import Progress
+    from .core import Interrupt, Progress
 
 STRATEGIES = ("bfs", "dfs", "simulate", "swarm")
 BACKENDS = ("local", "ray")
@@ -111,6 +111,7 @@ class Options:
     goals: bool = True
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 0.25  # seconds between progress calls
+    interrupt: Interrupt | None = None  # Ctrl-C / SIGTERM stop the run as a bound
 
     def check_combination(self) -> None:
         """Refuse what no strategy supports."""

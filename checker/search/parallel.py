@@ -119,13 +119,17 @@ class _Coordinator:
             self._absorb(self._all("roots", roots))
             self.depth = 1 if roots else 0
         last_checkpoint = -float("inf")
+        ctx.saves_at_levels = saving.save_to is not None
         # Wall-clock deadline: workers may run on other machines.
         deadline = None if bounds.time_limit is None else (
             time.time() + bounds.time_limit - (time.monotonic() - ctx.start))
         while any(r.frontier for r in self.reports):
-            if saving.save_to is not None and time.monotonic() - last_checkpoint >= saving.every:
+            if saving.save_to is not None and (
+                    time.monotonic() - last_checkpoint >= saving.every or ctx.interrupted()):
                 self._checkpoint(saving.save_to)
                 last_checkpoint = time.monotonic()
+            if ctx.interrupted():
+                raise Bound("interrupted")  # after the checkpoint above, when saving
             probe = bounds.max_depth is not None and self.depth >= bounds.max_depth
             reports, full = self._level(probe, deadline)
             timed_out = any(r.timed_out for r in reports)

@@ -4,8 +4,11 @@ errors that were not one line or not JSON."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+
+import pytest
 
 from smrcheck.checker.cli import main
 from smrcheck.checker.search import Options, check
@@ -67,3 +70,40 @@ def test_plain_progress_lines_on_a_piped_stderr():
 def test_quiet_stops_progress():
     proc = cli(*LONG_ENOUGH, "--progress-every", "0.1", "--quiet")
     assert proc.returncode == 3 and "progress" not in proc.stderr
+
+
+# -- Ctrl-C and SIGTERM --------------------------------------------------------------------
+
+def interrupted(sig: int, *extra: str) -> tuple[int, dict]:
+    """A long check, signalled once its first progress line shows it is exploring."""
+    proc = subprocess.Popen([sys.executable, "-m", "smrcheck.checker.cli", "check",
+                             "multipaxos", "--json", "--progress-every", "0.1", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "smrcheck: progress:" in proc.stderr.readline()
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, json.loads(out)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_check_as_incomplete_with_the_counts(sig):
+    code, out = interrupted(sig)
+    assert code == 3 and out["result"] == "incomplete" and out["bound"] == "interrupted"
+    assert out["distinct_states"] > 0 and out["generated_states"] >= out["distinct_states"]
+
+
+def test_a_signal_with_checkpoint_saves_one_that_resumes(tmp_path):
+    code, out = interrupted(signal.SIGTERM, "--checkpoint", str(tmp_path),
+                            "--checkpoint-every", "3600")
+    assert code == 3 and out["bound"] == "interrupted"
+    # The one checkpoint of the hour was the first level's; the signal saved the level
+    # start it stopped at, which holds every state counted.
+    meta = json.loads((tmp_path / "current" / "meta.json").read_text())
+    assert meta["depth"] == out["depth"] > 1 and meta["distinct"] == out["distinct_states"]
+    resumed = cli("check", "multipaxos", "--resume", str(tmp_path), "--max-depth",
+                  str(out["depth"] + 1), "--json")
+    assert json.loads(resumed.stdout)["distinct_states"] > out["distinct_states"]
