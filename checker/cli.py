@@ -81,8 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bfs workers as local processes or Ray actors (pip install 'smrcheck[ray]')")
     c.add_argument("--address", metavar="ADDR", help="--backend ray: the Ray cluster to join")
     c.add_argument("--seed", type=int, default=0, metavar="S")
-    c.add_argument("--walks", type=_positive(int), default=1000, metavar="K",
-                   help="simulate, swarm: number of random walks")
+    # None when not given, so that a --walks that the strategy ignores can be warned of.
+    c.add_argument("--walks", type=_positive(int), default=None, metavar="K",
+                   help="simulate, swarm: number of random walks (default 1000)")
     c.add_argument("--property", action="append", metavar="ID",
                    help="check only this property (repeatable); the model's `sometimes` "
                         "goals stay checked unless one is named or --no-goals is given")
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
                    help="reduce by symmetry where the model defines it")
     c.add_argument("--checkpoint", metavar="DIR", help="bfs: save the search there at level starts")
-    c.add_argument("--checkpoint-every", type=_positive(float, 0), default=60.0, metavar="S",
+    c.add_argument("--checkpoint-every", type=_positive(float, 0), default=None, metavar="S",
                    help="seconds between checkpoints (0: every level; default 60)")
     c.add_argument("--resume", metavar="DIR", help="carry on from the checkpoint in DIR")
     c.add_argument("--quiet", action="store_true",
@@ -196,7 +197,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     _output_folder("--itf", args.itf)
     _output_folder("--html", args.html)
     model = spec.build(params, args.mutant)
-    warnings = _quorum_warnings(model) + spec.mutant_warnings(args.mutant, params)
+    warnings = (_ignored_options(args) + _quorum_warnings(model)
+                + spec.mutant_warnings(args.mutant, params))
     if not args.goals:
         warnings.append("--no-goals: no `sometimes` goal is checked, so vacuity was not "
                         "checked (a model where nothing can happen passes)")
@@ -256,14 +258,28 @@ def _search_options(args: argparse.Namespace) -> Options:
     backend first."""
     distribution = Distribution(args.workers, args.backend, args.address)
     return Options(
-        strategy=Strategy(args.strategy, seed=args.seed, walks=args.walks),
+        strategy=Strategy(args.strategy, seed=args.seed,
+                          walks=Strategy.walks if args.walks is None else args.walks),
         bounds=Bounds(args.max_states, args.max_depth, args.time_limit),
         distribution=distribution,
-        checkpointing=Checkpointing(args.checkpoint, args.checkpoint_every, args.resume),
+        checkpointing=Checkpointing(args.checkpoint, Checkpointing.every
+                                    if args.checkpoint_every is None else args.checkpoint_every,
+                                    args.resume),
         symmetry=args.symmetry,
         properties=args.property,
         goals=args.goals,
     )
+
+
+def _ignored_options(args: argparse.Namespace) -> list[str]:
+    """Options given that the run will not use: said, not silently dropped."""
+    ignored = []
+    if args.walks is not None and args.strategy not in ("simulate", "swarm"):
+        ignored.append(f"--walks is ignored: only --strategy simulate and swarm take random "
+                       f"walks, not {args.strategy}")
+    if args.checkpoint_every is not None and args.checkpoint is None:
+        ignored.append("--checkpoint-every is ignored without --checkpoint DIR")
+    return ignored
 
 
 def _output_folder(flag: str, path: str | None) -> None:
@@ -391,6 +407,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..impl.launch import RunConfig, parse_byzantine, run_cluster
     from ..impl.runtime.faults import FaultSpec
 
+    if os.path.exists(args.trace_dir) and not os.path.isdir(args.trace_dir):
+        raise UsageError(f"--trace-dir {args.trace_dir} is a file; give a directory "
+                         "(it is made if missing)")
     n = args.n if args.n is not None else (4 if args.protocol == "pbft" else 3)
     cfg = RunConfig(args.protocol, n=n, f=args.f, requests=args.requests, clients=args.clients,
                     window=args.window, faults=FaultSpec.parse(args.faults),
@@ -446,14 +465,14 @@ COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError("a command is required; allowed: " + ", ".join(COMMANDS))
         return COMMANDS[args.command](args)
     except SmrcheckError as err:
-        render.error(str(err))
-        return err.exit_code
+        return _failed(argv, str(err), err.exit_code)
     except KeyboardInterrupt:
         render.error("interrupted")
         return 130
@@ -464,8 +483,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the contract is exit 4, not a traceback
         if os.environ.get("SMRCHECK_DEBUG"):
             raise
-        render.error(f"internal error: {type(err).__name__}: {err} (set SMRCHECK_DEBUG=1 for a traceback)")
-        return 4
+        return _failed(argv, f"internal error: {type(err).__name__}: {err} "
+                             "(set SMRCHECK_DEBUG=1 for a traceback)", 4)
+
+
+def _failed(argv: Sequence[str], message: str, code: int) -> int:
+    """The one error line on stderr; with --json also a JSON object on stdout, as
+    `validate --json` gives, so that a script reading stdout always reads JSON. (--json
+    is looked for in argv: an error may come before the arguments are parsed.)"""
+    render.error(message)
+    if "--json" in argv:
+        render.print_json({"result": "invalid-input" if code == 2 else "internal-error",
+                           "error": message, "exit_code": code})
+    return code
 
 
 def run() -> None:

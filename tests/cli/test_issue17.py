@@ -107,3 +107,47 @@ def test_a_signal_with_checkpoint_saves_one_that_resumes(tmp_path):
     resumed = cli("check", "multipaxos", "--resume", str(tmp_path), "--max-depth",
                   str(out["depth"] + 1), "--json")
     assert json.loads(resumed.stdout)["distinct_states"] > out["distinct_states"]
+
+
+# -- one-line errors, ignored options, JSON errors -----------------------------------------
+
+def test_run_trace_dir_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    existing = tmp_path / "a-file"
+    existing.write_text("")
+    assert main(["run", "multipaxos", "--trace-dir", str(existing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file" in err
+
+
+@pytest.mark.parametrize("argv,warned", [
+    (["--walks", "5"], "--walks is ignored"),
+    (["--strategy", "dfs", "--walks", "5"], "--walks is ignored"),
+    (["--checkpoint-every", "3"], "--checkpoint-every is ignored"),
+])
+def test_ignored_options_are_warned(capsys, argv, warned):
+    code, out = run_json(capsys, "check", "paxos", *argv)
+    assert code == 0 and any(warned in w for w in out["warnings"])
+
+
+def test_used_options_are_not_warned(capsys, tmp_path):
+    code, out = run_json(capsys, "check", "paxos", "--strategy", "simulate", "--walks", "5",
+                         "--checkpoint-every", "0", "--max-depth", "3")
+    assert code == 3 and [w for w in out["warnings"] if "ignored" in w] == [
+        "--checkpoint-every is ignored without --checkpoint DIR"]
+    code, out = run_json(capsys, "check", "paxos", "--checkpoint", str(tmp_path),
+                         "--checkpoint-every", "0")
+    assert code == 0 and out["warnings"] == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "BADMODEL"],
+    ["check", "paxos", "--property", "NOPE"],
+    ["check", "paxos", "--strategy", "nope"],
+    ["check", "paxos", "--max-states", "0"],
+    ["quorums"],
+    ["models", "--nope"],
+])
+def test_json_errors_are_json(capsys, argv):
+    code, out = run_json(capsys, *argv)
+    assert code == 2 and out["exit_code"] == 2 and out["result"] == "invalid-input"
+    assert out["error"]
