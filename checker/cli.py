@@ -35,6 +35,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
+    # Help that names what a registry holds (models, bugs) is made only when asked for:
+    # building the parser must not import every model and replica.
+    lazy_epilog: Any = None
+
+    def format_help(self) -> str:
+        if self.lazy_epilog is not None:
+            # Raw: argparse's wrapping would break names at their hyphens.
+            self.formatter_class = argparse.RawDescriptionHelpFormatter
+            self.epilog = self.lazy_epilog()
+        return super().format_help()
+
 
 def _registry():
     from ..models.registry import MODELS
@@ -64,23 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="print one JSON list on stdout")
 
     c = sub.add_parser("check", help="model check a protocol exhaustively")
-    c.add_argument("model", metavar="MODEL")
+    c.lazy_epilog = lambda: "models: " + ", ".join(_registry()) + " (see `smrcheck models`)"
+    c.add_argument("model", metavar="MODEL", help="the model to check (listed below)")
     c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (see `smrcheck models`)")
     c.add_argument("--mutant", metavar="NAME", help="check a variant that breaks one rule")
     c.add_argument("--strategy", default="bfs", metavar="|".join(STRATEGIES),
                    help="bfs (shortest counterexample), dfs, seeded random simulation, or "
                         "swarm (independent biased walks, across --workers)")
-    c.add_argument("--max-states", type=_positive(int), metavar="N")
+    c.add_argument("--max-states", type=_positive(int), metavar="N",
+                   help="stop after N distinct states (the run is then incomplete, exit 3)")
     c.add_argument("--max-depth", type=_positive(int), metavar="D",
                    help="explore states up to depth D (initial states are depth 1)")
-    c.add_argument("--time-limit", type=_positive(float, 0.001), metavar="S")
+    c.add_argument("--time-limit", type=_positive(float, 0.001), metavar="S",
+                   help="stop after S seconds (the run is then incomplete, exit 3)")
     c.add_argument("--workers", type=_positive(int), default=1, metavar="N",
                    help="bfs, swarm: processes (or Ray actors) sharing the search")
     c.add_argument("--backend", default="local", metavar="local|ray",
                    help="bfs workers as local processes or Ray actors (pip install 'smrcheck[ray]')")
     c.add_argument("--address", metavar="ADDR", help="--backend ray: the Ray cluster to join")
-    c.add_argument("--seed", type=int, default=0, metavar="S")
+    c.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="simulate, swarm: the random seed; the same seed walks the same walks")
     # None when not given, so that a --walks that the strategy ignores can be warned of.
     c.add_argument("--walks", type=_positive(int), default=None, metavar="K",
                    help="simulate, swarm: number of random walks (default 1000)")
@@ -142,16 +157,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicas (default 3 for multipaxos, 4 for pbft)")
     r.add_argument("-f", type=_positive(int, 0), default=None, metavar="F",
                    help="faults tolerated (default the most n allows)")
-    r.add_argument("--requests", type=_positive(int), default=1000, metavar="R")
-    r.add_argument("--clients", type=_positive(int), default=4, metavar="C")
+    r.lazy_epilog = _run_epilog
+    r.add_argument("--requests", type=_positive(int), default=1000, metavar="R",
+                   help="client requests to commit in all (default 1000)")
+    r.add_argument("--clients", type=_positive(int), default=4, metavar="C",
+                   help="clients sharing the requests, each up to --window outstanding (default 4)")
     r.add_argument("--window", type=_positive(int), default=16, metavar="W",
                    help="outstanding requests per client")
     r.add_argument("--faults", metavar="SPEC",
                    help="e.g. drop=0.05,dup=0.02,delay=0.01,reorder=0.05,crash=1")
     r.add_argument("--byzantine", action="append", default=[], metavar="REPLICA=MODE",
                    help="pbft: silent | equivocate | wrong-digest | wrong-reply (repeatable)")
-    r.add_argument("--bug", metavar="NAME", help="inject a protocol bug (its traces must fail validate)")
-    r.add_argument("--seed", type=int, default=0, metavar="S")
+    r.add_argument("--bug", metavar="NAME",
+                   help="inject a protocol bug (its traces must fail validate); names below")
+    r.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed of the injected faults and the workload")
     r.add_argument("--time-limit", type=_positive(float, 0.1), default=60.0, metavar="S",
                    help="stop the workload after S seconds (exit 3 if incomplete)")
     r.add_argument("--trace-dir", required=True, metavar="DIR", help="where each node writes its trace")
@@ -176,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=_positive(int, 20), metavar="N",
                    help="terminal columns to draw in (default: the terminal's width)")
     return parser
+
+
+def _run_epilog() -> str:
+    from ..impl.launch import PROTOCOLS, bugs_for
+
+    return "bugs (--bug NAME):\n" + "\n".join(
+        f"  {p}: {', '.join(bugs_for(p))}" for p in PROTOCOLS)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -221,7 +248,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         render.print_json(result.to_json())
     else:
-        render.check_result(result, html=args.html, itf=args.itf)
+        dist = options.distribution
+        render.check_result(result, html=args.html, itf=args.itf,
+                            workers=f"{dist.workers}"
+                            + ("" if dist.backend == "local" else f" ({dist.backend})"))
     return result.exit_code
 
 
@@ -420,7 +450,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         render.print_json(result.to_json())
     else:
-        render.run_result(result)
+        render.run_result(result, byzantine=", ".join(args.byzantine), bug=args.bug)
     return 0 if result.complete else 3
 
 

@@ -59,7 +59,7 @@ def models_table(specs: Sequence[ModelSpec], out: Console | None = None) -> None
 # -- smrcheck check -----------------------------------------------------------------------
 
 
-def _stats_table(r: CheckResult) -> Table:
+def _stats_table(r: CheckResult, workers: str | None = None) -> Table:
     table = Table(show_header=False, box=None, expand=False)
     table.add_column(style="dim")
     table.add_column()
@@ -67,6 +67,7 @@ def _stats_table(r: CheckResult) -> Table:
     table.add_row("model", f"{r.model}({params})" + (f"  mutant={r.mutant}" if r.mutant else ""))
     walks = f" seed={r.seed} walks={r.walks}" if r.strategy in ("simulate", "swarm") else ""
     table.add_row("strategy", f"{r.strategy}{walks}"
+                  + (f"  workers={workers}" if workers else "")
                   + f"  symmetry={'on' if r.symmetry else 'off'}")
     table.add_row("states", f"{r.distinct_states:,} distinct, {r.generated_states:,} generated")
     table.add_row("depth", str(r.depth))
@@ -94,17 +95,20 @@ def _coverage_table(r: CheckResult) -> Table:
 
 
 def check_result(r: CheckResult, out: Console | None = None, *, html: str | None = None,
-                 itf: str | None = None) -> None:
+                 itf: str | None = None, workers: str | None = None) -> None:
     """The verdict, statistics, coverage and counterexample; then, for each of `html`
-    and `itf` asked for, whether a file was written (only a counterexample is)."""
+    and `itf` asked for, whether a file was written (only a counterexample is).
+    `workers` echoes the processes the run was given, which the result does not hold."""
     out = out or console()
     verdict = {
         "ok": "all properties hold",
         "violation": f"violation of {r.violation.property}" if r.violation else "violation",
-        "incomplete": "incomplete: a bound was reached before the space was exhausted",
+        # The verdict word is printed before it: "INCOMPLETE: incomplete: ..." said it twice.
+        "incomplete": ("interrupted" if r.bound == "interrupted" else "a bound was reached")
+                      + " before the space was exhausted",
     }[r.result]
     out.print(Text(f"{r.result.upper()}: {verdict}", style=VERDICT_STYLE[r.result]))
-    out.print(_stats_table(r))
+    out.print(_stats_table(r, workers))
     if r.coverage:
         out.print(_coverage_table(r))
     if r.violation is not None:
@@ -309,8 +313,10 @@ def run_progress(enabled: bool, out: Console | None = None) -> Iterator[object]:
         yield update
 
 
-def run_result(r, out: Console | None = None) -> None:
-    """An `impl.launch.RunResult`: what committed, how fast, which faults were injected."""
+def run_result(r, out: Console | None = None, *, byzantine: str = "", bug: str | None = None
+               ) -> None:
+    """An `impl.launch.RunResult`: what committed, how fast, which faults were injected;
+    `byzantine` and `bug` echo the settings the run was given (none when empty)."""
     out = out or console()
     style = "bold green" if r.complete else "bold yellow"
     out.print(Text(f"{r.protocol}: {r.committed:,} of {r.requests:,} requests committed"
@@ -319,6 +325,8 @@ def run_result(r, out: Console | None = None) -> None:
     table.add_column(style="dim")
     table.add_column()
     table.add_row("replicas", f"n={r.n}, f={r.f}; {r.clients} client(s)")
+    table.add_row("byzantine", byzantine or "none")
+    table.add_row("bug", bug or "none")
     table.add_row("time", f"{r.seconds:.2f} s, {r.throughput:,.0f} requests/s")
     table.add_row("latency", f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms")
     if r.gave_up:

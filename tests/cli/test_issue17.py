@@ -151,3 +151,45 @@ def test_json_errors_are_json(capsys, argv):
     code, out = run_json(capsys, *argv)
     assert code == 2 and out["exit_code"] == 2 and out["result"] == "invalid-input"
     assert out["error"]
+
+
+# -- help and echoed settings --------------------------------------------------------------
+
+def help_of(capsys, *argv: str) -> str:
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return capsys.readouterr().out
+
+
+def test_check_help_lists_the_models_and_explains_every_bound(capsys):
+    text = help_of(capsys, "check")
+    assert "models: paxos, multipaxos, pbft" in text
+    for option in ("--max-states N ", "--time-limit S ", "--seed S "):
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(option.strip()))
+        assert len(line.split(None, 2)) == 3, line  # help follows on the same line
+
+
+def test_run_help_lists_the_bug_names(capsys):
+    from smrcheck.impl.launch import bugs_for
+
+    text = help_of(capsys, "run")
+    for protocol in ("multipaxos", "pbft"):
+        assert f"  {protocol}: " + ", ".join(bugs_for(protocol)) in text
+    for option in ("--requests R", "--clients C"):
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(option))
+        assert line.strip() != option, line
+
+
+def test_incomplete_says_its_verdict_once(capsys):
+    assert main(["check", "paxos", "--max-states", "100", "--workers", "1"]) == 3
+    out = capsys.readouterr().out
+    assert "INCOMPLETE: a bound was reached" in out and "incomplete:" not in out
+    assert "workers=1" in out
+
+
+def test_run_echoes_byzantine_and_bug(tmp_path, capsys):
+    assert main(["run", "pbft", "--requests", "3", "--clients", "1", "--byzantine",
+                 "r1=silent", "--bug", "client-first-reply",
+                 "--trace-dir", str(tmp_path / "t")]) == 0
+    out = capsys.readouterr().out
+    assert "r1=silent" in out and "client-first-reply" in out
