@@ -232,8 +232,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for w in warnings:
         render.warning(w)
     interrupt = Interrupt()
-    with render.live_progress(not (args.json or args.quiet),
-                              plain_every=None if args.quiet else args.progress_every) as progress, \
+    plain_every = None if args.quiet else args.progress_every
+    with render.live_progress(not (args.json or args.quiet), plain_every=plain_every) as progress, \
             _interruptible(interrupt):
         result = check(model, replace(options, progress=progress, interrupt=interrupt),
                        name=spec.name, params=params, mutant=args.mutant)
