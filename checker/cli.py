@@ -9,6 +9,11 @@ Exit codes are a contract (DESIGN.md): 0 holds, 1 violation, 2 usage or input er
 3 incomplete (a bound was reached first), 4 internal error. Usage errors print one
 line naming what is allowed, never a traceback; `SMRCHECK_DEBUG=1` shows tracebacks of
 internal errors.
+
+Size: seven commands, each an option table and a short function that checks the
+options once and dispatches; kept in one file so the exit-code contract and the
+error paths (one line, JSON with --json) live in one `main`. The option tables
+(`build_parser`) are the part to move out if it grows further.
 """
 
 from __future__ import annotations

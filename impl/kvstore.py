@@ -29,6 +29,19 @@ class KVStore:
             return v
         return f"error: unknown op {op!r}"
 
+    # What injected client-visible bugs answer instead (impl/*/replica.py CLIENT_BUGS).
+
+    def preview(self, op: str) -> str:
+        """The result `op` would have if it ran now; the state is left as it is."""
+        guess = KVStore()
+        guess.data = dict(self.data)
+        return guess.apply(op)
+
+    def value_before(self, op: str) -> str:
+        """The value of `op`'s key as it stands, before `op` runs ("" for no key)."""
+        parts = op.split(" ", 2)
+        return self.data.get(parts[1], "") if len(parts) > 1 else ""
+
 
 class Sessions:
     """At-most-once: per client a watermark of applied request ids (every id below it

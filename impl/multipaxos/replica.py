@@ -19,8 +19,11 @@ scout with a higher round. Messages that the trace format has no type for (a
 heartbeat's ballot, a rejection, a catch-up position) ride in the frame's untraced
 `meta` of a `heartbeat`, which the model sees as a stutter.
 
-`bug` names an injected fault mirroring a model mutant (`models/multipaxos/mutants.py`),
-so the validator can be shown to reject real buggy runs; `BUGS` lists them.
+`bug` names an injected fault, so the validator can be shown to reject real buggy
+runs; `BUGS` lists them. Most mirror a model mutant (`models/multipaxos/mutants.py`)
+and break a protocol invariant; `CLIENT_BUGS` break only what clients see: every
+protocol invariant holds in their runs, and KV-LINEARIZABLE or an execution
+cross-check (models/common/service.py) rejects them.
 """
 
 from __future__ import annotations
@@ -34,12 +37,22 @@ from ..runtime.node import Env, Node
 Ballot = tuple[int, int]  # (round, index of the replica in `nodes`): ordered as in FORMAT.md
 NO_BALLOT: Ballot = (0, -1)
 
+CLIENT_BUGS = {
+    "reply-before-commit": "the leader replies to a request as it proposes it, with the "
+                           "result it expects, before the command is chosen (a new leader "
+                           "may never choose it)",
+    "stale-read": "a replica that believes it leads answers a get from its own state at "
+                  "once, unordered (deposed, it serves values others have overwritten)",
+    "reply-pre-execution-result": "a reply carries the key's value from before the command "
+                                  "ran (put and append report the old value)",
+}
 BUGS = {
     "ignore-promised-values": "a new leader ignores the values its quorum's promises report",
     "minority-quorums": "quorums have n // 2 replicas, so two quorums need not intersect",
     "accept-below-promise": "an acceptor accepts an Accept whose ballot is below its promise",
     "execute-duplicates": "a replica executes a command again when it is chosen in a second "
                           "slot (the leader proposes each request twice, as a racing retry would)",
+    **CLIENT_BUGS,
 }
 
 
@@ -193,15 +206,21 @@ class MultiPaxosReplica(Node):
         if self.sessions.applied(*key):
             self.env.send([cmd["client"]], self.reply(cmd, self.sessions.result(*key)))
             return
+        lead = self.lead
+        if (self.bug == "stale-read" and lead is not None and lead.active
+                and cmd["op"].startswith("get ")):
+            self.env.send([cmd["client"]], self.reply(cmd, self.kv.apply(cmd["op"])))
+            return
         if src == cmd["client"]:
             self.reply_to.add(key)
         self.pending[key] = cmd
-        lead = self.lead
         if lead is not None and lead.active:
             if key not in lead.proposed:
                 self.propose(lead.next_slot, cmd)
                 if self.bug == "execute-duplicates":  # as a retry racing the first proposal
                     self.propose(lead.next_slot, cmd)
+                if self.bug == "reply-before-commit":
+                    self.env.send([cmd["client"]], self.reply(cmd, self.kv.preview(cmd["op"])))
         elif self.leader != NO_BALLOT and self.leader[1] != self.me and src == cmd["client"]:
             self.env.send([self.nodes[self.leader[1]]], {"type": "request", "cmd": cmd})
 
@@ -403,9 +422,12 @@ class MultiPaxosReplica(Node):
                 self.env.trace("execute", slot=slot, cmd=None)
             return
         key = key_of(cmd)
+        told = None  # what the reply says, when a bug makes it differ from the result
         if self.sessions.applied(*key) and self.bug != "execute-duplicates":
             applied, result = False, self.sessions.result(*key)
         else:
+            if self.bug == "reply-pre-execution-result":
+                told = self.kv.value_before(cmd["op"])
             applied, result = True, self.kv.apply(cmd["op"])
             self.sessions.record(*key, result)
         self.pending.pop(key, None)
@@ -416,4 +438,4 @@ class MultiPaxosReplica(Node):
         self.env.trace("execute", slot=slot, cmd=cmd, applied=applied, result=result)
         if key in self.reply_to or mine:
             self.reply_to.discard(key)
-            self.env.send([cmd["client"]], self.reply(cmd, result))
+            self.env.send([cmd["client"]], self.reply(cmd, result if told is None else told))

@@ -22,8 +22,14 @@ client's signature on a request travels with the pre-prepare (`meta.csig`) and i
 checked by backups. There are no checkpoints: view changes carry every prepared
 certificate, which bounds runs to what `smrcheck run` drives.
 
-`mode` makes a replica Byzantine (`MODES`); `bug` injects a protocol bug mirroring a
-model mutant (`BUGS`), so the validator can be shown to reject the run.
+`mode` makes a replica Byzantine (`MODES`); `bug` injects a bug (`BUGS`), so the
+validator can be shown to reject the run: a protocol bug mirroring a model mutant, or
+one of `CLIENT_BUGS`, which break only what clients see (every protocol invariant
+holds; KV-LINEARIZABLE or an execution cross-check of models/common/service.py
+rejects the run).
+
+Size: one class per role would split what Castro & Liskov describe as one replica's
+state machine (normal case, view change, recovery share the same logs); kept whole.
 """
 
 from __future__ import annotations
@@ -43,11 +49,18 @@ MODES = {
     "wrong-reply": "replies to clients with a wrong result",
 }
 
+CLIENT_BUGS = {
+    "reply-before-commit": "a replica replies once prepared, with the result it expects, "
+                           "before the request commits (a view change may reorder or drop it)",
+    "reply-pre-execution-result": "a reply carries the key's value from before the request "
+                                  "ran (put and append report the old value)",
+}
 BUGS = {
     "committed-with-2f": "a replica is committed-local with 2f matching commits instead of 2f+1",
     "client-first-reply": "a client accepts the first reply instead of f+1 matching ones",
     "new-view-ignores-certificates": "NEW-VIEW's set O ignores the prepared certificates in the "
                                      "view changes, so a new primary may reassign a committed number",
+    **CLIENT_BUGS,
 }
 
 
@@ -384,6 +397,8 @@ class PbftReplica(Node):
                  "csig": None if cmd is None else self.csigs.get((cmd["client"], cmd["req"]))}
         self.prepared[n] = (v, d, have[1], proof)
         self.storage.append({"P": [n, v, d, have[1], proof]})
+        if self.bug == "reply-before-commit" and cmd is not None and n > self.last_exec:
+            self.out([cmd["client"]], self.reply(cmd, self.kv.preview(cmd["op"])))
         self.send_commit(v, n, d)
 
     def send_commit(self, v: int, n: int, d: str) -> None:
@@ -428,14 +443,17 @@ class PbftReplica(Node):
                 self.env.trace("execute", n=n, digest=d, cmd=None, applied=True)
                 continue
             key = (cmd["client"], cmd["req"])
+            told = None  # what the reply says, when a bug makes it differ from the result
             if self.sessions.applied(*key):
                 applied, result = False, self.sessions.result(*key)
             else:
+                if self.bug == "reply-pre-execution-result":
+                    told = self.kv.value_before(cmd["op"])
                 applied, result = True, self.kv.apply(cmd["op"])
                 self.sessions.record(*key, result)
             self.pending.pop(key, None)
             self.env.trace("execute", n=n, digest=d, cmd=cmd, applied=applied, result=result)
-            self.out([cmd["client"]], self.reply(cmd, result))
+            self.out([cmd["client"]], self.reply(cmd, result if told is None else told))
         if progressed:
             self.disarm()
             if self.pending:
