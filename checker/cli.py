@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--byzantine", action="append", default=[], metavar="REPLICA=MODE",
                    help="pbft: silent | equivocate | wrong-digest | wrong-reply (repeatable)")
     r.add_argument("--bug", metavar="NAME",
-                   help="inject a protocol bug (its traces must fail validate); names below")
+                   help="inject a bug, in the protocol or in what only clients see (its "
+                        "traces must fail validate); names below")
     r.add_argument("--seed", type=int, default=0, metavar="S",
                    help="seed of the injected faults and the workload")
     r.add_argument("--time-limit", type=_positive(float, 0.1), default=60.0, metavar="S",
