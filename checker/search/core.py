@@ -234,6 +234,34 @@ class Context:
             self.goals.check(state)
         return prop
 
+    def walk(self, s: Hashable, length: int, seen: set[int],
+             pick: Callable[[list[tuple]], tuple]) -> tuple[list[tuple[tuple, Hashable]],
+                                                          Property | None]:
+        """One random walk of at most `length` states from `s`, each next action chosen
+        by `pick` among the enabled ones, until a state breaks an invariant: the steps
+        taken, (action, state) each, and the property broken (None if none). Counts the
+        generated and new states (fingerprints in `seen`), as simulate and swarm report."""
+        model, fingerprint, counters = self.model, self.fingerprint, self.counters
+        steps: list[tuple[tuple, Hashable]] = []
+        prop = self.violated(s)
+        for _ in range(length - 1):
+            if prop is not None:
+                break
+            enabled = list(model.actions(s))
+            if not enabled:
+                break
+            a = pick(enabled)
+            t = model.next_state(s, a)
+            counters.generated[a[0]] = counters.generated.get(a[0], 0) + 1
+            fp = fingerprint(t)
+            if fp not in seen:
+                seen.add(fp)
+                counters.new[a[0]] = counters.new.get(a[0], 0) + 1
+            steps.append((a, t))
+            s = t
+            prop = self.violated(t)
+        return steps, prop
+
     def check_new(self, fp: int, state: Hashable) -> None:
         prop = self.violated(state)
         if prop is not None:

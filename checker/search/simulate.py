@@ -34,25 +34,10 @@ def run(ctx: Context) -> Outcome:
         s = rng.choice(inits)
         counters.inits += 1
         seen.add(fingerprint(s))
-        walk: Path = [(None, s)]
-        prop = ctx.violated(s)
-        for _ in range(walk_len - 1):
-            if prop is not None:
-                break
-            enabled = list(model.actions(s))
-            if not enabled:
-                break
-            a = rng.choice(enabled)
-            t = model.next_state(s, a)
-            counters.generated[a[0]] = counters.generated.get(a[0], 0) + 1
-            fp = fingerprint(t)
-            if fp not in seen:
-                seen.add(fp)
-                counters.new[a[0]] = counters.new.get(a[0], 0) + 1
-            walk.append((a, t))
+        steps, prop = ctx.walk(s, walk_len, seen, rng.choice)
+        walk: Path = [(None, s), *steps]
+        if steps:  # a walk that took no step leaves the depth as it was
             depth = max(depth, len(walk))
-            prop = ctx.violated(t)
-            s = t
         if prop is not None:
             return outcome(counterexample=Counterexample(prop, walk))
         if bounds.max_states is not None and len(seen) >= bounds.max_states:

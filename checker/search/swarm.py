@@ -99,28 +99,18 @@ def _walks(ctx: Context, index: int, n: int, deadline: float | None) -> _Share:
         weights: dict[str, float] = {}
         first = rng.randrange(len(inits))
         s = inits[first]
-        path: list[tuple] = []
         seen.add(fingerprint(s))
         walks += 1
         counters.inits += 1
-        prop = ctx.violated(s)
-        for _ in range(length - 1):
-            if prop is not None:
-                break
-            enabled = list(model.actions(s))
-            if not enabled:
-                break
+
+        def pick(enabled: list[tuple]) -> tuple:
+            # Each action name gets its weight at its first sighting in this walk, drawn
+            # before the choice, so a walk is a function of its seed alone.
             w = [weights.setdefault(a[0], rng.choice(WEIGHTS)) for a in enabled]
-            a = rng.choices(enabled, weights=w)[0]
-            t = model.next_state(s, a)
-            counters.generated[a[0]] = counters.generated.get(a[0], 0) + 1
-            fp = fingerprint(t)
-            if fp not in seen:
-                seen.add(fp)
-                counters.new[a[0]] = counters.new.get(a[0], 0) + 1
-            path.append(a)
-            s = t
-            prop = ctx.violated(s)
+            return rng.choices(enabled, weights=w)[0]
+
+        steps, prop = ctx.walk(s, length, seen, pick)
+        path = [a for a, _ in steps]
         deepest = max(deepest, len(path) + 1)
         if prop is not None:
             failure = _Failure(k, prop.id, path, first)
