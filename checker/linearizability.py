@@ -82,6 +82,10 @@ come next, and what the spec says each candidate would have returned there.
 Everything is deterministic: operations are sorted by call time, ties by id, before
 anything else, so the verdict, the step counts and the report do not depend on the
 order in which operations were given. Budgets are counted in search steps, not seconds.
+
+Size: the search, the shrink and the explanation share one encoding of configurations
+(the entry lists, the placed bitsets, the starts a cut leaves); split into modules,
+each would have to re-derive it.
 """
 
 from __future__ import annotations
