@@ -53,10 +53,13 @@ follows the run's live requests. Per replica and client the executed request ids
 a watermark plus the few above it; the computed results of the last KEPT_REQUESTS
 requests and of the last KEPT_SLOTS slots not yet executed by every correct learner
 are kept; older ones are forgotten, and a reply or an execution that late is checked
-for having executed, not for its result. A message's clock is kept for the next
-CLOCKED_SENDS to 2 x CLOCKED_SENDS sends: one received later than that does not
-raise its receiver's clock (the chain through it is lost: a lost precedence could
-only fail a correct run whose one causal chain ran through so late a message).
+for having executed, not for its result. A message's clock travels in its `send`
+event (`_lc`, beside the reader's own `_send` link from each recv to it), so clocks
+cost no table.
+
+Cost: the run's every event passes through `step` (one closure, built once); it looks
+at a recv's or a send's clock and returns, and calls a handler only for the kinds it
+checks (request, result, execute, and sends of replies).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...checker.conformance import Loc, Violations
-from ...checker.linearizability import HistoryBuilder, LinearizabilityResult, check
+from ...checker.linearizability import UNKNOWN, LinearizabilityResult, Operation, check
 from .kv import KV, PROPERTY
 from .membership import membership
 from .monitor import IdSet, where
@@ -75,7 +78,6 @@ KEPT_REQUESTS = 1 << 13  # requests whose replicas' computed results are kept
 KEPT_SLOTS = 1 << 12  # slots whose first result is kept until every learner executed them
 EARLY_REPLIES = 1 << 12  # replies held until the run shows it logs executions
 MAX_STEPS = 10_000_000  # search steps per key before KV-LINEARIZABLE is left undecided
-CLOCKED_SENDS = 1 << 15  # sends whose Lamport clock is kept (two generations of this many)
 
 RULES = {
     PROPERTY: "the clients' history (request, accepted result; no result: pending) is "
@@ -88,12 +90,24 @@ RULES = {
 }
 
 
-class _Slot:
-    __slots__ = ("cmd", "result", "node", "loc", "done")
+class _Computed:
+    """What correct replicas computed for one request: the first result, who computed
+    it and where, every replica that executed it (-> where), and the results that
+    differ from the first (replica -> result; None while none does)."""
 
-    def __init__(self, cmd: tuple, result: str, node: str, loc: Loc) -> None:
-        self.cmd, self.result, self.node, self.loc = cmd, result, node, loc
-        self.done = {node}
+    __slots__ = ("key", "result", "node", "loc", "done", "odd")
+
+    def __init__(self, key: tuple[str, int], result: str, node: str, loc: Loc) -> None:
+        self.key, self.result, self.node, self.loc = key, result, node, loc
+        self.done: dict[str, Loc] = {node: loc}
+        self.odd: dict[str, str] | None = None
+
+    def of(self, node: str) -> tuple[str, Loc] | None:
+        loc = self.done.get(node)
+        if loc is None:
+            return None
+        odd = self.odd
+        return (odd[node] if odd is not None and node in odd else self.result), loc
 
 
 class ServiceMonitor:
@@ -111,26 +125,27 @@ class ServiceMonitor:
         self.max_steps = max_steps
         self.correct = frozenset(header.nodes) - frozenset(header.byzantine)
         self.learners = len(frozenset(membership(header).learners) & self.correct)
-        self.history = HistoryBuilder()
-        self.locs: dict[str, list] = {}  # op id -> [request loc, result loc or None]
+        # (client, req) -> [op, call time, request loc, result, return time, result loc]:
+        # raw, made into Operations once, at the end (an event costs a list, not two
+        # frozen dataclasses)
+        self.ops: dict[tuple[str, int], list] = {}
         self.clock = dict.fromkeys((*header.nodes, *header.clients), 0)  # Lamport, per node
-        self.sent: dict[str, int] = {}  # msg_id -> its sender's clock (when above 0)
-        self.sent_before: dict[str, int] = {}  # the previous generation of `sent`
-        self.not_kv: tuple[str, Loc] | None = None  # a request the store does not know
         logged = getattr(header, "logged", None)
         unlogged = [] if logged is None else [x for x in self.clock if x not in frozenset(logged)]
         self.unlogged = unlogged[0] if unlogged else None
-        self.executed: dict[str, dict[str, IdSet]] = {}  # replica -> client -> ids executed
-        self.results: OrderedDict[tuple[str, int], dict[str, tuple[str, Loc]]] = OrderedDict()
-        self.slots: dict[Any, _Slot] = {}
+        self.executed: dict[str, dict[str, IdSet]] = {r: {} for r in self.correct}
+        # What replicas computed, by request (the last KEPT_REQUESTS) and by slot (until
+        # every correct learner executed it); oldest first, for eviction.
+        self.computed: OrderedDict[tuple[str, int], _Computed] = OrderedDict()
+        self.slots: OrderedDict[Any, _Computed] = OrderedDict()
         self.executes_logged = False
         self.results_logged = False
         self.early: list[tuple[str, str, int, Loc]] = []  # replies before any execute logged
         self.summary: LinearizabilityResult | None = None
         self.warnings: list[str] = []
         self.handlers: dict[str, Callable[[dict], None]] = {
-            "request": self.on_request, "result": self.on_result,
-            "execute": self.on_execute, "send": self.on_send, "recv": self.on_recv}
+            "request": self.on_request, "result": self.on_result, "execute": self.on_execute}
+        self.on_event = self.stepper()
 
     @property
     def properties(self) -> tuple[tuple[str, str], ...]:
@@ -143,37 +158,67 @@ class ServiceMonitor:
             ids += ["SMR-REPLY-RESULT", "SMR-DETERMINISM"]
         return tuple((p, RULES[p]) for p in ids)
 
-    def on_event(self, ev: dict) -> None:
-        h = self.handlers.get(ev["kind"])
-        if h is not None:
-            h(ev)
+    def stepper(self, first: Callable[[dict], None] | None = None) -> Callable[[dict], None]:
+        """This monitor's step for one event, after `first` (another monitor's step)
+        when given. Recvs and sends, most of a run, take the inline path: a send
+        carries its node's clock in the event (`_lc`), a recv raises its node's clock
+        to its send's (the reader's `_send` link), and a reply is checked."""
+        clock, handlers, reply, correct = self.clock, self.handlers, self._reply, self.correct
+
+        def step(ev: dict) -> None:
+            if first is not None:
+                first(ev)
+            kind = ev["kind"]
+            if kind == "recv":
+                send = ev["_send"]
+                if send is not None:
+                    t = send.get("_lc")
+                    if t is not None and t > clock[ev["node"]]:
+                        clock[ev["node"]] = t
+            elif kind == "send":
+                node = ev["node"]
+                t = clock[node]
+                if t:
+                    ev["_lc"] = t
+                if ev["msg"]["type"] == "reply" and node in correct:
+                    reply(ev, node, ev["msg"])
+            else:
+                h = handlers.get(kind)
+                if h is not None:
+                    h(ev)
+
+        return step
 
     # -- the client history ----------------------------------------------------------
 
     def on_request(self, ev: dict) -> None:
-        client, op = ev["node"], ev["op"]
+        client = ev["node"]
         t = self.clock[client] = self.clock[client] + 1
-        op_id = f"{client}#{ev['req']}"
-        if op_id in self.locs:
-            return  # issued again: the first invocation counts (at most once per id)
-        inp = self.spec.parse(op)
-        if inp[0] == "invalid" and self.not_kv is None:
-            self.not_kv = (f"{client}'s request {ev['req']} {op!r}", ev["_loc"])
-        loc = ev["_loc"]
-        self.locs[op_id] = [loc, None]
-        self.history.invoke(op_id, client, inp, t, ref=where(loc))
+        key = (client, ev["req"])
+        if key not in self.ops:  # issued again: the first invocation counts (one id, one op)
+            self.ops[key] = [ev["op"], t, ev["_loc"], None, None, None]
 
     def on_result(self, ev: dict) -> None:
         client = ev["node"]
         t = self.clock[client] = self.clock[client] + 1
-        op_id = f"{client}#{ev['req']}"
-        locs = self.locs.get(op_id)
-        if locs is None or locs[1] is not None:
-            # No request logged (MP-VALIDITY's and the client check's business), or a
-            # second result: the first one counts.
-            return
-        locs[1] = ev["_loc"]
-        self.history.complete(op_id, ev["result"], t, ref=where(ev["_loc"]))
+        op = self.ops.get((client, ev["req"]))
+        # No request logged (MP-VALIDITY's and the client check's business), or a
+        # second result: the first one counts.
+        if op is not None and op[4] is None:
+            op[3], op[4], op[5] = ev["result"], t, ev["_loc"]
+
+    def operations(self) -> list[Operation] | str:
+        """The history as operations, or why it is not one of the key-value store: a
+        request that is none of its commands (another service)."""
+        parse, ops = self.spec.parse, []
+        for (client, req), (op, call, loc, result, ret, ret_loc) in self.ops.items():
+            inp = parse(op)
+            if inp[0] == "invalid":
+                return f"{client}'s request {req} {op!r} ({where(loc)})"
+            ops.append(Operation(f"{client}#{req}", client, inp, call, ret,
+                                 UNKNOWN if ret is None else result, where(loc),
+                                 "" if ret_loc is None else where(ret_loc)))
+        return ops
 
     # -- executions and replies ------------------------------------------------------
 
@@ -181,90 +226,68 @@ class ServiceMonitor:
         if not self.executes_logged:
             self.executes_logged = True
             self._flush_early()
-        node, c = ev["node"], ev["cmd"]
-        if c is None or node not in self.correct:
+        c = ev["cmd"]
+        mine = self.executed.get(ev["node"])
+        if c is None or mine is None:  # a no-op, or a Byzantine replica
             return
-        client, req = c["client"], c["req"]
-        mine = self.executed.get(node)
-        if mine is None:
-            mine = self.executed[node] = {}
+        node, client, req = ev["node"], c["client"], c["req"]
         ids = mine.get(client)
         if ids is None:
             ids = mine[client] = IdSet()
-        ids.add(req)
+        if req == ids.low and not ids.above:
+            ids.low = req + 1  # IdSet.add's common case: the next id, none above
+        else:
+            ids.add(req)
         result = ev.get("result")
         if result is None:
             return
         self.results_logged = True
-        loc = ev["_loc"]
-        key = (client, req)
-        per = self.results.get(key)
-        if per is None:
-            per = self.results[key] = {}
-            if len(self.results) > KEPT_REQUESTS:
-                self.results.popitem(last=False)
-        per.setdefault(node, (result, loc))
-        self._same_result(ev, (client, req, c["op"]), result, node, loc)
-
-    def _same_result(self, ev: dict, cmd: tuple, result: str, node: str, loc: Loc) -> None:
+        loc, key = ev["_loc"], (client, req)
         slot = ev["slot"] if "slot" in ev else ev.get("n")
-        s = self.slots.get(slot)
-        if s is None:
-            self.slots[slot] = _Slot(cmd, result, node, loc)
-            if len(self.slots) > KEPT_SLOTS:
-                del self.slots[next(iter(self.slots))]
-            return
-        if node in s.done:
+        slots = self.slots
+        rec = slots.get(slot)
+        if rec is None or rec.key != key:  # first here (or another command: agreement's)
+            rec = self.computed.get(key)
+            if rec is None:
+                rec = self.computed[key] = _Computed(key, result, node, loc)
+                if len(self.computed) > KEPT_REQUESTS:
+                    self.computed.popitem(last=False)
+                if slot not in slots:
+                    slots[slot] = rec
+                    if len(slots) > KEPT_SLOTS:
+                        slots.popitem(last=False)
+                return
+        done = rec.done
+        if node in done:
             return  # its own second execution: at-most-once and log checks judge it
-        s.done.add(node)
-        if s.cmd == cmd and s.result != result:
-            # Another command there is the protocol's agreement violation, not this one.
-            self.found.add("SMR-DETERMINISM",
-                           f"{node} computes {result!r} for {_cmd(cmd)} at slot {slot}, but "
-                           f"{s.node} computed {s.result!r} there ({where(s.loc)}): replicas "
-                           "that execute one command from one state must compute one result "
-                           "(a non-deterministic state machine)", loc, (s.loc,))
-        if len(s.done) >= self.learners:
-            del self.slots[slot]
-
-    # -- the clocks ------------------------------------------------------------------
-
-    def on_send(self, ev: dict) -> None:
-        node = ev["node"]
-        t = self.clock[node]
-        if t:
-            sent = self.sent
-            sent[ev["msg_id"]] = t
-            if len(sent) > CLOCKED_SENDS:
-                self.sent_before, self.sent = sent, {}
-        msg = ev["msg"]
-        if msg["type"] == "reply" and node in self.correct:
-            self._reply(ev, node, msg)
-
-    def on_recv(self, ev: dict) -> None:
-        msg_id = ev["msg_id"]
-        t = self.sent.get(msg_id)
-        if t is None:
-            t = self.sent_before.get(msg_id)
-            if t is None:
-                return  # sent before any client event, unlogged, or forgotten
-        node = ev["node"]
-        if t > self.clock[node]:
-            self.clock[node] = t
+        done[node] = loc
+        if result != rec.result:
+            if rec.odd is None:
+                rec.odd = {}
+            rec.odd[node] = result
+            if slots.get(slot) is rec:
+                self.found.add(
+                    "SMR-DETERMINISM",
+                    f"{node} computes {result!r} for {client}#{req} {c['op']!r} at slot {slot}, "
+                    f"but {rec.node} computed {rec.result!r} there ({where(rec.loc)}): replicas "
+                    "that execute one command from one state must compute one result (a "
+                    "non-deterministic state machine)", loc, (rec.loc,))
+        if len(done) >= self.learners and slots.get(slot) is rec:
+            del slots[slot]
 
     # -- replies ---------------------------------------------------------------------
 
     def _reply(self, ev: dict, node: str, msg: dict) -> None:
         client, req = msg["client"], msg["req"]
-        ids = self.executed.get(node, {}).get(client)
+        ids = self.executed[node].get(client)
         if ids is None or req not in ids:
             if self.executes_logged:
                 self._replied_early(node, client, req, ev["_loc"])
             elif len(self.early) < EARLY_REPLIES:
                 self.early.append((node, client, req, ev["_loc"]))
             return
-        got = self.results.get((client, req))
-        computed = None if got is None else got.get(node)
+        rec = self.computed.get((client, req))
+        computed = None if rec is None else rec.of(node)
         if computed is not None and computed[0] != msg["result"]:
             self.found.add("SMR-REPLY-RESULT",
                            f"{node} replies {msg['result']!r} to {client}#{req}, but it "
@@ -290,18 +313,14 @@ class ServiceMonitor:
     def finish(self) -> None:
         self.early.clear()  # no execute in the whole run: replies are not judged
         self.slots.clear()
-        self.results.clear()
-        self.sent.clear()
-        self.sent_before.clear()
-        ops = self.history.operations()
-        self.history = HistoryBuilder()
-        if not ops:
+        self.computed.clear()
+        if not self.ops:
             return
-        if self.not_kv is not None:
-            what, loc = self.not_kv
+        ops = self.operations()
+        if isinstance(ops, str):
             self.warnings.append(
-                f"{PROPERTY} not checked: {what} ({where(loc)}) is not a command of the "
-                "key-value store (get K, put K V, append K V); the run is of another service")
+                f"{PROPERTY} not checked: {ops} is not a command of the key-value store "
+                "(get K, put K V, append K V); the run is of another service")
             return
         if self.unlogged is not None:
             self.warnings.append(
@@ -317,7 +336,7 @@ class ServiceMonitor:
                 f"{self.max_steps:,} search steps each ({', '.join(result.incomplete_keys[:5])})")
         if result.violation is not None:
             self._report(result)
-        self.locs.clear()
+        self.ops.clear()
 
     def _report(self, result: LinearizabilityResult) -> None:
         """The violation at the event that completes it: the last result of the
@@ -326,7 +345,8 @@ class ServiceMonitor:
         events: list[tuple[float, Loc]] = []
         related: list[Loc] = []
         for o in v.operations:
-            call, ret = self.locs[o.id]
+            client, _, req = o.id.rpartition("#")
+            _, _, call, _, _, ret = self.ops[(client, int(req))]
             related.append(call)
             if ret is not None:
                 related.append(ret)
@@ -353,10 +373,6 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _cmd(c: tuple) -> str:
-    return f"{c[0]}#{c[1]} {c[2]!r}"
-
-
 class WithService:
     """A protocol's monitor and the service monitor as one monitor: each event goes
     to the protocol's first, then (only its kinds) to the service's; the properties
@@ -366,17 +382,7 @@ class WithService:
     def __init__(self, protocol: Any, service: ServiceMonitor) -> None:
         self.protocol = protocol
         self.service = service
-        step = protocol.on_event
-        handlers = service.handlers
-
-        # One closure, no bound-method lookups: it runs once per event of the run.
-        def on_event(ev: dict) -> None:
-            step(ev)
-            h = handlers.get(ev["kind"])
-            if h is not None:
-                h(ev)
-
-        self.on_event = on_event
+        self.on_event = service.stepper(protocol.on_event)  # one call per event, not two
 
     @property
     def properties(self) -> tuple[tuple[str, str], ...]:

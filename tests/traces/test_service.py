@@ -172,20 +172,18 @@ def test_real_time_is_causal_two_clients_unaware_of_each_other_are_concurrent(tm
 def test_per_request_state_stays_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "KEPT_REQUESTS", 16)
     monkeypatch.setattr(service, "KEPT_SLOTS", 8)
-    monkeypatch.setattr(service, "CLOCKED_SENDS", 64)
     p = tmp_path / "long.jsonl"
     p.write_text("".join(json.dumps(e) + "\n" for e in multipaxos_run(
         clients=3, requests=150, seed=3, heartbeats=True)))
     run_ = open_run([str(p)])
     mon = service.with_service(MultiPaxosMonitor(run_.header), run_.header)
     svc = mon.service
-    most = [0, 0, 0]
+    most = [0, 0]
     for ev in Merger(run_):
         mon.on_event(ev)
-        most = [max(most[0], len(svc.results)), max(most[1], len(svc.slots)),
-                max(most[2], len(svc.sent) + len(svc.sent_before))]
+        most = [max(most[0], len(svc.computed)), max(most[1], len(svc.slots))]
     run_.close()
     mon.finish()
-    assert most[0] <= 17 and most[1] <= 9 and most[2] <= 2 * 65
+    assert most[0] <= 17 and most[1] <= 9
     assert svc.summary.result == "ok" and svc.summary.operations == 450
     assert not mon.violations
