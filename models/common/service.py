@@ -164,24 +164,27 @@ class ServiceMonitor:
         carries its node's clock in the event (`_lc`), a recv raises its node's clock
         to its send's (the reader's `_send` link), and a reply is checked."""
         clock, handlers, reply, correct = self.clock, self.handlers, self._reply, self.correct
+        first = first or (lambda ev: None)
 
         def step(ev: dict) -> None:
-            if first is not None:
-                first(ev)
+            first(ev)
             kind = ev["kind"]
             if kind == "recv":
                 send = ev["_send"]
                 if send is not None:
                     t = send.get("_lc")
-                    if t is not None and t > clock[ev["node"]]:
-                        clock[ev["node"]] = t
+                    if t is not None:
+                        node = ev["node"]
+                        if t > clock[node]:
+                            clock[node] = t
             elif kind == "send":
                 node = ev["node"]
                 t = clock[node]
                 if t:
                     ev["_lc"] = t
-                if ev["msg"]["type"] == "reply" and node in correct:
-                    reply(ev, node, ev["msg"])
+                msg = ev["msg"]
+                if msg["type"] == "reply" and node in correct:
+                    reply(ev, node, msg)
             else:
                 h = handlers.get(kind)
                 if h is not None:
