@@ -21,7 +21,7 @@ from typing import Any
 from ..checker.errors import UsageError
 from ..checker.model import ModelSpec
 from ..checker.conformance import Conformance, OutsideModel
-from .common.service import with_service
+from .common.service import WithService, with_service
 
 # model name -> the module whose SPEC describes it, in the order `smrcheck models` lists
 SPECS = {"paxos": "paxos.spec", "multipaxos": "multipaxos.spec", "pbft": "pbft.spec"}
@@ -69,6 +69,10 @@ def conformance_for(header: Any, monitor: Any, required: bool = False
     it). `required`: conformance was asked for by name (`--conformance`), so a run no
     model can describe is a usage error, not a warning."""
     name = trace_map_module(header)
+    # The map asks the protocol's monitor (PBFT: prepared, committed_local), directly
+    # rather than through the service monitor beside it.
+    if isinstance(monitor, WithService):
+        monitor = monitor.protocol
     try:
         module = import_module(f".{name}", __package__)
     except ModuleNotFoundError:
