@@ -29,6 +29,10 @@ Events are checked by hand against tables that mirror the pydantic models in
 check rejects a line, pydantic names the field (`format.explain_line`). Reading,
 checking and merging are one loop (`Merger._pump`), so each event is touched once on
 its way to the monitor.
+
+Size: reading, checking and merging are one loop on purpose (`Merger._pump`, the
+validator's hot path, see above), and the field tables it checks against and the spill
+structures it fills sit beside it; split apart, each event would cross module calls.
 """
 
 from __future__ import annotations

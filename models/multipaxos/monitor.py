@@ -28,6 +28,10 @@ are interleaved in a merged file:
 Memory: a slot's state is kept while it is live and for RETIRED_SLOTS slots after it
 is collected, which happens once every learner has decided it and every node that
 executes has executed it (a run without execute events is collected by its decides).
+
+Size: one check per MultiPaxos rule above, all reading the same per-node history
+(what each node sent and received); the hot path of `on_event` is inlined for the
+validator's throughput, so the rules cannot live in separate modules cheaply.
 """
 
 from __future__ import annotations
