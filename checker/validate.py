@@ -3,7 +3,7 @@
 `validate_run(paths)` is the one pipeline that `smrcheck validate`, `smrcheck show`
 and the tests call: read the files (traces/reader.py), merge their events by
 causality, hand each event to the protocol's monitor and then to its conformance
-check, and return a `ValidateResult`: plain data that `render.py` draws and `to_json`
+check, and return a `ValidateResult`: plain data that `checker/render/` draws and `to_json`
 / `write_junit` serialise. The protocol's pieces (monitor, model, trace map) come from
 `models/registry.py`; `validate_run` is the only function here that imports them, and
 only when called, so the rest of this module knows no protocol and no file format:
