@@ -4,9 +4,12 @@ Lamport's Paxos.tla names the conjuncts of its invariant Inv1..Inv4, and MCPaxos
 checks them one by one "to help locate an error". Our `invariants.py` files do the
 same: each property is a module-level function of the model's constants and a state,
 named after the rule it checks, with a second function that explains a violation.
-A table of `PropertySpec`s lists them with their ids, kinds and descriptions; the
-table is data, so the registry lists property ids without building a model, and
-`bind` turns it into the checker's `Property`s for one model's constants.
+Most invariants are a named check that lists the broken instances (`split_slots`,
+`bad_1b`): `none_of(check)` is then the predicate and the explanation reads the first
+instance, so the rule is written once. A table of `PropertySpec`s lists them with
+their ids, kinds and descriptions; the table is data, so the registry lists property
+ids without building a model, and `bind` turns it into the checker's `Property`s for
+one model's constants.
 
 Several properties of one model read the same derived view of a state (its votes,
 what is chosen); the explorer checks them one after another on each new state, so

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from ...checker.model import Property
 from ..common.ids import replica_name
-from ..common.properties import PropertySpec, bind, last_state
+from ..common.properties import PropertySpec, bind, last_state, none_of
 from .messages import NOOP, P1B, P2A, P2B, ballot_name, value_name
 from .state import DOWN, MPState
 
@@ -76,10 +76,6 @@ def split_slots(c: Consts, s: MPState) -> list[int]:
     return [slot for slot, vs in sorted(c.chosen(s).items()) if len(vs) > 1]
 
 
-def agreement(c: Consts, s: MPState) -> bool:
-    return not split_slots(c, s)
-
-
 def explain_agreement(c: Consts, s: MPState) -> str:
     slot = split_slots(c, s)[0]
     parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)}"
@@ -95,10 +91,6 @@ def invalid(c: Consts, s: MPState) -> list[tuple[int, int]]:
             for v in vs if v not in c.valid]
 
 
-def validity(c: Consts, s: MPState) -> bool:
-    return not invalid(c, s)
-
-
 def explain_validity(c: Consts, s: MPState) -> str:
     slot, v = invalid(c, s)[0]
     return f"slot {slot} chose {value_name(v)}, which is neither a command nor a no-op"
@@ -111,10 +103,6 @@ def diverging(c: Consts, s: MPState) -> list[tuple[int, int]]:
     logs, n = s.log, c.n
     return [(p, q) for p in range(n) for q in range(p + 1, n)
             if logs[p][: len(logs[q])] != logs[q][: len(logs[p])]]
-
-
-def log_prefix(c: Consts, s: MPState) -> bool:
-    return not diverging(c, s)
 
 
 def explain_prefix(c: Consts, s: MPState) -> str:
@@ -136,10 +124,6 @@ def twice(c: Consts, s: MPState) -> list[tuple[int, int]]:
     return out
 
 
-def at_most_once(c: Consts, s: MPState) -> bool:
-    return not twice(c, s)
-
-
 def explain_twice(c: Consts, s: MPState) -> str:
     r, v = twice(c, s)[0]
     return f"{replica_name(r)} executed {value_name(v)} twice"
@@ -157,10 +141,6 @@ def broken_promises(c: Consts, s: MPState) -> list[tuple[int, int]]:
             if m[2] > s.max_bal[m[1]]:
                 out.append((m[1], m[2]))
     return sorted(out)
-
-
-def promise_kept(c: Consts, s: MPState) -> bool:
-    return not broken_promises(c, s)
 
 
 def explain_promise(c: Consts, s: MPState) -> str:
@@ -185,10 +165,6 @@ def unstable(c: Consts, s: MPState) -> list[tuple[int, int, int, int, int]]:
     return sorted(out)
 
 
-def chosen_stable(c: Consts, s: MPState) -> bool:
-    return not unstable(c, s)
-
-
 def explain_stable(c: Consts, s: MPState) -> str:
     slot, b, v, b2, v2 = unstable(c, s)[0]
     return (f"{value_name(v)} is chosen in slot {slot} at ballot {ballot_name(b, s.owner)}, "
@@ -210,10 +186,6 @@ def unchosen_entries(c: Consts, s: MPState) -> list[tuple[int, int, int]]:
     return out
 
 
-def executed_chosen(c: Consts, s: MPState) -> bool:
-    return not unchosen_entries(c, s)
-
-
 def explain_unchosen(c: Consts, s: MPState) -> str:
     r, slot, v = unchosen_entries(c, s)[0]
     here = c.chosen(s).get(slot, {})
@@ -233,23 +205,23 @@ def all_executed(c: Consts, s: MPState) -> bool:
 
 PROPERTIES: tuple[PropertySpec[MPState], ...] = (
     PropertySpec("MP-AGREEMENT", "always", "at most one value is chosen per slot",
-                 agreement, explain_agreement),
+                 none_of(split_slots), explain_agreement),
     PropertySpec("MP-VALIDITY", "always", "every chosen value is a client command or no-op",
-                 validity, explain_validity),
+                 none_of(invalid), explain_validity),
     PropertySpec("MP-LOG-PREFIX", "always",
                  "any two replicas' executed logs are prefixes of one another",
-                 log_prefix, explain_prefix),
+                 none_of(diverging), explain_prefix),
     PropertySpec("MP-AT-MOST-ONCE", "always", "no replica executes a command twice",
-                 at_most_once, explain_twice),
+                 none_of(twice), explain_twice),
     PropertySpec("MP-PROMISE", "always", "no acceptor accepts in a ballot below its promise",
-                 promise_kept, explain_promise),
+                 none_of(broken_promises), explain_promise),
     PropertySpec("MP-CHOSEN-STABLE", "always",
                  "once a value is chosen in a slot, every Accept for that slot at a "
-                 "higher ballot carries that value", chosen_stable, explain_stable),
+                 "higher ballot carries that value", none_of(unstable), explain_stable),
     PropertySpec("MP-EXECUTED-CHOSEN", "always",
                  "replicas execute only chosen values: each log entry is a value chosen "
                  "in its slot (a no-op may stand for a duplicate)",
-                 executed_chosen, explain_unchosen),
+                 none_of(unchosen_entries), explain_unchosen),
     PropertySpec("MP-ALL-EXECUTED", "sometimes",
                  "every command is executed by every live replica (every command that "
                  "fits, with fewer slots than commands)", all_executed),

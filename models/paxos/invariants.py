@@ -95,10 +95,6 @@ def inv2_breakers(c: Consts, s: PaxosState) -> list[int]:
     return bad
 
 
-def inv2(c: Consts, s: PaxosState) -> bool:
-    return not inv2_breakers(c, s)
-
-
 def explain_inv2(c: Consts, s: PaxosState) -> str:
     a = inv2_breakers(c, s)[0]
     return (
@@ -118,10 +114,6 @@ def bad_1b(c: Consts, s: PaxosState) -> list[tuple[int, ...]]:
         if m[0] == T1B
         and (s.max_bal[m[1]] < m[2] or (m[3] >= 0 and (m[3], m[4]) not in vts[m[1]]))
     ]
-
-
-def inv3_1b(c: Consts, s: PaxosState) -> bool:
-    return not bad_1b(c, s)
 
 
 def explain_1b(c: Consts, s: PaxosState) -> str:
@@ -195,10 +187,6 @@ def unsafe_votes(c: Consts, s: PaxosState) -> list[tuple[int, int, int]]:
     ]
 
 
-def votes_safe(c: Consts, s: PaxosState) -> bool:
-    return not unsafe_votes(c, s)
-
-
 def explain_votes_safe(c: Consts, s: PaxosState) -> str:
     a, b, v = unsafe_votes(c, s)[0]
     return (
@@ -217,10 +205,6 @@ def split_ballots(c: Consts, s: PaxosState) -> list[int]:
         for b, v in vs:
             per_ballot.setdefault(b, set()).add(v)
     return sorted(b for b, vs in per_ballot.items() if len(vs) > 1)
-
-
-def one_value_per_ballot(c: Consts, s: PaxosState) -> bool:
-    return not split_ballots(c, s)
 
 
 def explain_split(c: Consts, s: PaxosState) -> str:
@@ -244,19 +228,19 @@ PROPERTIES: tuple[PropertySpec[PaxosState], ...] = (
                  "at most one value is chosen (Consensus.tla)", agreement, explain_agreement),
     PropertySpec("PAXOS-INV2", "always",
                  "each acceptor's <<maxVBal, maxVal>> is a vote it cast (Paxos.tla Inv!2)",
-                 inv2, explain_inv2),
+                 none_of(inv2_breakers), explain_inv2),
     PropertySpec("PAXOS-INV3-1B", "always",
                  "a 1b message's ballot is promised and the vote it reports was cast (Inv!3)",
-                 inv3_1b, explain_1b),
+                 none_of(bad_1b), explain_1b),
     PropertySpec("PAXOS-INV3-2A", "always",
                  "a 2a message's value is safe at its ballot, and it is the only 2a of its "
                  "ballot (Inv!3)", none_of(bad_2a), first_of(bad_2a)),
     PropertySpec("PAXOS-VOTES-SAFE", "always",
                  "every vote is for a value safe at its ballot (Voting.tla VotesSafe, Inv!4)",
-                 votes_safe, explain_votes_safe),
+                 none_of(unsafe_votes), explain_votes_safe),
     PropertySpec("PAXOS-ONE-VALUE-PER-BALLOT", "always",
                  "votes cast in one ballot are for one value (Voting.tla OneValuePerBallot)",
-                 one_value_per_ballot, explain_split),
+                 none_of(split_ballots), explain_split),
     PropertySpec("PAXOS-CHOSEN", "sometimes", "some value is chosen", some_value_chosen),
 )
 

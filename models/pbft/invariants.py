@@ -128,10 +128,6 @@ def invalid_executions(c: Consts, s: PbftState) -> list[tuple[int, int, int]]:
     ]
 
 
-def validity(c: Consts, s: PbftState) -> bool:
-    return not invalid_executions(c, s)
-
-
 def explain_validity(c: Consts, s: PbftState) -> str:
     i, n, d = invalid_executions(c, s)[0]
     return (
@@ -185,7 +181,7 @@ PROPERTIES: tuple[PropertySpec[PbftState], ...] = (
                  "sequence number", prepared_unique, explain_prepared),
     PropertySpec("PBFT-VALIDITY", "always",
                  "correct replicas execute only requests some client issued",
-                 validity, explain_validity),
+                 none_of(invalid_executions), explain_validity),
     PropertySpec("PBFT-CLIENT", "always",
                  "no client accepts a result that disagrees with the sequential execution "
                  "of the committed requests", none_of(bad_replies), first_of(bad_replies)),
