@@ -60,6 +60,19 @@ class Sessions:
     def result(self, client: str, req: int) -> str:
         return self.results.get((client, req), "")
 
+    def execute(self, kv: KVStore, client: str, req: int, op: str, *, rerun: bool = False,
+                tell_value_before: bool = False) -> tuple[bool, str, str | None]:
+        """Run (client, req)'s `op` on `kv` at most once: (applied, result, told). A retry
+        is not applied and gets the first result. `told` is what the reply says when an
+        injected bug makes it differ from the result (else None): `tell_value_before`
+        answers the key's value before the op; `rerun` applies a duplicate again."""
+        if self.applied(client, req) and not rerun:
+            return False, self.result(client, req), None
+        told = kv.value_before(op) if tell_value_before else None
+        result = kv.apply(op)
+        self.record(client, req, result)
+        return True, result, told
+
     def record(self, client: str, req: int, result: str) -> None:
         low = self.low.get(client, 0)
         above = self.above.setdefault(client, set())

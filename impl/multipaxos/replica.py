@@ -422,14 +422,9 @@ class MultiPaxosReplica(Node):
                 self.env.trace("execute", slot=slot, cmd=None)
             return
         key = key_of(cmd)
-        told = None  # what the reply says, when a bug makes it differ from the result
-        if self.sessions.applied(*key) and self.bug != "execute-duplicates":
-            applied, result = False, self.sessions.result(*key)
-        else:
-            if self.bug == "reply-pre-execution-result":
-                told = self.kv.value_before(cmd["op"])
-            applied, result = True, self.kv.apply(cmd["op"])
-            self.sessions.record(*key, result)
+        applied, result, told = self.sessions.execute(
+            self.kv, *key, cmd["op"], rerun=self.bug == "execute-duplicates",
+            tell_value_before=self.bug == "reply-pre-execution-result")
         self.pending.pop(key, None)
         if lead is not None:
             lead.proposed.pop(key, None)

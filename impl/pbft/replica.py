@@ -443,14 +443,9 @@ class PbftReplica(Node):
                 self.env.trace("execute", n=n, digest=d, cmd=None, applied=True)
                 continue
             key = (cmd["client"], cmd["req"])
-            told = None  # what the reply says, when a bug makes it differ from the result
-            if self.sessions.applied(*key):
-                applied, result = False, self.sessions.result(*key)
-            else:
-                if self.bug == "reply-pre-execution-result":
-                    told = self.kv.value_before(cmd["op"])
-                applied, result = True, self.kv.apply(cmd["op"])
-                self.sessions.record(*key, result)
+            applied, result, told = self.sessions.execute(
+                self.kv, *key, cmd["op"],
+                tell_value_before=self.bug == "reply-pre-execution-result")
             self.pending.pop(key, None)
             self.env.trace("execute", n=n, digest=d, cmd=cmd, applied=applied, result=result)
             self.out([cmd["client"]], self.reply(cmd, result if told is None else told))
