@@ -52,21 +52,25 @@ def bind(table: Sequence[PropertySpec[S]], c: Any) -> list[Property[S]]:
     ]
 
 
+def _none(problems: Callable[[Any, S], Sequence[str]], c: Any, s: S) -> bool:
+    return not problems(c, s)
+
+
+def _first(problems: Callable[[Any, S], Sequence[str]], c: Any, s: S) -> str:
+    return problems(c, s)[0]
+
+
 def none_of(problems: Callable[[Any, S], Sequence[str]]) -> Callable[[Any, S], bool]:
     """The predicate "`problems` finds none", for an invariant whose check lists the
     broken instances as sentences (its explanation is then `first_of`)."""
-    def holds(c: Any, s: S) -> bool:
-        return not problems(c, s)
-    holds.__name__ = f"no_{problems.__name__}"
-    return holds
+    # A partial of a module-level function, not a closure: a model's properties are
+    # pickled to the parallel and Ray workers, and pickle names functions by module.
+    return partial(_none, problems)
 
 
 def first_of(problems: Callable[[Any, S], Sequence[str]]) -> Callable[[Any, S], str]:
     """The explanation of a violation: the first sentence `problems` gives."""
-    def explain(c: Any, s: S) -> str:
-        return problems(c, s)[0]
-    explain.__name__ = f"first_of_{problems.__name__}"
-    return explain
+    return partial(_first, problems)
 
 
 def ids(table: Sequence[PropertySpec[Any]]) -> tuple[str, ...]:
