@@ -77,7 +77,11 @@ Some facts outlive a compacted slot and are kept outside the states:
   step is checked against `proposed` and its one lasting effect, the acceptor's
   promise, applied. A new leader that lags re-proposes from its own execution
   point: in a chosen slot Lead re-proposes the chosen value (§2.2, P2c), so such a
-  2a must be what `record` says was executed there.
+  2a must be what `record` says was executed there. That holds only for a ballot
+  whose phase 1 ended after the slot left the window (`led_at`), which is then above
+  the ballot the slot was chosen in; a deposed leader that does not know goes on
+  proposing in its old, lower ballot from its own next slot, which may be far below
+  the window: any value, as long as its ballot has no other 2a there (`_below`).
 - a late promise for a ballot the window has dropped is a stutter when it is above
   the acceptor's promise (the rule above); that the ballot was ever prepared is then
   not checked (level 1, the monitors, checks ballots).
@@ -238,6 +242,10 @@ class MultiPaxosTraceMap:
         self.got_1a: dict[int, set[tuple[int, int]]] = {}
         self.got_1b: dict[int, tuple[tuple[int, int], set[int]]] = {}
         self.got_2a: dict[int, set[tuple[int, tuple[int, int], tuple[str, int] | None]]] = {}
+        # (proposer, its ballot) -> `base` when it sent its first 2a in that ballot, the
+        # step in which the model's Lead ran: slots from there on were in the window
+        # when its phase 1 ended (see _below).
+        self.led_at: dict[tuple[int, tuple[int, int]], int] = {}
         # Per replica: the slots it decided (a run may log decides and no executes), and
         # whether it has executed any; per client: the requests some replica applied,
         # so a retried request the window had forgotten is still a duplicate.
@@ -539,11 +547,13 @@ class MultiPaxosTraceMap:
 
     def _accept(self, r: int, msg: dict):
         if msg["slot"] < self.base:
-            return self._reproposal(r, msg)
-        b = self.ballots.get(self.key(msg["ballot"]))
+            return self._below(r, msg)
+        key = self.key(msg["ballot"])
+        b = self.ballots.get(key)
         slot, v = self.slot(msg["slot"]), self.command(msg["cmd"])
         if b is None:
             return self._unknown("a 2a", msg["ballot"])
+        self.led_at.setdefault((r, key), self.base)
         two_a = (P2A, b, slot, v)
         heard = self.got_1b.get(r)
         allowed = frozenset(heard[1] if heard is not None and heard[0] == self.keys[b]
@@ -606,6 +616,49 @@ class MultiPaxosTraceMap:
                      "having received that 2a (accept): a step reads only what its node "
                      "received")
 
+    def _below(self, r: int, msg: dict):
+        """A 2a in a slot the window has passed. Sent again (it is among the 2as kept
+        for that slot): a stutter, as in the window. Otherwise it is one of two steps:
+        - r led its ballot while the slot was still in the window (`led_at`): the model's
+          Lead then either re-proposed there (that 2a is kept in `proposed` when the
+          slot leaves the window) or left the slot to r's Propose (free, or at or above
+          its next slot). So a 2a in r's ballot that is not the kept one is a Propose by
+          a stale leader (deposed, not knowing): Paxos lets it propose any value in a
+          free slot, and acceptors that promised a higher ballot ignore it (it cannot
+          change a value chosen in a higher ballot, P2c); the window lets such a leader
+          propose below it as it likes (`window`). Two different 2as in one ballot and
+          one slot stay an error, and r must still lead that ballot. Its one lasting
+          effect is read by late votes (`proposed`).
+        - r leads a ballot whose phase 1 ended after the slot left the window (a new
+          leader that lags): `_reproposal`."""
+        i, key = msg["slot"], self.key(msg["ballot"])
+        b = self.ballots.get(key)
+        if b is None:
+            return self._unknown("a 2a", msg["ballot"])
+        cmd = msg["cmd"]
+        name = None if cmd is None else (cmd["client"], cmd["req"])
+        kept = self.proposed.get(i)
+        if kept is not None and (key, name) in kept:
+            return stays(f"a 2a by r{r} in slot {i}, below the window, sent again")
+        led = self.led_at.get((r, key))
+        if led is None or i < led:
+            return self._reproposal(r, msg)
+        if kept is None and i < self.base - GRACE:
+            raise OutsideModel(f"slot {i} is {GRACE} or more below the window (every replica "
+                               f"has executed slots below {self.base}), its 2as forgotten")
+        other = [v for k, v in kept or () if k == key]
+        if other:
+            return fails(f"a 2a by r{r} in slot {i}, below the window, in ballot "
+                         f"({key[0]},r{r}), which has proposed {other[0]} there already")
+        self.proposed.setdefault(i, set()).add((key, name))
+
+        def successors(model, s):
+            return [s] if s.lead[r] == b and s.up[r] != DOWN else []
+
+        return Successors(successors, f"a Propose by r{r} in slot {i}, below the window, in "
+                                      f"ballot b={b + 1}, which it still leads (a stale "
+                                      "leader's, in a slot its phase 1 left free)")
+
     def _reproposal(self, r: int, msg: dict):
         """A 2a in a slot the window has passed, from a new leader that lags (it
         re-proposes from its own execution point): Lead re-proposes, per slot, the value
@@ -625,6 +678,7 @@ class MultiPaxosTraceMap:
         if name != first[0]:
             return fails(f"a 2a by r{r} in slot {i}, below the window, must re-propose "
                           f"{first[0]}, executed there")
+        self.led_at.setdefault((r, key), self.base)
         self.proposed.setdefault(i, set()).add((key, name))
 
         def successors(model, s):

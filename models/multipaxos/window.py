@@ -18,7 +18,8 @@ Made Simple §3 can read; each rule below says why that holds.
   slot's events can still change is the acceptors' promises (an Accept raises its
   acceptor's), and the trace map applies that effect to late votes; a new leader
   re-proposing in a dropped slot re-proposes its chosen value (§2.2, P2c), which the
-  map checks against what was executed there (`trace_map`).
+  map checks against what was executed there (`trace_map`); a stale leader's 2as in
+  its lower ballot there are checked against the 2as kept for the slot (below).
   A replica that lags (down, or catching up after a restart) need not hold the
   window back: the values of the slots it misses are chosen, so it will execute
   exactly those, in order; `catch_up` fills its log with them (nothing else it does
