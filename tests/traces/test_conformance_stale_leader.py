@@ -12,7 +12,6 @@ was executed there. Two different 2as in one ballot and one slot still fail.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -22,44 +21,16 @@ from smrcheck.impl.simrun import build
 from smrcheck.models.multipaxos import trace_map as mp_map
 from smrcheck.traces.reader import Merger, open_run
 
+from ..impl.test_bugs_clients import deposed_leader_asked  # the same schedule, no bug
+from ..support.runs import corrupt
 
 
-def corrupt(src, dst, node, pick, change):
-    """A copy of the run in dst with the first event of `node` that `pick` selects
-    changed by `change`; returns the file and line of that event."""
-    shutil.copytree(src, dst)
-    path = dst / f"{node}.jsonl"
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines):
-        ev = json.loads(line)
-        if ev["kind"] != "header" and pick(ev):
-            change(ev)
-            lines[i] = json.dumps(ev, separators=(",", ":"))
-            path.write_text("\n".join(lines) + "\n")
-            return str(path), i + 1
-    raise AssertionError("nothing to corrupt")
+
 
 
 def _report(result):
     out = result.to_json()
     return json.loads(out) if isinstance(out, str) else out
-
-
-def deposed_leader_asked(c):
-    """The schedule of tests/impl/test_bugs_clients.py, run without a bug."""
-    net = c.net
-    net.run(max_time=0.05)
-    net.plan.cut("r0", "r1")
-    net.plan.cut("r0", "r2")
-    net.fire("r1", "election")
-    net.run(max_time=net.time + 0.2)
-    for x in c.clients:
-        c.client(x).target = "r1"
-    net.run(max_time=net.time + 1.5)
-    for x in c.clients:
-        net.plan.cut(x, "r1")
-        net.plan.cut(x, "r2")
-    net.run(max_time=net.time + 1.5)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 
 import pytest
 
@@ -25,6 +24,8 @@ from smrcheck.models.pbft import window as pbft_window
 from smrcheck.models.pbft.spec import PbftModel
 from smrcheck.models.registry import monitor_for
 from smrcheck.traces.reader import Merger, open_run
+
+from ..support.runs import corrupt
 
 
 def _events(folder, kind=None):
@@ -81,22 +82,6 @@ def pbft_run(tmp_path_factory):
 def validate_json(capsys, *args):
     code = main(["validate", *map(str, args), "--json"])
     return code, json.loads(capsys.readouterr().out)
-
-
-def corrupt(src, dst, node, pick, change):
-    """A copy of the run in dst with the first event of `node` that `pick` selects
-    changed by `change`; returns the file and line of that event."""
-    shutil.copytree(src, dst)
-    path = dst / f"{node}.jsonl"
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines):
-        ev = json.loads(line)
-        if ev["kind"] != "header" and pick(ev):
-            change(ev)
-            lines[i] = json.dumps(ev, separators=(",", ":"))
-            path.write_text("\n".join(lines) + "\n")
-            return str(path), i + 1
-    raise AssertionError("nothing to corrupt")
 
 
 # -- long runs conform ------------------------------------------------------------------
