@@ -20,6 +20,8 @@ from smrcheck.checker.validate import validate_run
 from smrcheck.models.multipaxos.monitor import MultiPaxosMonitor
 from smrcheck.models.pbft.monitor import PbftMonitor
 
+from ..support.orders import by_node, interleave, nodes_reversed
+
 X = {"client": "c0", "req": 0, "op": "put x 1"}
 Y = {"client": "c0", "req": 1, "op": "put x 2"}
 Z = {"client": "c0", "req": 2, "op": "put x 3"}
@@ -63,28 +65,13 @@ class Trace:
 
 # -- running a trace in every order -----------------------------------------------------
 
-def by_node(events: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for e in events:
-        out.setdefault(e["node"], []).append(e)
-    return out
-
-
 def orders(events: list[dict], n: int = 6, seed: int = 0) -> list[list[dict]]:
     """The file as written, n random interleavings (each node's events in seq
     order), and each node's log in turn, the last node first (recvs before sends)."""
     rng = random.Random(seed)
     out = [list(events)]
-    for _ in range(n):
-        queues = {k: list(v) for k, v in by_node(events).items()}
-        merged = []
-        while queues:
-            k = rng.choice(sorted(queues))
-            merged.append(queues[k].pop(0))
-            if not queues[k]:
-                del queues[k]
-        out.append(merged)
-    out.append([e for _, evs in sorted(by_node(events).items(), reverse=True) for e in evs])
+    out += [interleave(events, rng) for _ in range(n)]
+    out.append(nodes_reversed(events))
     return out
 
 

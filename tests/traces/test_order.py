@@ -19,6 +19,8 @@ import pytest
 
 from smrcheck.checker.validate import validate_run
 
+from ..support.orders import by_node, interleave, nodes_reversed
+
 SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "traces" / "samples"
 
 
@@ -50,36 +52,6 @@ def read_run(path: pathlib.Path) -> tuple[dict, list[dict]]:
         header = header or {k: v for k, v in lines[0].items() if k != "node"}
         events += lines[1:]
     return header, events
-
-
-def by_node(events: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for ev in events:
-        out.setdefault(ev["node"], []).append(ev)
-    for evs in out.values():
-        evs.sort(key=lambda e: e["seq"])
-    return out
-
-
-def interleave(events: list[dict], rng: random.Random) -> list[dict]:
-    """A random merge of the nodes' logs: each node's events stay in seq order."""
-    queues = {n: list(evs) for n, evs in by_node(events).items()}
-    out = []
-    while queues:
-        n = rng.choice(sorted(queues))
-        out.append(queues[n].pop(0))
-        if not queues[n]:
-            del queues[n]
-    return out
-
-
-def nodes_reversed(events: list[dict]) -> list[dict]:
-    """Each node's whole log in turn, the last node first: recvs mostly come before
-    their sends, the order a merger finds hardest."""
-    out = []
-    for _, evs in sorted(by_node(events).items(), reverse=True):
-        out += evs
-    return out
 
 
 def verdict(paths: list[str]) -> tuple:

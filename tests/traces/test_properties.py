@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from smrcheck.checker.validate import validate_run
 
+from ..support.orders import interleave
 from ..support.synth import multipaxos_run, pbft_run
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
@@ -261,16 +262,7 @@ def verdict_in_every_order(events: list[dict], rnd) -> tuple[str, list[str]]:
     header, body = events[0], events[1:]
     got = [check(lines_of(events))]
     for _ in range(3):
-        queues: dict[str, list[dict]] = {}
-        for e in body:
-            queues.setdefault(e["node"], []).append(e)
-        merged = []
-        while queues:
-            node = rnd.choice(sorted(queues))
-            merged.append(queues[node].pop(0))
-            if not queues[node]:
-                del queues[node]
-        got.append(check(lines_of([header, *merged])))
+        got.append(check(lines_of([header, *interleave(body, rnd)])))
     with tempfile.TemporaryDirectory() as d:
         for node in sorted({e["node"] for e in body}):
             with open(os.path.join(d, f"{node}.jsonl"), "w", encoding="utf-8") as out:
