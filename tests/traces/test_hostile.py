@@ -229,3 +229,19 @@ def test_a_section_holds_only_its_nodes_events(monkeypatch):
     monkeypatch.setattr(sys, "stdin", _Stdin((files[0].read_text() + lines[0] + stray).encode()))
     result = _verdict(["-"])
     assert result[0] == "invalid-input" and "in the per-node file of" in result[4]
+
+
+@pytest.mark.parametrize("line", [
+    '{"kind":["note"],"node":"r0","seq":1}',
+    '{"kind":{"k":"note"},"node":"r0","seq":1}',
+    '{"kind":"send","node":"r0","seq":1,"to":["r1"],"msg_id":"m1",'
+    '"msg":{"type":["prepare"],"ballot":[1,"r0"]}}',
+    '{"kind":"send","node":"r0","seq":1,"to":["r1"],"msg_id":"m1",'
+    '"msg":{"type":{"t":"prepare"},"ballot":[1,"r0"]}}',
+])
+def test_a_kind_or_type_that_is_not_a_string_is_an_input_error(capsys, tmp_path, line):
+    """An unhashable kind or message type is a bad field (exit 2), not an internal error."""
+    p = tmp_path / "t.jsonl"
+    p.write_text(HEADER + "\n" + NOTE + "\n" + line + "\n")
+    error = reported(capsys, p)
+    assert error.startswith(f"{p} line 3: field ") and "allowed:" in error, error
