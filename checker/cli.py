@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "goals stay checked unless one is named or --no-goals is given")
     c.add_argument("--no-goals", dest="goals", action="store_false",
                    help="check no `sometimes` goal: a vacuous model then passes (warned)")
-    c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
-                   help="reduce by symmetry where the model defines it")
+    # None, not True: a --symmetry given to a model with no symmetry is then said.
+    c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
+                   help="reduce by symmetry where the model defines it (default: on)")
     c.add_argument("--checkpoint", metavar="DIR", help="bfs: save the search there at level starts")
     c.add_argument("--checkpoint-every", type=_positive(float, 0), default=None, metavar="S",
                    help="seconds between checkpoints (0: every level; default 60)")
@@ -232,6 +233,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     model = spec.build(params, args.mutant)
     warnings = (_ignored_options(args) + _quorum_warnings(model)
                 + spec.mutant_warnings(args.mutant, params))
+    if args.symmetry and getattr(model, "canonical", None) is None:
+        warnings.append(f"--symmetry is ignored: model {spec.name} defines no symmetry to "
+                        "reduce by")
     if not args.goals:
         warnings.append("--no-goals: no `sometimes` goal is checked, so vacuity was not "
                         "checked (a model where nothing can happen passes)")
@@ -301,7 +305,7 @@ def _search_options(args: argparse.Namespace) -> Options:
         checkpointing=Checkpointing(args.checkpoint, Checkpointing.every
                                     if args.checkpoint_every is None else args.checkpoint_every,
                                     args.resume),
-        symmetry=args.symmetry,
+        symmetry=args.symmetry is not False,
         properties=args.property,
         goals=args.goals,
     )

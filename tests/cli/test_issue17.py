@@ -193,3 +193,16 @@ def test_run_echoes_byzantine_and_bug(tmp_path, capsys):
                  "--trace-dir", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
     assert "r1=silent" in out and "client-first-reply" in out
+
+
+def test_symmetry_asked_of_a_model_without_one_is_said(capsys):
+    """paxos defines no canonical form: --symmetry there is a warning, not silence;
+    the default (no flag) says nothing, and a model with symmetry says nothing."""
+    assert main(["check", "paxos", "--symmetry", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("--symmetry is ignored" in w for w in out["warnings"])
+    assert main(["check", "paxos", "--json"]) == 0
+    assert not any("symmetry" in w for w in json.loads(capsys.readouterr().out)["warnings"])
+    assert main(["check", "pbft", "--symmetry", "--json", "--max-states", "200"]) in (0, 3)
+    out = json.loads(capsys.readouterr().out)
+    assert not any("symmetry" in w for w in out["warnings"]) and out["symmetry"] is True
