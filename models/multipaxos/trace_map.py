@@ -109,7 +109,7 @@ from ..common.quorums import Threshold
 from .actions import collecting, lead, prepare, propose, recovered_values
 from .messages import NOOP, P1A, P1B, P2A, value_name
 from .spec import MultiPaxosModel
-from .state import CATCHING_UP, DOWN, MPState, set_at
+from .state import CATCHING_UP, DOWN, MPState
 from .window import catch_up, compact, mentioned, prune, slack
 
 MAX_REPLICAS = 5

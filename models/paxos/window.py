@@ -57,7 +57,7 @@ from __future__ import annotations
 from ..common.ids import NONE
 from .actions import phase1a, phase1b
 from .mutants import Rules
-from .state import T1A, T1B, T2A, T2B, PaxosState, initial
+from .state import T1A, T2A, T2B, PaxosState, initial
 
 LAG = 64  # a retired slot is at least this far below the highest slot mentioned
 LIVE_CAP = 4096  # past this many live slots, chosen ones retire without their learners

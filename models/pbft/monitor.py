@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..common.membership import membership
-from ..common.monitor import (Cmd, Header, Monitor, cmd_key, cmd_text, smallest_quorum,
+from ..common.monitor import (Cmd, Header, Monitor, cmd_text, smallest_quorum,
                               uniform_threshold, where)
 
 RETIRED_SEQS = 1 << 10  # numbers still checked after every correct replica executed them
