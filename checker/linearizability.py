@@ -801,7 +801,32 @@ def check(spec: Any, operations: Iterable[Operation], *, max_steps: int | None =
     "incomplete"). On a violation the first failing key (in call order) is shrunk and
     explained within `shrink_steps` more steps."""
     ops = _prepare(operations)
-    groups = partition(spec, ops)
+    parts = [Part(key, part) for key, part in partition(spec, ops)]
+    del ops
+    return check_parts(spec, parts, max_steps=max_steps, shrink_steps=shrink_steps)
+
+
+@dataclass(slots=True)
+class Part:
+    """One key's sub-history still to be checked, after `before` operations of the key
+    that `settle` already checked and forgot: they all returned before `cut`, and
+    `starts` are the configurations they can leave (None: none settled, the initial
+    state). `earlier` are the last few of them, shown as a violation's context; `steps`
+    the search steps already spent on the key, counted against its budget."""
+
+    key: Any
+    ops: list[Operation]  # sorted by call, then id
+    starts: list[tuple[Any, int]] | None = None
+    before: int = 0
+    cut: float | None = None
+    earlier: list[Operation] = field(default_factory=list)
+    steps: int = 0
+
+
+def check_parts(spec: Any, parts: list[Part], *, max_steps: int | None = None,
+                shrink_steps: int = 2_000_000) -> LinearizabilityResult:
+    """`check` over histories already split by key, in the order of their first
+    operations, each maybe continuing from a `settle`d prefix."""
     describe = getattr(spec, "describe_key", None) or _show
 
     def describe_key(key: Any) -> str:
@@ -809,35 +834,42 @@ def check(spec: Any, operations: Iterable[Operation], *, max_steps: int | None =
 
     result = LinearizabilityResult(
         property=getattr(spec, "property", "LINEARIZABLE"), spec=getattr(spec, "name", "spec"),
-        result="ok", operations=len(ops), pending=sum(op.ret is None for op in ops),
-        keys=len(groups))
-    del ops
-    first_failing: tuple[Any, list[Operation]] | None = None
-    for index, (key, part) in enumerate(groups):
-        groups[index] = (key, [])  # one key's list and search at a time, then freed
-        outcome = _check_one(spec, part, max_steps)
+        result="ok", operations=sum(p.before + len(p.ops) for p in parts),
+        pending=sum(op.ret is None for p in parts for op in p.ops), keys=len(parts))
+    first_failing: Part | None = None
+    for index, part in enumerate(parts):
+        parts[index] = Part(part.key, [])  # one key's list and search at a time, then freed
+        result.steps += part.steps
+        left = None if max_steps is None else max_steps - part.steps
+        if left is not None and left <= 0:
+            result.incomplete_keys.append(describe_key(part.key))
+            continue
+        if not part.ops:
+            continue
+        outcome = _check_one(spec, part.ops, left, part.starts)
         result.steps += outcome.steps
         if outcome.status == "fail":
-            result.failing_keys.append(describe_key(key))
+            result.failing_keys.append(describe_key(part.key))
             if first_failing is None:
-                first_failing = (key, part)
+                first_failing = part
         elif outcome.status == "budget":
-            result.incomplete_keys.append(describe_key(key))
+            result.incomplete_keys.append(describe_key(part.key))
     if first_failing is not None:
         result.result = "violation"
-        result.violation = _violation(spec, *first_failing, shrink_steps)
+        result.violation = _violation(spec, first_failing, shrink_steps)
     elif result.incomplete_keys:
         result.result = "incomplete"
     return result
 
 
-def _check_one(spec: Any, part: list[Operation], max_steps: int | None) -> _Outcome:
+def _check_one(spec: Any, part: list[Operation], max_steps: int | None,
+               starts: list[tuple[Any, int]] | None = None) -> _Outcome:
     """One key's verdict. With pending operations, first a search that places at most
     one of them between two completed ones: it finds the linearizations of most
     histories with crashed clients fast, and a linearization it finds is one. Only if
     it finds none, the full search (the only one whose "no" is a proof). Both share
     `max_steps`, the first taking at most half."""
-    starts = [(spec.init(), 0)]
+    starts = starts or [(spec.init(), 0)]
     if not any(op.ret is None for op in part):
         return _search(spec, part, starts, max_steps)
     # At least one step: a budget of 0 would be none at all (`_search` stops at == limit).
@@ -850,6 +882,59 @@ def _check_one(spec: Any, part: list[Operation], max_steps: int | None) -> _Outc
     if full is not quick:
         full.steps += quick.steps
     return full
+
+
+# ---------------------------------------------------------------------------------
+# Checking a history while it is recorded
+
+
+@dataclass(slots=True)
+class Settled:
+    """What `settle` did. "cut": the first `n` operations are checked, and `starts`
+    are the configurations they can leave (every later operation is invoked after
+    they all returned: the first one's call is the quiescent time); "none": no
+    sound cut yet; "fail": those first `n` are not linearizable from the given starts
+    (nor, then, the history); "budget": the search ran out of steps or ends."""
+
+    status: str
+    n: int = 0
+    starts: list[tuple[Any, int]] = field(default_factory=list)
+    steps: int = 0
+
+
+def settle(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int]] | None,
+           frontier: float, *, max_steps: int | None = None, max_ends: int = 16) -> Settled:
+    """Check the longest prefix of one key's history that nothing can reorder any more,
+    so that it can be forgotten: `ops` sorted by call then id, those without a return
+    still open (they may yet return); every operation not yet in `ops` is invoked
+    after `frontier`. A cut before operation j is sound when every operation before
+    it returned before j (and every later one) was invoked, and by `frontier`: then
+    every linearization places them all first, and the rest needs only the states
+    they can leave (P-compositionality's argument, in time instead of keys). An open
+    operation ends the prefix: its return, still to come, may be anywhere."""
+    high: float | None = None
+    point = 0
+    for j, op in enumerate(ops):
+        if high is not None and high < op.call:
+            point = j
+        r = op.ret
+        if r is None or r > frontier:
+            break
+        if high is None or r > high:
+            high = r
+    else:
+        point = len(ops)
+    if point == 0:
+        return Settled("none")
+    head = list(ops[:point])
+    outcome = _search(spec, head, starts or [(spec.init(), 0)], max_steps, collect=True,
+                      max_ends=max_ends)
+    if outcome.status != "ok":
+        return Settled("budget", steps=outcome.steps)
+    if not outcome.ends:
+        return Settled("fail", point, steps=outcome.steps)
+    ends = sorted(outcome.ends, key=lambda e: (e[1], repr(e[0])))
+    return Settled("cut", point, ends, outcome.steps)
 
 
 # ---------------------------------------------------------------------------------
@@ -882,9 +967,11 @@ class _Budget:
         return outcome.status == "fail"
 
 
-def _violation(spec: Any, key: Any, part: list[Operation], shrink_steps: int) -> Violation:
+def _violation(spec: Any, p: Part, shrink_steps: int) -> Violation:
+    key, part = p.key, p.ops
     budget = _Budget(shrink_steps)
-    sub, complete = _shrink(spec, _Sub(part, [(spec.init(), 0)]), budget)
+    sub, complete = _shrink(spec, _Sub(part, p.starts or [(spec.init(), 0)], p.before, p.cut),
+                            budget)
     outcome = _search(spec, sub.ops, sub.starts, max(budget.left, 100_000), explain=True)
     originals = {op.id: op for op in part}
     describe_key = getattr(spec, "describe_key", None) or _show
@@ -895,12 +982,13 @@ def _violation(spec: Any, key: Any, part: list[Operation], shrink_steps: int) ->
     context = ()
     if sub.cut is not None:
         kept = {op.id for op in sub.ops}
-        earlier = sorted((op for op in part if op.id not in kept and op.ret is not None
-                          and op.ret < sub.cut), key=lambda o: (o.ret, o.id))
+        earlier = sorted((op for op in [*p.earlier, *part] if op.id not in kept
+                          and op.ret is not None and op.ret < sub.cut),
+                         key=lambda o: (o.ret, o.id))
         context = tuple(_view(spec, op, False) for op in earlier[-CONTEXT:])
     n = len(sub.ops)
     what = "the history" if key is None else f"key {describe_key(key)}"
-    total = len(part)
+    total = p.before + len(part)
     if n == 1:
         one = "its only operation" if total == 1 else f"this one of its {total} operations"
         message = f"{what} is not linearizable: the spec cannot return what {one} returned"
@@ -911,7 +999,7 @@ def _violation(spec: Any, key: Any, part: list[Operation], shrink_steps: int) ->
     return Violation(
         property=getattr(spec, "property", "LINEARIZABLE"), key=describe_key(key),
         operations=views, starts=starts, before=sub.before, cut=sub.cut, context=context,
-        key_operations=len(part), shrink_complete=complete, explanation=explanation,
+        key_operations=total, shrink_complete=complete, explanation=explanation,
         message=message)
 
 

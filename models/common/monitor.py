@@ -123,10 +123,32 @@ class Monitor:
         # event was seen (see check_valid)
         self.unrequested: OrderedDict[tuple[str, int], list[tuple]] = OrderedDict()
         self.n_unrequested = 0
+        # The client-service checks (models/common/service.py), once `attach`ed. Their
+        # Lamport clock is kept on this monitor's hot path (recv, send) and their
+        # handlers are called from its own (request, result, execute, reply sends), so
+        # an event costs one call however many checks see it. Unattached, the clock is
+        # kept all the same (cheaper than asking) and read by no one.
+        self.service: Any = None
+        self.clock = dict.fromkeys((*header.nodes, *header.clients), 0)
         self.handlers = {
             "send": self.on_send, "recv": self.on_recv, "request": self.on_request,
-            "result": self.on_result, "decide": self.on_decide, "execute": self.on_execute,
+            "result": self.on_result, "decide": self.on_decide, "execute": self.executed,
         }
+
+    def attach(self, service: Any) -> None:
+        """Run `service` (a ServiceMonitor) from this monitor's dispatch. A subclass's
+        `on_event` raises `clock` at every recv to the clock its send carries (`_lc`),
+        stamps every send with its node's (when not 0), and hands reply sends to
+        `service.on_reply`; request, result and execute events reach the service here."""
+        self.service = service
+        self.clock = service.clock
+
+    def executed(self, ev: dict) -> None:
+        """An `execute` event: the protocol's checks, then the service's."""
+        self.on_execute(ev)
+        service = self.service
+        if service is not None:
+            service.on_execute(ev)
 
     def report(self, prop: str, message: str, at: tuple, *related: Any) -> None:
         self.found.add(prop, message, at, related)
@@ -167,6 +189,9 @@ class Monitor:
     # -- clients -------------------------------------------------------------------
 
     def on_request(self, ev: dict) -> None:
+        service = self.service
+        if service is not None:
+            service.on_request(ev)
         key = (ev["node"], ev["req"])
         if key not in self.requests:
             self.requests[key] = (ev["op"], ev["_loc"])
@@ -214,6 +239,9 @@ class Monitor:
         return 1
 
     def on_result(self, ev: dict) -> None:
+        service = self.service
+        if service is not None:
+            service.on_result(ev)
         client, req, result = ev["node"], ev["req"], ev["result"]
         key = (client, req)
         got = self.replies.pop(key, None)

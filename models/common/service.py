@@ -65,11 +65,11 @@ checks (request, result, execute, and sends of replies).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from ...checker.conformance import Loc, Violations
-from ...checker.linearizability import UNKNOWN, LinearizabilityResult, Operation, check
+from ...checker.linearizability import (CONTEXT, UNKNOWN, LinearizabilityResult, Operation,
+                                        Part, check_parts, settle)
 from .kv import KV, PROPERTY
 from .membership import membership
 from .monitor import IdSet, where
@@ -78,6 +78,9 @@ KEPT_REQUESTS = 1 << 13  # requests whose replicas' computed results are kept
 KEPT_SLOTS = 1 << 12  # slots whose first result is kept until every learner executed them
 EARLY_REPLIES = 1 << 12  # replies held until the run shows it logs executions
 MAX_STEPS = 10_000_000  # search steps per key before KV-LINEARIZABLE is left undecided
+SEGMENT = 64  # a key's operations kept before a cut is tried
+CUT_STEPS = 200_000  # search steps one try may take (beyond: the key waits for a later one)
+MAX_ENDS = 16  # states a settled segment may leave before a cut is given up
 
 RULES = {
     PROPERTY: "the clients' history (request, accepted result; no result: pending) is "
@@ -110,11 +113,36 @@ class _Computed:
         return (odd[node] if odd is not None and node in odd else self.result), loc
 
 
+class _Key:
+    """One key's client history since its last cut (module docstring, Memory): the
+    operations not yet settled, in arrival order, and the states the settled ones can
+    leave."""
+
+    __slots__ = ("ops", "starts", "before", "earlier", "steps", "first", "retry", "failed")
+
+    def __init__(self) -> None:
+        self.ops: list[list] = []  # raw operations (_INPUT...): see ServiceMonitor.ops
+        self.starts: list[tuple[Any, int]] | None = None  # None: the initial state
+        self.before = 0  # operations settled
+        self.earlier: list[Operation] = []  # the last few settled, for a report's context
+        self.steps = 0  # search steps that settled them
+        self.first: tuple[int, str] | None = None  # (call, id): keys report in this order
+        self.retry = SEGMENT  # try a cut once this many operations are kept
+        self.failed = False  # a settled segment did not linearize: keep the rest whole
+
+
+# A raw operation: a list, made into an Operation only when its key is checked (an
+# event costs a list, not two frozen dataclasses).
+_INPUT, _CALL, _LOC, _RESULT, _RET, _RET_LOC, _KEY, _CLIENT, _REQ = range(9)
+
+
 class ServiceMonitor:
-    """The client-visible checks of a run (module docstring). `found` is shared with
-    the protocol's monitor when given, so one report holds both. After `finish`,
-    `summary` is the history check's figures (None when none ran) and `warnings` says
-    why a check was left out."""
+    """The client-visible checks of a run (module docstring). It runs inside the
+    protocol's monitor (`Monitor.attach`), which keeps `clock` on its own hot path and
+    calls the handlers here for the kinds they check. `found` is shared with the
+    protocol's monitor when given, so one report holds both. After `finish`, `summary`
+    is the history check's figures (None when none ran) and `warnings` says why a check
+    was left out."""
 
     def __init__(self, header: Any, found: Violations | None = None, spec: Any = KV,
                  max_steps: int | None = MAX_STEPS) -> None:
@@ -125,10 +153,13 @@ class ServiceMonitor:
         self.max_steps = max_steps
         self.correct = frozenset(header.nodes) - frozenset(header.byzantine)
         self.learners = len(frozenset(membership(header).learners) & self.correct)
-        # (client, req) -> [op, call time, request loc, result, return time, result loc]:
-        # raw, made into Operations once, at the end (an event costs a list, not two
-        # frozen dataclasses)
+        self.clients = tuple(header.clients)
+        # (client, req) -> raw operation (_INPUT...) of the operations not yet settled
         self.ops: dict[tuple[str, int], list] = {}
+        self.keys: dict[Any, _Key] = {}
+        self.invoked: dict[str, IdSet] = {}  # per client: the request ids seen, settled or not
+        self.n_ops = 0
+        self.other: str | None = None  # the first request that is no command of the store
         self.clock = dict.fromkeys((*header.nodes, *header.clients), 0)  # Lamport, per node
         logged = getattr(header, "logged", None)
         unlogged = [] if logged is None else [x for x in self.clock if x not in frozenset(logged)]
@@ -143,9 +174,7 @@ class ServiceMonitor:
         self.early: list[tuple[str, str, int, Loc]] = []  # replies before any execute logged
         self.summary: LinearizabilityResult | None = None
         self.warnings: list[str] = []
-        self.handlers: dict[str, Callable[[dict], None]] = {
-            "request": self.on_request, "result": self.on_result, "execute": self.on_execute}
-        self.on_event = self.stepper()
+        self.search_steps = 0  # spent on cuts that settled nothing
 
     @property
     def properties(self) -> tuple[tuple[str, str], ...]:
@@ -158,70 +187,93 @@ class ServiceMonitor:
             ids += ["SMR-REPLY-RESULT", "SMR-DETERMINISM"]
         return tuple((p, RULES[p]) for p in ids)
 
-    def stepper(self, first: Callable[[dict], None] | None = None) -> Callable[[dict], None]:
-        """This monitor's step for one event, after `first` (another monitor's step)
-        when given. Recvs and sends, most of a run, take the inline path: a send
-        carries its node's clock in the event (`_lc`), a recv raises its node's clock
-        to its send's (the reader's `_send` link), and a reply is checked."""
-        clock, handlers, reply, correct = self.clock, self.handlers, self._reply, self.correct
-        first = first or (lambda ev: None)
-
-        def step(ev: dict) -> None:
-            first(ev)
-            kind = ev["kind"]
-            if kind == "recv":
-                send = ev["_send"]
-                if send is not None:
-                    t = send.get("_lc")
-                    if t is not None:
-                        node = ev["node"]
-                        if t > clock[node]:
-                            clock[node] = t
-            elif kind == "send":
-                node = ev["node"]
-                t = clock[node]
-                if t:
-                    ev["_lc"] = t
-                msg = ev["msg"]
-                if msg["type"] == "reply" and node in correct:
-                    reply(ev, node, msg)
-            else:
-                h = handlers.get(kind)
-                if h is not None:
-                    h(ev)
-
-        return step
-
     # -- the client history ----------------------------------------------------------
 
     def on_request(self, ev: dict) -> None:
         client = ev["node"]
         t = self.clock[client] = self.clock[client] + 1
-        key = (client, ev["req"])
-        if key not in self.ops:  # issued again: the first invocation counts (one id, one op)
-            self.ops[key] = [ev["op"], t, ev["_loc"], None, None, None]
+        req = ev["req"]
+        ids = self.invoked.get(client)
+        if ids is None:
+            ids = self.invoked[client] = IdSet()
+        if req in ids:  # issued again: the first invocation counts (one id, one op)
+            return
+        ids.add(req)
+        self.n_ops += 1
+        if self.other is not None:
+            return
+        inp = self.spec.parse(ev["op"])
+        if inp[0] == "invalid":
+            self.other = f"{client}'s request {req} {ev['op']!r} ({where(ev['_loc'])})"
+            self.ops.clear()  # no history of the store: nothing to keep
+            self.keys.clear()
+            return
+        if self.unlogged is not None:
+            return  # not checked (finish): only a request of another service is looked for
+        key = self.spec.key(inp)
+        log = self.keys.get(key)
+        if log is None:
+            log = self.keys[key] = _Key()
+        raw = [inp, t, ev["_loc"], None, None, None, log, client, req]
+        self.ops[(client, req)] = raw
+        log.ops.append(raw)
+        first = log.first
+        if first is None or t <= first[0]:
+            op_id = f"{client}#{req}"
+            if first is None or (t, op_id) < first:
+                log.first = (t, op_id)
 
     def on_result(self, ev: dict) -> None:
         client = ev["node"]
         t = self.clock[client] = self.clock[client] + 1
         op = self.ops.get((client, ev["req"]))
         # No request logged (MP-VALIDITY's and the client check's business), or a
-        # second result: the first one counts.
-        if op is not None and op[4] is None:
-            op[3], op[4], op[5] = ev["result"], t, ev["_loc"]
+        # second result: the first one counts (an operation settled had its result).
+        if op is not None and op[_RET] is None:
+            op[_RESULT], op[_RET], op[_RET_LOC] = ev["result"], t, ev["_loc"]
+            log = op[_KEY]
+            if len(log.ops) >= log.retry:
+                self._settle(log)
 
-    def operations(self) -> list[Operation] | str:
-        """The history as operations, or why it is not one of the key-value store: a
-        request that is none of its commands (another service)."""
-        parse, ops = self.spec.parse, []
-        for (client, req), (op, call, loc, result, ret, ret_loc) in self.ops.items():
-            inp = parse(op)
-            if inp[0] == "invalid":
-                return f"{client}'s request {req} {op!r} ({where(loc)})"
-            ops.append(Operation(f"{client}#{req}", client, inp, call, ret,
-                                 UNKNOWN if ret is None else result, where(loc),
-                                 "" if ret_loc is None else where(ret_loc)))
-        return ops
+    def _settle(self, log: _Key) -> None:
+        """Check and forget the key's operations that nothing can reorder any more: the
+        ones before its latest quiescent point at or below the frontier (every client
+        event still to come has a later clock), keeping the states they can leave."""
+        kept = len(log.ops)
+        log.retry = kept + max(SEGMENT, kept // 2)  # unless a cut is made: the next try
+        if log.failed:
+            return
+        frontier = min(self.clock[c] for c in self.clients)
+        pairs = sorted(((self._operation(raw), raw) for raw in log.ops),
+                       key=lambda p: (p[0].call, p[0].id))
+        left = CUT_STEPS if self.max_steps is None else min(CUT_STEPS,
+                                                           self.max_steps - log.steps)
+        if left <= 0:
+            return
+        got = settle(self.spec, [op for op, _ in pairs], log.starts, frontier,
+                     max_steps=left, max_ends=MAX_ENDS)
+        if got.status == "fail":
+            log.failed = True  # the rest is kept whole, for the report
+        if got.status != "cut":
+            self.search_steps += got.steps
+            return
+        done = pairs[:got.n]
+        ops = self.ops
+        for _, raw in done:
+            del ops[(raw[_CLIENT], raw[_REQ])]
+        log.ops = [raw for _, raw in pairs[got.n:]]
+        log.starts = got.starts
+        log.before += got.n
+        log.steps += got.steps
+        log.earlier = sorted((*log.earlier, *(op for op, _ in done[-CONTEXT:])),
+                             key=lambda o: (o.ret, o.id))[-CONTEXT:]
+        log.retry = len(log.ops) + SEGMENT
+
+    def _operation(self, raw: list) -> Operation:
+        ret = raw[_RET]
+        return Operation(f"{raw[_CLIENT]}#{raw[_REQ]}", raw[_CLIENT], raw[_INPUT], raw[_CALL],
+                         ret, UNKNOWN if ret is None else raw[_RESULT], where(raw[_LOC]),
+                         "" if ret is None else where(raw[_RET_LOC]))
 
     # -- executions and replies ------------------------------------------------------
 
@@ -280,7 +332,12 @@ class ServiceMonitor:
 
     # -- replies ---------------------------------------------------------------------
 
-    def _reply(self, ev: dict, node: str, msg: dict) -> None:
+    def on_reply(self, ev: dict) -> None:
+        """A `send` of a reply (the protocol's monitor calls this for those only)."""
+        node = ev["node"]
+        if node not in self.correct:
+            return
+        msg = ev["msg"]
         client, req = msg["client"], msg["req"]
         ids = self.executed[node].get(client)
         if ids is None or req not in ids:
@@ -317,13 +374,12 @@ class ServiceMonitor:
         self.early.clear()  # no execute in the whole run: replies are not judged
         self.slots.clear()
         self.computed.clear()
-        if not self.ops:
+        if not self.n_ops:
             return
-        ops = self.operations()
-        if isinstance(ops, str):
+        if self.other is not None:
             self.warnings.append(
-                f"{PROPERTY} not checked: {ops} is not a command of the key-value store "
-                "(get K, put K V, append K V); the run is of another service")
+                f"{PROPERTY} not checked: {self.other} is not a command of the key-value "
+                "store (get K, put K V, append K V); the run is of another service")
             return
         if self.unlogged is not None:
             self.warnings.append(
@@ -331,7 +387,15 @@ class ServiceMonitor:
                 "and the causal order of the clients' requests and results may run "
                 "through its events")
             return
-        result = check(self.spec, ops, max_steps=self.max_steps)
+        parts = []
+        for key, log in sorted(self.keys.items(), key=lambda kv: kv[1].first):
+            ops = sorted(map(self._operation, log.ops), key=lambda o: (o.call, o.id))
+            parts.append(Part(key, ops, log.starts, log.before,
+                              ops[0].call if log.before and ops else None, log.earlier,
+                              log.steps))
+        self.keys.clear()
+        result = check_parts(self.spec, parts, max_steps=self.max_steps)
+        result.steps += self.search_steps
         self.summary = result
         if result.incomplete_keys:
             self.warnings.append(
@@ -349,7 +413,8 @@ class ServiceMonitor:
         related: list[Loc] = []
         for o in v.operations:
             client, _, req = o.id.rpartition("#")
-            _, _, call, _, _, ret = self.ops[(client, int(req))]
+            raw = self.ops[(client, int(req))]
+            call, ret = raw[_LOC], raw[_RET_LOC]
             related.append(call)
             if ret is not None:
                 related.append(ret)
@@ -377,15 +442,17 @@ def _num(x: float) -> str:
 
 
 class WithService:
-    """A protocol's monitor and the service monitor as one monitor: each event goes
-    to the protocol's first, then (only its kinds) to the service's; the properties
-    and violations are both monitors'. Anything else (a trace map's queries, such as
-    PBFT's `committed_local`) is the protocol monitor's."""
+    """A protocol's monitor and the service monitor as one monitor. The events go to
+    the protocol's monitor alone, which runs the service's steps from its own dispatch
+    (`Monitor.attach`: one call per event); the properties and violations are both
+    monitors'. Anything else (a trace map's queries, such as PBFT's `committed_local`)
+    is the protocol monitor's."""
 
     def __init__(self, protocol: Any, service: ServiceMonitor) -> None:
         self.protocol = protocol
         self.service = service
-        self.on_event = service.stepper(protocol.on_event)  # one call per event, not two
+        protocol.attach(service)
+        self.on_event = protocol.on_event
 
     @property
     def properties(self) -> tuple[tuple[str, str], ...]:

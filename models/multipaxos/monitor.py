@@ -229,13 +229,18 @@ class MultiPaxosMonitor(Monitor):
         # handlers below (_vote, _offered, on_decide, on_send): a recv of a 2b (counted,
         # or skipped once its learner knows that command chosen), of a 2a (kept for
         # MP-PROMISE-REPORT), a decide the node already made, a send. A recv with a
-        # fault goes through Monitor.on_recv; the rare types through the handlers.
+        # fault goes through Monitor.on_recv; the rare types through the handlers. Every
+        # recv and send also keeps the service's Lamport clock (Monitor.attach).
         kind = ev["kind"]
         if kind == "recv":
+            send = ev["_send"]
+            if send is not None:
+                t = send.get("_lc")
+                if t is not None and t > self.clock[ev["node"]]:
+                    self.clock[ev["node"]] = t
             if "_fault" in ev:
                 self.on_recv(ev)
                 return
-            send = ev["_send"]
             msg = send["msg"] if send is not None else ev["msg"]
             t = msg["type"]
             if t == "accepted":
@@ -310,6 +315,9 @@ class MultiPaxosMonitor(Monitor):
                                  "which its client never issued", ev["_loc"])
             return
         if kind == "send":
+            t = self.clock[ev["node"]]
+            if t:
+                ev["_lc"] = t
             msg = ev["msg"]
             t = msg["type"]
             if t == "accepted":
@@ -318,9 +326,11 @@ class MultiPaxosMonitor(Monitor):
                 self._propose(ev, msg)
             elif t == "promise" or t == "prepare" or t == "decide":
                 self.on_send(ev)
+            elif t == "reply" and self.service is not None:
+                self.service.on_reply(ev)
             return
         if kind == "execute":
-            self.on_execute(ev)
+            self.executed(ev)
             return
         h = self.handlers.get(kind)
         if h is not None:

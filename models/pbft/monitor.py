@@ -110,13 +110,18 @@ class PbftMonitor(Monitor):
     def on_event(self, ev: dict) -> None:
         # Most events are recvs of PREPARE and COMMIT (the hot path): they take a
         # straight path here, with the rules of on_message (_heard, _pre_prepared, the
-        # client's replies). A recv with a fault goes through Monitor.on_recv.
+        # client's replies). A recv with a fault goes through Monitor.on_recv. Every
+        # recv and send also keeps the service's Lamport clock (Monitor.attach).
         kind = ev["kind"]
         if kind == "recv":
+            send = ev["_send"]
+            if send is not None:
+                t = send.get("_lc")
+                if t is not None and t > self.clock[ev["node"]]:
+                    self.clock[ev["node"]] = t
             if "_fault" in ev:
                 self.on_recv(ev)
                 return
-            send = ev["_send"]
             msg = send["msg"] if send is not None else ev["msg"]
             t = msg["type"]
             if t == "commit" or t == "prepare":
@@ -162,6 +167,13 @@ class PbftMonitor(Monitor):
                 self.on_message(ev, msg, send)
             return
         if kind == "send":
+            t = self.clock[ev["node"]]
+            if t:
+                ev["_lc"] = t
+            if ev["msg"]["type"] == "reply":
+                if self.service is not None:
+                    self.service.on_reply(ev)
+                return
             self.on_send(ev)
             return
         h = self.handlers.get(kind)
