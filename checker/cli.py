@@ -28,7 +28,8 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from . import __version__, render
-from .errors import SmrcheckError, UsageError
+from .errors import InvalidModel, SmrcheckError, UsageError
+from .loader import all_specs, load_spec, model_fault
 from .search import (STRATEGIES, Bounds, Checkpointing, Distribution, Interrupt, Options,
                      Strategy, check)
 from .report import QuorumReport, models_to_json, write_itf
@@ -52,10 +53,10 @@ class _Parser(argparse.ArgumentParser):
         return super().format_help()
 
 
-def _registry():
-    from ..models.registry import MODELS
+def _model_names() -> str:
+    from .loader import builtin, installed
 
-    return MODELS
+    return ", ".join([*builtin(), *installed()[0]])
 
 
 def _positive(kind: type, minimum: float = 1):
@@ -80,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="print one JSON list on stdout")
 
     c = sub.add_parser("check", help="model check a protocol exhaustively")
-    c.lazy_epilog = lambda: "models: " + ", ".join(_registry()) + " (see `smrcheck models`)"
-    c.add_argument("model", metavar="MODEL", help="the model to check (listed below)")
+    c.lazy_epilog = lambda: ("models: " + _model_names() + " (see `smrcheck models`), or a "
+                             "model of your own: path/to/file.py:NAME or package.module:NAME")
+    c.add_argument("model", metavar="MODEL", help="the model to check: a name listed below, "
+                   "FILE.py:NAME or package.module:NAME")
     c.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a model parameter (see `smrcheck models`)")
     c.add_argument("--mutant", metavar="NAME", help="check a variant that breaks one rule")
@@ -213,7 +216,9 @@ def _run_epilog() -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    specs = list(_registry().values())
+    specs, warnings = all_specs()
+    for w in warnings:
+        render.warning(w)
     if args.json:
         render.print_json(models_to_json(specs))
     else:
@@ -222,7 +227,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    spec = _model_spec(args.model)
+    spec = load_spec(args.model)
     options = _search_options(args)
     params = spec.resolve_params(args.param)
     spec.check_mutant(args.mutant)
@@ -245,8 +250,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     plain_every = None if args.quiet else args.progress_every
     with render.live_progress(not (args.json or args.quiet), plain_every=plain_every) as progress, \
             _interruptible(interrupt):
-        result = check(model, replace(options, progress=progress, interrupt=interrupt),
-                       name=spec.name, params=params, mutant=args.mutant)
+        try:
+            result = check(model, replace(options, progress=progress, interrupt=interrupt),
+                           name=spec.name, params=params, mutant=args.mutant)
+        except Exception as exc:
+            fault = None if isinstance(exc, SmrcheckError) else model_fault(exc)
+            if fault is None or os.environ.get("SMRCHECK_DEBUG"):
+                raise
+            raise InvalidModel(f"model {spec.name} raised {fault} (set SMRCHECK_DEBUG=1 "
+                               "for a traceback)") from None
     result.warnings = warnings
     if result.violation is not None and result.violation.trace:
         if args.itf:
@@ -282,14 +294,6 @@ def _interruptible(interrupt: Interrupt) -> Iterator[None]:
     finally:
         for s, handler in zip(signals, before):
             signal.signal(s, handler)
-
-
-def _model_spec(name: str):
-    models = _registry()
-    spec = models.get(name)
-    if spec is None:
-        raise UsageError(f"unknown model {name!r}; allowed: {', '.join(models)}")
-    return spec
 
 
 def _search_options(args: argparse.Namespace) -> Options:

@@ -1,9 +1,10 @@
 """One hierarchy for every error smrcheck reports to a user.
 
 Each class maps to an exit code in the CLI: a `UsageError` or an `InvalidTrace` is the
-user's input (exit 2), an `InvalidModel` is a model that breaks the `Model` contract
-(exit 4, since it is our bug or a plugin author's). Messages say what was wrong and
-what is allowed, in one line, so the fix is obvious without a traceback.
+user's input (exit 2), and so is an `InvalidModel`, a model that breaks the `Model`
+contract (the model is the user's input too); exit 4 is left for smrcheck's own bugs.
+Messages say what was wrong and what is allowed, in one line, so the fix is obvious
+without a traceback.
 """
 
 
@@ -26,6 +27,8 @@ class InvalidTrace(SmrcheckError):
 
 
 class InvalidModel(SmrcheckError):
-    """A model that breaks the contract, e.g. nondeterministic transitions."""
+    """A model that breaks the contract, e.g. nondeterministic transitions or a state
+    whose hash differs per process. The model is the user's input (their model file,
+    their sequential spec), so this is exit 2 like any bad input."""
 
-    exit_code = 4
+    exit_code = 2

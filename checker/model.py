@@ -15,7 +15,7 @@ its mutants (named variants that break one rule of the protocol) and a builder.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from .errors import UsageError
@@ -50,8 +50,28 @@ class Property(Generic[S]):
         return self.description
 
 
+def always(id: str, holds: Callable[[S], bool], description: str = "",
+           explain: Callable[[S], str] | None = None) -> Property[S]:
+    """An invariant: `holds(s)` is true in every reachable state."""
+    return Property(id, "always", holds, description or id, explain)
+
+
+def sometimes(id: str, holds: Callable[[S], bool], description: str = "",
+              explain: Callable[[S], str] | None = None) -> Property[S]:
+    """A goal: `holds(s)` is true in some reachable state. An exhaustive run that never
+    reaches it is a violation, so a model where nothing can happen does not pass."""
+    return Property(id, "sometimes", holds, description or id, explain)
+
+
 class Model(Protocol[S, A]):
-    """What the explorer needs of a protocol; it knows nothing else about it."""
+    """What the explorer needs of a protocol; it knows nothing else about it.
+
+    `describe` and `format_action` are optional: without them a state is shown field
+    by field (`describe_state`) and an action as `Name(arg, ...)` (`action_text`).
+    An optional `canonical(s)` returns one representative of the states equal to `s`
+    up to a permutation of interchangeable nodes or values; `check --symmetry` then
+    counts each orbit once.
+    """
 
     def init_states(self) -> Iterable[S]: ...
 
@@ -82,6 +102,37 @@ class TlaSet(tuple):
     """A TLA+ set, its elements in a canonical (sorted) order."""
 
 
+def describe_state(model: Any, s: Any) -> Any:
+    """The model's `describe(s)`, or the state's own fields when it has none."""
+    describe = getattr(model, "describe", None)
+    return describe(s) if describe is not None else plain(s)
+
+
+def plain(value: Any) -> Any:
+    """A state in the `describe` vocabulary: a frozen dataclass or a named tuple is a
+    record of its fields, a frozenset a set, a tuple a sequence."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return Record({f.name: plain(getattr(value, f.name)) for f in fields(value)})
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return Record({k: plain(v) for k, v in zip(value._fields, value)})
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, frozenset):
+        return TlaSet(sorted((plain(v) for v in value), key=repr))
+    return value
+
+
+def action_text(model: Any, a: Any) -> str:
+    """The model's `format_action(a)`, or `Name(arg, ...)` for a tuple action whose
+    first item names the step."""
+    fmt = getattr(model, "format_action", None)
+    if fmt is not None:
+        return fmt(a)
+    if isinstance(a, tuple) and a and isinstance(a[0], str):
+        return f"{a[0]}({', '.join(map(str, a[1:]))})"
+    return str(a)
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """A model parameter the user sets with `-p NAME=VALUE`."""
@@ -110,21 +161,33 @@ class Param:
             value = int(raw)
         except ValueError:
             raise UsageError(
-                f"parameter {self.name} must be an integer in {self.allowed()}; got {raw!r}"
+                f"parameter {self.name} must be {self._int_words()}; got {raw!r}"
             ) from None
         if (self.minimum is not None and value < self.minimum) or (
             self.maximum is not None and value > self.maximum
         ):
             raise UsageError(
-                f"parameter {self.name} must be an integer in {self.allowed()}; got {value}"
+                f"parameter {self.name} must be {self._int_words()}; got {value}"
             )
         return value
+
+    def _int_words(self) -> str:
+        allowed = self.allowed()
+        if allowed == "any integer":
+            return "an integer"
+        return allowed if allowed.startswith("an ") else f"an integer in {allowed}"
 
     def allowed(self) -> str:
         if self.text is not None:
             return self.text
         if self.choices is not None:
             return ", ".join(self.choices)
+        if self.minimum is None and self.maximum is None:
+            return "any integer"
+        if self.maximum is None:
+            return f"an integer >= {self.minimum}"
+        if self.minimum is None:
+            return f"an integer <= {self.maximum}"
         return f"{self.minimum}..{self.maximum}"
 
 

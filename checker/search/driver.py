@@ -16,7 +16,8 @@ from collections.abc import Hashable
 from types import ModuleType
 from typing import Any
 
-from ..model import Model
+from ..contract import check_model
+from ..model import Model, action_text, describe_state
 from ..report import ActionCoverage, CheckResult, Step, Violation, state_changes
 from ..store import collision_probability
 from . import bfs, dfs, parallel, simulate, swarm
@@ -42,6 +43,7 @@ def check(
         identity["goals"] = False
     ctx = Context(model, options, identity)
     options.check_combination()
+    check_model(model)
     # States are immutable and acyclic, so the cyclic garbage collector finds nothing
     # to free, yet its full collections walk every live frontier state: it cost a
     # third of the run time on paxos. Reference counting still frees everything.
@@ -124,11 +126,11 @@ def steps_of(model: Model, path: list[tuple[tuple | None, Hashable]]) -> list[St
     steps: list[Step] = []
     before: dict[str, Any] = {}
     for i, (action, state) in enumerate(path):
-        described = model.describe(state)
+        described = describe_state(model, state)
         steps.append(
             Step(
                 index=i,
-                action=None if action is None else model.format_action(action),
+                action=None if action is None else action_text(model, action),
                 state=described,
                 changes=state_changes(before, described) if i else [],
             )

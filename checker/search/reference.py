@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from ..model import Model
+from ..model import Model, action_text, describe_state
 from ..report import Step
 
 
@@ -34,13 +34,13 @@ def reachable_states(model: Model) -> set[Hashable]:
 def replays(model: Model, trace: list[Step]) -> bool:
     """Whether a printed counterexample is real: each step is an enabled action of the
     state before it (matched by its printed name) whose successor prints as shown."""
-    state = next((s for s in model.init_states() if model.describe(s) == trace[0].state), None)
+    state = next((s for s in model.init_states() if describe_state(model, s) == trace[0].state), None)
     if state is None:
         return False
     for step in trace[1:]:
         for a in model.actions(state):
             t = model.next_state(state, a)
-            if model.format_action(a) == step.action and model.describe(t) == step.state:
+            if action_text(model, a) == step.action and describe_state(model, t) == step.state:
                 state = t
                 break
         else:

@@ -34,7 +34,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Folder at the repository root -> the import package it installs as (pyproject.toml).
 PACKAGES = {"checker": "smrcheck.checker", "models": "smrcheck.models",
-            "impl": "smrcheck.impl", "traces": "smrcheck.traces"}
+            "impl": "smrcheck.impl", "traces": "smrcheck.traces",
+            # the public API, installed as the top-level package
+            "checker/api": "smrcheck"}
 PROTOCOL = ("smrcheck.models", "smrcheck.impl", "smrcheck.traces")
 MAX_LINES = 500
 
@@ -48,6 +50,8 @@ CHECKER_MAY_IMPORT = (
      ("smrcheck.traces.reader", "smrcheck.models.registry"),
      "the one validation pipeline: reads the run and looks up its protocol's monitor and "
      "trace map when called, so importing the validator loads no protocol"),
+    ("smrcheck.checker.loader", "builtin", ("smrcheck.models.registry",),
+     "which model a name means: ours are looked up in the registry when one is asked for"),
     ("smrcheck.checker.quorums", None, ("smrcheck.models.common.quorums",),
      "z3 proofs over the QuorumSystem vocabulary of models/common (DESIGN.md): the prover "
      "imports the vocabulary, never the reverse, so no replica loads z3 (issue #15)"),
@@ -114,6 +118,9 @@ def tree_modules(root: pathlib.Path = ROOT) -> dict[str, Module]:
             parts = path.relative_to(root / folder).with_suffix("").parts
             if "__pycache__" in parts:
                 continue
+            if any(path.is_relative_to(root / other) for other in PACKAGES
+                   if other != folder and other.startswith(folder + "/")):
+                continue  # a folder installed as a package of its own
             is_package = parts[-1] == "__init__"
             name = ".".join((package, *(parts[:-1] if is_package else parts)))
             modules[name] = Module(name, str(path.relative_to(root)), is_package,

@@ -41,3 +41,36 @@ def test_ray_run_checkpointed_resumes_on_local_workers(local_ray, tmp_path):
         distribution=Distribution(3), checkpointing=Checkpointing(resume_from=str(tmp_path))))
     assert (resumed.distinct_states, resumed.generated_states, resumed.depth) == (
         one.distinct_states, one.generated_states, one.depth)
+
+
+COUNTER = """
+from dataclasses import dataclass
+from smrcheck import always
+
+@dataclass(frozen=True, slots=True)
+class State:
+    x: int
+
+class Counter:
+    def __init__(self, n: int = 21):
+        self.n = n
+    def init_states(self):
+        return [State(0)]
+    def actions(self, s):
+        return [("Inc",)] if s.x < self.n else []
+    def next_state(self, s, a):
+        return State(s.x + 2)
+    def properties(self):
+        return [always("BOUNDED", lambda s: s.x <= self.n)]
+"""
+
+
+def test_a_user_model_file_runs_on_ray_actors(local_ray, tmp_path):
+    """Actors are other processes, where a model file (`check path/model.py:NAME`) is no
+    importable module: they load the file before they open the model and its states."""
+    import smrcheck
+
+    (tmp_path / "overshoot.py").write_text(COUNTER)
+    r = smrcheck.check(f"{tmp_path}/overshoot.py:Counter",
+                       options=Options(distribution=Distribution(2, "ray")))
+    assert r.violation.property == "BOUNDED" and len(r.violation.trace) == 12
