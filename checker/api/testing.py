@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .checker.errors import UsageError
+from .checker.model import ModelSpec
 from .checker.report import format_value
 
 if TYPE_CHECKING:
@@ -115,10 +116,19 @@ def run_check(target: Any, *, mutant: str | None = None, options: Options | None
               **params: Any) -> CheckResult:
     """`smrcheck.check` with the bounds and switches a test states inline folded into
     `options`; the verdict is the caller's to judge."""
-    from . import check
+    from . import check, load
     from .checker.search import Options
-    
-    options = Options() if options is None else options
+
+    if isinstance(target, os.PathLike):
+        target = os.fspath(target)
+    if isinstance(target, str):
+        target = load(target)  # once: its defaults decide the options below
+    if options is None:
+        if max_states is None and max_depth is None and symmetry is None and workers is None:
+            return check(target, mutant=mutant, **params)  # the spec's own defaults
+        # What `check` would choose: a spec may turn symmetry off by default.
+        options = Options(symmetry=getattr(target, "symmetry", True)
+                          if isinstance(target, ModelSpec) else True)
     bounds: dict[str, Any] = {}
     if max_states is not None:
         bounds["max_states"] = max_states
@@ -132,8 +142,6 @@ def run_check(target: Any, *, mutant: str | None = None, options: Options | None
     if workers is not None:
         options = dataclasses.replace(options, distribution=dataclasses.replace(
             options.distribution, workers=workers))
-    if isinstance(target, os.PathLike):
-        target = os.fspath(target)
     return check(target, mutant=mutant, options=options, **params)
 
 

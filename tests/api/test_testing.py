@@ -7,6 +7,7 @@ failure message a person reads in a pytest report.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 
@@ -126,6 +127,16 @@ def test_options_are_taken_and_inline_bounds_override_them(mutex):
     assert assert_holds(mutex, options=options, symmetry=False).symmetry is False
     with pytest.raises(AssertionError, match="max-states"):
         assert_holds(mutex, options=options, max_states=1)
+
+
+def test_inline_bounds_keep_the_specs_own_symmetry_default(mutex):
+    spec = smrcheck.load(mutex)
+    if "symmetry" not in getattr(spec, "__dataclass_fields__", {}):
+        pytest.skip("this ModelSpec has no symmetry default")
+    spec = dataclasses.replace(spec, symmetry=False)
+    assert assert_holds(spec).symmetry is False
+    assert assert_holds(spec, max_states=100).symmetry is False
+    assert assert_holds(spec, max_states=100, symmetry=True).symmetry is True
 
 
 # -- assert_violates -----------------------------------------------------------------------
