@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check no `sometimes` goal: a vacuous model then passes (warned)")
     # None, not True: a --symmetry given to a model with no symmetry is then said.
     c.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=None,
-                   help="reduce by symmetry where the model defines it (default: on)")
+                   help="reduce by symmetry where the model defines it (default: on, unless "
+                   "the model's spec says otherwise)")
     c.add_argument("--checkpoint", metavar="DIR", help="bfs: save the search there at level starts")
     c.add_argument("--checkpoint-every", type=_positive(float, 0), default=None, metavar="S",
                    help="seconds between checkpoints (0: every level; default 60)")
@@ -229,6 +230,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     spec = load_spec(args.model)
     options = _search_options(args)
+    if args.symmetry is None:
+        options = replace(options, symmetry=spec.symmetry)
     params = spec.resolve_params(args.param)
     spec.check_mutant(args.mutant)
     if args.itf and args.json and args.itf == "-":

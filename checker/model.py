@@ -251,6 +251,10 @@ class ModelSpec:
     build: Callable[[Mapping[str, Any], str | None], Model]
     property_ids: tuple[str, ...] = field(default=())
     notes: str = ""
+    # Whether `check` reduces by the model's `canonical` unless told (--symmetry /
+    # --no-symmetry): TLC applies a symmetry set only where the model's cfg names one,
+    # so a model whose counts are compared with TLC's plain run says False.
+    symmetry: bool = True
 
     def resolve_params(self, assignments: Sequence[str]) -> dict[str, Any]:
         """Defaults overridden by `NAME=VALUE` strings; bad input is a UsageError."""

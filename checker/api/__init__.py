@@ -57,18 +57,20 @@ def check(target: Any, *, mutant: str | None = None, options: Any = None,
     """Explore a model and return its `CheckResult` (`.result` is "ok", "violation" or
     "incomplete"; `.violation.steps` the shortest counterexample). `target` is a name
     as `load` takes it, a `ModelSpec`, or a model object; `params` are its `-p`
-    parameters; `options` a `smrcheck.Options` (default: exhaustive BFS, one process)."""
+    parameters; `options` a `smrcheck.Options` (default: exhaustive BFS, one process,
+    symmetry as the spec says)."""
     from .checker.search import Options, check as explore
 
-    options = Options() if options is None else options
     if isinstance(target, str | ModelSpec):
         spec, values = spec_and_params(target, mutant, params)
+        options = Options(symmetry=spec.symmetry) if options is None else options
         return explore(spec.build(values, mutant), options, name=spec.name, params=values,
                        mutant=mutant)
     if params or mutant:
         raise UsageError("parameters and mutants need a ModelSpec or a model name, not a "
                          "model object")
-    return explore(target, options, name=type(target).__name__)
+    return explore(target, Options() if options is None else options,
+                   name=type(target).__name__)
 
 
 def __getattr__(name: str) -> Any:

@@ -203,7 +203,6 @@ def test_states_that_hash_per_process_are_refused_naming_the_field(cli, tmp_path
 
 
 def test_stable_values_pass_the_contract():
-    from smrcheck.checker.model import Record  # noqa: F401 - a dict, never in a state
 
     assert unstable_part((1, True, frozenset({(2, 3)}), ())) is None
     assert unstable_part(smrcheck.Param) is not None  # a class hashes by identity
