@@ -685,7 +685,20 @@ def _search(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int
         raise
     except Exception as exc:  # a bug in a user's spec: name the input that raised
         raise _spec_error(spec, entry, exc) from exc
+    finally:
+        _unlink(calls, head, phead)
     return _Outcome("ok" if collect else "fail", steps, ends, deepest)
+
+
+def _unlink(calls: list[_Entry], *heads: _Entry) -> None:
+    """Break the lists' reference cycles: the validator runs with the cyclic collector
+    paused (checker/validate.py), and a history checked a segment at a time is
+    searched again and again."""
+    for e in (*calls, *heads):
+        r = e.ret
+        if r is not None:
+            r.prev = r.next = None
+        e.prev = e.next = e.ret = None
 
 
 def _sibling(apply: Any, accepts: Any, fast: bool, parent_state: Any, entry: _Entry,
