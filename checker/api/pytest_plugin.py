@@ -316,12 +316,13 @@ class CheckItem(_SmrcheckItem):
     entry: CheckEntry
 
     def run(self) -> Any:
-        from .testing import assert_holds, assert_violates
+        from .testing import expect_holds, expect_violation, run_check
 
         e = self.entry
+        result = run_check(e.ref, e.params, mutant=e.mutant, **e.options)
         if e.expect == "violation":
-            return assert_violates(e.ref, e.property, mutant=e.mutant, **e.options, **e.params)
-        return assert_holds(e.ref, mutant=e.mutant, **e.options, **e.params)
+            return expect_violation(result, e.property)
+        return expect_holds(result)
 
     def record(self, result: Any) -> None:
         if result is None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .checker.errors import UsageError
@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from .checker.validate import ValidateResult
 
 __all__ = ["assert_holds", "assert_violates", "assert_trace_valid", "assert_trace_violates",
-           "counterexample_text", "run_check", "describe_run", "CheckFailed"]
+           "expect_holds", "expect_violation", "run_check", "counterexample_text",
+           "describe_run", "CheckFailed"]
 
 
 class CheckFailed(AssertionError):
@@ -57,18 +58,33 @@ class CheckFailed(AssertionError):
 
 def assert_holds(target: Any, *, mutant: str | None = None, options: Options | None = None,
                  max_states: int | None = None, max_depth: int | None = None,
-                 symmetry: bool | None = None, workers: int | None = None,
                  **params: Any) -> CheckResult:
     """Check `target` exhaustively and fail unless every property holds.
 
     `target` is what `smrcheck.check` takes: a model name or `path/file.py:NAME`, a
-    `ModelSpec`, or a model object; `params` are its `-p` parameters. `max_states`,
-    `max_depth`, `symmetry` and `workers` override those of `options` (default: an
-    exhaustive one-process BFS). A run that stops at a bound fails: it proved nothing
-    beyond the bound. Returns the `CheckResult` (its statistics, for a test to pin)."""
+    `ModelSpec`, or a model object; `params` are its `-p` parameters. `max_states` and
+    `max_depth` override the bounds of `options` (default: an exhaustive one-process
+    BFS). A run that stops at a bound fails: it proved nothing beyond the bound.
+    Returns the `CheckResult` (its statistics, for a test to pin)."""
     __tracebackhide__ = True
-    result = run_check(target, mutant=mutant, options=options, max_states=max_states,
-                       max_depth=max_depth, symmetry=symmetry, workers=workers, **params)
+    return expect_holds(run_check(target, params, mutant=mutant, options=options,
+                                  max_states=max_states, max_depth=max_depth))
+
+
+def assert_violates(target: Any, property: str | None = None, *, mutant: str | None = None,
+                    options: Options | None = None, max_states: int | None = None,
+                    max_depth: int | None = None, **params: Any) -> CheckResult:
+    """Check `target` and fail unless a property breaks: `property` when named (an id
+    the model has), any otherwise. Returns the `CheckResult`, so the test can pin the
+    counterexample (`len(result.violation.trace) - 1` steps)."""
+    __tracebackhide__ = True
+    return expect_violation(run_check(target, params, mutant=mutant, options=options,
+                                      max_states=max_states, max_depth=max_depth), property)
+
+
+def expect_holds(result: CheckResult) -> CheckResult:
+    """`result`, or a CheckFailed unless every property held on the whole space."""
+    __tracebackhide__ = True
     if result.result == "violation":
         raise CheckFailed(f"{describe_run(result)}: expected every property to hold\n"
                           + counterexample_text(result), result)
@@ -80,16 +96,9 @@ def assert_holds(target: Any, *, mutant: str | None = None, options: Options | N
     return result
 
 
-def assert_violates(target: Any, property: str | None = None, *, mutant: str | None = None,
-                    options: Options | None = None, max_states: int | None = None,
-                    max_depth: int | None = None, symmetry: bool | None = None,
-                    workers: int | None = None, **params: Any) -> CheckResult:
-    """Check `target` and fail unless a property breaks: `property` when named (an id
-    the model has), any otherwise. Returns the `CheckResult`, so the test can pin the
-    counterexample (`len(result.violation.trace) - 1` steps)."""
+def expect_violation(result: CheckResult, property: str | None = None) -> CheckResult:
+    """`result`, or a CheckFailed unless it found a violation (of `property`)."""
     __tracebackhide__ = True
-    result = run_check(target, mutant=mutant, options=options, max_states=max_states,
-                       max_depth=max_depth, symmetry=symmetry, workers=workers, **params)
     wanted = f"a violation of {property}" if property else "a violation"
     if property is not None and property not in result.properties:
         # A typo would otherwise read as "the model passes", which sends the reader
@@ -110,15 +119,17 @@ def assert_violates(target: Any, property: str | None = None, *, mutant: str | N
     return result
 
 
-def run_check(target: Any, *, mutant: str | None = None, options: Options | None = None,
+def run_check(target: Any, params: Mapping[str, Any] | None = None, *,
+              mutant: str | None = None, options: Options | None = None,
               max_states: int | None = None, max_depth: int | None = None,
-              symmetry: bool | None = None, workers: int | None = None,
-              **params: Any) -> CheckResult:
+              symmetry: bool | None = None, workers: int | None = None) -> CheckResult:
     """`smrcheck.check` with the bounds and switches a test states inline folded into
-    `options`; the verdict is the caller's to judge."""
+    `options`; the verdict is the caller's to judge. The model's parameters come as a
+    mapping, so that one called `workers` or `symmetry` stays the model's."""
     from . import check, load
     from .checker.search import Options
 
+    params = dict(params or {})
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
     if isinstance(target, str):

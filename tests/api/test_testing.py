@@ -14,7 +14,8 @@ import pytest
 
 import smrcheck
 from smrcheck.testing import (CheckFailed, assert_holds, assert_trace_valid,
-                              assert_trace_violates, assert_violates, counterexample_text)
+                              assert_trace_violates, assert_violates, counterexample_text,
+                              run_check)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOOD = ROOT / "traces" / "samples" / "good"
@@ -122,10 +123,19 @@ def test_a_run_stopped_by_a_bound_fails_and_names_it(mutex):
 
 
 def test_options_are_taken_and_inline_bounds_override_them(mutex):
-    options = smrcheck.Options()
-    assert assert_holds(mutex, options=options, symmetry=False).symmetry is False
+    options = smrcheck.Options(symmetry=False)
+    assert assert_holds(mutex, options=options).distinct_states == 3
     with pytest.raises(AssertionError, match="max-states"):
         assert_holds(mutex, options=options, max_states=1)
+
+
+def test_every_other_keyword_is_a_model_parameter(mutex):
+    """`workers` or `symmetry` could be a model's parameter as well as an explorer's
+    switch: the assertions leave them to the model (`options` says the explorer's)."""
+    with pytest.raises(smrcheck.UsageError, match="unknown parameter 'workers' for model Mutex"):
+        assert_holds(mutex, workers=2)
+    result = run_check(mutex, {"procs": 3}, workers=1, symmetry=False, max_depth=9)
+    assert result.result == "ok" and result.params == {"procs": 3}
 
 
 def test_inline_bounds_keep_the_specs_own_symmetry_default(mutex):
@@ -146,7 +156,7 @@ def test_inline_bounds_keep_the_specs_own_symmetry_default(mutex):
                               build=lambda values, mutant: Symmetric(), symmetry=False)
     assert assert_holds(spec).distinct_states == 4  # all idle, or one of three inside
     assert assert_holds(spec, max_states=100).distinct_states == 4
-    assert assert_holds(spec, max_states=100, symmetry=True).distinct_states == 2
+    assert run_check(spec, max_states=100, symmetry=True).distinct_states == 2
 
 
 # -- assert_violates -----------------------------------------------------------------------
