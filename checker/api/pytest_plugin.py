@@ -302,6 +302,16 @@ class _SmrcheckItem(pytest.Item):
             return f"{excinfo.value}\n{where}"
         if isinstance(excinfo.value, SmrcheckError):
             return f"{type(excinfo.value).__name__}: {excinfo.value}\n{where}"
+        # The model's own bug: its frames are the story, the explorer's are noise.
+        # Shown from where the explorer called into the model; one raised inside
+        # smrcheck itself is our bug, and keeps its whole traceback.
+        from . import checker
+
+        engine = os.path.dirname(os.path.abspath(checker.__file__)) + os.sep
+        entries = list(excinfo.traceback)
+        calls = [i for i, e in enumerate(entries) if str(e.path).startswith(engine)]
+        if calls and calls[-1] + 1 < len(entries):
+            excinfo.traceback = type(excinfo.traceback)(entries[calls[-1] + 1:])
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

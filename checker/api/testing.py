@@ -11,7 +11,9 @@ suite beside its unit tests and CI fails when a protocol change breaks an invari
                                  mutant="commit-on-one-vote", rms=3)
         assert len(result.violation.trace) - 1 == 4
 
-A failed check says what `smrcheck check` would: the property, its message and the
+A model file's path is relative to the working directory, as on the command line (pytest
+runs from the project's root); the plugin's TOML files name theirs relative to
+themselves. A failed check says what `smrcheck check` would: the property, its message and the
 shortest counterexample, a line per step with the action and what it changed, as plain
 text, since it ends up in a pytest report, a CI log or a JUnit XML file rather than on a
 terminal. A run stopped by a bound proves nothing, so `assert_holds` fails on it too,

@@ -236,6 +236,60 @@ def test_a_bad_model_reference_fails_in_one_line(project: pytest.Pytester):
     assert "Traceback" not in result.stdout.str()
 
 
+BROKEN = '''
+from smrcheck import always
+
+
+class Raises:
+    """Its step function has a bug."""
+
+    def init_states(self):
+        return [0]
+
+    def actions(self, s):
+        return [("Step",)] if s < 3 else []
+
+    def next_state(self, s, a):
+        return {0: 1, 1: 2}[s]  # no entry for 2
+
+    def properties(self):
+        return [always("SMALL", lambda s: s < 10)]
+
+
+class Strings(Raises):
+    """Its states hold strings, whose hashes differ per process."""
+
+    def init_states(self):
+        return [("a",)]
+'''
+
+
+def test_a_broken_model_shows_its_own_frames_or_the_contract_it_breaks(project):
+    (project.path / "checks" / "broken.py").write_text(BROKEN, encoding="utf-8")
+    write_checks(project, """
+        [[check]]
+        model = "broken.py:Raises"
+
+        [[check]]
+        model = "broken.py:Strings"
+    """.replace("\n        ", "\n"))
+    result = project.runpytest(*QUIET)
+    result.assert_outcomes(failed=2)
+    expect_lines(result, [
+        "*[[check]] 1: broken.py:Raises*",
+        "",
+        "self = <*Raises object at *>, s = 2",
+        "*return {0: 1, 1: 2}[s]  # no entry for 2",
+        "E       KeyError: 2",
+        "",
+        "checks/broken.py:15: KeyError",
+        "*[[check]] 2: broken.py:Strings*",
+        "InvalidModel: state[0] is a str ('a'): *",
+    ])
+    # From the model's frame on: none of the explorer's.
+    assert "contract.py" not in result.stdout.str() and "runner.py" not in result.stdout.str()
+
+
 MALFORMED = [
     ('[[check]]\nmodle = "mutex.py:Mutex"\n',
      "[[check]] 1: unknown key 'modle'; allowed: model, params, mutant, expect, *"),
