@@ -27,11 +27,12 @@ these same functions, so a check reads and fails the same way in either form.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .checker.errors import UsageError
+from .checker.errors import SmrcheckError, UsageError
 from .checker.model import ModelSpec
 from .checker.report import format_value
 
@@ -45,6 +46,9 @@ __all__ = ["assert_holds", "assert_violates", "assert_trace_valid", "assert_trac
            "describe_run", "CheckFailed"]
 
 
+R = TypeVar("R")
+
+
 class CheckFailed(AssertionError):
     """A model check or a validation that did not come out as the test expected. An
     AssertionError, so pytest reports it as a failure; it keeps the result for a
@@ -55,9 +59,27 @@ class CheckFailed(AssertionError):
         self.result = result
 
 
+def _one_line_errors(assertion: Callable[..., R]) -> Callable[..., R]:
+    """A smrcheck error (a bad reference, parameter or trace; a model that breaks the
+    contract) raised without the frames of smrcheck that led to it: in a pytest
+    report it reads as the one line the CLI prints, under the test's own line. Any
+    other exception, a bug in the model's code, keeps its traceback."""
+
+    @functools.wraps(assertion)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        __tracebackhide__ = True
+        try:
+            return assertion(*args, **kwargs)
+        except SmrcheckError as err:
+            raise err.with_traceback(None) from None
+
+    return wrapper
+
+
 # -- model checks ------------------------------------------------------------------------
 
 
+@_one_line_errors
 def assert_holds(target: Any, *, mutant: str | None = None, options: Options | None = None,
                  max_states: int | None = None, max_depth: int | None = None,
                  **params: Any) -> CheckResult:
@@ -73,6 +95,7 @@ def assert_holds(target: Any, *, mutant: str | None = None, options: Options | N
                                   max_states=max_states, max_depth=max_depth))
 
 
+@_one_line_errors
 def assert_violates(target: Any, property: str | None = None, *, mutant: str | None = None,
                     options: Options | None = None, max_states: int | None = None,
                     max_depth: int | None = None, **params: Any) -> CheckResult:
@@ -193,6 +216,7 @@ def counterexample_text(result: CheckResult) -> str:
 # -- trace validation --------------------------------------------------------------------
 
 
+@_one_line_errors
 def assert_trace_valid(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
                        conformance: bool | None = True,
                        max_line_bytes: int | None = None) -> ValidateResult:
@@ -211,6 +235,7 @@ def assert_trace_valid(paths: str | os.PathLike | Sequence[str | os.PathLike], *
     return result
 
 
+@_one_line_errors
 def assert_trace_violates(paths: str | os.PathLike | Sequence[str | os.PathLike],
                           property: str | None = None, *, conformance: bool | None = True,
                           max_line_bytes: int | None = None) -> ValidateResult:

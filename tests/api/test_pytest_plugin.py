@@ -203,13 +203,21 @@ def test_a_python_test_with_assert_holds_reports_the_counterexample(project: pyt
 
         def test_mutex():
             assert_holds("checks/mutex.py:Mutex", mutant="no-lock")
+
+        def test_bad_reference():
+            assert_holds("checks/absent.py:Mutex")
     """)
     result = project.runpytest(*QUIET, "--junitxml=junit.xml")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
     expect_lines(result, ["E       smrcheck.testing.CheckFailed: Mutex(procs=2) mutant=no-lock: *",
                           *[f"E       {line}" for line in COUNTEREXAMPLE]])
     failure = junit(project, result)["test_mutex"].find("failure")
     assert "  2. Enter(1)" in failure.text and "lock: 0 -> 1" in failure.text
+    # A bad reference: the loader's line under the test's, no frames of smrcheck's.
+    expect_lines(result, [">       assert_holds(\"checks/absent.py:Mutex\")",
+                          "E       smrcheck.checker.errors.UsageError: model file "
+                          "'checks/absent.py' not found"])
+    assert "loader.py" not in result.stdout.str()
 
 
 def test_a_bad_model_reference_fails_in_one_line(project: pytest.Pytester):
