@@ -130,6 +130,7 @@ class PaxosCommit:
         self.deciders = tuple(frozenset(ms) for ms in (
             self.majorities if self.rules.decide_on_majority
             else tuple((a,) for a in self.acceptors)))
+        self._last_votes: tuple[Any, Any] = (None, None)
         self._step = {
             "RMPrepare": self._rm_prepare,
             "RMChooseToAbort": self._rm_choose_to_abort,
@@ -287,10 +288,16 @@ class PaxosCommit:
 
     # -- properties ------------------------------------------------------------------
 
+    def _votes_of(self, s: PCState) -> dict[tuple[int, int, int], set[int]]:
+        # Two properties read the votes of each new state, one after the other.
+        if self._last_votes[0] is not s.msgs:
+            self._last_votes = (s.msgs, self.votes(s.msgs))
+        return self._last_votes[1]
+
     def chosen(self, s: PCState) -> dict[int, set[int]]:
         """Instance -> the values a majority of acceptors voted for in one ballot."""
         out: dict[int, set[int]] = {}
-        for (rm, _, v), voters in self.votes(s.msgs).items():
+        for (rm, _, v), voters in self._votes_of(s).items():
             if any(voters.issuperset(ms) for ms in self.majorities):
                 out.setdefault(rm, set()).add(v)
         return out
@@ -346,7 +353,7 @@ class PaxosCommit:
                       lambda s: ABORT_MSG in s.msgs and any(
                           b > 0 and v == V_ABORTED and any(voters.issuperset(ms)
                                                            for ms in self.majorities)
-                          for (_, b, v), voters in self.votes(s.msgs).items()),
+                          for (_, b, v), voters in self._votes_of(s).items()),
                       "Abort is announced with an instance chosen \"aborted\" in a "
                       "ballot above 0: a leader decided for an RM without its vote"),
         ]
