@@ -198,6 +198,14 @@ def test_mutant_breaks_tc_consistent(mutant):
     assert r.result == "violation"
     assert r.violation.property == "TC-CONSISTENT"
     assert len(r.violation.trace) - 1 == MUTANT_STEPS[mutant]
+    assert " committed while " in r.violation.message  # names the RMs on each side
+
+
+def test_violation_names_the_rms():
+    r = smrcheck.check(MODEL, mutant="commit-without-votes", rms=3, options=NO_SYMMETRY)
+    assert r.violation.message == "r2 committed while r1 aborted (the TM's decision: committed)"
+    assert [step.action for step in r.violation.trace] == [
+        None, "TMCommit", "RMChooseToAbort(r1)", "RMRcvCommitMsg(r2)"]
 
 
 def test_every_mutant_is_tested():
