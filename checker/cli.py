@@ -230,8 +230,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     spec = load_spec(args.model)
     options = _search_options(args)
-    if args.symmetry is None:
-        options = replace(options, symmetry=spec.symmetry)
     params = spec.resolve_params(args.param)
     spec.check_mutant(args.mutant)
     if args.itf and args.json and args.itf == "-":
@@ -239,6 +237,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     _output_folder("--itf", args.itf)
     _output_folder("--html", args.html)
     model = spec.build(params, args.mutant)
+    if options.symmetry is None:
+        options = replace(options, symmetry=spec.symmetry)
     warnings = (_ignored_options(args) + _quorum_warnings(model)
                 + spec.mutant_warnings(args.mutant, params))
     if args.symmetry and getattr(model, "canonical", None) is None:
@@ -312,7 +312,7 @@ def _search_options(args: argparse.Namespace) -> Options:
         checkpointing=Checkpointing(args.checkpoint, Checkpointing.every
                                     if args.checkpoint_every is None else args.checkpoint_every,
                                     args.resume),
-        symmetry=args.symmetry is not False,
+        symmetry=args.symmetry,
         properties=args.property,
         goals=args.goals,
     )

@@ -18,6 +18,7 @@ This package is the folder checker/api, installed as the top-level `smrcheck`
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .checker.errors import InvalidModel, SmrcheckError, UsageError
@@ -55,7 +56,7 @@ def spec_and_params(target: str | ModelSpec, mutant: str | None,
 def check(target: Any, *, mutant: str | None = None, options: Any = None,
           **params: Any) -> Any:
     """Explore a model and return its `CheckResult` (`.result` is "ok", "violation" or
-    "incomplete"; `.violation.steps` the shortest counterexample). `target` is a name
+    "incomplete"; `.violation.trace` the shortest counterexample, a list of steps). `target` is a name
     as `load` takes it, a `ModelSpec`, or a model object; `params` are its `-p`
     parameters; `options` a `smrcheck.Options` (default: exhaustive BFS, one process,
     symmetry as the spec says)."""
@@ -63,7 +64,9 @@ def check(target: Any, *, mutant: str | None = None, options: Any = None,
 
     if isinstance(target, str | ModelSpec):
         spec, values = spec_and_params(target, mutant, params)
-        options = Options(symmetry=spec.symmetry) if options is None else options
+        options = Options() if options is None else options
+        if options.symmetry is None:
+            options = replace(options, symmetry=spec.symmetry)
         return explore(spec.build(values, mutant), options, name=spec.name, params=values,
                        mutant=mutant)
     if params or mutant:

@@ -209,7 +209,8 @@ class Context:
         self.props = props
         self.invariants = [p for p in props if p.kind == "always"]
         self.goals = Goals(p for p in props if p.kind == "sometimes")
-        self.canonical = getattr(model, "canonical", None) if options.symmetry else None
+        self.canonical = (getattr(model, "canonical", None)
+                          if options.symmetry is not False else None)
         self.fingerprint: Callable[[Hashable], int] = fingerprint_of(self.canonical)
         self.counters = Counters()
         self.start = time.monotonic()

@@ -35,7 +35,7 @@ def check(
 ) -> CheckResult:
     """Explore `model` with `options` and return the verdict with its statistics."""
     identity = {"model": name, "params": dict(params or {}), "mutant": mutant,
-                "symmetry": options.symmetry,
+                "symmetry": options.symmetry is not False,
                 # Invariants are checked in the model's order, whatever the order asked.
                 "properties": sorted(set(options.properties or []))}
     if not options.goals:

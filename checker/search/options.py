@@ -104,7 +104,9 @@ class Options:
     distribution: Distribution = field(default_factory=Distribution)
     checkpointing: Checkpointing = field(default_factory=Checkpointing)
     storage: Storage = field(default_factory=Storage)
-    symmetry: bool = True  # canonicalise states when the model offers `canonical`
+    # Canonicalise states when the model offers `canonical`: True, False, or None for
+    # "as the model's spec says" (a model built without a spec: on).
+    symmetry: bool | None = None
     properties: Sequence[str] | None = None  # check only these property ids
     # False: no `sometimes` goal is checked, so a vacuous model is not caught. Naming
     # only invariants in `properties` keeps the goals unless this is False.
