@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import Context, Counterexample, Counters, Outcome, Path
+from .core import Bound, Context, Counterexample, Counters, Outcome, Path
 
 WEIGHTS = (0.1, 1.0, 10.0)
 
@@ -44,7 +44,7 @@ class _Share:
     walks: int
     depth: int
     failure: _Failure | None
-    timed_out: bool
+    bound: str | None  # the bound that stopped its walks early, if one did
     fps: np.ndarray  # every fingerprint visited
 
 
@@ -67,8 +67,7 @@ def run(ctx: Context) -> Outcome:
                       parts=parts)
     failures = [s.failure for s in shares if s.failure is not None]
     if not failures:
-        if any(s.timed_out for s in shares):
-            outcome.bound = "time-limit"
+        outcome.bound = next((s.bound for s in shares if s.bound is not None), None)
         return outcome
     first = min(failures, key=lambda f: f.walk)
     state = list(ctx.model.init_states())[first.init]
@@ -90,10 +89,10 @@ def _walks(ctx: Context, index: int, n: int, deadline: float | None) -> _Share:
     seen: set[int] = set()
     failure = None
     walks = deepest = 0
-    timed_out = False
+    bound = None
     for k in range(index, strategy.walks, n):
         if deadline is not None and time.monotonic() > deadline:
-            timed_out = True
+            bound = "time-limit"
             break
         rng = random.Random(f"{strategy.seed}:{k}")
         weights: dict[str, float] = {}
@@ -115,7 +114,15 @@ def _walks(ctx: Context, index: int, n: int, deadline: float | None) -> _Share:
         if prop is not None:
             failure = _Failure(k, prop.id, path, first)
             break
-    return _Share(counters, list(ctx.goals.reached), walks, deepest, failure, timed_out,
+        if n == 1:
+            # In this process: progress lines and Ctrl-C as in the other strategies.
+            # (Forked workers each hold a share; their counts meet only at the end.)
+            try:
+                ctx.tick(len(seen), deepest, 0)
+            except Bound as hit:
+                bound = hit.name
+                break
+    return _Share(counters, list(ctx.goals.reached), walks, deepest, failure, bound,
                   np.fromiter(seen, dtype=np.int64, count=len(seen)))
 
 

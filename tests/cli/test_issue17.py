@@ -4,6 +4,7 @@ errors that were not one line or not JSON."""
 from __future__ import annotations
 
 import json
+import pathlib
 import signal
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def cli(*argv: str, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, check=False, **kwargs)
 
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 LONG_ENOUGH = ["check", "multipaxos", "--max-states", "20000", "--json"]
 
 
@@ -65,6 +67,17 @@ def test_plain_progress_lines_on_a_piped_stderr():
     for word in ("distinct", "generated", "depth", "queue", "states/s", "memory"):
         assert word in lines[-1]
     assert json.loads(proc.stdout)["distinct_states"] == 20000  # stdout stays JSON
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs", "simulate", "swarm"])
+def test_every_strategy_shows_progress_on_a_user_model(strategy):
+    """Issue #16: a user's model may run for hours under any strategy."""
+    walks = ["--walks", "100000"] if strategy in ("simulate", "swarm") else []
+    proc = cli("check", "examples/twophase.py:SPEC", "-p", "rms=8", "--strategy", strategy,
+               *walks, "--time-limit", "1.5", "--progress-every", "0.2", "--json", cwd=ROOT)
+    assert proc.returncode == 3, proc.stderr
+    assert json.loads(proc.stdout)["bound"] == "time-limit"
+    assert any(ln.startswith("smrcheck: progress:") for ln in proc.stderr.splitlines())
 
 
 def test_quiet_stops_progress():
