@@ -1022,7 +1022,7 @@ def _shrink(spec: Any, sub: _Sub, budget: _Budget) -> tuple[_Sub, bool]:
     read_only = getattr(spec, "read_only", None) or (lambda _inp: False)
     # A pending read never constrains anything: drop it outright.
     sub = _Sub([op for op in sub.ops if not (op.pending and read_only(op.input))],
-               sub.starts)
+               sub.starts, sub.before, sub.cut)
     sub = _shortest_prefix(spec, sub, budget)
     for _ in range(8):
         size = len(sub.ops)

@@ -121,7 +121,7 @@ class _Key:
     __slots__ = ("ops", "starts", "before", "earlier", "steps", "first", "retry", "failed")
 
     def __init__(self) -> None:
-        self.ops: list[list] = []  # raw operations (_INPUT...): see ServiceMonitor.ops
+        self.ops: list[_Op] = []
         self.starts: list[tuple[Any, int]] | None = None  # None: the initial state
         self.before = 0  # operations settled
         self.earlier: list[Operation] = []  # the last few settled, for a report's context
@@ -131,9 +131,34 @@ class _Key:
         self.failed = False  # a settled segment did not linearize: keep the rest whole
 
 
-# A raw operation: a list, made into an Operation only when its key is checked (an
-# event costs a list, not two frozen dataclasses).
-_INPUT, _CALL, _LOC, _RESULT, _RET, _RET_LOC, _KEY, _CLIENT, _REQ = range(9)
+class _Op:
+    """One operation as recorded: the fields of an Operation that the search reads
+    (`settle` takes it as one), filled in as its events come, and where they were.
+    An Operation, with its events' places in words, is made only for a report."""
+
+    __slots__ = ("id", "client", "req", "input", "call", "ret", "output", "loc", "ret_loc",
+                 "log")
+
+    def __init__(self, client: str, req: int, inp: Any, call: int, loc: Loc, log: _Key) -> None:
+        self.id = f"{client}#{req}"
+        self.client, self.req, self.input, self.call, self.loc = client, req, inp, call, loc
+        self.ret: int | None = None
+        self.output: Any = UNKNOWN
+        self.ret_loc: Loc | None = None
+        self.log = log
+
+    @property
+    def pending(self) -> bool:
+        return self.ret is None
+
+    def operation(self) -> Operation:
+        ret = self.ret
+        return Operation(self.id, self.client, self.input, self.call, ret, self.output,
+                         where(self.loc), "" if ret is None else where(self.ret_loc))
+
+
+def _order(op: _Op) -> tuple[int, str]:
+    return op.call, op.id
 
 
 class ServiceMonitor:
@@ -154,8 +179,8 @@ class ServiceMonitor:
         self.correct = frozenset(header.nodes) - frozenset(header.byzantine)
         self.learners = len(frozenset(membership(header).learners) & self.correct)
         self.clients = tuple(header.clients)
-        # (client, req) -> raw operation (_INPUT...) of the operations not yet settled
-        self.ops: dict[tuple[str, int], list] = {}
+        # (client, req) -> the operations not yet settled
+        self.ops: dict[tuple[str, int], _Op] = {}
         self.keys: dict[Any, _Key] = {}
         self.invoked: dict[str, IdSet] = {}  # per client: the request ids seen, settled or not
         self.n_ops = 0
@@ -214,14 +239,11 @@ class ServiceMonitor:
         log = self.keys.get(key)
         if log is None:
             log = self.keys[key] = _Key()
-        raw = [inp, t, ev["_loc"], None, None, None, log, client, req]
-        self.ops[(client, req)] = raw
-        log.ops.append(raw)
+        op = self.ops[(client, req)] = _Op(client, req, inp, t, ev["_loc"], log)
+        log.ops.append(op)
         first = log.first
-        if first is None or t <= first[0]:
-            op_id = f"{client}#{req}"
-            if first is None or (t, op_id) < first:
-                log.first = (t, op_id)
+        if first is None or (t, op.id) < first:
+            log.first = (t, op.id)
 
     def on_result(self, ev: dict) -> None:
         client = ev["node"]
@@ -229,9 +251,9 @@ class ServiceMonitor:
         op = self.ops.get((client, ev["req"]))
         # No request logged (MP-VALIDITY's and the client check's business), or a
         # second result: the first one counts (an operation settled had its result).
-        if op is not None and op[_RET] is None:
-            op[_RESULT], op[_RET], op[_RET_LOC] = ev["result"], t, ev["_loc"]
-            log = op[_KEY]
+        if op is not None and op.ret is None:
+            op.output, op.ret, op.ret_loc = ev["result"], t, ev["_loc"]
+            log = op.log
             if len(log.ops) >= log.retry:
                 self._settle(log)
 
@@ -244,36 +266,28 @@ class ServiceMonitor:
         if log.failed:
             return
         frontier = min(self.clock[c] for c in self.clients)
-        pairs = sorted(((self._operation(raw), raw) for raw in log.ops),
-                       key=lambda p: (p[0].call, p[0].id))
+        ops = sorted(log.ops, key=_order)
         left = CUT_STEPS if self.max_steps is None else min(CUT_STEPS,
                                                            self.max_steps - log.steps)
         if left <= 0:
             return
-        got = settle(self.spec, [op for op, _ in pairs], log.starts, frontier,
-                     max_steps=left, max_ends=MAX_ENDS)
+        got = settle(self.spec, ops, log.starts, frontier, max_steps=left, max_ends=MAX_ENDS)
         if got.status == "fail":
             log.failed = True  # the rest is kept whole, for the report
         if got.status != "cut":
             self.search_steps += got.steps
             return
-        done = pairs[:got.n]
-        ops = self.ops
-        for _, raw in done:
-            del ops[(raw[_CLIENT], raw[_REQ])]
-        log.ops = [raw for _, raw in pairs[got.n:]]
+        done = ops[:got.n]
+        live = self.ops
+        for op in done:
+            del live[(op.client, op.req)]
+        log.ops = ops[got.n:]
         log.starts = got.starts
         log.before += got.n
         log.steps += got.steps
-        log.earlier = sorted((*log.earlier, *(op for op, _ in done[-CONTEXT:])),
+        log.earlier = sorted((*log.earlier, *(op.operation() for op in done[-CONTEXT:])),
                              key=lambda o: (o.ret, o.id))[-CONTEXT:]
         log.retry = len(log.ops) + SEGMENT
-
-    def _operation(self, raw: list) -> Operation:
-        ret = raw[_RET]
-        return Operation(f"{raw[_CLIENT]}#{raw[_REQ]}", raw[_CLIENT], raw[_INPUT], raw[_CALL],
-                         ret, UNKNOWN if ret is None else raw[_RESULT], where(raw[_LOC]),
-                         "" if ret is None else where(raw[_RET_LOC]))
 
     # -- executions and replies ------------------------------------------------------
 
@@ -389,7 +403,7 @@ class ServiceMonitor:
             return
         parts = []
         for key, log in sorted(self.keys.items(), key=lambda kv: kv[1].first):
-            ops = sorted(map(self._operation, log.ops), key=lambda o: (o.call, o.id))
+            ops = [op.operation() for op in sorted(log.ops, key=_order)]
             parts.append(Part(key, ops, log.starts, log.before,
                               ops[0].call if log.before and ops else None, log.earlier,
                               log.steps))
@@ -413,8 +427,8 @@ class ServiceMonitor:
         related: list[Loc] = []
         for o in v.operations:
             client, _, req = o.id.rpartition("#")
-            raw = self.ops[(client, int(req))]
-            call, ret = raw[_LOC], raw[_RET_LOC]
+            op = self.ops[(client, int(req))]
+            call, ret = op.loc, op.ret_loc
             related.append(call)
             if ret is not None:
                 related.append(ret)
