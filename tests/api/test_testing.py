@@ -17,57 +17,11 @@ from smrcheck.testing import (CheckFailed, assert_holds, assert_trace_valid,
                               assert_trace_violates, assert_violates, counterexample_text,
                               run_check)
 
+from ..support.toy_models import MUTEX
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOOD = ROOT / "traces" / "samples" / "good"
 BAD = ROOT / "traces" / "samples" / "bad"
-
-MUTEX = '''
-"""Processes take one lock before their critical section."""
-
-from dataclasses import dataclass
-
-from smrcheck import Mutant, always, sometimes
-
-
-@dataclass(frozen=True)
-class S:
-    pc: tuple  # per process: 0 idle, 1 in its critical section
-    lock: int  # the holder, -1 when free
-
-
-class Mutex:
-    """Processes take one lock before their critical section."""
-
-    mutants = [Mutant("no-lock", "a process enters without taking the lock")]
-
-    def __init__(self, procs: int = 2, mutant=None):
-        self.procs = procs
-        self.mutant = mutant
-
-    def init_states(self):
-        return [S((0,) * self.procs, -1)]
-
-    def actions(self, s):
-        for i in range(self.procs):
-            if s.pc[i] == 0 and (s.lock == -1 or self.mutant == "no-lock"):
-                yield ("Enter", i)
-            if s.pc[i] == 1:
-                yield ("Exit", i)
-
-    def next_state(self, s, a):
-        kind, i = a
-        pc = list(s.pc)
-        pc[i] = 1 if kind == "Enter" else 0
-        return S(tuple(pc), i if kind == "Enter" else -1)
-
-    def properties(self):
-        return [always("MUTEX", lambda s: sum(s.pc) <= 1,
-                       "at most one process is in its critical section"),
-                sometimes("ENTERED", lambda s: any(s.pc))]
-
-
-NOT_A_MODEL = 3
-'''
 
 
 @pytest.fixture
