@@ -38,7 +38,7 @@ from typing import Any
 
 from smrcheck import FnMap, ModelSpec, Mutants, Param, Record, TlaSet, always, sometimes
 
-# rmState values, and tmState's (INIT, COMMITTED, ABORTED reused: "init" is WORKING).
+# rmState values. tmState takes three of them, its "init" written as WORKING.
 WORKING, PREPARED, COMMITTED, ABORTED = 0, 1, 2, 3
 RM_STATES = ("working", "prepared", "committed", "aborted")
 TM_STATES = {WORKING: "init", COMMITTED: "committed", ABORTED: "aborted"}
