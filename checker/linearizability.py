@@ -79,6 +79,15 @@ sub-history come each operation's interval and why no order works: the longest
 linearizable prefix the search found, the state after it, the operation that had to
 come next, and what the spec says each candidate would have returned there.
 
+**Checking while the history is recorded** (`settle`, then `check_parts`): the same
+cut, made as the operations come. One key's operations up to a quiescent point that
+no operation still to come can reach (every later one is invoked after they all
+returned) are searched for every configuration they can end in, and forgotten; the
+rest is checked from those. Every linearization of the whole places the settled ones
+first, so the verdict is the whole history's, and a long history is held a segment
+at a time. An operation still open (its return may yet come, with any output) ends
+the settled prefix at its call.
+
 Everything is deterministic: operations are sorted by call time, ties by id, before
 anything else, so the verdict, the step counts and the report do not depend on the
 order in which operations were given. Budgets are counted in search steps, not seconds.

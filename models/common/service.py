@@ -10,8 +10,8 @@ either protocol (a MultiPaxos execution names its slot `slot`, a PBFT one `n`):
   the invocation of (client, req) with its `op`, the client's `result` event its
   response, and a request without a result pending (it may or may not have taken
   effect), is linearizable with respect to the key-value store of impl/kvstore.py
-  (models/common/kv.py). Checked once, at the end of the run, by
-  checker/linearizability.py, key by key. A run whose requests are not all commands
+  (models/common/kv.py). Checked by checker/linearizability.py, key by key, while
+  the run is read (Memory, below). A run whose requests are not all commands
   of the store (`get K`, `put K V`, `append K V`) is of another service: not checked,
   and a warning says which request showed it.
 
@@ -48,18 +48,38 @@ header's `byzantine`) may reply and compute anything: only correct replicas are 
 to these rules, and a client that accepts f+1 matching replies hears at least one
 correct replica.
 
-Memory: the history is kept whole (linearizability needs every operation); the rest
-follows the run's live requests. Per replica and client the executed request ids are
-a watermark plus the few above it; the computed results of the last KEPT_REQUESTS
-requests and of the last KEPT_SLOTS slots not yet executed by every correct learner
-are kept; older ones are forgotten, and a reply or an execution that late is checked
-for having executed, not for its result. A message's clock travels in its `send`
-event (`_lc`, beside the reader's own `_send` link from each recv to it), so clocks
-cost no table.
+Memory: a key's operations are checked and forgotten as the run goes, a segment at a
+time (`linearizability.settle`), keeping only the states they can leave. A cut is
+sound where every operation before it returned before every one after it was invoked
+(then every linearization places those first), and only below the *frontier*, the
+lowest clock of any client: a client event still to come ticks its client's clock
+past it, so no operation yet unseen can be invoked before the cut. An operation
+without a result holds its key's cut before its call (it may return late, with any
+result), so a key whose client crashed mid-operation is kept from that call on; a
+client with no events at all holds the frontier at 0 and every key is kept whole (as
+before); and a key whose settled segment did not linearize is kept from there, for
+the report. A cut is tried once SEGMENT operations of the key are kept, and after
+half as many more again when none could be made. Where the cuts fall depends on the
+order of the file, the verdict does not: it is the whole history's
+(tests/traces/test_service_history.py checks it against the whole search), though a
+violation's report may then start from the states a cut left.
 
-Cost: the run's every event passes through `step` (one closure, built once); it looks
-at a recv's or a send's clock and returns, and calls a handler only for the kinds it
-checks (request, result, execute, and sends of replies).
+Per replica and client the executed request ids are a watermark plus the few above
+it; the computed results of the last KEPT_REQUESTS requests and of the last
+KEPT_SLOTS slots not yet executed by every correct learner are kept; older ones are
+forgotten, and a reply or an execution that late is checked for having executed, not
+for its result. A message's clock travels in its `send` event (`_lc`, beside the
+reader's own `_send` link from each recv to it), so clocks cost no table.
+
+Cost: this monitor has no dispatch of its own. The protocol's monitor
+(models/common/monitor.py, `Monitor.attach`) keeps the clocks on its own hot path (a
+recv raises its node's clock to the one its send carries; a send carries its node's)
+and calls the handlers here only for the kinds they check (request, result, execute,
+and sends of replies): an event costs one call, as it did before these checks.
+
+Size: the recorded history (`_Key`, `_Op`, `_settle`) reads the same request and
+result events and the same clocks as the rest; in a module of its own it would be
+handed both, event by event.
 """
 
 from __future__ import annotations
@@ -265,7 +285,7 @@ class ServiceMonitor:
         log.retry = kept + max(SEGMENT, kept // 2)  # unless a cut is made: the next try
         if log.failed:
             return
-        frontier = min(self.clock[c] for c in self.clients)
+        frontier = min((self.clock[c] for c in self.clients), default=0)
         ops = sorted(log.ops, key=_order)
         left = CUT_STEPS if self.max_steps is None else min(CUT_STEPS,
                                                            self.max_steps - log.steps)
