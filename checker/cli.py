@@ -199,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search steps per key before it is left undecided (exit 3)")
     h.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
+    pr = sub.add_parser("prove", help="prove a model's safety for every size with z3 "
+                                      "(an inductive invariant; paxos)")
+    pr.add_argument("model", help="a model with an inductive invariant: paxos")
+    pr.add_argument("--mutant", help="prove a mutant instead (it should fail with a CTI)")
+    pr.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    pr.add_argument("--itf", metavar="FILE", help="write the counterexample to induction as ITF")
+    pr.add_argument("--timeout", type=_positive(float), default=20.0, metavar="S",
+                    help="z3's limit per query in seconds; a query past it is unknown (exit 3)")
+
     s = sub.add_parser("show", help="draw a counterexample (ITF) or a run's traces as a message "
                                     "sequence chart")
     s.add_argument("source", nargs="+", metavar="FILE|DIR",
@@ -358,6 +367,33 @@ def _quorum_warnings(model: Any) -> list[str]:
             f"{finding.statement} fails: {finding.detail}"]
 
 
+def cmd_prove(args: argparse.Namespace) -> int:
+    """Init => Inv, Inv /\\ Next => Inv' per action and conjunct, Inv => safety; exit 0
+    proved, 1 a counterexample to induction, 3 unknown."""
+    from ..models.registry import proof_for
+    from .prove import print_result, prove, write_itf as write_proof_itf
+
+    proof_for(args.model)  # a model without a proof is refused first (exit 2)
+    load_spec(args.model).check_mutant(args.mutant)
+    proof = proof_for(args.model, args.mutant)
+    if args.itf and args.json and args.itf == "-":
+        raise UsageError("--itf - and --json both write to stdout; give --itf a file name")
+    _output_folder("--itf", args.itf)
+    result = prove(proof, args.timeout)
+    if args.itf and result.trace:
+        with _writing("--itf", args.itf):
+            write_proof_itf(result, args.itf)
+    if args.json:
+        render.print_json(result.to_json())
+    else:
+        render_out = render.console()
+        print_result(result, render_out)
+        if args.itf:
+            render_out.print(f"ITF trace written to {args.itf}" if result.trace
+                             else "no counterexample: no ITF trace written")
+    return result.exit_code
+
+
 def cmd_quorums(args: argparse.Namespace) -> int:
     from .quorums import check_system, symbolic_proofs
 
@@ -508,7 +544,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 COMMANDS = {"models": cmd_models, "check": cmd_check, "quorums": cmd_quorums,
             "validate": cmd_validate, "run": cmd_run, "show": cmd_show,
-            "linearizable": cmd_linearizable}
+            "linearizable": cmd_linearizable, "prove": cmd_prove}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

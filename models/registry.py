@@ -87,3 +87,14 @@ def conformance_for(header: Any, monitor: Any, required: bool = False
             raise UsageError(f"conformance: outside the model ({why}); validate with "
                              "--no-conformance") from None
         return None, str(why)
+
+
+def proof_for(name: str, mutant: str | None = None) -> Any:
+    """The proof obligations of model `name` (or of one of its mutants) for
+    `smrcheck prove`: its inductive invariant, actions and safety property as z3
+    queries. A model without a proof module is a usage error naming those with one."""
+    proofs = {"paxos": "paxos.proof"}  # model -> module with build(mutant)
+    if name not in proofs:
+        raise UsageError(f"prove: no inductive invariant for model {name} yet; "
+                         f"models with one: {', '.join(proofs)}")
+    return import_module(f".{proofs[name]}", __package__).build(mutant)

@@ -606,3 +606,8 @@ def abstraction(s: PaxosState, ballots: list[int]) -> dict[str, set]:
         else:
             r["msg2b"].add(rest)
     return r
+
+
+def build(mutant: str | None = None) -> PaxosProof:
+    """The registry's entry point (models/registry.py `proof_for`)."""
+    return PaxosProof(mutant)
