@@ -11,8 +11,8 @@ them, and turns the first counterexample to induction (CTI) into the `Step`s tha
 A proof object has `model`, `mutant`, `conjuncts` ((name, text) pairs) and
 `queries()`, each query with `name`, `action` ("Init", an action name, or None for
 Inv => safety), `conjunct`, `assertions` (z3 formulas whose satisfiability refutes the
-obligation) and `cti(z3_model)`, which describes the state before and after the
-action. A query is proved when z3 says unsat; sat is a CTI (exit 1); unknown, or a
+obligation) and `cti(solver)`, which may shrink the sat solver's model and describes
+the state before and after the action. A query is proved when z3 says unsat; sat is a CTI (exit 1); unknown, or a
 time limit reached, is reported as unknown (exit 3) and never counted as a proof.
 """
 
@@ -81,7 +81,7 @@ def prove(proof: Any, timeout: float = 20.0) -> ProofResult:
         results.append(QueryResult(query.name, query.action, query.conjunct, verdict,
                                    round(seconds, 3)))
         if verdict == "violation" and cti is None:
-            cti = {"query": query.name, **query.cti(solver.model())}
+            cti = {"query": query.name, **query.cti(solver)}
     verdicts = {q.result for q in results}
     result = ("violation" if "violation" in verdicts
               else "unknown" if "unknown" in verdicts else "proved")

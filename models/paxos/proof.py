@@ -389,25 +389,27 @@ def _conjuncts() -> list[Conjunct]:
             not_choosable(L, S, r, v)))
 
     return [
+        # Paxos.tla's Inv, conjunct by conjunct (the EPR form where noted) ...
         Conjunct("PAXOS-TYPEOK", "messages carry ballots >= 0 and values (Inv!1)", typeok),
-        Conjunct("PAXOS-MAXBAL", "promised/left describe one ballot maxBal[a] >= -1", maxbal),
-        Conjunct("PAXOS-MAXVBAL", "maxVBal[a] is a ballot <= maxBal[a], at or above every "
-                 "vote of a; maxVal[a] is one value", maxvbal),
         Conjunct("PAXOS-INV2", "<<maxVBal[a], maxVal[a]>> is a vote a cast, or <<-1, None>> "
                  "(Inv!2)", inv2),
         Conjunct("PAXOS-INV3-1B", "a 1b's sender promised its ballot and the vote it reports "
                  "was cast (Inv!3)", inv3_1b),
-        Conjunct("PAXOS-1B-COVERS", "a's 1b for b reports a vote at or above each vote a cast "
-                 "below b", covers),
         Conjunct("PAXOS-ONE-2A", "at most one 2a per ballot (Inv!3)", one_2a),
-        Conjunct("PAXOS-VOTE-HAS-2A", "every vote is for a 2a's value", vote_2a),
-        Conjunct("PAXOS-ONE-VALUE-PER-BALLOT", "votes in one ballot are for one value "
-                 "(Voting's OneValuePerBallot)", one_value),
         Conjunct("PAXOS-2A-SAFE", "below a 2a's ballot no other value is choosable: every "
                  "phase-2 quorum has a member that left it without voting for it (Inv!3)",
                  safe_2a),
         Conjunct("PAXOS-VOTES-SAFE", "below a vote's ballot no other value is choosable "
                  "(Voting's VotesSafe)", votes_safe),
+        Conjunct("PAXOS-ONE-VALUE-PER-BALLOT", "votes in one ballot are for one value "
+                 "(Voting's OneValuePerBallot)", one_value),
+        # ... and what Paxos.tla's TLAPS proof proves as lemmas, or its functions give free
+        Conjunct("PAXOS-MAXBAL", "promised/left describe one ballot maxBal[a] >= -1", maxbal),
+        Conjunct("PAXOS-MAXVBAL", "maxVBal[a] is a ballot <= maxBal[a], at or above every "
+                 "vote of a; maxVal[a] is one value", maxvbal),
+        Conjunct("PAXOS-1B-COVERS", "a's 1b for b reports a vote at or above each vote a cast "
+                 "below b", covers),
+        Conjunct("PAXOS-VOTE-HAS-2A", "every vote is for a 2a's value", vote_2a),
     ]
 
 
@@ -432,7 +434,7 @@ class Query:
     action: str | None  # "Init", an action, or None for Inv => Agreement
     conjunct: str
     assertions: list
-    cti: Callable[[Any], dict[str, Any]]  # z3 model -> the counterexample, described
+    cti: Callable[[Any], dict[str, Any]]  # sat solver -> the counterexample, described
 
 
 @dataclass
@@ -475,7 +477,51 @@ class PaxosProof:
         return out
 
     def _reader(self, L, S, act, p, conjunct):
-        return lambda m: read_cti(m, L, S, act, p, conjunct)
+        def read(solver):
+            minimize(solver, L, S)
+            return read_cti(solver.model(), L, S, act, p, conjunct)
+        return read
+
+
+def minimize(solver, L: Z3Logic, S, seconds: float = 2.0) -> None:
+    """Shrink a sat query's model before it is shown: each sort to as few elements as
+    still give a counterexample, then one maxVBal and maxVal per acceptor where
+    possible, then as few message and derived tuples as it needs. Each step has a
+    short time limit; the solver is left sat, with its model."""
+    solver.set("timeout", int(seconds * 1000))
+
+    def attempt(constraint) -> bool:
+        solver.push()
+        solver.add(constraint)
+        if solver.check() == z3.sat:
+            return True
+        solver.pop()
+        solver.check()
+        return False
+
+    named: dict[str, list] = {}
+    for s in SORTS:
+        size = len(solver.model().get_universe(L.sorts[s]) or []) or 1
+        x = z3.Const(f"min_{s}_x", L.sorts[s])
+        for k in range(1, size + 1):
+            cs = [z3.Const(f"min_{s}_{k}_{i}", L.sorts[s]) for i in range(k)]
+            closed = z3.ForAll([x], z3.Or([x == c for c in cs]))
+            if attempt(z3.And(closed, z3.Distinct(*cs)) if k > 1 else closed):
+                named[s] = cs
+                break
+        else:
+            return  # z3 gave up on a bound: show the model as found
+    # States a run reaches have one maxVBal and one maxVal per acceptor. Inv cannot say
+    # so (an existential from Acceptor to Ballot would close a cycle and leave EPR),
+    # but over the now finite sorts it is cheap to ask for, and the CTI then reads as
+    # a state of the protocol.
+    for name in ("vbal", "vval"):
+        other = named[RELATIONS[name][1]]
+        attempt(z3.And([z3.Or([getattr(S, name)(a, x) for x in other]) for a in named["A"]]))
+    for name in ("covers", "sent1b", "msg1a", "msg1b", "msg2b", "msg2a"):
+        for xs in product(*(named[t] for t in RELATIONS[name])):
+            if z3.is_true(solver.model().eval(getattr(S, name)(*xs), model_completion=True)):
+                attempt(z3.Not(getattr(S, name)(*xs)))
 
 
 def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str) -> dict[str, Any]:
