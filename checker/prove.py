@@ -64,8 +64,9 @@ class ProofResult:
                 "seconds": round(self.seconds, 3), "exit_code": self.exit_code}
 
 
-def prove(proof: Any, timeout: float = 20.0) -> ProofResult:
-    """Run every query of `proof`, each under `timeout` seconds."""
+def prove(proof: Any, timeout: float = 20.0, stop_on_violation: bool = False) -> ProofResult:
+    """Run every query of `proof`, each under `timeout` seconds (or up to the first
+    CTI: tests that only need to know that a proof fails)."""
     start = time.perf_counter()
     results: list[QueryResult] = []
     cti = None
@@ -82,6 +83,8 @@ def prove(proof: Any, timeout: float = 20.0) -> ProofResult:
                                    round(seconds, 3)))
         if verdict == "violation" and cti is None:
             cti = {"query": query.name, **query.cti(solver)}
+            if stop_on_violation:
+                break
     verdicts = {q.result for q in results}
     result = ("violation" if "violation" in verdicts
               else "unknown" if "unknown" in verdicts else "proved")

@@ -102,7 +102,7 @@ class Z3Logic:
         return z3.Not(x)
 
     def implies(self, a, b):
-        return z3.Implies(a, b)
+        return z3.Implies(a, b() if callable(b) else b)
 
     def eq(self, x, y):
         return x == y
@@ -148,7 +148,8 @@ class Finite:
         return not x
 
     def implies(self, a, b):
-        return (not a) or b
+        """`b` may be a thunk, evaluated only where `a` holds."""
+        return (not a) or (b() if callable(b) else b)
 
     def eq(self, x, y):
         return x == y
@@ -380,13 +381,14 @@ def _conjuncts() -> list[Conjunct]:
     def safe_2a(L, S):
         lt = _lt(L, S)
         return L.forall("BBVV", lambda r, s, v, w: L.implies(
-            L.and_(S.msg2a(s, w), lt(r, s), L.not_(L.eq(v, w))), not_choosable(L, S, r, v)))
+            L.and_(S.msg2a(s, w), lt(r, s), L.not_(L.eq(v, w))),
+            lambda: not_choosable(L, S, r, v)))
 
     def votes_safe(L, S):
         lt = _lt(L, S)
         return L.forall("ABBVV", lambda a, r, s, v, w: L.implies(
             L.and_(S.msg2b(a, s, w), lt(r, s), L.not_(L.eq(v, w))),
-            not_choosable(L, S, r, v)))
+            lambda: not_choosable(L, S, r, v)))
 
     return [
         # Paxos.tla's Inv, conjunct by conjunct (the EPR form where noted) ...
@@ -422,7 +424,7 @@ def agreement(L, S):
     def chosen(b, v, q):
         return L.forall("A", lambda a: L.implies(S.m2(a, q), S.msg2b(a, b, v)))
     return L.forall(("B", "B", "V", "V", "Q2", "Q2"), lambda b, c, v, w, q, p: L.implies(
-        L.and_(chosen(b, v, q), chosen(c, w, p)), L.eq(v, w)))
+        L.not_(L.eq(v, w)), lambda: L.not_(L.and_(chosen(b, v, q), chosen(c, w, p)))))
 
 
 # -- the queries, and a counterexample to induction read back from z3's model ---------
