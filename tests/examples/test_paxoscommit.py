@@ -304,6 +304,7 @@ def test_decide_on_one_vote_breaks_consistency():
     assert (r.violation.property, len(r.violation.trace) - 1) == ("TC-CONSISTENT", tc_steps)
 
 
+@pytest.mark.slow
 def test_decide_on_one_vote_needs_three_acceptors():
     # With two acceptors a majority is both, so a leader's phase 1 always hears of a
     # lone vote and proposes its value: the mutant passes, as its exposed_by says.
