@@ -25,9 +25,9 @@ state must hash the same in every process.
 With `-p rms=3` the reachable state space is TLC's on TwoPhase.cfg, as published in
 the folder's manifest.json: 288 distinct states, 1146 generated, depth 11; with
 `-p rms=6` it has the 50816 states the spec's closing comment reports
-(tests/examples/test_twophase.py pins both). `check` reduces by the symmetry of the
-RMs unless told `--no-symmetry`, and TwoPhase.cfg declares no symmetry, so TLC's
-figures are those of a run without it.
+(tests/examples/test_twophase.py pins both). The RMs are interchangeable and
+`canonical` says so, but TwoPhase.cfg declares no symmetry set, so TLC's figures are
+those of the unreduced space: the spec reduces only when `--symmetry` asks.
 """
 
 from __future__ import annotations

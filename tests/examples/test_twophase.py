@@ -240,3 +240,21 @@ def test_cli_prints_tlc_figures():
     assert out.returncode == 0, out.stderr
     assert "288 distinct, 1,146 generated" in out.stdout
     assert "depth         11" in out.stdout
+
+
+def test_cli_symmetry_opts_in():
+    out = subprocess.run(
+        [sys.executable, "-m", "smrcheck.checker.cli", "check",
+         "examples/twophase.py:SPEC", "-p", "rms=3", "--symmetry"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"{ORBITS[3]} distinct" in out.stdout and "symmetry=on" in out.stdout
+
+
+def test_cli_mutant_exits_one():
+    out = subprocess.run(
+        [sys.executable, "-m", "smrcheck.checker.cli", "check",
+         "examples/twophase.py:SPEC", "--mutant", "commit-without-votes"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, (out.returncode, out.stderr)
+    assert "TC-CONSISTENT: r2 committed while r1 aborted" in out.stdout
