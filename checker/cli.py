@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--mutant", help="prove a mutant instead (it should fail with a CTI)")
     pr.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     pr.add_argument("--itf", metavar="FILE", help="write the counterexample to induction as ITF")
-    pr.add_argument("--timeout", type=_positive(float), default=20.0, metavar="S",
+    pr.add_argument("--timeout", type=_positive(float, 0.001), default=20.0, metavar="S",
                     help="z3's limit per query in seconds; a query past it is unknown (exit 3)")
 
     s = sub.add_parser("show", help="draw a counterexample (ITF) or a run's traces as a message "
@@ -390,7 +390,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         print_result(result, render_out)
         if args.itf:
             render_out.print(f"ITF trace written to {args.itf}" if result.trace
-                             else "no counterexample: no ITF trace written")
+                             else "no counterexample: no ITF trace written",
+                             soft_wrap=True, markup=False)
     return result.exit_code
 
 

@@ -143,7 +143,7 @@ def print_result(r: ProofResult, out: Any) -> None:
     elif r.result == "violation":
         first = next(q for q in r.queries if q.result == "violation")
         out.print(f"VIOLATION: {first.name} fails: a counterexample to induction ({name})",
-                  style="bold red", markup=False)
+                  style="bold red", markup=False, soft_wrap=True)
     else:
         out.print(f"UNKNOWN: z3 gave no answer in time for some queries ({name}); "
                   "nothing is proved", style="bold yellow")
