@@ -46,6 +46,10 @@ name in invariants.py say; PAXOS-2A-SAFE and PAXOS-VOTES-SAFE are the EPR form o
 ShowsSafeAt and VotesSafe ("for every phase-2 quorum some member has left ballot r
 without voting v there", Padon et al.'s `choosable`), which invariants.py checks in
 Voting's form (a quorum exists that voted v or cannot vote).
+
+Size: one encoding in one file (its two interpretations, the actions, the invariant,
+the queries, and reading z3's model back in the model's vocabulary), because each
+part is written against the relation names and sorts the others fix.
 """
 
 from __future__ import annotations
