@@ -132,7 +132,7 @@ class Monitor:
         self.clock = dict.fromkeys((*header.nodes, *header.clients), 0)
         self.handlers = {
             "send": self.on_send, "recv": self.on_recv, "request": self.on_request,
-            "result": self.on_result, "decide": self.on_decide, "execute": self.executed,
+            "result": self.on_result, "decide": self.on_decide, "execute": self.execute_event,
         }
 
     def attach(self, service: Any) -> None:
@@ -143,7 +143,7 @@ class Monitor:
         self.service = service
         self.clock = service.clock
 
-    def executed(self, ev: dict) -> None:
+    def execute_event(self, ev: dict) -> None:
         """An `execute` event: the protocol's checks, then the service's."""
         self.on_execute(ev)
         service = self.service

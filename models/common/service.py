@@ -55,10 +55,11 @@ sound where every operation before it returned before every one after it was inv
 lowest clock of any client: a client event still to come ticks its client's clock
 past it, so no operation yet unseen can be invoked before the cut. An operation
 without a result holds its key's cut before its call (it may return late, with any
-result), so a key whose client crashed mid-operation is kept from that call on; a
-client with no events at all holds the frontier at 0 and every key is kept whole (as
-before); and a key whose settled segment did not linearize is kept from there, for
-the report. A cut is tried once SEGMENT operations of the key are kept, and after
+result), so a key whose client crashed mid-operation is kept from that call on. A
+client whose events stop holds the frontier at its last clock (one with no events at
+all, at 0): nothing says it will not invoke more, and its next operation would begin
+there; the keys are kept from then on, as before. A key whose settled segment did not
+linearize is kept from there, for the report. A cut is tried once SEGMENT operations of the key are kept, and after
 half as many more again when none could be made. Where the cuts fall depends on the
 order of the file, the verdict does not: it is the whole history's
 (tests/traces/test_service_history.py checks it against the whole search), though a

@@ -330,7 +330,7 @@ class MultiPaxosMonitor(Monitor):
                 self.service.on_reply(ev)
             return
         if kind == "execute":
-            self.executed(ev)
+            self.execute_event(ev)
             return
         h = self.handlers.get(kind)
         if h is not None:
