@@ -8,8 +8,9 @@ registry and hands over; this module knows no protocol. It runs the queries, tim
 them, and turns the first counterexample to induction (CTI) into the `Step`s that
 `check` prints, its JSON and its ITF.
 
-A proof object has `model`, `mutant`, `conjuncts` ((name, text) pairs) and
-`queries()`, each query with `name`, `action` ("Init", an action name, or None for
+A proof object has `model`, `mutant`, `conjuncts` ((name, text) pairs: the
+inductive invariant), `consequences` (the same, for what Inv implies: the safety
+property) and `queries()`, each query with `name`, `action` ("Init", an action name, or None for
 Inv => safety), `conjunct`, `assertions` (z3 formulas whose satisfiability refutes the
 obligation) and `cti(solver)`, which may shrink the sat solver's model and describes
 the state before and after the action. A query is proved when z3 says unsat; sat is a CTI (exit 1); unknown, or a
@@ -46,6 +47,7 @@ class ProofResult:
     result: str  # "proved" | "violation" | "unknown"
     queries: list[QueryResult]
     conjuncts: list[tuple[str, str]]
+    consequences: list[tuple[str, str]]
     seconds: float
     cti: dict[str, Any] | None = None  # the first failing query's counterexample
     trace: list[Step] = field(default_factory=list)  # the CTI as check's steps
@@ -60,6 +62,7 @@ class ProofResult:
             cti = {k: to_plain(v) for k, v in self.cti.items()}
         return {"result": self.result, "model": self.model, "mutant": self.mutant,
                 "conjuncts": [{"name": n, "text": t} for n, t in self.conjuncts],
+                "consequences": [{"name": n, "text": t} for n, t in self.consequences],
                 "queries": [asdict(q) for q in self.queries], "cti": cti,
                 "seconds": round(self.seconds, 3), "exit_code": self.exit_code}
 
@@ -89,7 +92,7 @@ def prove(proof: Any, timeout: float = 20.0, stop_on_violation: bool = False) ->
     result = ("violation" if "violation" in verdicts
               else "unknown" if "unknown" in verdicts else "proved")
     return ProofResult(proof.model, proof.mutant, result, results, list(proof.conjuncts),
-                       time.perf_counter() - start, cti, cti_steps(cti) if cti else [])
+                       list(getattr(proof, "consequences", [])), time.perf_counter() - start, cti, cti_steps(cti) if cti else [])
 
 
 def cti_steps(cti: dict[str, Any]) -> list[Step]:
@@ -151,6 +154,8 @@ def print_result(r: ProofResult, out: Any) -> None:
     width = max((len(n) for n, _ in r.conjuncts), default=0)
     for n, text in r.conjuncts:
         out.print(f"  {n:<{width}}  {text}", markup=False, highlight=False, soft_wrap=True)
+    for n, text in r.consequences:
+        out.print(f"  implied: {n}  {text}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"queries ({len(r.queries)}, {r.seconds:.1f} s; proved = z3 found no "
               "counterexample):")
     qwidth = max((len(q.name) for q in r.queries), default=0)

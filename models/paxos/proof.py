@@ -19,7 +19,7 @@ a universal are the intersection axiom (Quorum1 x Quorum2 -> Acceptor) and the
 "no other value is choosable" conjunct PAXOS-2A-SAFE (Ballot, Value, Quorum2 ->
 Acceptor); Acceptor has no outgoing edge, so the quantifier alternation graph has no
 cycle and every query is in EPR (Skolemisation introduces only finitely many ground
-terms). The state's functions to ballots would break that (maxBal: Acceptor -> Ballot
+terms; a test reads the graph off every query's z3 terms and checks it). The state's functions to ballots would break that (maxBal: Acceptor -> Ballot
 closes the cycle Ballot -> Acceptor -> Ballot), so each is kept as relations, as Padon
 et al. do with `left_rnd`:
 
@@ -40,12 +40,18 @@ the same formulas (the `Finite` interpretation of the one `Logic` they are writt
 in) on every reachable state of a small instance, and checks that an action's guard
 holds exactly where `enabled_actions` lists it and that its update is exactly the
 abstraction of `next_state`'s successor; and that every conjunct holds in every
-reachable state. The conjuncts are written once, here: PAXOS-INV2, PAXOS-INV3-1B,
-PAXOS-ONE-2A and PAXOS-ONE-VALUE-PER-BALLOT say what the properties of the same
-name in invariants.py say; PAXOS-2A-SAFE and PAXOS-VOTES-SAFE are the EPR form of
-ShowsSafeAt and VotesSafe ("for every phase-2 quorum some member has left ballot r
-without voting v there", Padon et al.'s `choosable`), which invariants.py checks in
-Voting's form (a quorum exists that voted v or cannot vote).
+reachable state. The conjuncts are written once, here: PAXOS-INV2, PAXOS-INV3-1B and
+PAXOS-ONE-VALUE-PER-BALLOT say on every reachable state what the properties of the
+same name in invariants.py say (a test compares them, on the mutants' states too),
+and PAXOS-AGREEMENT what PAXOS-AGREEMENT says; PAXOS-ONE-2A is the second half of
+PAXOS-INV3-2A. PAXOS-2A-SAFE and PAXOS-VOTES-SAFE are the EPR form of ShowsSafeAt and
+VotesSafe ("for every phase-2 quorum some member has left ballot r without voting v
+there", Padon et al.'s `choosable`), which invariants.py checks in Voting's form (a
+quorum exists that voted v or cannot vote); VOTES-SAFE follows from 2A-SAFE and
+VOTE-HAS-2A, so it is checked as a consequence of Inv, like agreement, which keeps it
+out of every query's hypotheses. The remaining conjuncts (PAXOS-MAXBAL, -MAXVBAL,
+-1B-COVERS, -VOTE-HAS-2A) are what Paxos.tla gets from its functions and its TLAPS
+proof's lemmas; each is needed (a test drops each and gets a CTI).
 
 Size: one encoding in one file (its two interpretations, the actions, the invariant,
 the queries, and reading z3's model back in the model's vocabulary), because each
@@ -377,22 +383,6 @@ def _conjuncts() -> list[Conjunct]:
         return L.forall("AABVV", lambda a, c, b, v, w: L.implies(
             L.and_(S.msg2b(a, b, v), S.msg2b(c, b, w)), L.eq(v, w)))
 
-    def not_choosable(L, S, r, v):
-        """No phase-2 quorum can choose v in ballot r any more."""
-        return L.forall(("Q2",), lambda q: L.exists("A", lambda a: L.and_(
-            S.m2(a, q), S.left(a, r), L.not_(S.msg2b(a, r, v)))))
-
-    def safe_2a(L, S):
-        lt = _lt(L, S)
-        return L.forall("BBVV", lambda r, s, v, w: L.implies(
-            L.and_(S.msg2a(s, w), lt(r, s), L.not_(L.eq(v, w))),
-            lambda: not_choosable(L, S, r, v)))
-
-    def votes_safe(L, S):
-        lt = _lt(L, S)
-        return L.forall("ABBVV", lambda a, r, s, v, w: L.implies(
-            L.and_(S.msg2b(a, s, w), lt(r, s), L.not_(L.eq(v, w))),
-            lambda: not_choosable(L, S, r, v)))
 
     return [
         # Paxos.tla's Inv, conjunct by conjunct (the EPR form where noted) ...
@@ -404,9 +394,7 @@ def _conjuncts() -> list[Conjunct]:
         Conjunct("PAXOS-ONE-2A", "at most one 2a per ballot (Inv!3)", one_2a),
         Conjunct("PAXOS-2A-SAFE", "below a 2a's ballot no other value is choosable: every "
                  "phase-2 quorum has a member that left it without voting for it (Inv!3)",
-                 safe_2a),
-        Conjunct("PAXOS-VOTES-SAFE", "below a vote's ballot no other value is choosable "
-                 "(Voting's VotesSafe)", votes_safe),
+                 lambda L, S: safe_2a(L, S, S.msg2a)),
         Conjunct("PAXOS-ONE-VALUE-PER-BALLOT", "votes in one ballot are for one value "
                  "(Voting's OneValuePerBallot)", one_value),
         # ... and what Paxos.tla's TLAPS proof proves as lemmas, or its functions give free
@@ -422,6 +410,28 @@ def _conjuncts() -> list[Conjunct]:
 CONJUNCTS = _conjuncts()
 
 
+def _not_choosable(L, S, r, v):
+    """No phase-2 quorum can choose v in ballot r any more."""
+    return L.forall(("Q2",), lambda q: L.exists("A", lambda a: L.and_(
+        S.m2(a, q), S.left(a, r), L.not_(S.msg2b(a, r, v)))))
+
+
+def safe_2a(L, S, proposed):
+    """Below a ballot where `proposed(s, w)`, no value other than w is choosable."""
+    lt = _lt(L, S)
+    return L.forall("BBVV", lambda r, s, v, w: L.implies(
+        L.and_(proposed(s, w), lt(r, s), L.not_(L.eq(v, w))),
+        lambda: _not_choosable(L, S, r, v)))
+
+
+def votes_safe(L, S):
+    """Voting's VotesSafe in the form of PAXOS-2A-SAFE. The voter is existential in the
+    antecedent, so it scopes over the vote only: quantified outside "not choosable"
+    it would be a universal Acceptor above an existential one, the self-loop
+    Acceptor -> Acceptor that leaves EPR."""
+    return safe_2a(L, S, lambda s, w: L.exists("A", lambda a: S.msg2b(a, s, w)))
+
+
 def agreement(L, S):
     """Consensus.tla's Inv: two values chosen (each by a phase-2 quorum's votes in one
     ballot) are equal."""
@@ -429,6 +439,13 @@ def agreement(L, S):
         return L.forall("A", lambda a: L.implies(S.m2(a, q), S.msg2b(a, b, v)))
     return L.forall(("B", "B", "V", "V", "Q2", "Q2"), lambda b, c, v, w, q, p: L.implies(
         L.not_(L.eq(v, w)), lambda: L.not_(L.and_(chosen(b, v, q), chosen(c, w, p)))))
+
+
+CONSEQUENCES = [
+    ("PAXOS-VOTES-SAFE", "below a vote's ballot no other value is choosable (Voting's "
+     "VotesSafe)", votes_safe),
+    ("PAXOS-AGREEMENT", "at most one value is chosen (Consensus.tla)", agreement),
+]
 
 
 # -- the queries, and a counterexample to induction read back from z3's model ---------
@@ -456,6 +473,7 @@ class PaxosProof:
     def __post_init__(self) -> None:
         self.rules = rules_for(self.mutant)
         self.conjuncts = [(c.name, c.text) for c in CONJUNCTS if c.name not in self.drop]
+        self.consequences = [(name, text) for name, text, _ in CONSEQUENCES]
 
     def queries(self) -> list[Query]:
         L = Z3Logic()
@@ -477,15 +495,16 @@ class PaxosProof:
                 out.append(Query(f"Inv /\\ {act.name} => {c.name}'", act.name, c.name,
                                  base + inv + [guard, z3.Not(c.formula(L, post))],
                                  self._reader(L, S, act, p, c.name)))
-        out.append(Query("Inv => PAXOS-AGREEMENT", None, "PAXOS-AGREEMENT",
-                         base + inv + [z3.Not(agreement(L, S))],
-                         self._reader(L, S, None, {}, "PAXOS-AGREEMENT")))
+        for name, _, formula in CONSEQUENCES:
+            out.append(Query(f"Inv => {name}", None, name,
+                             base + inv + [z3.Not(formula(L, S))],
+                             self._reader(L, S, None, {}, name, init=False)))
         return out
 
-    def _reader(self, L, S, act, p, conjunct):
+    def _reader(self, L, S, act, p, conjunct, init=True):
         def read(solver):
             minimize(solver, L, S)
-            return read_cti(solver.model(), L, S, act, p, conjunct)
+            return read_cti(solver.model(), L, S, act, p, conjunct, init)
         return read
 
 
@@ -530,7 +549,8 @@ def minimize(solver, L: Z3Logic, S, seconds: float = 2.0) -> None:
                 attempt(z3.Not(getattr(S, name)(*xs)))
 
 
-def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str) -> dict[str, Any]:
+def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
+             init: bool) -> dict[str, Any]:
     """z3's model as a concrete Paxos instance: ballots numbered in `le` order from
     `none` = -1, values with `vnone` = None, the state before (Inv holds) and after
     the action (the named conjunct fails), described as `check` describes states."""
@@ -560,7 +580,7 @@ def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str) -> di
     m1, m2 = ext(S.m1, ("A", "Q1")), ext(S.m2, ("A", "Q2"))
     n = len(univ["A"])
     before = F.structure(rels, m1, m2)
-    if act is None and conjunct != "PAXOS-AGREEMENT":  # Init does not hold the conjunct
+    if act is None and init:  # the initial state does not hold the conjunct
         before = initial(F, before)
     args = {k: ids[sort][str(m.eval(p[k], model_completion=True))]
             for k, sort in (act.params + act.witnesses if act else ())}
