@@ -208,13 +208,32 @@ def test_run_echoes_byzantine_and_bug(tmp_path, capsys):
     assert "r1=silent" in out and "client-first-reply" in out
 
 
-def test_symmetry_asked_of_a_model_without_one_is_said(capsys):
-    """paxos defines no canonical form: --symmetry there is a warning, not silence;
+def test_symmetry_asked_of_a_model_without_one_is_said(capsys, tmp_path):
+    """A model with no canonical form: --symmetry there is a warning, not silence;
     the default (no flag) says nothing, and a model with symmetry says nothing."""
-    assert main(["check", "paxos", "--symmetry", "--json"]) == 0
+    model = tmp_path / "counter.py"
+    model.write_text(
+        "import smrcheck\n"
+        "\n"
+        "class Counter:\n"
+        "    def init_states(self):\n"
+        "        return [0]\n"
+        "\n"
+        "    def actions(self, s):\n"
+        "        return [('Inc',)] if s < 3 else []\n"
+        "\n"
+        "    def next_state(self, s, a):\n"
+        "        return s + 1\n"
+        "\n"
+        "    def properties(self):\n"
+        "        return [smrcheck.always('BOUNDED', lambda s: s <= 3, 'never above 3')]\n"
+    )
+    target = f"{model}:Counter"
+    assert main(["check", target, "--symmetry", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert any("--symmetry is ignored" in w for w in out["warnings"])
-    assert main(["check", "paxos", "--json"]) == 0
+    assert out["symmetry"] is False
+    assert main(["check", target, "--json"]) == 0
     assert not any("symmetry" in w for w in json.loads(capsys.readouterr().out)["warnings"])
     assert main(["check", "pbft", "--symmetry", "--json", "--max-states", "200"]) in (0, 3)
     out = json.loads(capsys.readouterr().out)
