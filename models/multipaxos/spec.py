@@ -34,7 +34,7 @@ from .invariants import PROPERTIES, make_properties
 from .messages import format_message, value_name
 from .mutants import MUTANTS, rules_for
 from .network import DUP_DEFAULT, NETWORKS, Network
-from .state import MPState, canonical, canonical_brute, describe, initial, value_maps
+from .state import MPState, canonical, canonical_in_flight, describe, initial, value_maps
 
 RECOVERY = ("none", "durable")
 
@@ -98,7 +98,7 @@ class MultiPaxosModel:
     def canonical(self, s: MPState) -> tuple:
         if self.network.sent_set:
             return canonical(s, self._maps)
-        return canonical_brute(s, self.network, self.cfg.commands)
+        return canonical_in_flight(s, self._maps, self.network)
 
     def describe(self, s: MPState) -> dict[str, Any]:
         return describe(s, self.network)
@@ -151,5 +151,8 @@ SPEC = ModelSpec(
     build=build,
     property_ids=ids(PROPERTIES),
     notes="networks: sent-set (default), bag, fifo; bag and fifo learners read 2b "
-          "messages from the sent set",
+          "messages from the sent set. Their spaces are far larger (copies in flight are "
+          "state): with -p slots=1 and symmetry, sent-set has 1,784 states, fifo 49,779, "
+          "bag over 360,000 (depth 13 after two minutes); use them on small "
+          "configurations",
 )

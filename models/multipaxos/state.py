@@ -27,13 +27,14 @@ Symmetry: commands are interchangeable (every command is pending at the start an
 leader may propose any of them), and so are replicas once ballot ownership is renamed
 with them (a ballot's order is its round, its owner is data in `owner`). `canonical`
 maps a state to the least of its images under every renaming of replicas and of
-commands, so symmetric states are stored once. With bag and fifo, `canonical_brute`
-takes the least image under every renaming, the in-flight messages renamed too.
+commands, so symmetric states are stored once. With bag and fifo,
+`canonical_in_flight` does the same with the in-flight messages renamed too;
+`canonical_brute` tries every renaming, the reference the tests hold both to.
 """
 
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import permutations, product
 from typing import NamedTuple
 
 from ...checker.model import FnMap, Record, TlaSet
@@ -187,6 +188,134 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     return best
 
 
+def canonical_in_flight(s: MPState, maps: list[ValueMap], network: Network) -> tuple:
+    """`canonical` for the bag and fifo networks: the least image of s under every
+    renaming, its in-flight copies renamed too.
+
+    A copy in flight names two replicas (its destination, and for a 1b or 2b its
+    sender), so it cannot sit in one replica's signature with the ids left out the
+    way `canonical` treats what a replica sent: two replicas with equal signatures
+    need no longer be interchangeable. So the signatures only narrow the renamings
+    down: each holds, besides the replica's state and what it sent, the copies in
+    flight to and from it with every replica id left out. The renamings that sort
+    the signatures are the candidates (replicas with equal signatures in every
+    order), and the representative is the least whole image, in-flight part
+    included, among them. The candidates of a renamed state are the renamed
+    candidates, so two states get the same form exactly when one renames into the
+    other, as with `canonical_brute`; but where that tries n! * commands! renamings
+    per state, this tries the few that tie (all of them only in the initial state,
+    where the replicas are alike)."""
+    n = len(s.up)
+    sent: list[list[tuple]] = [[] for _ in range(n)]
+    one_a: list[tuple] = []
+    two_a: list[tuple] = []
+    for m in s.msgs:
+        kind = m[0]
+        if kind == P1B or kind == P2B:
+            sent[m[1]].append(m)
+        elif kind == P2A:
+            two_a.append(m)
+        else:
+            one_a.append(m)
+    one_a.sort()
+    first = [UNOWNED] * n
+    owner = s.owner
+    for b in range(len(owner) - 1, -1, -1):
+        if owner[b] != NONE:
+            first[owner[b]] = b
+    # The image starts (crashes, owner, others) as in `canonical`, so only the command
+    # renamings with the least `others` can give the least image.
+    renamed = [(vm, tuple(one_a) + tuple(sorted(
+        [(P2A, m[1], m[2], vm.val[m[3] + 2]) for m in two_a]))) for vm in maps]
+    least = min(o for _, o in renamed)
+    best = None
+    for vm, others in renamed:
+        if others != least:
+            continue
+        val = vm.val
+        flight_in, flight_out = _flight(s.net, network, n, vm)
+        sigs = []
+        for r in range(n):
+            mine = sorted(_id_free(m, vm) for m in sent[r])
+            sigs.append((
+                first[r], s.up[r], s.max_bal[r], s.lead[r], s.next_slot[r], s.fresh[r],
+                _renamed(s.accepted[r], vm), tuple(val[x + 2] for x in s.log[r]),
+                tuple(mine), flight_in[r], flight_out[r], r,
+            ))
+        sigs.sort()
+        head = (s.crashes, None, others, tuple(sig[:-1] for sig in sigs))
+        for order in _tie_orders(sigs):
+            rho = [0] * n
+            for new, r in enumerate(order):
+                rho[r] = new
+            image = (head[0], tuple(NONE if w == NONE else rho[w] for w in owner),
+                     head[2], head[3], rename_net(s.net, rho, val, network, n))
+            if best is None or image < best:
+                best = image
+    return best
+
+
+def _id_free(m: tuple, vm: ValueMap) -> tuple:
+    """m with commands renamed and the replica it names (a 1b's or 2b's sender) left
+    out: what a signature may hold before the replicas are renamed."""
+    kind = m[0]
+    if kind == P1B:
+        return (P1B, m[2], _renamed(m[3], vm))
+    if kind == P2B:
+        return (P2B, m[2], m[3], vm.val[m[4] + 2])
+    if kind == P2A:
+        return (P2A, m[1], m[2], vm.val[m[3] + 2])
+    return m
+
+
+def _flight(net: tuple, network: Network, n: int, vm: ValueMap
+            ) -> tuple[list[tuple], list[tuple]]:
+    """Per replica, the copies in flight to it and from it, id-free and sorted (with
+    fifo, as whole queues, whose order matters)."""
+    into: list[list] = [[] for _ in range(n)]
+    out: list[list] = [[] for _ in range(n)]
+    if network.kind == BAG:
+        for (d, m), c in net[1]:
+            free = (_id_free(m, vm), c)
+            into[d].append(free)
+            if m[0] == P1B or m[0] == P2B:
+                out[m[1]].append(free)
+    else:
+        for c, q in enumerate(net):
+            if q:
+                free = tuple(_id_free(m, vm) for m in q)
+                out[c // n].append(free)
+                into[c % n].append(free)
+    return [tuple(sorted(x)) for x in into], [tuple(sorted(x)) for x in out]
+
+
+def _tie_orders(sigs: list[tuple]):
+    """The orders of the replicas that sort `sigs` (each ends with its replica):
+    replicas whose signatures tie, in every order among themselves."""
+    groups: list[list[int]] = []
+    for i, sig in enumerate(sigs):
+        if i and sig[:-1] == sigs[i - 1][:-1]:
+            groups[-1].append(sig[-1])
+        else:
+            groups.append([sig[-1]])
+    for choice in product(*(permutations(g) for g in groups)):
+        yield [r for g in choice for r in g]
+
+
+def rename_net(net: tuple, rho, val, network: Network, n: int) -> tuple:
+    """The in-flight copies with replica r renamed rho[r] and value x val[x + 2]."""
+    if network.kind == BAG:
+        return (net[0], tuple(sorted(((rho[d], rename_message(m, rho, val)), c)
+                                     for (d, m), c in net[1])))
+    if network.kind == FIFO:
+        queues = [()] * (n * n)
+        for c, q in enumerate(net):
+            queues[rho[c // n] * n + rho[c % n]] = tuple(
+                rename_message(m, rho, val) for m in q)
+        return tuple(queues)
+    return net
+
+
 def rename_message(m: tuple, rho, val) -> tuple:
     """m with replica r renamed rho[r] and value x renamed val[x + 2]."""
     kind = m[0]
@@ -212,16 +341,7 @@ def rename(s: MPState, rho, val, network: Network) -> MPState:
     def per(t):
         return tuple(t[inv[i]] for i in range(n))
 
-    net = s.net
-    if network.kind == BAG:
-        net = (net[0], tuple(sorted(((rho[d], rename_message(m, rho, val)), c)
-                                    for (d, m), c in net[1])))
-    elif network.kind == FIFO:
-        queues = [()] * (n * n)
-        for c, q in enumerate(net):
-            queues[rho[c // n] * n + rho[c % n]] = tuple(
-                rename_message(m, rho, val) for m in q)
-        net = tuple(queues)
+    net = rename_net(s.net, rho, val, network, n)
     return MPState(
         per(s.up), s.crashes, per(s.max_bal), tuple(acc(a) for a in per(s.accepted)),
         per(s.lead), per(s.next_slot), per(s.fresh),
