@@ -31,7 +31,8 @@ __all__ = [
     "Model", "ModelSpec", "Param", "Property", "PropertyKind", "Mutant", "Mutants", "always",
     "sometimes",
     "Record", "FnMap", "TlaSet", "SmrcheckError", "UsageError", "InvalidModel",
-    "check", "load", "Options", "CheckResult",
+    "check", "load", "Options", "Strategy", "Bounds", "Distribution", "Checkpointing",
+    "CheckResult",
 ]
 
 
@@ -79,10 +80,10 @@ def check(target: Any, *, mutant: str | None = None, options: Any = None,
 def __getattr__(name: str) -> Any:
     # The explorer and its result types load on first use: `import smrcheck` in a model
     # file stays as cheap as the few names it needs.
-    if name == "Options":
-        from .checker.search import Options
+    if name in ("Options", "Strategy", "Bounds", "Distribution", "Checkpointing"):
+        from .checker import search
 
-        return Options
+        return getattr(search, name)
     if name == "CheckResult":
         from .checker.report import CheckResult
 

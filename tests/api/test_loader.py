@@ -235,9 +235,8 @@ def test_factory_parameters_need_defaults(tmp_path):
 
 def test_the_same_counts_with_workers(counter_file):
     one = smrcheck.check(f"{counter_file}:SPEC", n=30)
-    two = smrcheck.check(f"{counter_file}:SPEC", options=smrcheck.Options(
-        distribution=__import__("smrcheck.checker.search", fromlist=["Distribution"])
-        .Distribution(workers=2)), n=30)
+    two = smrcheck.check(f"{counter_file}:SPEC", n=30, options=smrcheck.Options(
+        distribution=smrcheck.Distribution(workers=2)))
     assert (one.distinct_states, one.generated_states, one.depth) == (
         two.distinct_states, two.generated_states, two.depth) == (31, 31, 31)
 
