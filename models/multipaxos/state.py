@@ -107,17 +107,9 @@ def _renamed(acc: Accepted, vm: ValueMap) -> Accepted:
     return out
 
 
-def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
-    """One representative of s's class under renaming replicas and commands.
-
-    For each renaming of the commands, every replica gets a signature: the first
-    ballot it owns, its local state and the messages it sent, with commands renamed
-    and its own id left out. Sorting the signatures renames the replicas: owners come
-    first, in the order of their ballots (which a renaming cannot change), and
-    replicas that own nothing in the order of their signatures; two with equal
-    signatures are identical, so the order between them does not matter. The
-    representative is the least result over the command renamings. This costs one
-    pass per command renaming instead of one per pair of renamings."""
+def _parts(s: MPState) -> tuple[list[list[tuple]], list[tuple], list[tuple], list[int]]:
+    """What both canonical forms start from: each replica's sent 1b/2b messages, the
+    1a messages (sorted), the 2a messages, and each replica's first owned ballot."""
     n = len(s.up)
     sent: list[list[tuple]] = [[] for _ in range(n)]
     one_a: list[tuple] = []
@@ -136,6 +128,23 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     for b in range(len(owner) - 1, -1, -1):
         if owner[b] != NONE:
             first[owner[b]] = b
+    return sent, one_a, two_a, first
+
+
+def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
+    """One representative of s's class under renaming replicas and commands.
+
+    For each renaming of the commands, every replica gets a signature: the first
+    ballot it owns, its local state and the messages it sent, with commands renamed
+    and its own id left out. Sorting the signatures renames the replicas: owners come
+    first, in the order of their ballots (which a renaming cannot change), and
+    replicas that own nothing in the order of their signatures; two with equal
+    signatures are identical, so the order between them does not matter. The
+    representative is the least result over the command renamings. This costs one
+    pass per command renaming instead of one per pair of renamings."""
+    n = len(s.up)
+    owner = s.owner
+    sent, one_a, two_a, first = _parts(s)
     # The image starts (crashes, owner, others): owners are ordered by their ballots
     # whatever the command names, so `owner` is the same under every renaming and
     # the 1a/2a messages (`others`, few and cheap) already rule most renamings out.
@@ -206,23 +215,8 @@ def canonical_in_flight(s: MPState, maps: list[ValueMap], network: Network) -> t
     per state, this tries the few that tie (all of them only in the initial state,
     where the replicas are alike)."""
     n = len(s.up)
-    sent: list[list[tuple]] = [[] for _ in range(n)]
-    one_a: list[tuple] = []
-    two_a: list[tuple] = []
-    for m in s.msgs:
-        kind = m[0]
-        if kind == P1B or kind == P2B:
-            sent[m[1]].append(m)
-        elif kind == P2A:
-            two_a.append(m)
-        else:
-            one_a.append(m)
-    one_a.sort()
-    first = [UNOWNED] * n
     owner = s.owner
-    for b in range(len(owner) - 1, -1, -1):
-        if owner[b] != NONE:
-            first[owner[b]] = b
+    sent, one_a, two_a, first = _parts(s)
     # The image starts (crashes, owner, others) as in `canonical`, so only the command
     # renamings with the least `others` can give the least image.
     renamed = [(vm, tuple(one_a) + tuple(sorted(
