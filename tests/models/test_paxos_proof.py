@@ -177,6 +177,17 @@ def test_conjuncts_hold_where_the_explorer_goes():
         check_conjuncts(model, reachable_states(model))
 
 
+@pytest.mark.parametrize("n, quorums", [(3, "flexible:q1=3,q2=1"), (2, "flexible:q1=2,q2=1")])
+def test_flexible_quorums(n, quorums):
+    """The proof's two quorum sorts are Flexible Paxos's: 1b messages are awaited from
+    a phase-1 quorum, a value is chosen by a phase-2 quorum. With q1 != q2 the
+    encoding still agrees with the model, and every conjunct still holds."""
+    model = PaxosModel(n, 2, 1, None, quorums)
+    states = reachable_states(model)
+    check_transitions(model, states)
+    check_conjuncts(model, states)
+
+
 @pytest.mark.slow
 def test_conjuncts_and_transitions_at_the_default_size():
     """3 acceptors, 2 values, ballots 0..1 (3,921 states): every conjunct the prover
