@@ -317,3 +317,24 @@ def test_our_models_use_only_the_public_api():
     for name in smrcheck.__all__:
         assert getattr(smrcheck, name) is not None
 
+
+
+def test_a_model_file_checkpoints_resumes_and_draws(counter_file, tmp_path, cli):
+    """Checkpoints hold pickled states of the file's classes: a fresh process resuming
+    one loads the file first. And the counterexample files (ITF, HTML) work as ours."""
+    ck = tmp_path / "ck"
+    first = smrcheck_cli("check", f"{counter_file}:SPEC", "-p", "n=40", "--max-depth", "20",
+                         "--checkpoint", str(ck), "--checkpoint-every", "0", "--json")
+    assert first.returncode == 3 and json.loads(first.stdout)["distinct_states"] == 20
+    rest = smrcheck_cli("check", f"{counter_file}:SPEC", "-p", "n=40", "--resume", str(ck),
+                        "--json")
+    assert rest.returncode == 0, rest.stderr
+    assert json.loads(rest.stdout)["distinct_states"] == 41
+    itf, html = tmp_path / "cx.itf.json", tmp_path / "cx.html"
+    r = cli("check", f"{counter_file}:SPEC", "--mutant", "overshoot", "--itf", str(itf),
+            "--html", str(html))
+    assert r.returncode == 1
+    assert json.loads(itf.read_text())["states"][-1]["x"] == {"#bigint": "4"}
+    assert "BOUNDED" in html.read_text()
+    shown = cli("show", str(itf))
+    assert shown.returncode == 1 and "BOUNDED" in shown.stdout
