@@ -8,12 +8,14 @@ registry and hands over; this module knows no protocol. It runs the queries, tim
 them, and turns the first counterexample to induction (CTI) into the `Step`s that
 `check` prints, its JSON and its ITF.
 
-A proof object has `model`, `mutant`, `conjuncts` ((name, text) pairs: the
-inductive invariant), `consequences` (the same, for what Inv implies: the safety
-property) and `queries()`, each query with `name`, `action` ("Init", an action name, or None for
-Inv => safety), `conjunct`, `assertions` (z3 formulas whose satisfiability refutes the
-obligation) and `cti(solver)`, which may shrink the sat solver's model and describes
-the state before and after the action. A query is proved when z3 says unsat; sat is a CTI (exit 1); unknown, or a
+A proof object has `model`, `mutant`, `conjuncts` ((name, text) pairs: the inductive
+invariant), `consequences` (the same for what Inv implies, the safety property) and
+`queries()`. Each query has `name`, `action` ("Init", an action, or None for
+Inv => a consequence), `conjunct`, `assertions` (z3 formulas, satisfiable exactly when
+the obligation fails) and `cti(solver)`, which may shrink the sat solver's model and
+returns a dict: `constants` (name -> list, the instance z3 found), `conjunct`,
+`before`, `action` and `after` (described states, `after` None for a query about one
+state). A query is proved when z3 says unsat; sat is a CTI (exit 1); unknown, or its
 time limit reached, is reported as unknown (exit 3) and never counted as a proof.
 """
 
@@ -123,8 +125,7 @@ def itf_trace(result: ProofResult) -> dict[str, Any]:
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
             "source": f"smrcheck prove {result.model}",
             "description": f"counterexample to induction: {cti.get('query')}",
-            "constants": {k: cti.get(k) for k in
-                          ("acceptors", "ballots", "values", "quorums1", "quorums2")},
+            "constants": cti.get("constants"),
             "mutant": result.mutant,
         },
         "vars": variables,
@@ -165,16 +166,15 @@ def print_result(r: ProofResult, out: Any) -> None:
     if r.cti is None:
         return
     c = r.cti
+    first = next(q for q in r.queries if q.result == "violation")
     out.print(f"\ncounterexample to induction for {c['query']}:", style="bold red",
               markup=False)
-    out.print(f"  acceptors {', '.join(c['acceptors'])}; ballots "
-              f"{', '.join(map(str, c['ballots'])) or '(none)'}; values "
-              f"{', '.join(c['values']) or '(none)'}", markup=False, highlight=False)
-    out.print(f"  phase-1 quorums {' '.join(c['quorums1']) or '(none)'}; phase-2 quorums "
-              f"{' '.join(c['quorums2']) or '(none)'}", markup=False, highlight=False)
+    out.print("  " + "; ".join(f"{k} {', '.join(map(str, v)) or '(none)'}"
+                               for k, v in c["constants"].items()),
+              markup=False, highlight=False, soft_wrap=True)
     for step in r.trace:
         if step.action is None:
-            what = "initial state" if c["query"].startswith("Init") else "a state where Inv holds"
+            what = "initial state" if first.action == "Init" else "a state where Inv holds"
             out.print(f"  0. {what}", style="bold")
             for var, value in step.state.items():
                 out.print(f"       {var} = {format_value(value)}", markup=False,
@@ -183,5 +183,5 @@ def print_result(r: ProofResult, out: Any) -> None:
         out.print(f"{step.index:>3}. {step.action}", style="bold", markup=False)
         for change in step.changes or ["(no change)"]:
             out.print(f"       {change}", markup=False, highlight=False)
-    out.print(f"  {c['query_conjunct']} does not hold "
-              + ("after it" if len(r.trace) > 1 else "in it"), markup=False)
+    out.print(f"  {c['conjunct']} does not hold " + ("after it" if len(r.trace) > 1
+                                                     else "in it"), markup=False)

@@ -543,10 +543,11 @@ def minimize(solver, L: Z3Logic, S, seconds: float = 2.0) -> None:
     for name in ("vbal", "vval"):
         other = named[RELATIONS[name][1]]
         attempt(z3.And([z3.Or([getattr(S, name)(a, x) for x in other]) for a in named["A"]]))
+    # Every tuple, true or not in the model at hand: one left unconstrained could come
+    # back true in the model a later failed attempt's re-check finds.
     for name in ("covers", "sent1b", "msg1a", "msg1b", "msg2b", "msg2a"):
         for xs in product(*(named[t] for t in RELATIONS[name])):
-            if z3.is_true(solver.model().eval(getattr(S, name)(*xs), model_completion=True)):
-                attempt(z3.Not(getattr(S, name)(*xs)))
+            attempt(z3.Not(getattr(S, name)(*xs)))
 
 
 def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
@@ -589,12 +590,14 @@ def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
         after = describe_relations(F.extension(SimpleNamespace(
             **{**vars(before), **act.update(F, before, args)})), n)
     return {
-        "query_conjunct": conjunct,
-        "acceptors": [acceptor_name(a) for a in range(n)],
-        "ballots": sorted(b for b in ids["B"].values() if b != NONE),
-        "values": [value_name(v) for v in sorted(ids["V"].values()) if v != NONE],
-        "quorums1": [node_set(a for a, q in m1 if q == i) for i in F.domains["Q1"]],
-        "quorums2": [node_set(a for a, q in m2 if q == i) for i in F.domains["Q2"]],
+        "constants": {
+            "acceptors": [acceptor_name(a) for a in range(n)],
+            "ballots": sorted(b for b in ids["B"].values() if b != NONE),
+            "values": [value_name(v) for v in sorted(ids["V"].values()) if v != NONE],
+            "phase-1 quorums": [node_set(a for a, q in m1 if q == i) for i in F.domains["Q1"]],
+            "phase-2 quorums": [node_set(a for a, q in m2 if q == i) for i in F.domains["Q2"]],
+        },
+        "conjunct": conjunct,
         "before": describe_relations(F.extension(before), n),
         "action": format_action(act.name, args, m1) if act else None,
         "after": after,

@@ -72,13 +72,13 @@ def test_each_unsafe_mutant_fails_with_a_cti(mutant):
     assert r.result == "violation" and r.exit_code == 1
     assert r.cti["query"] == FIRST_CTI[mutant]
     failed = next(q for q in r.queries if q.result == "violation")
-    assert r.cti["query_conjunct"] == failed.conjunct
+    assert r.cti["conjunct"] == failed.conjunct
     before = r.trace[0]
     assert before.action is None and set(before.state) >= {"maxBal", "maxVBal", "maxVal",
                                                            "msgs"}
     # the action with its arguments, and what it changed
     assert r.trace[1].action.startswith(failed.action + "(") and r.trace[1].changes
-    assert len(r.cti["acceptors"]) <= 3  # shrunk before it is shown
+    assert len(r.cti["constants"]["acceptors"]) <= 3  # shrunk before it is shown
 
 
 def test_strict_promise_is_safe():
