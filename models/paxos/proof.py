@@ -1,14 +1,20 @@
 """Paxos.tla's safety for every number of acceptors, values and ballots: an inductive
 invariant in a decidable fragment, for `smrcheck prove paxos`.
 
-Lamport's Paxos.tla proves agreement with the inductive invariant `Inv` (TypeOK, Inv!2,
-Inv!3 and Voting's VotesSafe and OneValuePerBallot) and the TLAPS proof checks its
-steps by hand-written hints. Here z3 checks the same shape of argument with no hints:
-Init => Inv, Inv /\\ A => C' for every action A and every conjunct C (one query each,
-so that a failure names both), and Inv => Agreement. The technique is Padon, Losa,
-Sagiv and Shoham, "Paxos made EPR: decidable reasoning about distributed protocols"
-(OOPSLA 2017): keep every query in EPR, where satisfiability is decidable and a
-counterexample is a finite structure.
+Lamport's Paxos.tla (tlaplus/Examples) states an invariant `Inv` (TypeOK, Inv!2, Inv!3
+and Voting's VotesSafe and OneValuePerBallot) as a first attempt at the inductive
+invariant of its refinement proof; the specifications' README records that
+Jean-Baptiste Tristan, writing the TLAPS proof, found it an invariant but not
+inductive. The invariant here keeps Paxos.tla's conjuncts and adds what induction
+needs: PAXOS-1B-COVERS (a 1b's report covers every vote its sender cast below its
+ballot), PAXOS-VOTE-HAS-2A, and two conjuncts that make the relations below describe
+functions. PAXOS-2A-SAFE is Paxos Made Simple's P2b ("if a value is chosen, every
+higher-numbered proposal has that value") in its inductive form. z3 checks it with
+no proof hints: Init => C, and Inv /\ A => C' for every action A and every conjunct C
+(one query each, so that a failure names both), then Inv => VotesSafe and
+Inv => Agreement. The technique is from Padon, Losa, Sagiv and Shoham, "Paxos made
+EPR: decidable reasoning about distributed protocols" (OOPSLA 2017). Every query stays
+in EPR, where satisfiability is decidable and a counterexample is a finite structure.
 
 The fragment. Sorts are uninterpreted: Acceptor, Ballot (totally ordered by `le`, with
 `none` = Paxos.tla's -1 below every ballot), Value (with `vnone` = None), and two
