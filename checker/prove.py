@@ -94,7 +94,8 @@ def prove(proof: Any, timeout: float = 20.0, stop_on_violation: bool = False) ->
     result = ("violation" if "violation" in verdicts
               else "unknown" if "unknown" in verdicts else "proved")
     return ProofResult(proof.model, proof.mutant, result, results, list(proof.conjuncts),
-                       list(getattr(proof, "consequences", [])), time.perf_counter() - start, cti, cti_steps(cti) if cti else [])
+                       list(getattr(proof, "consequences", [])),
+                       time.perf_counter() - start, cti, cti_steps(cti) if cti else [])
 
 
 def cti_steps(cti: dict[str, Any]) -> list[Step]:

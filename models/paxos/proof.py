@@ -25,9 +25,10 @@ a universal are the intersection axiom (Quorum1 x Quorum2 -> Acceptor) and the
 "no other value is choosable" conjunct PAXOS-2A-SAFE (Ballot, Value, Quorum2 ->
 Acceptor); Acceptor has no outgoing edge, so the quantifier alternation graph has no
 cycle and every query is in EPR (Skolemisation introduces only finitely many ground
-terms; a test reads the graph off every query's z3 terms and checks it). The state's functions to ballots would break that (maxBal: Acceptor -> Ballot
-closes the cycle Ballot -> Acceptor -> Ballot), so each is kept as relations, as Padon
-et al. do with `left_rnd`:
+terms; a test reads the graph off every query's z3 terms and checks it). The state's
+functions to ballots would break that (maxBal: Acceptor -> Ballot closes the cycle
+Ballot -> Acceptor -> Ballot), so each is kept as relations, as Padon et al. do with
+`left_rnd`:
 
 - maxBal[a] as `promised(a, r)` (r <= maxBal[a]) and `left(a, r)` (r < maxBal[a]);
 - maxVBal[a] as `vbal(a, r)` (r = maxVBal[a]) and `vle(a, r)` (r <= maxVBal[a]);

@@ -288,3 +288,12 @@ def test_every_query_is_in_epr():
         z3.And(S.msg2b(a, s, w), S.le(r, s), r != s, v != w), P._not_choosable(L, S, r, v)))
     assert ("A", "A") in alternation_edges(outside) and has_cycle(alternation_edges(outside))
     assert not has_cycle(alternation_edges(P.votes_safe(L, S)))
+
+
+def test_paxos_tla_inv_alone_is_not_inductive():
+    """tlaplus/Examples' README: Tristan found Paxos.tla's Inv an invariant but not
+    inductive. Its conjuncts without the two this proof adds about messages (1b
+    reports cover the sender's votes; every vote has its 2a) leave a CTI."""
+    r = prove(P.PaxosProof(None, ("PAXOS-1B-COVERS", "PAXOS-VOTE-HAS-2A")),
+              stop_on_violation=True)
+    assert r.result == "violation" and r.trace
