@@ -10,7 +10,7 @@ needs: PAXOS-1B-COVERS (a 1b's report covers every vote its sender cast below it
 ballot), PAXOS-VOTE-HAS-2A, and two conjuncts that make the relations below describe
 functions. PAXOS-2A-SAFE is Paxos Made Simple's P2b ("if a value is chosen, every
 higher-numbered proposal has that value") in its inductive form. z3 checks it with
-no proof hints: Init => C, and Inv /\ A => C' for every action A and every conjunct C
+no proof hints: Init => C, and Inv /\\ A => C' for every action A and every conjunct C
 (one query each, so that a failure names both), then Inv => VotesSafe and
 Inv => Agreement. The technique is from Padon, Losa, Sagiv and Shoham, "Paxos made
 EPR: decidable reasoning about distributed protocols" (OOPSLA 2017). Every query stays
