@@ -55,6 +55,9 @@ class Highlight:
     # The rows of the other events that prove it (a violation's `related`: for
     # KV-LINEARIZABLE, the requests and results of the failing sub-history).
     related: list[int] = field(default_factory=list)
+    # Where the event is found outside the chart, in words ("trace.jsonl line 585"): the
+    # chart's rows are numbered 1.. in order, which is no number the source uses.
+    where: str = ""
 
 
 @dataclass
@@ -281,7 +284,9 @@ def _chart_of_states(title: str, states: list[dict], metas: list[dict], descript
     if description and chart.rows:
         prop, _, message = description.partition(": ")
         last = max(i for i, r in enumerate(chart.rows) if isinstance(r, Note) and r.kind == "action")
-        chart.violation = Highlight(last, prop, message)
+        step = chart.rows[last].step
+        chart.violation = Highlight(last, prop, message, where=f"step {step} of the "
+                                    "counterexample, as `smrcheck check` and the ITF file number it")
     return chart
 
 

@@ -132,14 +132,19 @@ class ChartBuilder:
             related = sorted({self.row_of[loc] for loc in map(tuple, v.related)
                               if loc in self.row_of} - {row})
             self.chart.violation = Highlight(row, v.property, v.message, rules.get(v.property, ""),
-                                             related)
+                                             related, _where(v.file, v.line))
         elif result.conformance_failure is not None and self.chart.rows:
             c = result.conformance_failure
             self.chart.violation = Highlight(
                 self.row_of.get((c.file, c.line), last), "CONFORMANCE",
                 f"no run of the model explains this event (mapped to {c.mapped_to})",
-                "every event is explained by a run of the model")
+                "every event is explained by a run of the model", where=_where(c.file, c.line))
         return self.chart
+
+
+def _where(file: str | None, line: int | None) -> str:
+    """The violating event's line in its trace file: what a reader opens next."""
+    return f"{file} line {line}" if file and line else ""
 
 
 def chart_from_run(paths: Sequence[str]) -> tuple[Chart, ValidateResult]:
