@@ -107,15 +107,29 @@ def make_canonical(n: int, n_values: int,
     acceptors_move = len(group) > 1 if group is not None else n > 1
     if n_values < 2 and not acceptors_move:
         return None
-    # value_maps[u]: the ways to name u present values 0..u-1 (see the module text).
-    value_maps = [tuple(permutations(range(u))) for u in range(n_values + 1)]
+    # tables[names]: for the present values `names` (sorted), every way to name them
+    # 0..u-1 (see the module text), as a table `val` with val[v + 1] the new name of v
+    # and val[0] = -1 keeping None. Built once per set of present values.
+    tables: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
+
+    def tables_for(names: tuple[int, ...]) -> list[tuple[int, ...]]:
+        out = []
+        for p in permutations(range(len(names))):
+            val = [-1] * (n_values + 1)
+            for old, new in zip(names, p):
+                val[old + 1] = new
+            out.append(tuple(val))
+        tables[names] = out
+        return out
+
     # Acceptor renamings as the old acceptor given each new name, in order.
     sources = None if group is None else tuple(
         tuple(sorted(range(n), key=p.__getitem__)) for p in group)
+    acceptors = range(n)
 
     def canonical(s: PaxosState) -> tuple:
         max_bal, max_vbal, max_val, msgs = s
-        sent: list[list[tuple[int, ...]]] = [[] for _ in range(n)]
+        sent: list[list[tuple[int, ...]]] = [[] for _ in acceptors]
         one_a: list[int] = []
         two_a: list[tuple[int, int]] = []
         present = set(max_val)
@@ -134,25 +148,26 @@ def make_canonical(n: int, n_values: int,
                 one_a.append(m[1])
         one_a.sort()
         present.discard(-1)
-        names = sorted(present)
-        # Candidate value renamings, as tables `val` with val[v + 1] the new name of v
-        # (val[0] = -1 keeps None), kept only where the 2a messages are least.
-        candidates: list[tuple[tuple[int, ...], tuple]] = []
-        best_2a = None
-        for p in value_maps[len(names)]:
-            val = [-1] * (n_values + 1)
-            for old, new in zip(names, p):
-                val[old + 1] = new
-            renamed = sorted([(b, val[v + 1]) for b, v in two_a])
-            if best_2a is None or renamed < best_2a:
-                best_2a, candidates = renamed, [(val, renamed)]
-            elif renamed == best_2a:
-                candidates.append((val, renamed))
+        names = tuple(sorted(present))
+        maps = tables.get(names) or tables_for(names)
+        # Keep only the namings under which the 2a messages are least.
+        if len(maps) == 1:
+            val = maps[0]
+            candidates = [(val, sorted([(b, val[v + 1]) for b, v in two_a]))]
+        else:
+            candidates = []
+            best_2a = None
+            for val in maps:
+                renamed = sorted([(b, val[v + 1]) for b, v in two_a])
+                if best_2a is None or renamed < best_2a:
+                    best_2a, candidates = renamed, [(val, renamed)]
+                elif renamed == best_2a:
+                    candidates.append((val, renamed))
         head = tuple(one_a)
         best = None
         for val, renamed in candidates:
             sigs = []
-            for a in range(n):
+            for a in acceptors:
                 mine = [(T1B, m[2], m[3], val[m[4] + 1]) if m[0] == T1B
                         else (T2B, m[2], val[m[3] + 1]) for m in sent[a]]
                 mine.sort()
