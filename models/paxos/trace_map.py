@@ -25,7 +25,9 @@ Event by event (Paxos Made Simple §2.2 and §3; Paxos.tla's names):
   in the model (<<maxVBal[a], maxVal[a]>>), or no entry if a has not voted there
   or knows the slot decided (it has decided or executed it, or has received what
   makes a value chosen: replicas report only what they have not executed; the
-  model's 1b carries a's vote all the same).
+  model's 1b carries a's vote all the same). An entry above a's vote that is a 2a
+  a received is the vote a stored and never sent a 2b for (a crash between the
+  two): its Phase2b is taken first, as the event monitor's MP-PROMISE-REPORT allows.
   A promise for b where a is already at b (a resend, or a prepare that arrived after
   a's vote in b) is a stutter; one below a's promise in that slot (an acceptor that
   keeps per-slot promises) is a stutter too, which no proposer may count (it would
@@ -280,20 +282,22 @@ class PaxosTraceMap:
                     and s.got1a.get((a, b), far) > i and b not in s.pruned):
                 why = f"{node} has received no prepare of ballot {self.ballot_text(b)} for it"
             else:
-                why = self._phase1b(slot, a, b, reported.get(i), steps, b in s.pruned)
+                why = self._phase1b(i, slot, a, b, reported.get(i), steps, b in s.pruned)
             if why is not None:
                 s.focus = i
                 return f"{name} in slot {i}: {why}"
-        for slot, st, skipped in steps:
+        for i, slot, st, skipped, vote in steps:
             if skipped:
                 slot.skipped.add((a, b))  # below its promise there: nobody may count it
             else:
                 slot.st = st
+                if vote is not None:
+                    self._count_votes(s, slot, vote[0], vote[1], i)
         if one is None:
             s.record_1b(a, b, k)
         return None
 
-    def _phase1b(self, slot: Slot, a: int, b: int, entry: tuple | None, steps: list,
+    def _phase1b(self, i: int, slot: Slot, a: int, b: int, entry: tuple | None, steps: list,
                  dropped: bool) -> str | None:
         """Phase1b(a, b) in one slot, added to `steps`, or why Paxos.tla has no such step.
         In a retired slot, or for a ballot whose 1a the window dropped, only maxBal
@@ -302,6 +306,18 @@ class PaxosTraceMap:
         has = None
         if st.max_vbal[a] != NONE:
             has = (st.max_vbal[a], slot.names[st.max_val[a]])
+        vote = None
+        if entry is not None and entry != has and (has is None or entry[0] > has[0]):
+            # The acceptor received the 2a it reports, stored the vote, and never sent
+            # its 2b: a crash between the two (an acceptor writes its vote to disk
+            # before it sends it, Paxos Made Simple §3), or a 2b that went nowhere. The
+            # model's Phase2b took place then, its 2b lost; it is taken here, where the
+            # promise shows it, if Phase2b could still be taken (b at least the promise).
+            vb, v = entry[0], slot.value(entry[1])
+            if ((a, vb, v) in slot.got2a and (T2A, vb, v) in st.msgs
+                    and vb >= st.max_bal[a]):
+                st = phase2b(st, a, vb, v, RULES)
+                has, vote = entry, (vb, v)
         if entry != has and not (entry is None and self._knows_decided(slot, self.acceptors[a])):
             def shown(x):
                 return "no vote" if x is None else \
@@ -311,14 +327,16 @@ class PaxosTraceMap:
         mb = st.max_bal[a]
         if b > mb:
             if slot.retired or (dropped and (T1A, b) not in st.msgs):
-                steps.append((slot, st._replace(max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:]),
-                              False))
+                steps.append((i, slot, st._replace(
+                    max_bal=st.max_bal[:a] + (b,) + st.max_bal[a + 1:]), False, vote))
             elif (T1A, b) not in st.msgs:
                 return f"no prepare of ballot {self.ballot_text(b)} reached this slot"
             else:
-                steps.append((slot, phase1b(st, a, b, RULES), False))
+                steps.append((i, slot, phase1b(st, a, b, RULES), False, vote))
         elif b < mb and not any(m[0] == T1B and m[1] == a and m[2] == b for m in st.msgs):
-            steps.append((slot, st, True))
+            steps.append((i, slot, slot.st, True, None))
+        elif vote is not None:
+            steps.append((i, slot, st, False, vote))
         return None  # at b already: a promise sent again, or after voting in b: a stutter
 
     # what proposers, acceptors and learners received -----------------------------------
@@ -505,16 +523,20 @@ class PaxosTraceMap:
                    "(Paxos Made Simple, P1a)")
         if why is not None:
             return f"Phase2b({node}, b={self.ballot_text(b)}, slot {i}, {cmd_text(c)}): {why}"
-        t = slot.st = phase2b(st, a, b, v, RULES)
+        slot.st = phase2b(st, a, b, v, RULES)
+        self._count_votes(s, slot, b, v, i)
+        return None
+
+    def _count_votes(self, s: Instances, slot: Slot, b: int, v: int, i: int) -> None:
+        """After a vote for v in b: v is chosen once a phase-2 quorum voted for it."""
         if slot.chosen is None:
             voted = 0
-            for m in t.msgs:
+            for m in slot.st.msgs:
                 if m[0] == T2B and m[2] == b and m[3] == v:
                     voted |= 1 << m[1]
             if self.is_quorum(voted, 2):
                 slot.chosen = (b, v)
                 s.settle(i, slot, self.learners)
-        return None
 
     # learning ------------------------------------------------------------------------
 

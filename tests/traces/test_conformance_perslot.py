@@ -422,6 +422,40 @@ def test_lying_promise_fails(tmp_path):
     fails(t, tmp_path, "the promise reports no vote")
 
 
+def test_vote_stored_but_its_2b_lost_in_a_crash_conforms(tmp_path):
+    """a1 receives the 2a, writes its vote to disk and is killed before its 2b goes out
+    (nor is the send logged); restarted, it promises a higher ballot reporting that
+    vote. The model's Phase2b took place, its 2b lost: legal Paxos."""
+    t = Trace(P, A, L)
+    c0 = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A, slot=0)
+    m = t.accept("p1", [1, "p1"], 0, c0, A)
+    t.recv("a1", m, "p1")
+    t.ev("a1", "crash")
+    t.ev("a1", "restart")
+    t.votes["a1"][0] = ([1, "p1"], c0)
+    votes = [(a, t.accepted(a, "p1", m)) for a in ("a2", "a3")]
+    t.learn(votes, 0, c0)
+    prep = t.prepare("p2", [2, "p2"], A, slot=0)
+    for a in A:
+        t.promise(a, "p2", prep)
+    conforms(t, tmp_path)
+
+
+def test_promise_reporting_a_2a_never_received_fails(tmp_path):
+    """The same promise from an acceptor that never received that 2a lies."""
+    t = Trace(P, A, L)
+    c0 = t.request("c0", 0, ["p1"])
+    t.phase1("p1", [1, "p1"], A, slot=0)
+    m = t.accept("p1", [1, "p1"], 0, c0, A)
+    votes = [(a, t.accepted(a, "p1", m)) for a in ("a2", "a3")]
+    t.learn(votes, 0, c0)
+    t.votes["a1"][0] = ([1, "p1"], c0)
+    prep = t.prepare("p2", [2, "p2"], A, slot=0)
+    t.promise("a1", "p2", prep)
+    fails(t, tmp_path, "the promise reports a vote")
+
+
 def test_replica_leaves_out_a_slot_it_executed(tmp_path):
     """A replica's promise leaves out slot 0, which it has executed (it knows it
     decided): not a lie; the new leader goes on from slot 1."""
