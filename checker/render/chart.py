@@ -285,8 +285,8 @@ def _chart_of_states(title: str, states: list[dict], metas: list[dict], descript
         prop, _, message = description.partition(": ")
         last = max(i for i, r in enumerate(chart.rows) if isinstance(r, Note) and r.kind == "action")
         step = chart.rows[last].step
-        chart.violation = Highlight(last, prop, message, where=f"step {step} of the "
-                                    "counterexample, as `smrcheck check` and the ITF file number it")
+        where = f"step {step} of the counterexample, as `smrcheck check` and the ITF file number it"
+        chart.violation = Highlight(last, prop, message, where=where)
     return chart
 
 

@@ -215,7 +215,8 @@ def chart_lines(chart: Chart, width: int) -> list[tuple[str, str | None]]:
                 lo, hi = min(a, col[row.dst]), max(a, col[row.dst])
             else:  # to itself: written in its lane, as a note is
                 used.add("self")
-                more = _in_lane(cells, lifelines, a, "↺", row.label, total - a - 2, a - gutter - 1)
+                more = _in_lane(cells, lifelines, a, "↺", row.label, total - a - 2,
+                                a - gutter - 1)
             if cut:  # the whole label on the lines below, from its left end or to its right
                 if len(row.label) > total - lo - 2 and len(row.label) <= hi - gutter - 2:
                     more.append(lifelines())

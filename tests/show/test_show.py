@@ -16,6 +16,7 @@ from rich.console import Console
 from smrcheck.checker.cli import main
 from smrcheck.checker.render import chart_html, chart_lines, show_chart
 from smrcheck.checker.render.chart import ALL, Arrow, Chart, Note, chart_from_itf, load_itf
+from smrcheck.checker.render.html_chart import page_data
 from smrcheck.checker.render.run_chart import chart_from_run
 
 from ..support.synth import pbft_run
@@ -151,23 +152,68 @@ def test_kv_linearizable_failure_marks_every_event_of_its_operations(tmp_path):
     assert sum(line.startswith(f"{i + 1:>4}•") for i in v.related
                for line in drawn.splitlines()) == len(v.related)
     assert "the events that prove it: rows" in drawn
-    html = chart_html(c)
-    assert html.count('class="row related') == len(v.related)
+    data = page_data(chart_html(c))["violation"]
+    assert data["related"] == v.related and data["row"] == v.row
 
 
 def test_html_is_self_contained(paxos_chart):
     html = chart_html(paxos_chart)
-    assert len(re.findall(r'<g class="lane" data-lane="', html)) == 3
-    for lane in ("a1", "a2", "a3"):
-        assert f'data-lane="{lane}"' in html
-    assert len(re.findall(r'<g class="row[^"]* arrow"', html)) == 8
-    assert len(re.findall(r'<g class="row violation', html)) == 1
-    assert "PAXOS-AGREEMENT" in html and "<title>" in html and 'id="filter"' in html
+    data = page_data(html)
+    assert data["lanes"] == ["a1", "a2", "a3"] and data["reach"] == [0, 1, 2]
+    assert len(data["rows"]) == len(paxos_chart.rows) == 16
+    assert sum(1 for r in data["rows"] if r[0] == 0) == 8
+    assert data["violation"]["row"] == paxos_chart.violation.row
+    assert data["violation"]["property"] == "PAXOS-AGREEMENT"
+    assert "PAXOS-AGREEMENT</b> at row 15 (step 8 of the counterexample" in html
+    assert 'id="filter"' in html and 'id="row"' in html
     assert not re.search(r"https?://", html)
     assert "<link" not in html and " src=" not in html
 
 
-def test_html_of_ten_thousand_events_is_paged(tmp_path):
+def test_html_rows_decode_to_the_chart(paxos_chart):
+    """Each row array names its lanes and strings (html_chart's docstring); a broadcast
+    keeps its sender and goes to every lane in `reach`, which the page draws as a dot at
+    the sender and a head at each receiver."""
+    data = page_data(chart_html(paxos_chart))
+    S, lanes = data["strings"], data["lanes"]
+
+    def lane(ref):
+        return None if ref == -1 else lanes[ref] if isinstance(ref, int) else ref
+
+    for row, r in zip(paxos_chart.rows, data["rows"]):
+        if isinstance(row, Arrow):
+            assert r[0] == 0 and lane(r[1]) == row.src and S[r[3]] == row.label
+            assert S[r[4]] == row.msg_id and r[5] == row.step
+            assert (r[2] == -1) == (row.dst == ALL)
+        else:
+            assert r[0] == 1 and lane(r[1]) == row.lane and S[r[3]] == row.text
+            assert S[r[2]] == row.kind and r[4] == row.step
+        assert (len(r) > 6 - r[0]) == bool(row.detail)
+    # A broadcast from a1 and one whose sender is not known (a Phase2a's "2a").
+    assert [r[1] for r in data["rows"] if r[0] == 0][:3] == [-1, -1, 0]
+    template = (ROOT / "checker" / "render" / "chart.html").read_text()
+    assert 'class="head"' in template and "xs.forEach" in template
+
+
+def test_html_strings_are_written_once():
+    lanes = ["r0", "r1", "r2"]
+    rows = [Arrow("r0", ALL, "PREPARE(v=0,n=1)", f"m{i}", i, f"m{i} to r1, r2; received by r1")
+            for i in range(100)]
+    rows.append(Note("r1", "x" * 500, 100, "note"))  # never cut: the page wraps it
+    data = page_data(chart_html(Chart("t", lanes, rows)))
+    assert data["strings"].count("PREPARE(v=0,n=1)") == 1
+    assert data["strings"].count("to r1, r2; received by r1") == 1  # less the message id
+    assert "x" * 500 in data["strings"]
+
+
+def test_html_escapes_what_could_end_its_script():
+    rows = [Note("r0", "</script><b>&amp;", 1)]
+    html = chart_html(Chart("<t>", ["r0"], rows))
+    assert html.count("</script>") == 2 and "<b>" not in html
+    assert page_data(html)["strings"][1] == "</script><b>&amp;"
+
+
+def test_html_of_ten_thousand_events_holds_every_row(tmp_path):
     path = tmp_path / "big.jsonl"
     with open(path, "w") as f:
         for ev in pbft_run(f=1, clients=2, requests=250, seed=1):
@@ -177,78 +223,7 @@ def test_html_of_ten_thousand_events_is_paged(tmp_path):
     html = chart_html(c)
     assert time.perf_counter() - start < 30
     assert result.result == "ok" and len(c.rows) > 5000
-    assert "var PAGE = 500" in html
-    assert html.count('<g class="row') == len(c.rows)
-
-
-def test_rows_are_numbered_as_the_header_counts_them(paxos_chart):
-    """Every row carries its number, 1 to the header's count, with no gaps; the violation
-    line names that number (the row with the ✗), and says where the source has it."""
-    lines = [t for t, _ in chart_lines(paxos_chart, 100)]
-    assert lines[0].endswith(f"{len(paxos_chart.rows)} rows")
-    numbers = [int(m.group(1)) for t in lines[2:] if (m := re.match(r"\s*(\d+)[ ✗•]", t))]
-    assert numbers == list(range(1, len(paxos_chart.rows) + 1))
-    (verdict,) = [t for t in lines if t.startswith("✗ ")]
-    row = int(re.search(r"at row (\d+)", verdict).group(1))
-    assert lines[1 + row].lstrip().startswith(f"{row}✗")
-    step = paxos_chart.rows[row - 1].step
-    assert f"(step {step} of the counterexample, as `smrcheck check`" in verdict
-    assert "step" not in verdict.split("(")[0]  # one number before the explanation: the row
-
-
-def test_run_violation_names_its_row_and_trace_line():
-    c, _ = chart_from_run([str(SAMPLES / "bad" / "mp-decides-twice.jsonl")])
-    text = "\n".join(t for t, _ in chart_lines(c, 200))
-    assert f"✗ MP-AGREEMENT at row {c.violation.row + 1} (" in text
-    assert re.search(r"at row \d+ \([^)]*mp-decides-twice\.jsonl line \d+\)", text)
-    line = int(re.search(r"jsonl line (\d+)", text).group(1))
-    with open(SAMPLES / "bad" / "mp-decides-twice.jsonl") as f:
-        event = json.loads(f.readlines()[line - 1])
-    assert event["kind"] == "decide" and event["node"] == "r0"
-
-
-def test_row_numbers_past_9999_widen_the_gutter():
-    chart = Chart("wide", ["a", "b"], [Note("a", f"n{i}", i) for i in range(12345)])
-    lines = [t for t, _ in chart_lines(chart, 60)]
-    assert lines[2].startswith("    1  ") and lines[2 + 12344].startswith("12345  ")
-    assert lines[2].index("●") == lines[2 + 12344].index("●") > 7  # lanes right of the gutter
-    assert all(len(t) <= 60 for t in lines)
-
-
-def test_legend_lists_only_the_marks_drawn(paxos_chart, tmp_path):
-    text = terminal(paxos_chart, 100)
-    legend = text[text.index("legend:"):text.index("✗ PAXOS")]
-    for mark in ("◇", "●", "╶─▶", "┼", "✗"):
-        assert mark in legend, mark
-    for mark in ("■", "▲", "↺", "•"):
-        assert mark not in legend, mark
-    lanes = ["r0", "r1", "r2"]
-    c = Chart("crash", lanes, [Note("r1", "crash", 1, "crash"), Note("r1", "restart", 2, "restart"),
-                               Arrow("r0", "r0", "PING()", "m1", 3)])
-    legend = terminal(c, 80).split("legend:")[1]
-    assert "■ crash" in legend and "▲ restart" in legend and "↺" in legend
-    assert "●" not in legend and "✗" not in legend and "├─▶" not in legend
-
-
-def test_long_notes_and_labels_wrap_never_cut():
-    """A note longer than its room goes on below its row (lifelines kept), as does a
-    label cut on its arrow: every word is drawn, within the width."""
-    words = " ".join(f"word{i}" for i in range(40))
-    lanes = ["r0", "r1", "r2", "r3"]
-    label = "ACCEPT(ballot=12.r0,slot=7,cmd=c3.41,extra=" + "x" * 30 + ")"
-    c = Chart("long", lanes, [Note("r1", "decide " + words, 1, "decide"),
-                              Arrow("r1", "r2", label, "m1", 2),
-                              Note("r3", "execute " + words, 3, "execute")])
-    for width in (60, 100):
-        lines = [t for t, _ in chart_lines(c, width)]
-        assert all(len(t) <= width for t in lines), width
-        body = "\n".join(lines[2:next(i for i, t in enumerate(lines) if t.startswith("legend:"))])
-        assert all("…" not in t for t in body.splitlines() if "├" not in t)  # but on the arrow
-        flat = re.sub(r"[│●\s]+", " ", body)
-        assert f"decide {words}" in flat and f"execute {words}" in flat
-        assert re.sub(r"\s", "", label) in re.sub(r"[│\s]", "", body)
-        numbered = [t for t in lines[2:] if re.match(r"\s*\d+ ", t)]
-        assert len(numbered) == 3  # the lines a note goes on to carry no number
+    assert len(page_data(html)["rows"]) == len(c.rows)
 
 
 # -- the command ------------------------------------------------------------------------
@@ -269,7 +244,7 @@ def test_show_html_and_check_html(tmp_path, paxos_itf, capsys):
     out = tmp_path / "show.html"
     assert main(["show", str(SAMPLES / "bad" / "mp-decides-twice.jsonl"), "--html", str(out)]) == 1
     html = out.read_text()
-    assert "MP-AGREEMENT" in html and html.count('<g class="lane"') == 4
+    assert "MP-AGREEMENT" in html and len(page_data(html)["lanes"]) == 4
     cex = tmp_path / "check.html"
     assert main(["check", "paxos", "--mutant", "minority-quorums", "--html", str(cex)]) == 1
     assert f"HTML chart written to {cex}" in capsys.readouterr().out
