@@ -206,7 +206,7 @@ def chart_lines(chart: Chart, width: int) -> list[tuple[str, str | None]]:
                     again = _both_ways_label(cells, a, left[0], right[-1], row)
                     cut = cut if again is None else again
                 used.add("arrow" if known else "anon-arrow")
-                if right[:-1] or left[1:]:
+                if any(cells[x] == "┼" for x in right[:-1] + left[1:]):  # not under the label
                     used.add("reach")
                 lo, hi = min([a, *left, *right]), max([a, *left, *right])
             elif row.dst in col and col[row.dst] != a:

@@ -156,6 +156,81 @@ def test_kv_linearizable_failure_marks_every_event_of_its_operations(tmp_path):
     assert data["related"] == v.related and data["row"] == v.row
 
 
+def test_rows_are_numbered_as_the_header_counts_them(paxos_chart):
+    """Every row carries its number, 1 to the header's count, with no gaps; the violation
+    line names that number (the row with the ✗), and says where the source has it."""
+    lines = [t for t, _ in chart_lines(paxos_chart, 100)]
+    assert lines[0].endswith(f"{len(paxos_chart.rows)} rows")
+    numbers = [int(m.group(1)) for t in lines[2:] if (m := re.match(r"\s*(\d+)[ ✗•]", t))]
+    assert numbers == list(range(1, len(paxos_chart.rows) + 1))
+    (verdict,) = [t for t in lines if t.startswith("✗ ")]
+    row = int(re.search(r"at row (\d+)", verdict).group(1))
+    assert lines[1 + row].lstrip().startswith(f"{row}✗")
+    step = paxos_chart.rows[row - 1].step
+    assert f"(step {step} of the counterexample, as `smrcheck check`" in verdict
+    assert "step" not in verdict.split("(")[0]  # one number before the explanation: the row
+
+
+def test_run_violation_names_its_row_and_trace_line():
+    c, _ = chart_from_run([str(SAMPLES / "bad" / "mp-decides-twice.jsonl")])
+    text = "\n".join(t for t, _ in chart_lines(c, 200))
+    assert f"✗ MP-AGREEMENT at row {c.violation.row + 1} (" in text
+    assert re.search(r"at row \d+ \([^)]*mp-decides-twice\.jsonl line \d+\)", text)
+    line = int(re.search(r"jsonl line (\d+)", text).group(1))
+    with open(SAMPLES / "bad" / "mp-decides-twice.jsonl") as f:
+        event = json.loads(f.readlines()[line - 1])
+    assert event["kind"] == "decide" and event["node"] == "r0"
+
+
+def test_row_numbers_past_9999_widen_the_gutter():
+    chart = Chart("wide", ["a", "b"], [Note("a", f"n{i}", i) for i in range(12345)])
+    lines = [t for t, _ in chart_lines(chart, 60)]
+    assert lines[2].startswith("    1  ") and lines[2 + 12344].startswith("12345  ")
+    assert lines[2].index("●") == lines[2 + 12344].index("●") > 7  # lanes right of the gutter
+    assert all(len(t) <= 60 for t in lines)
+
+
+def test_legend_lists_only_the_marks_drawn(paxos_chart, tmp_path):
+    text = terminal(paxos_chart, 100)
+    legend = text[text.index("legend:"):text.index("✗ PAXOS")]
+    for mark in ("◇", "●", "╶─▶", "┼", "✗"):
+        assert mark in legend, mark
+    for mark in ("■", "▲", "↺", "•"):
+        assert mark not in legend, mark
+    lanes = ["r0", "r1", "r2"]
+    c = Chart("crash", lanes, [Note("r1", "crash", 1, "crash"), Note("r1", "restart", 2, "restart"),
+                               Arrow("r0", "r0", "PING()", "m1", 3)])
+    legend = terminal(c, 80).split("legend:")[1]
+    assert "■ crash" in legend and "▲ restart" in legend and "↺" in legend
+    assert "●" not in legend and "✗" not in legend and "├─▶" not in legend
+    # ┼ is listed only where a lane it reaches is still seen through the arrow.
+    for lanes, crossing in ((["r0", "r1", "r2"], False), (["r0", "r1", "r2", "r3"], True)):
+        c = Chart("b", lanes, [Arrow(lanes[-1], ALL, "P", "m1", 1)])
+        lines = [t for t, _ in chart_lines(c, 60)]
+        assert ("┼" in lines[2]) == crossing == ("┼" in "".join(lines[3:])), lanes
+
+
+def test_long_notes_and_labels_wrap_never_cut():
+    """A note longer than its room goes on below its row (lifelines kept), as does a
+    label cut on its arrow: every word is drawn, within the width."""
+    words = " ".join(f"word{i}" for i in range(40))
+    lanes = ["r0", "r1", "r2", "r3"]
+    label = "ACCEPT(ballot=12.r0,slot=7,cmd=c3.41,extra=" + "x" * 30 + ")"
+    c = Chart("long", lanes, [Note("r1", "decide " + words, 1, "decide"),
+                              Arrow("r1", "r2", label, "m1", 2),
+                              Note("r3", "execute " + words, 3, "execute")])
+    for width in (60, 100):
+        lines = [t for t, _ in chart_lines(c, width)]
+        assert all(len(t) <= width for t in lines), width
+        body = "\n".join(lines[2:next(i for i, t in enumerate(lines) if t.startswith("legend:"))])
+        assert all("…" not in t for t in body.splitlines() if "├" not in t)  # but on the arrow
+        flat = re.sub(r"[│●\s]+", " ", body)
+        assert f"decide {words}" in flat and f"execute {words}" in flat
+        assert re.sub(r"\s", "", label) in re.sub(r"[│\s]", "", body)
+        numbered = [t for t in lines[2:] if re.match(r"\s*\d+ ", t)]
+        assert len(numbered) == 3  # the lines a note goes on to carry no number
+
+
 def test_html_is_self_contained(paxos_chart):
     html = chart_html(paxos_chart)
     data = page_data(html)
