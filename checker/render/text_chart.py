@@ -5,8 +5,9 @@ Every row carries its number, 1 to the count the header gives, so that the numbe
 violation line names, or one a colleague quotes, is found by reading down the gutter;
 where an event came from (a counterexample's step, a trace file's line) is said once, in
 the violation line, in words. A note longer than its room goes on below it rather than
-being cut: the text of an action is often what the reader came for. The legend names
-only the marks the chart uses, so that it stays one or two lines.
+being cut, and so does a label that had to be cut to fit its arrow: the text of an
+action or a message is often what the reader came for. The legend names only the marks
+the chart drew, so that it stays one or two lines.
 """
 
 from __future__ import annotations
