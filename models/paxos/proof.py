@@ -92,8 +92,10 @@ RELATIONS = {
 class Z3Logic:
     """The formulas as z3 terms over uninterpreted sorts."""
 
-    def __init__(self) -> None:
-        self.sorts = {s: z3.DeclareSort(s) for s in SORTS}
+    def __init__(self, sorts=SORTS, relations=None) -> None:
+        # Another protocol's encoding (models/multipaxos/proof.py) passes its own.
+        self.sorts = {s: z3.DeclareSort(s) for s in sorts}
+        self.relations = RELATIONS if relations is None else relations
         self._fresh = 0
 
     def _vars(self, sorts):
@@ -134,7 +136,7 @@ class Z3Logic:
         """A state of uninterpreted relations, with the static symbols."""
         s = self.sorts
         rels = {name: z3.Function(name + prime, *(s[x] for x in sig), z3.BoolSort())
-                for name, sig in RELATIONS.items()}
+                for name, sig in self.relations.items()}
         rels.update(le=z3.Function("le", s["B"], s["B"], z3.BoolSort()),
                     m1=z3.Function("member1", s["A"], s["Q1"], z3.BoolSort()),
                     m2=z3.Function("member2", s["A"], s["Q2"], z3.BoolSort()))
@@ -146,8 +148,9 @@ class Finite:
     """The same formulas evaluated on one finite structure: sorts are lists of ints
     (ballot and value -1 are `none` and `vnone`), relations sets of tuples."""
 
-    def __init__(self, domains: dict[str, list[int]]) -> None:
+    def __init__(self, domains: dict[str, list[int]], relations=None) -> None:
         self.domains = domains
+        self.relations = RELATIONS if relations is None else relations
 
     def forall(self, sorts, body):
         return all(body(*xs) for xs in product(*(self.domains[s] for s in sorts)))
@@ -185,7 +188,7 @@ class Finite:
         """Every relation of `s` as the set of tuples where it holds."""
         return {name: {xs for xs in product(*(self.domains[x] for x in sig))
                        if getattr(s, name)(*xs)}
-                for name, sig in RELATIONS.items()}
+                for name, sig in self.relations.items()}
 
 
 # -- the static theory ------------------------------------------------------------------
@@ -515,7 +518,9 @@ class PaxosProof:
         return read
 
 
-def minimize(solver, L: Z3Logic, S, seconds: float = 2.0) -> None:
+def minimize(solver, L: Z3Logic, S, seconds: float = 2.0,
+             shrink: tuple[str, ...] = ("covers", "sent1b", "msg1a", "msg1b", "msg2b",
+                                        "msg2a")) -> None:
     """Shrink a sat query's model before it is shown: each sort to as few elements as
     still give a counterexample, then one maxVBal and maxVal per acceptor where
     possible, then as few message and derived tuples as it needs. Each step has a
@@ -532,7 +537,7 @@ def minimize(solver, L: Z3Logic, S, seconds: float = 2.0) -> None:
         return False
 
     named: dict[str, list] = {}
-    for s in SORTS:
+    for s in L.sorts:
         size = len(solver.model().get_universe(L.sorts[s]) or []) or 1
         x = z3.Const(f"min_{s}_x", L.sorts[s])
         for k in range(1, size + 1):
@@ -548,24 +553,24 @@ def minimize(solver, L: Z3Logic, S, seconds: float = 2.0) -> None:
     # but over the now finite sorts it is cheap to ask for, and the CTI then reads as
     # a state of the protocol.
     for name in ("vbal", "vval"):
-        other = named[RELATIONS[name][1]]
-        attempt(z3.And([z3.Or([getattr(S, name)(a, x) for x in other]) for a in named["A"]]))
+        *keys, last = L.relations[name]  # a function of all but its last argument
+        attempt(z3.And([z3.Or([getattr(S, name)(*k, x) for x in named[last]])
+                        for k in product(*(named[t] for t in keys))]))
     # Every tuple, true or not in the model at hand: one left unconstrained could come
     # back true in the model a later failed attempt's re-check finds.
-    for name in ("covers", "sent1b", "msg1a", "msg1b", "msg2b", "msg2a"):
-        for xs in product(*(named[t] for t in RELATIONS[name])):
+    for name in shrink:
+        for xs in product(*(named[t] for t in L.relations[name])):
             attempt(z3.Not(getattr(S, name)(*xs)))
 
 
-def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
-             init: bool) -> dict[str, Any]:
-    """z3's model as a concrete Paxos instance: ballots numbered in `le` order from
-    `none` = -1, values with `vnone` = None, the state before (Inv holds) and after
-    the action (the named conjunct fails), described as `check` describes states."""
+def read_structure(m, L: Z3Logic, S):
+    """z3's model as finite relations: ballots numbered in `le` order from `none` =
+    -1, values with `vnone` = None, other sorts from 0. Returns the relations, the
+    memberships m1 and m2, the universes and a map from z3 element to number."""
     def true(t):
         return z3.is_true(m.eval(t, model_completion=True))
 
-    univ = {s: list(m.get_universe(L.sorts[s]) or []) for s in SORTS}
+    univ = {s: list(m.get_universe(L.sorts[s]) or []) for s in L.sorts}
     ids: dict[str, dict[str, int]] = {}
     none = m.eval(S.none, model_completion=True)
     if not any(x.eq(none) for x in univ["B"]):
@@ -576,16 +581,25 @@ def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
     others = [x for x in univ["V"] if not x.eq(vnone)]
     ids["V"] = {str(vnone): NONE, **{str(x): i for i, x in enumerate(others)}}
     univ["V"] = [vnone] + others
-    for s in ("A", "Q1", "Q2"):
-        ids[s] = {str(x): i for i, x in enumerate(univ[s])}
-    F = Finite({s: sorted(ids[s].values()) for s in SORTS})
+    for s in L.sorts:
+        if s not in ("B", "V"):
+            ids[s] = {str(x): i for i, x in enumerate(univ[s])}
 
     def ext(fn, sig):
         return {tuple(ids[s][str(x)] for s, x in zip(sig, xs))
                 for xs in product(*(univ[s] for s in sig)) if true(fn(*xs))}
 
-    rels = {name: ext(getattr(S, name), sig) for name, sig in RELATIONS.items()}
-    m1, m2 = ext(S.m1, ("A", "Q1")), ext(S.m2, ("A", "Q2"))
+    rels = {name: ext(getattr(S, name), sig) for name, sig in L.relations.items()}
+    return rels, ext(S.m1, ("A", "Q1")), ext(S.m2, ("A", "Q2")), univ, ids
+
+
+def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
+             init: bool) -> dict[str, Any]:
+    """z3's model as a concrete Paxos instance (`read_structure`), the state before
+    (Inv holds) and after the action (the named conjunct fails), described as
+    `check` describes states."""
+    rels, m1, m2, univ, ids = read_structure(m, L, S)
+    F = Finite({s: sorted(ids[s].values()) for s in SORTS})
     n = len(univ["A"])
     before = F.structure(rels, m1, m2)
     if act is None and init:  # the initial state does not hold the conjunct
