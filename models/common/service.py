@@ -242,9 +242,12 @@ class ServiceMonitor:
         ids = self.invoked.get(client)
         if ids is None:
             ids = self.invoked[client] = IdSet()
-        if req in ids:  # issued again: the first invocation counts (one id, one op)
+        if req == ids.low and not ids.above:
+            ids.low = req + 1  # IdSet.add's common case: the next id, none above
+        elif req in ids:  # issued again: the first invocation counts (one id, one op)
             return
-        ids.add(req)
+        else:
+            ids.add(req)
         self.n_ops += 1
         if self.other is not None:
             return
