@@ -25,12 +25,13 @@ renamings of the acceptors when they are all allowed: everything a state says ab
 one acceptor (its maxBal, maxVBal, maxVal and the 1b and 2b messages it sent, its
 own name left out) is its signature, and sorting the signatures is a canonical choice
 of names, since two acceptors with equal signatures are exchanged by no renaming that
-changes the state. Values are renamed by trying
-each way to give the u values present in the state the names v1..vu: the image
-depends only on the names the present values get, and a renamed state has the same
-set of such namings, so the least of them is the same for every state of a class;
-the 1a and 2a messages, which name no acceptor, rule most namings out before any
-signature is built.
+changes the state. Values are renamed by trying each way to give the u values present
+in the state the names v1..vu: the image depends only on the names the present values
+get, and a renamed state has the same set of such namings, so the least of them is
+the same for every state of a class; the 1a and 2a messages, which name no acceptor,
+rule most namings out before any signature is built. The explorer asks for the form of
+every new successor (remembered by the successor's own hash), so its cost matters:
+about 9 microseconds a state for the defaults, a tenth of what a state costs in all.
 """
 
 from __future__ import annotations
