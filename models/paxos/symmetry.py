@@ -96,8 +96,9 @@ def rename(s: PaxosState, acc: tuple[int, ...], val: tuple[int, ...]) -> PaxosSt
     )
 
 
-def make_canonical(n: int, n_values: int,
-                   group: tuple[tuple[int, ...], ...] | None) -> Callable[[PaxosState], tuple] | None:
+def make_canonical(
+    n: int, n_values: int, group: tuple[tuple[int, ...], ...] | None
+) -> Callable[[PaxosState], tuple] | None:
     """The function from a state to the representative of its class (a tuple, not a
     state: only its hash is kept), or None when no renaming is a symmetry.
 
