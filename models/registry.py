@@ -93,7 +93,8 @@ def proof_for(name: str, mutant: str | None = None) -> Any:
     """The proof obligations of model `name` (or of one of its mutants) for
     `smrcheck prove`: its inductive invariant, actions and safety property as z3
     queries. A model without a proof module is a usage error naming those with one."""
-    proofs = {"paxos": "paxos.proof", "multipaxos": "multipaxos.proof"}  # model -> module with build(mutant)
+    proofs = {"paxos": "paxos.proof",  # model -> module with build(mutant)
+              "multipaxos": "multipaxos.proof"}
     if name not in proofs:
         raise UsageError(f"prove: no inductive invariant for model {name} yet; "
                          f"models with one: {', '.join(proofs)}")
