@@ -127,6 +127,9 @@ SPEC = ModelSpec(
     mutants=MUTANTS.infos(),
     build=build,
     property_ids=ids(PROPERTIES),
+    notes=("--symmetry reduces by renaming the values and the acceptors (only the "
+           "renamings that keep the quorums, for grid, weighted and other uneven quorum "
+           "systems); off by default, so that counts are TLC's on MCPaxos.cfg."),
     # MCPaxos.cfg declares no SYMMETRY, so TLC's published and README counts (3,921
     # states for the defaults) are plain ones: reduce only when --symmetry asks.
     symmetry=False,
