@@ -61,11 +61,12 @@ def test_mutant_cti_json(capsys):
                for q in doc["queries"])
 
 
-@pytest.mark.parametrize("model", ["multipaxos", "pbft", "examples/twophase.py:SPEC"])
+@pytest.mark.parametrize("model", ["pbft", "examples/twophase.py:SPEC"])
 def test_a_model_without_a_proof_is_a_usage_error(capsys, model):
     assert main(["prove", model]) == 2
     err = capsys.readouterr().err
-    assert f"prove: no inductive invariant for model {model} yet; models with one: paxos" in err
+    assert (f"prove: no inductive invariant for model {model} yet; models with one: "
+            "paxos, multipaxos") in err
 
 
 def test_usage_errors_json(capsys):
@@ -79,3 +80,19 @@ def test_no_answer_in_time_is_unknown_never_proved(capsys):
     code, doc = run_json(capsys, "paxos", "--timeout", "0.001")
     assert code == 3 and doc["result"] == "unknown"
     assert any(q["result"] == "unknown" for q in doc["queries"])
+
+
+def test_multipaxos_is_proved_json(capsys):
+    code, doc = run_json(capsys, "multipaxos")
+    assert code == 0 and doc["result"] == "proved" and doc["model"] == "multipaxos"
+    assert doc["cti"] is None and doc["seconds"] < 30 and len(doc["queries"]) == 52
+    assert all(q["result"] == "proved" for q in doc["queries"])
+    assert doc["queries"][-1]["name"] == "Inv => MP-AGREEMENT"
+    assert "MP-2A-SAFE" in [c["name"] for c in doc["conjuncts"]]
+
+
+def test_multipaxos_mutant_cti_names_a_slot(capsys):
+    assert main(["prove", "multipaxos", "--mutant", "skip-phase-1"]) == 1
+    out = capsys.readouterr().out
+    assert "Inv /\\ Phase2a => MP-2A-SAFE'" in out and "Phase2a(b=" in out
+    assert "slot=" in out and "MP-2A-SAFE does not hold after it" in out
