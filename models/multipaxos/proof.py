@@ -90,9 +90,14 @@ same id (on the mutants' states too), and every step `next_state` takes is simul
 the abstract steps `abstract_steps` names are enabled in turn and end in exactly the
 abstraction of the successor. One gap: where a mutant lowers a promise
 (accept-below-promise, amnesiac-restart) an acceptor can send two 1bs for one
-ballot and Lead reads one of them, while the relations hold their union; those Lead
-and Propose steps are not checked (the mutants fail earlier, on a CTI). The converse (every abstract step is a model step)
-does not hold and is not needed: the abstract system has more behaviours, not fewer.
+ballot and Lead reads one of them, while the relations hold their union; those
+Lead and Propose steps are not checked (the mutants fail earlier, on a CTI). The
+converse (every abstract step is a model step) does not hold and is not needed: the
+abstract system has more behaviours, not fewer.
+
+Size: one encoding in one file, as models/paxos/proof.py (the actions, the invariant,
+the queries, reading a CTI back, and the abstraction of the model's states and steps),
+because each part is written against the relation names and sorts the others fix.
 """
 
 from __future__ import annotations
