@@ -28,7 +28,7 @@ from typing import Any
 
 import z3
 
-from .report import Step, format_value, state_changes, to_itf_value, to_plain
+from .report import Step, format_value, itf_document, state_changes, to_plain
 
 PROVED_TEXT = "proved for all acceptors, values and ballots"
 
@@ -111,27 +111,13 @@ def cti_steps(cti: dict[str, Any]) -> list[Step]:
 def itf_trace(result: ProofResult) -> dict[str, Any]:
     if not result.trace:
         raise ValueError("no counterexample to write")
-    variables = list(result.trace[0].state)
-    states = []
-    for step in result.trace:
-        state: dict[str, Any] = {"#meta": {"index": step.index}}
-        if step.action is not None:
-            state["#meta"]["action"] = step.action
-        state.update({v: to_itf_value(step.state[v]) for v in variables})
-        states.append(state)
     cti = result.cti or {}
-    return {
-        "#meta": {
-            "format": "ITF",
-            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
-            "source": f"smrcheck prove {result.model}",
-            "description": f"counterexample to induction: {cti.get('query')}",
-            "constants": cti.get("constants"),
-            "mutant": result.mutant,
-        },
-        "vars": variables,
-        "states": states,
-    }
+    return itf_document(result.trace, {
+        "source": f"smrcheck prove {result.model}",
+        "description": f"counterexample to induction: {cti.get('query')}",
+        "constants": cti.get("constants"),
+        "mutant": result.mutant,
+    })
 
 
 def write_itf(result: ProofResult, path: str) -> None:

@@ -162,7 +162,18 @@ def itf_trace(result: CheckResult) -> dict[str, Any]:
     """The counterexample of `result` as an ITF document."""
     if result.violation is None or not result.violation.trace:
         raise ValueError("no counterexample to write")
-    steps = result.violation.trace
+    return itf_document(result.violation.trace, {
+        "source": f"smrcheck {result.model}",
+        "description": f"{result.violation.property}: {result.violation.message}",
+        "params": result.params,
+        "mutant": result.mutant,
+    })
+
+
+def itf_document(steps: Sequence[Step], meta: dict[str, Any]) -> dict[str, Any]:
+    """Steps as an ITF document (Apalache's Informal Trace Format), `meta` beside the
+    format's own fields: every variable of the first state in every state, and each
+    step's action in its state's `#meta`."""
     variables = list(steps[0].state)
     states = []
     for step in steps:
@@ -175,10 +186,7 @@ def itf_trace(result: CheckResult) -> dict[str, Any]:
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
-            "source": f"smrcheck {result.model}",
-            "description": f"{result.violation.property}: {result.violation.message}",
-            "params": result.params,
-            "mutant": result.mutant,
+            **meta,
         },
         "vars": variables,
         "states": states,
