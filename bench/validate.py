@@ -1,8 +1,8 @@
 """Trace validation throughput and memory: invariants, then conformance, separately.
 
 Generates a MultiPaxos (or PBFT) trace of `--events` events with the synthetic runner
-(`tests/support/synth.py`), then validates it in a fresh child process per mode and reports
-events/s and the child's peak RSS. Memory must not grow with the trace: run with
+(`tests/support/synth.py`), then validates it in a fresh child process per mode and
+reports events/s and the child's peak RSS. Memory must not grow with the trace: run with
 `--events 100000` and `--events 1000000` and compare (`--sizes` does both). The
 invariants include the client-service checks (models/common/service.py), whose
 KV-LINEARIZABLE settles each key's history while the run is read: they add a bounded
