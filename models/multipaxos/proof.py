@@ -110,7 +110,7 @@ from typing import Any
 import z3
 
 from ...checker.model import FnMap, Record, TlaSet
-from ..common.ids import NONE, node_set, replica_name
+from ..common.ids import NONE, replica_name
 from ..paxos import proof as P
 from ..paxos.proof import Action, Conjunct, Finite, Query, Z3Logic, axioms
 from .messages import NOOP, P1A, P1B, P2A, P2B, value_name
