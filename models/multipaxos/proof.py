@@ -103,7 +103,7 @@ because each part is written against the relation names and sorts the others fix
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations, product
+from itertools import combinations
 from types import SimpleNamespace
 from typing import Any
 
