@@ -30,7 +30,7 @@ import z3
 
 from .report import Step, format_value, itf_document, state_changes, to_plain
 
-PROVED_TEXT = "proved for all acceptors, values and ballots"
+PROVED_TEXT = "proved for all acceptors, values and ballots"  # a proof's default `scope`
 
 
 @dataclass(slots=True)
@@ -53,6 +53,7 @@ class ProofResult:
     seconds: float
     cti: dict[str, Any] | None = None  # the first failing query's counterexample
     trace: list[Step] = field(default_factory=list)  # the CTI as check's steps
+    scope: str = PROVED_TEXT  # for which sizes a proof holds, in the model's words
 
     @property
     def exit_code(self) -> int:
@@ -66,7 +67,8 @@ class ProofResult:
                 "conjuncts": [{"name": n, "text": t} for n, t in self.conjuncts],
                 "consequences": [{"name": n, "text": t} for n, t in self.consequences],
                 "queries": [asdict(q) for q in self.queries], "cti": cti,
-                "seconds": round(self.seconds, 3), "exit_code": self.exit_code}
+                "seconds": round(self.seconds, 3), "scope": self.scope,
+                "exit_code": self.exit_code}
 
 
 def prove(proof: Any, timeout: float = 20.0, stop_on_violation: bool = False) -> ProofResult:
@@ -95,7 +97,8 @@ def prove(proof: Any, timeout: float = 20.0, stop_on_violation: bool = False) ->
               else "unknown" if "unknown" in verdicts else "proved")
     return ProofResult(proof.model, proof.mutant, result, results, list(proof.conjuncts),
                        list(getattr(proof, "consequences", [])),
-                       time.perf_counter() - start, cti, cti_steps(cti) if cti else [])
+                       time.perf_counter() - start, cti, cti_steps(cti) if cti else [],
+                       getattr(proof, "scope", PROVED_TEXT))
 
 
 def cti_steps(cti: dict[str, Any]) -> list[Step]:
@@ -130,7 +133,7 @@ def print_result(r: ProofResult, out: Any) -> None:
     """The verdict, the invariant, every query with its time, then the CTI."""
     name = r.model + (f", mutant {r.mutant}" if r.mutant else "")
     if r.result == "proved":
-        out.print(f"PROVED: {PROVED_TEXT} ({name})", style="bold green")
+        out.print(f"PROVED: {r.scope} ({name})", style="bold green")
     elif r.result == "violation":
         first = next(q for q in r.queries if q.result == "violation")
         out.print(f"VIOLATION: {first.name} fails: a counterexample to induction ({name})",

@@ -386,6 +386,7 @@ class MultiPaxosProof:
     mutant: str | None = None
     drop: tuple[str, ...] = ()
     model: str = "multipaxos"
+    scope: str = "proved for all replicas, slots, ballots and commands"
     rules: Rules = field(init=False)
 
     def __post_init__(self) -> None:
