@@ -102,17 +102,16 @@ because each part is written against the relation names and sorts the others fix
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 from types import SimpleNamespace
 from typing import Any
 
-import z3
 
 from ...checker.model import FnMap, Record, TlaSet
 from ..common.ids import NONE, replica_name
 from ..paxos import proof as P
-from ..paxos.proof import Action, Conjunct, Finite, Query, Z3Logic, axioms
+from ..paxos.proof import Action, Conjunct, Finite, Z3Logic, axioms
 from .messages import NOOP, P1A, P1B, P2A, P2B, value_name
 from .mutants import Rules, rules_for
 from .state import DOWN, MPState
@@ -379,52 +378,25 @@ CONSEQUENCES = [
 
 
 @dataclass
-class MultiPaxosProof:
-    """The proof obligations of MultiPaxos (or of one mutant); `drop` leaves
-    conjuncts out of Inv, to show that each is needed."""
+class MultiPaxosProof(P.InductiveProof):
+    """The proof obligations of MultiPaxos (or of one mutant)."""
 
-    mutant: str | None = None
-    drop: tuple[str, ...] = ()
-    model: str = "multipaxos"
-    scope: str = "proved for all replicas, slots, ballots and commands"
-    rules: Rules = field(init=False)
+    model = "multipaxos"
+    scope = "proved for all replicas, slots, ballots and commands"
+    CONJUNCTS = CONJUNCTS
+    CONSEQUENCES = CONSEQUENCES
+    rules_for = staticmethod(rules_for)
+    logic = staticmethod(logic)
+    axioms = staticmethod(axioms)
+    initial = staticmethod(initial)
+    actions = staticmethod(actions)
 
-    def __post_init__(self) -> None:
-        self.rules = rules_for(self.mutant)
-        self.conjuncts = [(c.name, c.text) for c in CONJUNCTS if c.name not in self.drop]
-        self.consequences = [(name, text) for name, text, _ in CONSEQUENCES]
+    def minimize(self, solver, L, S) -> None:
+        P.minimize(solver, L, S, shrink=SHRINK)
 
-    def queries(self) -> list[Query]:
-        L = logic()
-        S = L.symbols()
-        base = axioms(L, S, self.rules)
-        kept = [c for c in CONJUNCTS if c.name not in self.drop]
-        inv = [c.formula(L, S) for c in kept]
-        out = []
-        init = initial(L, S)
-        for c in kept:
-            out.append(Query(f"Init => {c.name}", "Init", c.name,
-                             base + [z3.Not(c.formula(L, init))],
-                             self._reader(L, S, None, {}, c.name)))
-        for act in actions(self.rules):
-            p = {n: L.const(f"{act.name}_{n}", sort) for n, sort in act.params + act.witnesses}
-            post = SimpleNamespace(**{**vars(S), **act.update(L, S, p)})
-            guard = act.guard(L, S, p)
-            for c in kept:
-                out.append(Query(f"Inv /\\ {act.name} => {c.name}'", act.name, c.name,
-                                 base + inv + [guard, z3.Not(c.formula(L, post))],
-                                 self._reader(L, S, act, p, c.name)))
-        for name, _, formula in CONSEQUENCES:
-            out.append(Query(f"Inv => {name}", None, name,
-                             base + inv + [z3.Not(formula(L, S))],
-                             self._reader(L, S, None, {}, name, init=False)))
-        return out
-
-    def _reader(self, L, S, act, p, conjunct, init=True):
-        def read(solver):
-            P.minimize(solver, L, S, shrink=SHRINK)
-            return read_cti(solver.model(), L, S, act, p, conjunct, init)
-        return read
+    # Defined below, with the rest of reading a model back.
+    def read_cti(self, *args) -> dict[str, Any]:
+        return read_cti(*args)
 
 
 # -- a counterexample to induction, in the model's vocabulary --------------------------

@@ -471,33 +471,36 @@ class Query:
 
 
 @dataclass
-class PaxosProof:
-    """The proof obligations of Paxos (or of one mutant); `drop` leaves conjuncts out
-    of Inv, to show that each is needed."""
+class InductiveProof:
+    """The proof obligations of an encoding (or of one of its mutants): Init => C and
+    Inv /\ A => C' for every conjunct C and action A, then Inv => each consequence.
+    `drop` leaves conjuncts out of Inv, to show that each is needed. An encoding
+    subclasses it with its `model`, `scope`, `CONJUNCTS`, `CONSEQUENCES` and the
+    functions that build its logic, axioms, initial state and actions, and that shrink
+    and read back a counterexample."""
 
     mutant: str | None = None
     drop: tuple[str, ...] = ()
-    model: str = "paxos"
-    rules: Rules = field(init=False)
+    rules: Any = field(init=False)
 
     def __post_init__(self) -> None:
-        self.rules = rules_for(self.mutant)
-        self.conjuncts = [(c.name, c.text) for c in CONJUNCTS if c.name not in self.drop]
-        self.consequences = [(name, text) for name, text, _ in CONSEQUENCES]
+        self.rules = self.rules_for(self.mutant)
+        self.conjuncts = [(c.name, c.text) for c in self.CONJUNCTS if c.name not in self.drop]
+        self.consequences = [(name, text) for name, text, _ in self.CONSEQUENCES]
 
     def queries(self) -> list[Query]:
-        L = Z3Logic()
+        L = self.logic()
         S = L.symbols()
-        base = axioms(L, S, self.rules)
-        kept = [c for c in CONJUNCTS if c.name not in self.drop]
+        base = self.axioms(L, S, self.rules)
+        kept = [c for c in self.CONJUNCTS if c.name not in self.drop]
         inv = [c.formula(L, S) for c in kept]
         out = []
-        init = initial(L, S)
+        init = self.initial(L, S)
         for c in kept:
             out.append(Query(f"Init => {c.name}", "Init", c.name,
                              base + [z3.Not(c.formula(L, init))],
                              self._reader(L, S, None, {}, c.name)))
-        for act in actions(self.rules):
+        for act in self.actions(self.rules):
             p = {n: L.const(f"{act.name}_{n}", sort) for n, sort in act.params + act.witnesses}
             post = SimpleNamespace(**{**vars(S), **act.update(L, S, p)})
             guard = act.guard(L, S, p)
@@ -505,7 +508,7 @@ class PaxosProof:
                 out.append(Query(f"Inv /\\ {act.name} => {c.name}'", act.name, c.name,
                                  base + inv + [guard, z3.Not(c.formula(L, post))],
                                  self._reader(L, S, act, p, c.name)))
-        for name, _, formula in CONSEQUENCES:
+        for name, _, formula in self.CONSEQUENCES:
             out.append(Query(f"Inv => {name}", None, name,
                              base + inv + [z3.Not(formula(L, S))],
                              self._reader(L, S, None, {}, name, init=False)))
@@ -513,9 +516,31 @@ class PaxosProof:
 
     def _reader(self, L, S, act, p, conjunct, init=True):
         def read(solver):
-            minimize(solver, L, S)
-            return read_cti(solver.model(), L, S, act, p, conjunct, init)
+            self.minimize(solver, L, S)
+            return self.read_cti(solver.model(), L, S, act, p, conjunct, init)
         return read
+
+
+@dataclass
+class PaxosProof(InductiveProof):
+    """The proof obligations of Paxos (or of one mutant)."""
+
+    model = "paxos"
+    scope = "proved for all acceptors, values and ballots"
+    CONJUNCTS = CONJUNCTS
+    CONSEQUENCES = CONSEQUENCES
+    rules_for = staticmethod(rules_for)
+    logic = staticmethod(lambda: Z3Logic())
+    axioms = staticmethod(axioms)
+    initial = staticmethod(initial)
+    actions = staticmethod(actions)
+
+    # Defined below, with the rest of reading a model back.
+    def minimize(self, solver, L, S) -> None:
+        minimize(solver, L, S)
+
+    def read_cti(self, *args) -> dict[str, Any]:
+        return read_cti(*args)
 
 
 def minimize(solver, L: Z3Logic, S, seconds: float = 2.0,
