@@ -473,7 +473,7 @@ class Query:
 @dataclass
 class InductiveProof:
     """The proof obligations of an encoding (or of one of its mutants): Init => C and
-    Inv /\ A => C' for every conjunct C and action A, then Inv => each consequence.
+    Inv /\\ A => C' for every conjunct C and action A, then Inv => each consequence.
     `drop` leaves conjuncts out of Inv, to show that each is needed. An encoding
     subclasses it with its `model`, `scope`, `CONJUNCTS`, `CONSEQUENCES` and the
     functions that build its logic, axioms, initial state and actions, and that shrink
