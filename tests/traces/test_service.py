@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from smrcheck.checker.cli import main
 from smrcheck.checker.validate import validate_run
 from smrcheck.models.common import service
