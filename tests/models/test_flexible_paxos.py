@@ -61,7 +61,11 @@ def test_multipaxos_three_replicas(q1, q2):
 @pytest.mark.slow
 @pytest.mark.parametrize("n,q1,q2", [(n, a, b) for n in (4, 5)
                                      for a in range(1, n + 1) for b in range(1, n + 1)])
-def test_multipaxos_four_and_five_replicas(n, q1, q2):
+def test_multipaxos_four_and_five_replicas(n, q1, q2, slow_size):
+    # Five replicas with a phase-2 quorum of 4 or 5 explore most (a minute in all): the
+    # CI size keeps every four-replica pair and the five-replica pairs with q2 <= 3.
+    if n == 5 and q2 >= 4 and slow_size != "full":
+        pytest.skip("five replicas with q2 >= 4 run with SMRCHECK_SLOW_SIZE=full")
     assert_multipaxos_agrees(n, q1, q2)
 
 
