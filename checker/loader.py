@@ -176,6 +176,10 @@ def model_fault(exc: BaseException) -> str | None:
     return _first_line(exc)
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def _looks_like_model(obj: Any) -> bool:
     return isinstance(obj, ModelSpec) or (
         hasattr(obj, "init_states") and hasattr(obj, "next_state"))
@@ -196,9 +200,11 @@ def as_spec(obj: Any, name: str, ref: str) -> ModelSpec:
         return ModelSpec(name=name, summary=_summary(type(obj)), params=(), mutants=(),
                          build=lambda params, mutant, obj=obj: obj,
                          property_ids=_property_ids(obj, ref))
-    if not callable(obj):
-        raise UsageError(f"{ref} is a {type(obj).__name__}, not a model: give a ModelSpec, a "
-                         "Model class, or a function that returns a model")
+    if not callable(obj) or (inspect.isclass(obj) and not _looks_like_model(obj)):
+        what = f"the class {obj.__name__}" if inspect.isclass(obj) else _a(type(obj).__name__)
+        raise UsageError(f"{ref} is {what}, not a model (a model has init_states, actions, "
+                         "next_state and properties): give a ModelSpec, a Model class, or a "
+                         "function that returns a model")
     return _factory_spec(obj, getattr(obj, "__name__", name), ref)
 
 
@@ -264,6 +270,9 @@ def _summary(obj: Any) -> str:
 
 
 def _property_ids(model: Any, ref: str) -> tuple[str, ...]:
+    if not _looks_like_model(model):
+        raise UsageError(f"{ref} built {_a(type(model).__name__)}, not a model (a model has "
+                         "init_states, actions, next_state and properties)")
     try:
         return tuple(p.id for p in model.properties())
     except AttributeError:

@@ -72,6 +72,9 @@ SPEC = ModelSpec(name="counter", summary="a counter", mutants=MUTANTS.infos(),
                  build=lambda p, m: Counter(p["n"], m))
 INSTANCE = Counter(5)
 NOT_A_MODEL = 42
+
+def not_a_factory(n: int = 3):
+    return n
 '''
 
 
@@ -145,7 +148,9 @@ def test_a_module_reference_from_the_working_directory(cli, counter_file):
 @pytest.mark.parametrize("ref, words", [
     ("{dir}/missing.py:SPEC", "model file '{dir}/missing.py' not found"),
     ("{dir}/counter.py:NOPE", "has no 'NOPE'; it defines: Counter, SPEC, INSTANCE"),
-    ("{dir}/counter.py:NOT_A_MODEL", "is a int, not a model"),
+    ("{dir}/counter.py:NOT_A_MODEL", "is an int, not a model"),
+    ("{dir}/counter.py:State", "is the class State, not a model"),
+    ("{dir}/counter.py:not_a_factory", "built an int, not a model"),
     ("no_such_module_here:SPEC", "no module named 'no_such_module_here'"),
     ("nosuchmodel", "unknown model 'nosuchmodel'; allowed: paxos, multipaxos, pbft"),
     ("{dir}/broken.py:SPEC", "failed to import: NameError"),
