@@ -149,15 +149,6 @@ def initial(L, S) -> SimpleNamespace:
 
 
 def actions(rules: Rules) -> list[Action]:
-    def phase1a_guard(L, S, p):
-        return L.not_(L.eq(p["b"], S.none))
-
-    def phase1a(L, S, p):
-        return {"msg1a": lambda x: L.or_(S.msg1a(x), L.eq(x, p["b"]))}
-
-    def phase1b_guard(L, S, p):  # on a 1a with bal > maxBal[a]
-        return L.and_(S.msg1a(p["b"]), L.not_(S.promised(p["a"], p["b"])))
-
     def phase1b(L, S, p):
         a, b = p["a"], p["b"]
         if rules.report_vote_ballot:  # per slot: the vote with the highest ballot
@@ -231,8 +222,8 @@ def actions(rules: Rules) -> list[Action]:
                                                S.vval(x, sl, w))}
 
     out = [
-        Action("Phase1a", (("b", "B"),), (), phase1a_guard, phase1a),
-        Action("Phase1b", (("a", "A"), ("b", "B")), (), phase1b_guard, phase1b),
+        Action("Phase1a", (("b", "B"),), (), P.phase1a_guard, P.phase1a),
+        Action("Phase1b", (("a", "A"), ("b", "B")), (), P.phase1b_guard, phase1b),
         Action("Phase2a", (("b", "B"), ("s", "S"), ("v", "V"), ("q", "Q1")),
                (("a0", "A"), ("r0", "B")), phase2a_guard, phase2a),
         Action("Phase2b", (("a", "A"), ("b", "B"), ("s", "S"), ("v", "V")), (),

@@ -243,16 +243,23 @@ def _promise(L, S, a, b):
             "left": lambda x, r: L.ite(L.eq(x, a), lt(r, b), S.left(x, r))}
 
 
+# Phase1a and Phase1b's guard name no slot: MultiPaxos's phase 1 (one prepare for every
+# slot, maxBal per acceptor) is these same formulas.
+
+
+def phase1a_guard(L, S, p):
+    return L.not_(L.eq(p["b"], S.none))
+
+
+def phase1a(L, S, p):
+    return {"msg1a": lambda x: L.or_(S.msg1a(x), L.eq(x, p["b"]))}
+
+
+def phase1b_guard(L, S, p):  # on a 1a with bal > maxBal[a]
+    return L.and_(S.msg1a(p["b"]), L.not_(S.promised(p["a"], p["b"])))
+
+
 def actions(rules: Rules) -> list[Action]:
-    def phase1a_guard(L, S, p):
-        return L.not_(L.eq(p["b"], S.none))
-
-    def phase1a(L, S, p):
-        return {"msg1a": lambda x: L.or_(S.msg1a(x), L.eq(x, p["b"]))}
-
-    def phase1b_guard(L, S, p):  # on a 1a with bal > maxBal[a]
-        return L.and_(S.msg1a(p["b"]), L.not_(S.promised(p["a"], p["b"])))
-
     def phase1b(L, S, p):
         a, b = p["a"], p["b"]
         if rules.report_last_vote:
