@@ -200,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     pr = sub.add_parser("prove", help="prove a model's safety for every size with z3 "
-                                      "(an inductive invariant; paxos)")
-    pr.add_argument("model", help="a model with an inductive invariant: paxos")
+                                      "(an inductive invariant; paxos, multipaxos)")
+    pr.add_argument("model", help="a model with an inductive invariant: paxos, multipaxos")
     pr.add_argument("--mutant", help="prove a mutant instead (it should fail with a CTI)")
     pr.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     pr.add_argument("--itf", metavar="FILE", help="write the counterexample to induction as ITF")

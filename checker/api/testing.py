@@ -33,7 +33,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .checker.errors import SmrcheckError, UsageError
-from .checker.model import ModelSpec
 from .checker.report import format_value
 
 if TYPE_CHECKING:
@@ -158,13 +157,9 @@ def run_check(target: Any, params: Mapping[str, Any] | None = None, *,
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
     if isinstance(target, str):
-        target = load(target)  # once: its defaults decide the options below
-    if options is None:
-        if max_states is None and max_depth is None and symmetry is None and workers is None:
-            return check(target, mutant=mutant, **params)  # the spec's own defaults
-        # What `check` would choose: a spec may turn symmetry off by default.
-        options = Options(symmetry=getattr(target, "symmetry", True)
-                          if isinstance(target, ModelSpec) else True)
+        target = load(target)
+    # Options() leaves symmetry None: `check` then applies the spec's own default.
+    options = Options() if options is None else options
     bounds: dict[str, Any] = {}
     if max_states is not None:
         bounds["max_states"] = max_states
