@@ -84,10 +84,23 @@ def unstable_part(value: Any, path: str = "state") -> str | None:
             "frozensets and frozen dataclasses")
 
 
+# Model classes already sampled in this process: one class builds its states from the
+# same constructors for every parameter and mutant, and a test suite checks one model
+# hundreds of times (the sample costs up to a quarter second on multipaxos).
+_CHECKED: set[type] = set()
+
+
 def check_model(model: Any, sample: int = SAMPLE) -> None:
     """Raise `InvalidModel` when a state near the initial ones holds a value whose hash
     is not stable across processes. (Actions are not fingerprinted: their names may be
-    strings.)"""
+    strings.) Each model class is sampled once per process."""
+    if type(model) in _CHECKED:
+        return
+    _sample(model, sample)
+    _CHECKED.add(type(model))
+
+
+def _sample(model: Any, sample: int) -> None:
     seen: set[int] = set()
     frontier: list[Hashable] = []
     for s in model.init_states():
