@@ -93,7 +93,7 @@ def load_spec(ref: str) -> ModelSpec:
         allowed = ", ".join([*models, *plugins])
         raise UsageError(f"unknown model {ref!r}; allowed: {allowed}, or FILE.py:NAME or "
                          "package.module:NAME for a model of your own")
-    module = load_file(path) if _is_file(path) else _load_module(path)
+    module = load_module(path)
     if not hasattr(module, name):
         offered = [k for k, v in vars(module).items()
                    if not k.startswith("_") and _looks_like_model(v)]
@@ -102,13 +102,20 @@ def load_spec(ref: str) -> ModelSpec:
     return as_spec(getattr(module, name), name, ref)
 
 
+def load_module(where: str, what: str = "model") -> Any:
+    """The module `where` names, a file (`path/to/file.py`) or a dotted module, for the
+    left side of a `WHERE:NAME` reference to a `what` (a model, a sequential spec);
+    a UsageError of one line when it cannot be imported."""
+    return load_file(where, what) if _is_file(where) else _load_module(where)
+
+
 def _is_file(path: str) -> bool:
     return path.endswith(".py") or os.sep in path or "/" in path
 
 
-def load_file(path: str) -> Any:
+def load_file(path: str, what: str = "model") -> Any:
     if not os.path.isfile(path):
-        raise UsageError(f"model file {path!r} not found")
+        raise UsageError(f"{what} file {path!r} not found")
     full = os.path.abspath(path)
     stem = os.path.splitext(os.path.basename(full))[0]
     mod_name = FILE_PREFIX + "".join(c if c.isalnum() else "_" for c in stem)
@@ -120,7 +127,7 @@ def load_file(path: str) -> Any:
         sys.path.insert(0, folder)
     spec = util.spec_from_file_location(mod_name, full)
     if spec is None or spec.loader is None:
-        raise UsageError(f"model file {path!r} is not a Python file")
+        raise UsageError(f"{what} file {path!r} is not a Python file")
     module = util.module_from_spec(spec)
     # Registered before it runs: a dataclass looks its module up while it is built.
     sys.modules[mod_name] = module
@@ -130,7 +137,8 @@ def load_file(path: str) -> Any:
         raise
     except Exception as exc:
         del sys.modules[mod_name]
-        raise UsageError(f"model file {path!r} failed to import: {_first_line(exc)}") from None
+        raise UsageError(f"{what} file {path!r} failed to import: {_first_line(exc)}"
+                         ) from None
     return module
 
 

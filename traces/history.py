@@ -28,13 +28,12 @@ Anything else is an input error naming the file, the line and the field
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import pathlib
 from typing import Any
 
 from ..checker.errors import InvalidModel, InvalidTrace, UsageError
+from ..checker.loader import load_module
 from ..checker.linearizability import (UNKNOWN, LinearizabilityResult, Operation,
                                        check, render_text)
 
@@ -185,17 +184,9 @@ def load_spec(name: str) -> Any:
                          "or module:attr, or path/to/spec.py:attr")
     where, _, attr = name.rpartition(":")
     try:
-        if where.endswith(".py"):
-            spec = importlib.util.spec_from_file_location(pathlib.Path(where).stem, where)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load {where}")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(where)
-    except Exception as exc:  # ImportError, SyntaxError, or whatever the file raises
-        raise UsageError(f"spec {name!r}: cannot import {where}: "
-                         f"{type(exc).__name__}: {exc}") from None
+        module = load_module(where, "spec")  # as `smrcheck check` loads a model's file
+    except UsageError as err:
+        raise UsageError(f"spec {name!r}: cannot import {where}: {err}") from None
     obj = getattr(module, attr, None)
     if obj is None:
         raise UsageError(f"spec {name!r}: {where} has no {attr!r}")
