@@ -117,9 +117,12 @@ def test_interrupted_run_stops_every_process(tmp_path):
     p = subprocess.Popen([*SMRCHECK, "run", "multipaxos", "--requests", "1000000", "--trace-dir", d],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
+        # A loaded machine (the whole suite on 2 cores) once took over 30 s to start the
+        # clients; a run that died instead says why.
+        deadline = time.monotonic() + 90
         while not (os.path.isdir(d) and any(f.startswith("c") for f in os.listdir(d))):
-            assert time.monotonic() < deadline
+            assert p.poll() is None, p.communicate()[1]
+            assert time.monotonic() < deadline, "no client trace after 90 s"
             time.sleep(0.1)
         time.sleep(1.0)
         p.send_signal(signal.SIGTERM)
