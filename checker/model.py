@@ -251,6 +251,9 @@ class ModelSpec:
     build: Callable[[Mapping[str, Any], str | None], Model]
     property_ids: tuple[str, ...] = field(default=())
     notes: str = ""
+    # Which failure models the protocol survives, and with how many replicas, in a
+    # sentence (`smrcheck models` shows it; JSON key "tolerates").
+    tolerates: str = ""
     # Whether `check` reduces by the model's `canonical` unless told (--symmetry /
     # --no-symmetry): TLC applies a symmetry set only where the model's cfg names one,
     # so a model whose counts are compared with TLC's plain run says False.

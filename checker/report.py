@@ -124,6 +124,7 @@ def models_to_json(specs: Sequence[ModelSpec]) -> list[dict[str, Any]]:
             "mutants": [{"name": m.name, "breaks": m.breaks, "exposed_by": dict(m.exposed_by)}
                         for m in s.mutants],
             "notes": s.notes,
+            "tolerates": s.tolerates,
         }
         for s in specs
     ]

@@ -43,6 +43,8 @@ def models_table(specs: Sequence[ModelSpec], out: Console | None = None) -> None
             table.add_row(p.name, str(p.default), p.allowed(), p.help)
         out.print(table)
         out.print("properties: " + ", ".join(spec.property_ids))
+        if spec.tolerates:
+            out.print("tolerates: " + spec.tolerates)
         mutants = Table(show_header=True, expand=False, box=None)
         mutants.add_column("mutant", style="cyan")
         mutants.add_column("breaks")

@@ -204,4 +204,6 @@ SPEC = ModelSpec(
         "networks. Symmetry reduction renames the requests and the correct replicas "
         "that are the primary of no view (--no-symmetry turns it off)."
     ),
+    tolerates=("Byzantine faults of f replicas with n >= 3f + 1 (quorums of n - f meet in a "
+               "correct replica); with n = 3f a faulty primary's equivocation commits two ways"),
 )
