@@ -48,6 +48,29 @@ applied to every slot at once, or to one slot:
   crashed replica restarts with its acceptor state (promise, accepted values) intact
   and its leadership forgotten.
 
+Faults other than crashes (`-p faults=omission|byzantine -p faulty=K`, the last K
+replicas; see `models/common/faults.py`):
+
+- omission: a faulty replica follows the protocol but may fail to send or receive.
+  A receive omission is a step not taken, which every run may already do. With the
+  sent-set network a message that no one receives is already a behaviour, and a 1a
+  or 2a the faulty leader fails to send is exactly that (its own record of having
+  proposed, kept in msgs, stays: it remembers what it proposed). What is new is an
+  acceptor step whose 1b or 2b is lost, the acceptor's state changed all the same:
+  PromiseLost(a, b) and AcceptLost(a, b, slot, v). A lost 2b is never learned and
+  counts towards no quorum. Every such state is one of the fault-free model with
+  fewer messages in msgs, and the guards of the correct steps only ever need
+  messages to be present, so omission adds states but no way to break agreement.
+  (With bag and fifo, Drop already loses any copy in flight.)
+- byzantine: a faulty replica's acceptor has sent, from the start, every 1b and 2b
+  of the bounded universe under its own name (`lies`): a 1b for any ballot reporting
+  any value per slot at any lower ballot (or none), a 2b for any ballot, slot and
+  value (a command or the no-op). In the sent-set network, where nothing forces a
+  receiver to read a message, an acceptor that sent more is never weaker, so this is
+  the strongest adversary of the universe, with no state of its own: the liar takes
+  no step, leads no ballot and learns nothing. A leader that leads on a quorum with
+  a liar in it may read any of its 1bs for the ballot (Lead enumerates them).
+
 The network is a parameter (`network`): each step receives at most one message
 (Promise a 1a, Accept a 2a; Lead the 1bs of its quorum) and sends some, and the
 network decides what is receivable and what sending and receiving do to the messages
@@ -61,6 +84,7 @@ an action it does not know. Mutants flip one `Rules` switch; the code path is th
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from itertools import product
 
 from ..common.ids import NONE
 from .messages import NOOP, P1A, P1B, P2A, P2B
@@ -77,7 +101,9 @@ class Config:
 
     def __init__(self, n: int, slots: int, max_round: int, commands: int, crashes: int,
                  durable: bool, quorums: tuple[tuple[int, ...], ...], rules: Rules,
-                 quorum_size: int | None = None, net: Network | None = None) -> None:
+                 quorum_size: int | None = None, net: Network | None = None,
+                 omitting: frozenset[int] = frozenset(),
+                 liars: frozenset[int] = frozenset()) -> None:
         self.n, self.slots, self.max_round, self.commands = n, slots, max_round, commands
         self.crashes, self.durable, self.rules = crashes, durable, rules
         # Flexible Paxos: a leader leads on the promises of a phase-1 quorum (`quorums`),
@@ -86,11 +112,34 @@ class Config:
         self.quorum_size = len(quorums[0]) if quorum_size is None else quorum_size
         self.empty: Accepted = ((NONE, NONE),) * slots
         self.net = Network("sent-set", n) if net is None else net
+        # Faulty replicas (module docstring): those that may lose their 1bs and 2bs,
+        # and the Byzantine ones, whose messages are `lies` and who take no step.
+        self.omitting, self.liars = omitting, liars
+        self.faulty = omitting | liars  # never renamed into a correct replica
+        self.acting = tuple(r for r in range(n) if r not in liars)
+        self.lies = frozenset(m for a in sorted(liars) for m in lies(self, a))
+        # ballot -> liar -> every report its 1bs for the ballot make.
+        self.lie_reports = {b: {a: tuple(sorted(m[3] for m in self.lies
+                                                if m[0] == P1B and m[1] == a and m[2] == b))
+                                for a in sorted(liars)}
+                            for b in range(max_round)}
 
     def chooses(self, acceptors: Collection[int]) -> bool:
         """Whether `acceptors`, having accepted one value in one ballot, chose it: a
         phase-2 quorum (§2.3), by size, as `spec._size_quorums` makes every quorum."""
         return len(acceptors) >= self.quorum_size
+
+
+def lies(cfg: Config, a: int) -> list[tuple]:
+    """Every 1b and 2b a Byzantine acceptor a can send: well formed (a 1b reports
+    votes at ballots below its own), under its own name, any values."""
+    values = (NOOP, *range(cfg.commands))
+    out: list[tuple] = []
+    for b in range(cfg.max_round):
+        per_slot = [(NONE, NONE)] + [(vb, v) for vb in range(b) for v in values]
+        out += [(P1B, a, b, acc) for acc in product(per_slot, repeat=cfg.slots)]
+        out += [(P2B, a, b, slot, v) for slot in range(cfg.slots) for v in values]
+    return out
 
 
 # -- what the steps share ---------------------------------------------------------------
@@ -210,8 +259,16 @@ def lead_enabled(s: MPState, r: int, promises: Promises, cfg: Config, out: list)
         return
     reports = promises.get(mine, {})
     for q in cfg.quorums:
-        if all(a in reports for a in q):
+        if not all(a in reports for a in q):
+            continue
+        if not cfg.liars or not cfg.liars.intersection(q):
             out.append(("Lead", r, q, recovered_values([reports[a] for a in q], cfg)))
+            continue
+        # A liar has many 1bs for the ballot: the leader may read any one of them.
+        lied = cfg.lie_reports[mine]
+        options = [lied[a] if a in lied else (reports[a],) for a in q]
+        for values in sorted({recovered_values(list(pick), cfg) for pick in product(*options)}):
+            out.append(("Lead", r, q, values))
 
 
 def recovered_values(reports: list[Accepted], cfg: Config) -> tuple[int, ...]:
@@ -314,6 +371,21 @@ def accept(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPStat
     )
 
 
+def promise_lost(s: MPState, a: int, b: int, cfg: Config) -> MPState:
+    """Promise by an omission-faulty acceptor whose 1b is lost."""
+    s = received(s, a, (P1A, b), cfg)
+    return s._replace(max_bal=set_at(s.max_bal, a, b))
+
+
+def accept_lost(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
+    """Accept by an omission-faulty acceptor whose 2b is lost: nobody learns of it."""
+    s = received(s, a, (P2A, b, slot, v), cfg)
+    return s._replace(
+        max_bal=set_at(s.max_bal, a, b),
+        accepted=set_at(s.accepted, a, set_at(s.accepted[a], slot, (b, v))),
+    )
+
+
 def accept_and_learn(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
     """Accept, then the prompt learners learn what it made learnable (module docstring)."""
     t = accept(s, a, b, slot, v, cfg)
@@ -321,7 +393,7 @@ def accept_and_learn(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config)
     # this very slot can learn now, and (learning from one ballot) only if this accept
     # completed a phase-2 quorum for its own ballot and value.
     up, log = t.up, t.log
-    if not any(up[r] == UP and len(log[r]) == slot for r in range(cfg.n)):
+    if not any(up[r] == UP and len(log[r]) == slot for r in cfg.acting):
         return t
     if cfg.rules.learn_one_ballot:
         ours = {m[1] for m in t.msgs if m[0] == P2B and m[2] == b and m[3] == slot and m[4] == v}
@@ -392,7 +464,7 @@ def learn_promptly(s: MPState, cfg: Config) -> MPState:
     Where a mutant makes several values learnable in one slot it takes the least; a
     catching-up replica can take any (see the module docstring)."""
     acceptances = None
-    for r in range(cfg.n):
+    for r in cfg.acting:
         if s.up[r] != UP or len(s.log[r]) >= cfg.slots:
             continue
         if acceptances is None:
@@ -459,10 +531,11 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
     proposed = two_a  # every 2a sent: what leaders proposed is their own memory
     net = cfg.net
     out: list[tuple] = []
-    for r in range(cfg.n):
+    for r in cfg.acting:
         if s.up[r] == DOWN:
             restart_enabled(s, r, cfg, out)
             continue
+        start = len(out)
         if not net.sent_set:
             # What r can receive: the network's choice, not everything ever sent.
             one_a, promises, two_a = classify(net.inbox(s.net, r))
@@ -473,10 +546,15 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
         accept_enabled(s, r, two_a, cfg, out)
         execute_enabled(s, r, acceptances, cfg, out)
         crash_enabled(s, r, cfg, out)
+        if r in cfg.omitting:
+            out += [(LOST[a[0]],) + a[1:] for a in out[start:] if a[0] in LOST]
     if not net.sent_set:
         out += net.actions(s.net)
     return out
 
+
+# The steps an omission-faulty acceptor may take with its message lost.
+LOST = {"Promise": "PromiseLost", "Accept": "AcceptLost"}
 
 # An action's effect, by its name: (state, action, constants) -> next state.
 STEPS: dict[str, Callable[[MPState, tuple, Config], MPState]] = {
@@ -485,6 +563,8 @@ STEPS: dict[str, Callable[[MPState, tuple, Config], MPState]] = {
     "Lead": lambda s, a, cfg: lead_step(s, a[1], a[2], a[3], cfg),
     "Propose": lambda s, a, cfg: propose(s, a[1], a[2], cfg),
     "Accept": lambda s, a, cfg: accept_and_learn(s, a[1], a[2], a[3], a[4], cfg),
+    "PromiseLost": lambda s, a, cfg: promise_lost(s, a[1], a[2], cfg),
+    "AcceptLost": lambda s, a, cfg: accept_lost(s, a[1], a[2], a[3], a[4], cfg),
     "Execute": lambda s, a, cfg: execute_step(s, a[1], a[2], cfg),
     "Crash": lambda s, a, cfg: crash(s, a[1], cfg),
     "Restart": lambda s, a, cfg: restart(s, a[1], cfg),

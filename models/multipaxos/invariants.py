@@ -28,6 +28,13 @@ properties, from the log's point of view down to the single acceptor:
 
 Every property uses the model's own quorum size: a mutant with smaller quorums also
 has learners that consider a value chosen on a smaller quorum.
+
+With Byzantine replicas (`faults=byzantine`) a value is chosen by any quorum of 2bs,
+a liar's included: a liar's vote counts towards a quorum, which is how it breaks
+agreement when quorums of a majority meet in one replica only. MP-PROMISE and
+MP-ALL-EXECUTED speak of the correct replicas alone: a liar keeps no promise and
+executes nothing. MP-AGREEMENT's explanation then names the quorums, the replicas
+they share and which of those lied.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class Consts:
     """What the properties read besides the state."""
 
     n: int  # replicas
+    liars: frozenset[int]  # Byzantine replicas (faults=byzantine), else empty
     valid: frozenset[int]  # the client commands and the no-op
     # With fewer slots than commands not every command fits in the log; the goal is
     # then a full log of distinct commands, so that every configuration can pass.
@@ -78,9 +86,39 @@ def split_slots(c: Consts, s: MPState) -> list[int]:
 
 def explain_agreement(c: Consts, s: MPState) -> str:
     slot = split_slots(c, s)[0]
-    parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)}"
-             for v, b in sorted(c.chosen(s)[slot].items())]
-    return f"two values chosen in slot {slot}: " + "; ".join(parts)
+    here = sorted(c.chosen(s)[slot].items())
+    if not c.liars:
+        parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)}" for v, b in here]
+        return f"two values chosen in slot {slot}: " + "; ".join(parts)
+    quorums = [(v, b, frozenset(m[1] for m in s.msgs if m[0] == P2B and m[2:] == (b, slot, v)))
+               for v, b in here[:2]]
+    parts = [f"{value_name(v)} in ballot {ballot_name(b, s.owner)} by {_names(q)}"
+             for v, b, q in quorums]
+    (v1, b1, q1), (v2, b2, q2) = sorted(quorums, key=lambda x: x[1])
+    return (f"two values chosen in slot {slot}: " + "; ".join(parts) + ". "
+            + _overlap(c.liars, q1 & q2, value_name(v1), value_name(v2),
+                       ballot_name(b1, s.owner), ballot_name(b2, s.owner)))
+
+
+def _names(rs) -> str:
+    return "{" + ", ".join(replica_name(r) for r in sorted(rs)) + "}"
+
+
+def _overlap(liars: frozenset[int], both: frozenset[int], v1: str, v2: str,
+             b1: str, b2: str) -> str:
+    """Why two quorums chose two values: the replicas they share, and the lie."""
+    lying = sorted(both & liars)
+    honest = sorted(both - liars)
+    who = ", ".join(replica_name(r) for r in lying)
+    if not honest:
+        return (f"The quorums meet only in Byzantine {who}: it accepted {v1} in ballot "
+                f"{b1} and {v2} in ballot {b2}, and its 1b to ballot {b2}'s leader did "
+                f"not report its vote for {v1} (a correct {who} would have reported it, and the "
+                f"leader could then only re-propose {v1}).")
+    return (f"The quorums meet in {_names(both)}; {who or 'no replica'} is Byzantine: "
+            f"its 1b to ballot {b2}'s leader reported a vote for {v2} at a ballot at or "
+            f"above {b1}, a vote it may have cast only as a lie, so the leader "
+            f"re-proposed {v2} over the correct replicas' {v1}.")
 
 
 # -- MP-VALIDITY: only a proposed value is chosen ------------------------------------
@@ -137,7 +175,7 @@ def broken_promises(c: Consts, s: MPState) -> list[tuple[int, int]]:
     for m in s.msgs:
         kind = m[0]
         # A crash-stopped acceptor accepts nothing more; its state is cleared.
-        if (kind == P1B or kind == P2B) and s.up[m[1]] != DOWN:
+        if (kind == P1B or kind == P2B) and s.up[m[1]] != DOWN and m[1] not in c.liars:
             if m[2] > s.max_bal[m[1]]:
                 out.append((m[1], m[2]))
     return sorted(out)
@@ -200,7 +238,7 @@ def explain_unchosen(c: Consts, s: MPState) -> str:
 
 def all_executed(c: Consts, s: MPState) -> bool:
     return all(len({v for v in s.log[r] if v >= 0}) >= c.goal
-               for r in range(c.n) if s.up[r] != DOWN)
+               for r in range(c.n) if s.up[r] != DOWN and r not in c.liars)
 
 
 PROPERTIES: tuple[PropertySpec[MPState], ...] = (
@@ -228,7 +266,8 @@ PROPERTIES: tuple[PropertySpec[MPState], ...] = (
 )
 
 
-def make_properties(n: int, slots: int, commands: int, quorum_size: int) -> list[Property]:
-    consts = Consts(n, frozenset(range(commands)) | {NOOP}, min(commands, slots),
+def make_properties(n: int, slots: int, commands: int, quorum_size: int,
+                    liars: frozenset[int] = frozenset()) -> list[Property]:
+    consts = Consts(n, liars, frozenset(range(commands)) | {NOOP}, min(commands, slots),
                     last_state(lambda s: chosen(s, quorum_size)))
     return bind(PROPERTIES, consts)

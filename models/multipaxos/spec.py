@@ -16,6 +16,13 @@ recovery=durable a crashed replica may restart with its acceptor state intact).
 The network is a parameter (`network.py`): sent-set (default, Lamport's grow-only
 `msgs`), bag (a multiset of messages in flight, with explicit drop and a bounded
 duplicate) or fifo (one ordered, lossy queue per channel).
+
+So is the failure model (`models/common/faults.py`): `faults=crash -p faulty=K` is the
+crash budget (the same as `crashes=K`); `faults=omission` lets the last K replicas
+lose their 1bs and 2bs; `faults=byzantine` makes the last K replicas' acceptors liars
+that have sent every 1b and 2b of a bounded universe (`actions.py` explains both).
+With 3 replicas MultiPaxos survives one crash or one omission-faulty replica, and
+one Byzantine replica breaks MP-AGREEMENT: two quorums of two meet in the liar only.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
+from ..common.faults import BYZANTINE, CRASH, OMISSION, fault_params, faulty_nodes
 from ..common.ids import replica_name
 from ..common.properties import ids
 from ..common.quorums import EXAMPLES, QuorumSystem, Threshold, parse, threshold
@@ -61,8 +69,10 @@ class MultiPaxosModel:
     def __init__(self, replicas: int = 3, slots: int = 2, max_round: int = 2,
                  commands: int = 2, crashes: int = 0, recovery: str = "none",
                  network: str = "sent-set", mutant: str | None = None,
-                 quorums: str = "majority", dup: int = DUP_DEFAULT) -> None:
+                 quorums: str = "majority", dup: int = DUP_DEFAULT,
+                 faults: str = CRASH, faulty: int = 0) -> None:
         self.network = Network(network, replicas, dup)
+        crashes, omitting, liars = _faults(faults, faulty, crashes, replicas, network)
         self.n = replicas
         self.rules = rules_for(mutant)
         if self.rules.majority_quorums:
@@ -74,11 +84,12 @@ class MultiPaxosModel:
         q2 = self.quorum_system.phase2.threshold
         self.cfg = act.Config(replicas, slots, max_round, commands, crashes,
                               recovery == "durable", threshold(replicas, q1), self.rules, q2,
-                              self.network)
-        self._properties = make_properties(replicas, slots, commands, q2)
+                              self.network, omitting, liars)
+        self._properties = make_properties(replicas, slots, commands, q2, liars)
 
     def init_states(self) -> list[MPState]:
-        return [initial(self.n, self.cfg.slots, self.cfg.max_round, self.network.initial())]
+        s = initial(self.n, self.cfg.slots, self.cfg.max_round, self.network.initial())
+        return [s._replace(msgs=self.cfg.lies)]
 
     def actions(self, s: MPState) -> list[tuple]:
         return act.enabled_actions(s, self.cfg)
@@ -97,8 +108,8 @@ class MultiPaxosModel:
 
     def canonical(self, s: MPState) -> tuple:
         if self.network.sent_set:
-            return canonical(s, self._maps)
-        return canonical_in_flight(s, self._maps, self.network)
+            return canonical(s, self._maps, self.cfg.faulty)
+        return canonical_in_flight(s, self._maps, self.network, self.cfg.faulty)
 
     def describe(self, s: MPState) -> dict[str, Any]:
         return describe(s, self.network)
@@ -113,6 +124,8 @@ class MultiPaxosModel:
             return f"Lead({replica_name(a[1])}, Q={quorum}, re-propose=[{vals}])"
         if name in ("Propose", "Execute"):
             return f"{name}({replica_name(a[1])}, {value_name(a[2])})"
+        if name in ("PromiseLost", "AcceptLost"):
+            return self.format_action((name[:-4],) + a[1:]) + " (message lost)"
         if name == "Accept":
             return (f"Accept({replica_name(a[1])}, b={a[2] + 1}, slot={a[3]}, "
                     f"{value_name(a[4])})")
@@ -121,10 +134,33 @@ class MultiPaxosModel:
         return f"{name}({replica_name(a[1])})"
 
 
+def _faults(faults: str, faulty: int, crashes: int, n: int, network: str
+            ) -> tuple[int, frozenset[int], frozenset[int]]:
+    """(crash budget, omission-faulty replicas, Byzantine replicas) of the parameters."""
+    nodes = "replicas"
+    if faults == CRASH:
+        if faulty and crashes and faulty != crashes:
+            raise UsageError(f"faults=crash -p faulty={faulty} is the crash budget, as "
+                             f"crashes is; got crashes={crashes}: give one of them")
+        if faulty > n:
+            faulty_nodes(n, faulty, nodes)  # the usage error
+        return max(faulty, crashes), frozenset(), frozenset()
+    if faults == OMISSION:
+        return crashes, faulty_nodes(n, faulty, nodes), frozenset()
+    if faults == BYZANTINE:
+        if network != "sent-set" and faulty:
+            raise UsageError("faults=byzantine needs network=sent-set: a liar's messages "
+                             "are all sent from the start, which only the sent set holds")
+        return crashes, frozenset(), faulty_nodes(n, faulty, nodes)
+    raise UsageError(f"parameter faults must be one of crash, omission, byzantine; "
+                     f"got {faults!r}")
+
+
 def build(params: Mapping[str, Any], mutant: str | None) -> MultiPaxosModel:
     return MultiPaxosModel(
         params["replicas"], params["slots"], params["max_round"], params["commands"],
         params["crashes"], params["recovery"], params["network"], mutant, params["quorums"],
+        faults=params["faults"], faulty=params["faulty"],
     )
 
 
@@ -146,6 +182,7 @@ SPEC = ModelSpec(
               "queue per channel", choices=NETWORKS),
         Param("quorums", "majority", "quorum sizes (Flexible Paxos: phase-1 q1, phase-2 q2)",
               text=", ".join(EXAMPLES[k] for k in ("majority", "flexible", "threshold"))),
+        *fault_params("replicas", 5),
     ),
     mutants=MUTANTS.infos(),
     build=build,
@@ -155,4 +192,6 @@ SPEC = ModelSpec(
           "state): with -p slots=1 and symmetry, sent-set has 1,784 states, fifo 49,779, "
           "bag over 360,000 (depth 13 after two minutes); use them on small "
           "configurations",
+    tolerates="crash and omission faults of f replicas with n = 2f + 1 (majority quorums); "
+              "not Byzantine: one liar among 3 breaks MP-AGREEMENT (see -p faults=byzantine)",
 )

@@ -131,7 +131,7 @@ def _parts(s: MPState) -> tuple[list[list[tuple]], list[tuple], list[tuple], lis
     return sent, one_a, two_a, first
 
 
-def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
+def canonical(s: MPState, maps: list[ValueMap], faulty: frozenset[int] = frozenset()) -> tuple:
     """One representative of s's class under renaming replicas and commands.
 
     For each renaming of the commands, every replica gets a signature: the first
@@ -141,7 +141,10 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     replicas that own nothing in the order of their signatures; two with equal
     signatures are identical, so the order between them does not matter. The
     representative is the least result over the command renamings. This costs one
-    pass per command renaming instead of one per pair of renamings."""
+    pass per command renaming instead of one per pair of renamings.
+
+    `faulty` replicas (omission or Byzantine faults) are renamed only into one
+    another: their signatures start with a mark, so they sort apart."""
     n = len(s.up)
     owner = s.owner
     sent, one_a, two_a, first = _parts(s)
@@ -182,6 +185,8 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
                 first[r], s.up[r], s.max_bal[r], s.lead[r], s.next_slot[r], s.fresh[r],
                 acc, log, tuple(mine), r,
             ))
+        if faulty:
+            sigs = [(sig[-1] in faulty,) + sig for sig in sigs]
         sigs.sort()
         rho = [0] * n
         for new, sig in enumerate(sigs):
@@ -197,7 +202,8 @@ def canonical(s: MPState, maps: list[ValueMap]) -> tuple:
     return best
 
 
-def canonical_in_flight(s: MPState, maps: list[ValueMap], network: Network) -> tuple:
+def canonical_in_flight(s: MPState, maps: list[ValueMap], network: Network,
+                        faulty: frozenset[int] = frozenset()) -> tuple:
     """`canonical` for the bag and fifo networks: the least image of s under every
     renaming, its in-flight copies renamed too.
 
@@ -236,6 +242,8 @@ def canonical_in_flight(s: MPState, maps: list[ValueMap], network: Network) -> t
                 _renamed(s.accepted[r], vm), tuple(val[x + 2] for x in s.log[r]),
                 tuple(mine), flight_in[r], flight_out[r], r,
             ))
+        if faulty:  # renamed only into one another, as in `canonical`
+            sigs = [(sig[-1] in faulty,) + sig for sig in sigs]
         sigs.sort()
         head = (s.crashes, None, others, tuple(sig[:-1] for sig in sigs))
         for order in _tie_orders(sigs):

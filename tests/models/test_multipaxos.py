@@ -170,7 +170,7 @@ def test_spec_lists_parameters_with_defaults():
     params = {p.name: p.default for p in SPEC.params}
     assert params == {"replicas": 3, "slots": 2, "max_round": 2, "commands": 2,
                       "crashes": 0, "recovery": "none", "network": "sent-set",
-                      "quorums": "majority"}
+                      "quorums": "majority", "faults": "crash", "faulty": 0}
     assert SPEC.property_ids == (
         "MP-AGREEMENT", "MP-VALIDITY", "MP-LOG-PREFIX", "MP-AT-MOST-ONCE", "MP-PROMISE",
         "MP-CHOSEN-STABLE", "MP-EXECUTED-CHOSEN", "MP-ALL-EXECUTED",
