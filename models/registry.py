@@ -24,7 +24,8 @@ from ..checker.conformance import Conformance, OutsideModel
 from .common.service import WithService, with_service
 
 # model name -> the module whose SPEC describes it, in the order `smrcheck models` lists
-SPECS = {"paxos": "paxos.spec", "multipaxos": "multipaxos.spec", "pbft": "pbft.spec"}
+SPECS = {"paxos": "paxos.spec", "multipaxos": "multipaxos.spec", "pbft": "pbft.spec",
+         "generals": "generals.spec"}
 
 
 class _Specs(Mapping[str, ModelSpec]):
