@@ -32,14 +32,14 @@ from functools import cached_property
 from typing import Any
 
 from ...checker.errors import UsageError
-from ...checker.model import ModelSpec, Param
+from ...checker.model import ModelSpec, Param, TlaSet
 from ..common.faults import BYZANTINE, CRASH, OMISSION, fault_params, faulty_nodes
-from ..common.ids import replica_name
+from ..common.ids import NONE, replica_name
 from ..common.properties import ids
 from ..common.quorums import EXAMPLES, QuorumSystem, Threshold, parse, threshold
 from . import actions as act
 from .invariants import PROPERTIES, make_properties
-from .messages import format_message, value_name
+from .messages import describe_message, format_message, value_name
 from .mutants import MUTANTS, rules_for
 from .network import DUP_DEFAULT, NETWORKS, Network
 from .state import MPState, canonical, canonical_in_flight, describe, initial, value_maps
@@ -112,7 +112,19 @@ class MultiPaxosModel:
         return canonical_in_flight(s, self._maps, self.network, self.cfg.faulty)
 
     def describe(self, s: MPState) -> dict[str, Any]:
-        return describe(s, self.network)
+        lies = self.cfg.lies
+        if not lies:
+            return describe(s, self.network)
+        # A liar's messages, sent from the start, are shown apart and with ballots by
+        # round alone, so that a counterexample's steps show only what changed.
+        out = describe(s._replace(msgs=s.msgs - lies), self.network)
+        out["lies"] = self._lies
+        return out
+
+    @cached_property
+    def _lies(self) -> TlaSet:
+        unowned = (NONE,) * self.cfg.max_round
+        return TlaSet(describe_message(m, unowned) for m in sorted(self.cfg.lies))
 
     def format_action(self, a: tuple) -> str:
         name = a[0]
