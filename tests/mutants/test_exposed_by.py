@@ -28,7 +28,9 @@ def exposing(model: str, mutant: str) -> list[str]:
 
 
 def test_the_three_issue_17_mutants_declare_parameters():
-    assert sorted(DECLARED) == [("multipaxos", "amnesiac-restart"),
+    assert sorted(DECLARED) == [("generals", "sm-forged"), ("generals", "sm-no-relay"),
+                                ("generals", "tie-own-value"),
+                                ("multipaxos", "amnesiac-restart"),
                                 ("multipaxos", "lowest-ballot-value"),
                                 ("pbft", "unchecked-new-view")]
 
