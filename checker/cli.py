@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("quorums", help="prove quorum intersection and availability with z3")
     q.add_argument("--system", metavar="KIND",
-                   help="majority | bft | flexible | grid | weighted | threshold | explicit")
+                   help="majority | bft | flexible | grid | weighted | threshold | fast | explicit")
     q.add_argument("-n", type=_positive(int), metavar="N", help="number of nodes")
     q.add_argument("-f", type=_positive(int, 0), metavar="F",
                    help="failures to tolerate (bft: Byzantine; default: the system's own)")
@@ -143,9 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--cols", type=_positive(int), help="grid: columns (phase-2 quorums)")
     q.add_argument("--weights", help="weighted: node weights, e.g. 2,1,1")
     q.add_argument("--threshold", type=_positive(int), help="weighted: weight of a quorum")
+    q.add_argument("--classic", type=_positive(int),
+                   help="fast: classic quorum size (Fast Paxos; default a majority)")
+    q.add_argument("--fast", type=_positive(int),
+                   help="fast: fast quorum size (Fast Paxos; default ceil(3n/4))")
     q.add_argument("--file", help="explicit: a JSON file {n, f, byzantine, quorums | phase1, phase2}")
     q.add_argument("--symbolic", action="store_true",
-                   help="also prove the parametric theorems (for all n, f, q1, q2)")
+                   help="also prove the parametric theorems (for all n, f, q1, q2, and "
+                        "Fast Paxos's classic and fast sizes)")
     q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     v = sub.add_parser("validate", help="check the traces of a run: invariants and model conformance")
@@ -358,13 +363,11 @@ def _quorum_warnings(model: Any) -> list[str]:
     system = getattr(model, "quorum_system", None)
     if system is None:
         return []
-    from .quorums import check_intersection
+    from .quorums import check_safety
 
-    finding = check_intersection(system)
-    if finding.holds:
-        return []
     return [f"quorum system {system.name} with n={system.n} cannot be safe: "
-            f"{finding.statement} fails: {finding.detail}"]
+            f"{finding.statement} fails: {finding.detail}"
+            for finding in check_safety(system) if not finding.holds]
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -396,15 +399,15 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def cmd_quorums(args: argparse.Namespace) -> int:
-    from .quorums import check_system, symbolic_proofs
+    from .quorums import check_system, fast_proofs, symbolic_proofs
 
     if args.system is None and not args.symbolic:
         raise UsageError("give --system KIND (majority, bft, flexible, grid, weighted, "
-                         "threshold, explicit) or --symbolic")
+                         "threshold, fast, explicit) or --symbolic")
     system = _quorum_system(args) if args.system is not None else None
     findings = check_system(system) if system is not None else []
     if args.symbolic:
-        findings += symbolic_proofs()
+        findings += symbolic_proofs() + fast_proofs()
     report = QuorumReport(system, findings)
     if args.json:
         render.print_json(report.to_json())
@@ -448,6 +451,10 @@ def _quorum_system(args: argparse.Namespace):
     if kind == "threshold":
         need("-q")
         return parse(f"threshold:q={args.q}", n)
+    if kind == "fast":
+        sizes = ",".join(f"{k}={v}" for k, v in (("classic", args.classic), ("fast", args.fast))
+                         if v is not None)
+        return parse(f"fast:{sizes}", n, fast=True)
     if kind == "weighted":
         need("--weights", "--threshold")
         try:
@@ -461,7 +468,7 @@ def _quorum_system(args: argparse.Namespace):
             raise UsageError(f"--weights must be non-negative, got {args.weights!r}")
         return QuorumSystem.weighted(weights, args.threshold, args.f or 0)
     raise UsageError(f"unknown quorum system {kind!r}; allowed: majority, bft, flexible, grid, "
-                     "weighted, threshold, explicit")
+                     "weighted, threshold, fast, explicit")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

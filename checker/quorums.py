@@ -14,6 +14,9 @@ check a single satisfiability query without quantifier alternation:
 
 - intersection: is there a phase-1 set X and a phase-2 set Y with |X ∩ Y| < k? UNSAT
   is a proof; a model is two concrete quorums, shrunk to minimal ones for the report.
+- fast intersection (Fast Paxos, Lamport 2006 §3.1, a system with fast quorums): is
+  there a classic quorum Q and fast quorums R1, R2 with Q ∩ R1 ∩ R2 = ∅? The classic
+  quorums must also meet each other, which is the intersection check above.
 - availability: is there a failure set F with |F| <= f whose complement is not a
   quorum? Since membership is upward closed, "some quorum avoids F" is the same as
   "the complement of F is a quorum".
@@ -25,7 +28,9 @@ well under a second.
 The symbolic proofs quantify over the parameters instead: inclusion-exclusion gives
 |A ∩ B| >= |A| + |B| - n for any two subsets of n nodes, and the intervals
 A = [0, a), B = [n - b, n) show that bound is reached; z3 proves the resulting
-linear-arithmetic statements for every n, f, q1, q2.
+linear-arithmetic statements for every n, f, q1, q2. Three sets share at least
+a + b + c - 2n nodes (apply the bound to A ∩ B and C), which gives Fast Paxos's size
+condition c + 2f > 2n for every n, c, f.
 """
 
 from __future__ import annotations
@@ -101,6 +106,7 @@ def check_intersection(system: QuorumSystem) -> Finding:
     statement = (
         f"any two quorums share at least f+1 = {k} nodes"
         if system.byzantine
+        else "any two classic quorums meet" if system.fast is not None
         else "every phase-1 quorum meets every phase-2 quorum"
     )
     verdict = solver.check()
@@ -117,6 +123,39 @@ def check_intersection(system: QuorumSystem) -> Finding:
     detail = f"quorums {q1} and {q2} share {len(shared)} node(s) {shared}, need {k}"
     return Finding(name, False, statement, detail, seconds,
                    {"quorum1": q1, "quorum2": q2, "shared": shared})
+
+
+def check_fast_intersection(system: QuorumSystem) -> Finding:
+    """Fast Paxos's Quorum Requirement (b): any classic quorum and any two fast quorums
+    have a common acceptor (Lamport 2006 §3.1). Its part (a), two classic quorums meet,
+    is `check_intersection`."""
+    if system.fast is None:
+        raise ValueError(f"quorum system {system.name} has no fast quorums")
+    start = time.monotonic()
+    solver = _solver()
+    qs = _zero_one("classic", system.n, solver)
+    r1 = _zero_one("fast1", system.n, solver)
+    r2 = _zero_one("fast2", system.n, solver)
+    common = _zero_one("common", system.n, solver)
+    solver.add(_member(system.phase1, qs), _member(system.fast, r1), _member(system.fast, r2))
+    solver.add([c >= q + a + b - 2 for c, q, a, b in zip(common, qs, r1, r2)])
+    solver.add(z3.Sum(common) <= 0)
+    statement = "every classic quorum and any two fast quorums share a node"
+    verdict = solver.check()
+    seconds = time.monotonic() - start
+    if verdict == z3.unsat:
+        return Finding("FAST-INTERSECTION", True, statement,
+                       "proved (no classic and two fast quorums violate it)", seconds)
+    if verdict != z3.sat:
+        return Finding("FAST-INTERSECTION", False, statement, f"z3 answered {verdict}", seconds)
+    model = solver.model()
+    # Shrinking removes nodes, so the three still share none.
+    q = _shrink(system.phase1, _chosen(model, qs))
+    a = _shrink(system.fast, _chosen(model, r1))
+    b = _shrink(system.fast, _chosen(model, r2))
+    detail = f"classic quorum {q} and fast quorums {a} and {b} share no node"
+    return Finding("FAST-INTERSECTION", False, statement, detail, seconds,
+                   {"classic": q, "fast1": a, "fast2": b})
 
 
 def _unavailable(system: QuorumSystem, phase: Membership, f: int) -> list[int] | None:
@@ -149,12 +188,16 @@ def check_availability(system: QuorumSystem) -> list[Finding]:
     phases = [("1", system.phase1), ("2", system.phase2)]
     if system.phase1 == system.phase2:
         phases = [("", system.phase1)]
+    if system.fast is not None:
+        phases.append(("FAST", system.fast))
     for label, phase in phases:
         start = time.monotonic()
         failed = _unavailable(system, phase, system.f)
         tolerated = max_failures(system, phase)
-        name = f"AVAILABLE-P{label}" if label else "AVAILABLE"
-        what = f"phase-{label} quorum" if label else "quorum"
+        name = f"AVAILABLE-P{label}" if label.isdigit() else (
+            f"AVAILABLE-{label}" if label else "AVAILABLE")
+        what = (f"phase-{label} quorum" if label.isdigit()
+                else "fast quorum" if label else "quorum")
         statement = f"a {what} of live nodes remains after any {system.f} failures"
         seconds = time.monotonic() - start
         if failed is None:
@@ -167,8 +210,17 @@ def check_availability(system: QuorumSystem) -> list[Finding]:
     return out
 
 
+def check_safety(system: QuorumSystem) -> list[Finding]:
+    """The intersection properties the system's protocol needs: Paxos's, and for a
+    Fast Paxos system also the classic-and-two-fast one."""
+    out = [check_intersection(system)]
+    if system.fast is not None:
+        out.append(check_fast_intersection(system))
+    return out
+
+
 def check_system(system: QuorumSystem) -> list[Finding]:
-    return [check_intersection(system), *check_availability(system)]
+    return [*check_safety(system), *check_availability(system)]
 
 
 # -- symbolic proofs over parameters ------------------------------------------------
@@ -202,6 +254,23 @@ def overlap_at_least(a, b, total, k) -> z3.BoolRef:
     inclusion-exclusion allows (|A ∪ B| = a + b - i <= total) is >= k."""
     i = z3.Int("overlap")
     return z3.ForAll([i], z3.Implies(z3.And(i >= 0, i <= a, i <= b, a + b - i <= total), i >= k))
+
+
+def overlap3_at_least(a, b, c, total, k) -> z3.BoolRef:
+    """Any subsets of sizes a, b and c of `total` nodes share >= k: the two-set bound
+    applied twice, to A and B (overlap i) and then to A ∩ B and C (overlap j)."""
+    i, j = z3.Ints("overlap_ab overlap_abc")
+    return z3.ForAll([i, j], z3.Implies(
+        z3.And(i >= 0, i <= a, i <= b, a + b - i <= total,
+               j >= 0, j <= i, j <= c, i + c - j <= total),
+        j >= k))
+
+
+def _min_overlap3(a, b, c, n):
+    """The least |A ∩ B ∩ C| over subsets of sizes a, b, c of n nodes:
+    max(0, a + b + c - 2n), reached by A = [0, a), B = [n - b, n) and C placed to
+    avoid A ∩ B as far as it can."""
+    return z3.If(a + b + c - 2 * n > 0, a + b + c - 2 * n, 0)
 
 
 def prove(name: str, statement: str, claim: z3.BoolRef) -> Finding:
@@ -244,5 +313,42 @@ def symbolic_proofs() -> list[Finding]:
                     (q1 + q2 > n) == (_min_overlap(q1, q2, n) >= 1),
                     overlap_at_least(q1, q2, n, _min_overlap(q1, q2, n)),
                 ))),
+        ),
+    ]
+
+
+def fast_proofs() -> list[Finding]:
+    """Fast Paxos's quorum sizes, from its Quorum Requirement (Lamport 2006 §3.1): with
+    classic quorums of c and fast quorums of f acceptors (tolerating E = n - c and
+    F = n - f failures) it is 2c > n and c + 2f > 2n, i.e. n > 2E and n > 2F + E."""
+    n, c, f, q = z3.Ints("n c f q")
+    sizes = z3.And(c >= 1, f >= 1, c <= n, f <= n)
+    majority = n / 2 + 1
+    return [
+        _prove(
+            "SYM-FAST",
+            "for all 1 <= c, f <= n, classic c-sets meet pairwise and every c-set and two "
+            "f-sets share a node exactly when 2c > n and c + 2f > 2n (Fast Paxos)",
+            z3.ForAll([n, c, f], z3.Implies(sizes, z3.And(
+                (z3.And(2 * c > n, c + 2 * f > 2 * n))
+                == z3.And(_min_overlap(c, c, n) >= 1, _min_overlap3(c, f, f, n) >= 1),
+                overlap_at_least(c, c, n, _min_overlap(c, c, n)),
+                overlap3_at_least(c, f, f, n, _min_overlap3(c, f, f, n)),
+            ))),
+        ),
+        _prove(
+            "SYM-FAST-3N/4",
+            "for all n >= 1, with majority classic quorums (n div 2 + 1) fast quorums of "
+            "f acceptors are safe exactly when f >= ceil(3n/4)",
+            z3.ForAll([n, f], z3.Implies(z3.And(n >= 1, f >= 1, f <= n),
+                                         (majority + 2 * f > 2 * n) == (4 * f >= 3 * n))),
+        ),
+        _prove(
+            "SYM-FAST-EQUAL",
+            "for all n >= 1, with classic and fast quorums of one size q the requirement "
+            "holds exactly when 3q > 2n (more than two thirds)",
+            z3.ForAll([n, q], z3.Implies(z3.And(n >= 1, q >= 1, q <= n),
+                                         z3.And(2 * q > n, q + 2 * q > 2 * n)
+                                         == (3 * q > 2 * n))),
         ),
     ]

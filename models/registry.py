@@ -25,7 +25,7 @@ from .common.service import WithService, with_service
 
 # model name -> the module whose SPEC describes it, in the order `smrcheck models` lists
 SPECS = {"paxos": "paxos.spec", "multipaxos": "multipaxos.spec", "pbft": "pbft.spec",
-         "generals": "generals.spec"}
+         "generals": "generals.spec", "fastpaxos": "fastpaxos.spec"}
 
 
 class _Specs(Mapping[str, ModelSpec]):

@@ -12,7 +12,16 @@ hashed model states.
 
 The text form used by `-p quorums=...` and by `smrcheck quorums`:
 `majority`, `bft:f=1`, `flexible:q1=3,q2=2`, `grid:rows=2,cols=3`,
-`weighted:weights=2/1/1,threshold=3`, `threshold:q=2` (every q nodes).
+`weighted:weights=2/1/1,threshold=3`, `threshold:q=2` (every q nodes), and for models
+with fast rounds only (`parse(..., fast=True)`) `fast:classic=3,fast=3`.
+
+Fast Paxos (Lamport, "Fast Paxos", Distributed Computing 19(2), 2006, §3.1) has two
+kinds of quorums: classic quorums, used by classic rounds and by phase 1 of every
+round, and fast quorums, which choose a value in a fast round. Its Quorum Requirement
+is that any two classic quorums meet and that any classic quorum and any two fast
+quorums have an acceptor in common. With sizes over n acceptors that is 2c > n and
+c + 2f > 2n; the defaults are the well-known majority classic quorums and fast quorums
+of ceil(3n/4) acceptors, the smallest that meet a majority's requirement.
 
 Every replica process loads this module (impl/*/replica.py), so it imports neither z3
 (the prover, `checker.quorums`, imports this vocabulary, never the reverse) nor
@@ -73,6 +82,8 @@ class QuorumSystem:
     byzantine: bool  # quorums must share f+1 nodes, not just one
     phase1: Membership
     phase2: Membership
+    # Fast Paxos's fast quorums; phase1 and phase2 are then its classic quorums.
+    fast: Membership | None = None
 
     # -- the systems -------------------------------------------------------------
 
@@ -100,6 +111,14 @@ class QuorumSystem:
                    AnyOf(row_sets), AnyOf(col_sets))
 
     @classmethod
+    def fast_paxos(cls, n: int, classic: int, fast: int) -> QuorumSystem:
+        """Classic quorums of `classic` acceptors (both phases of a classic round, and
+        phase 1 of every round) and fast quorums of `fast` acceptors."""
+        m = Threshold((1,) * n, classic)
+        return cls(f"fast:classic={classic},fast={fast}", n, n - max(classic, fast), False,
+                   m, m, Threshold((1,) * n, fast))
+
+    @classmethod
     def weighted(cls, weights: tuple[int, ...], threshold: int, f: int = 0) -> QuorumSystem:
         m = Threshold(tuple(weights), threshold)
         name = f"weighted:weights={'/'.join(map(str, weights))},threshold={threshold}"
@@ -115,7 +134,15 @@ class QuorumSystem:
 
     def minimal_quorums(self, phase: int) -> tuple[tuple[int, ...], ...]:
         """The inclusion-minimal quorums of phase 1 or 2, smallest first."""
-        m = self.phase1 if phase == 1 else self.phase2
+        return self._minimal(self.phase1 if phase == 1 else self.phase2)
+
+    def minimal_fast_quorums(self) -> tuple[tuple[int, ...], ...]:
+        """The inclusion-minimal fast quorums, smallest first (a Fast Paxos system)."""
+        if self.fast is None:
+            raise ValueError(f"quorum system {self.name} has no fast quorums")
+        return self._minimal(self.fast)
+
+    def _minimal(self, m: Membership) -> tuple[tuple[int, ...], ...]:
         if isinstance(m, AnyOf):
             sets = set(m.sets)
             return tuple(sorted((tuple(sorted(s)) for s in sets
@@ -128,9 +155,18 @@ class QuorumSystem:
         return tuple(found)
 
 
-def parse(text: str, n: int, f: int | None = None) -> QuorumSystem:
-    """A quorum system from its text form, for n nodes; bad text is a UsageError."""
+def parse(text: str, n: int, f: int | None = None, *, fast: bool = False) -> QuorumSystem:
+    """A quorum system from its text form, for n nodes; bad text is a UsageError.
+
+    `fast`: the caller has fast rounds (Fast Paxos), so `fast:...` is allowed; a model
+    without them would silently ignore the fast quorums, so it is refused there."""
     kind, _, rest = text.partition(":")
+    if kind == "fast":
+        if not fast:
+            raise UsageError(f"quorum system {text!r} has fast quorums, which only a model "
+                             f"with fast rounds uses (fastpaxos); allowed here: "
+                             f"{', '.join(EXAMPLES.values())}")
+        return _parse_fast(text, rest, n)
     fields: dict[str, str] = {}
     for part in filter(None, rest.split(",")):
         key, sep, value = part.partition("=")
@@ -182,6 +218,24 @@ def parse(text: str, n: int, f: int | None = None) -> QuorumSystem:
     return QuorumSystem.weighted(weights, num("threshold"), f or 0)
 
 
+def _parse_fast(text: str, rest: str, n: int) -> QuorumSystem:
+    """`fast`, or `fast:classic=C,fast=F` with either size left at its default
+    (majority; ceil(3n/4))."""
+    sizes = {"classic": n // 2 + 1, "fast": -(-3 * n // 4)}
+    for part in filter(None, rest.split(",")):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in sizes:
+            raise UsageError(f"quorum system {text!r}: expected classic=N and/or fast=N "
+                             f"(e.g. {FAST_EXAMPLE}), got {part!r}")
+        try:
+            sizes[key] = int(value)
+        except ValueError:
+            raise UsageError(f"quorum system fast: {key} must be an integer, got {value.strip()!r}") from None
+        _in_range(key, sizes[key], n)
+    return QuorumSystem.fast_paxos(n, sizes["classic"], sizes["fast"])
+
+
 def _in_range(key: str, value: int, n: int) -> None:
     if not 1 <= value <= n:
         raise UsageError(f"quorum size {key} must be in 1..{n}, got {value}")
@@ -190,3 +244,5 @@ def _in_range(key: str, value: int, n: int) -> None:
 EXAMPLES = {"majority": "majority", "bft": "bft:f=1", "flexible": "flexible:q1=3,q2=2",
             "grid": "grid:rows=2,cols=3", "weighted": "weighted:weights=2/1/1,threshold=3",
             "threshold": "threshold:q=2"}
+# Not in EXAMPLES: those are the systems every crash-tolerant model takes.
+FAST_EXAMPLE = "fast:classic=3,fast=3"

@@ -1,0 +1,1 @@
+"""smrcheck.models.fastpaxos: Lamport's Fast Paxos."""
