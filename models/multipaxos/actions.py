@@ -55,13 +55,15 @@ replicas; see `models/common/faults.py`):
   A receive omission is a step not taken, which every run may already do. With the
   sent-set network a message that no one receives is already a behaviour, and a 1a
   or 2a the faulty leader fails to send is exactly that (its own record of having
-  proposed, kept in msgs, stays: it remembers what it proposed). What is new is an
-  acceptor step whose 1b or 2b is lost, the acceptor's state changed all the same:
-  PromiseLost(a, b) and AcceptLost(a, b, slot, v). A lost 2b is never learned and
-  counts towards no quorum. Every such state is one of the fault-free model with
-  fewer messages in msgs, and the guards of the correct steps only ever need
-  messages to be present, so omission adds states but no way to break agreement.
-  (With bag and fifo, Drop already loses any copy in flight.)
+  proposed, kept in msgs, stays: it remembers what it proposed). A 2b is read only
+  by the learners and the properties, for which the 2bs in msgs are the record of
+  what each acceptor accepted (as in Paxos.tla, where `chosen` is defined on them);
+  a learner that misses one lags, which recovery=durable models. What is new is a
+  promise whose 1b is lost, the acceptor's promise raised all the same:
+  PromiseLost(a, b). Such a state is a fault-free state with one 1b fewer in msgs,
+  and the guards of the correct steps only ever need messages to be present, so
+  omission adds states but no way to break agreement. (With bag and fifo, Drop
+  already loses any copy in flight.)
 - byzantine: a faulty replica's acceptor has sent, from the start, every 1b and 2b
   of the bounded universe under its own name (`lies`): a 1b for any ballot reporting
   any value per slot at any lower ballot (or none), a 2b for any ballot, slot and
@@ -377,15 +379,6 @@ def promise_lost(s: MPState, a: int, b: int, cfg: Config) -> MPState:
     return s._replace(max_bal=set_at(s.max_bal, a, b))
 
 
-def accept_lost(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
-    """Accept by an omission-faulty acceptor whose 2b is lost: nobody learns of it."""
-    s = received(s, a, (P2A, b, slot, v), cfg)
-    return s._replace(
-        max_bal=set_at(s.max_bal, a, b),
-        accepted=set_at(s.accepted, a, set_at(s.accepted[a], slot, (b, v))),
-    )
-
-
 def accept_and_learn(s: MPState, a: int, b: int, slot: int, v: int, cfg: Config) -> MPState:
     """Accept, then the prompt learners learn what it made learnable (module docstring)."""
     t = accept(s, a, b, slot, v, cfg)
@@ -554,7 +547,7 @@ def enabled_actions(s: MPState, cfg: Config) -> list[tuple]:
 
 
 # The steps an omission-faulty acceptor may take with its message lost.
-LOST = {"Promise": "PromiseLost", "Accept": "AcceptLost"}
+LOST = {"Promise": "PromiseLost"}
 
 # An action's effect, by its name: (state, action, constants) -> next state.
 STEPS: dict[str, Callable[[MPState, tuple, Config], MPState]] = {
@@ -564,7 +557,6 @@ STEPS: dict[str, Callable[[MPState, tuple, Config], MPState]] = {
     "Propose": lambda s, a, cfg: propose(s, a[1], a[2], cfg),
     "Accept": lambda s, a, cfg: accept_and_learn(s, a[1], a[2], a[3], a[4], cfg),
     "PromiseLost": lambda s, a, cfg: promise_lost(s, a[1], a[2], cfg),
-    "AcceptLost": lambda s, a, cfg: accept_lost(s, a[1], a[2], a[3], a[4], cfg),
     "Execute": lambda s, a, cfg: execute_step(s, a[1], a[2], cfg),
     "Crash": lambda s, a, cfg: crash(s, a[1], cfg),
     "Restart": lambda s, a, cfg: restart(s, a[1], cfg),

@@ -19,7 +19,7 @@ duplicate) or fifo (one ordered, lossy queue per channel).
 
 So is the failure model (`models/common/faults.py`): `faults=crash -p faulty=K` is the
 crash budget (the same as `crashes=K`); `faults=omission` lets the last K replicas
-lose their 1bs and 2bs; `faults=byzantine` makes the last K replicas' acceptors liars
+promise without their 1b reaching anyone; `faults=byzantine` makes the last K replicas' acceptors liars
 that have sent every 1b and 2b of a bounded universe (`actions.py` explains both).
 With 3 replicas MultiPaxos survives one crash or one omission-faulty replica, and
 one Byzantine replica breaks MP-AGREEMENT: two quorums of two meet in the liar only.
@@ -136,8 +136,8 @@ class MultiPaxosModel:
             return f"Lead({replica_name(a[1])}, Q={quorum}, re-propose=[{vals}])"
         if name in ("Propose", "Execute"):
             return f"{name}({replica_name(a[1])}, {value_name(a[2])})"
-        if name in ("PromiseLost", "AcceptLost"):
-            return self.format_action((name[:-4],) + a[1:]) + " (message lost)"
+        if name == "PromiseLost":
+            return self.format_action(("Promise",) + a[1:]) + " (its 1b lost)"
         if name == "Accept":
             return (f"Accept({replica_name(a[1])}, b={a[2] + 1}, slot={a[3]}, "
                     f"{value_name(a[4])})")
