@@ -103,19 +103,18 @@ def _common(s, n: int) -> dict[str, object]:
 
 
 def describe_om(s: OMState) -> dict[str, object]:
+    """Per lieutenant, one entry per call in progress (outermost first): the value
+    the call's commander sent him and how many of its finished sub-calls gave him
+    ATTACK; and per call, the lieutenants whose sub-call has run."""
     n = len(s.decision)
     out = _common(s, n)
-    calls = []
-    for d, frame in enumerate(s.frames):
-        loyal = [i for i in range(1, n) if i not in s.path[: d + 1]
-                 and not is_traitor(s.traitors, i)]
-        calls.append(Record(
-            commander=general_name(s.path[d]),
-            received=FnMap((general_name(i), order_name(frame.received[i])) for i in loyal),
-            attacks=FnMap((general_name(i), frame.attacks[i]) for i in loyal),
-            done=names(members(frame.done, n)),
-        ))
-    out["calls"] = tuple(calls)
+    loyal = [i for i in range(1, n) if not is_traitor(s.traitors, i)]
+    out["path"] = tuple(general_name(g) for g in s.path)
+    out["received"] = FnMap((general_name(i), tuple(order_name(f.received[i])
+                                                    for f in s.frames)) for i in loyal)
+    out["attacks"] = FnMap((general_name(i), tuple(f.attacks[i] for f in s.frames))
+                           for i in loyal)
+    out["ran"] = tuple(names(members(f.done, n)) for f in s.frames)
     return out
 
 
