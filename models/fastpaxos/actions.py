@@ -13,7 +13,11 @@ enabling condition, and the function computes the effect.
   coordinator sends v, a value its picking rule allows (`pick`, §3.3); where the rule
   allows any value it sends "any" in a fast round and a proposed value in a classic
   one. At most one 2a per round. The lowest round needs no phase 1: every value is
-  safe at it, so Q is empty there.
+  safe at it, so Q is empty there. Coordinated recovery (§3.3): when round i - 1 is
+  fast and round i classic, with one coordinator, an acceptor's round i - 1 2b
+  message serves as its round i 1b message, so the coordinator can pick round i's
+  value from the colliding votes themselves, without a phase 1. It may: the vote is
+  the acceptor's last, and having voted in round i - 1 it votes in no lower round.
 - Phase2b(a, i, v): on a 2a of round i with value v and i >= rnd[a], a votes v.
 - Phase2bAny(a, i, v): on round i's "any" message, with i >= rnd[a] and no vote of a
   in round i yet, a votes for a proposal v it has received: any proposal may be the
@@ -93,6 +97,7 @@ def enabled_actions(s: FastPaxosState, fast: tuple[bool, ...], n_values: int,
     one_a: list[int] = []
     one_b: dict[int, dict[int, tuple[int, int]]] = {}
     two_a: list[tuple[int, int]] = []
+    two_b: dict[int, dict[int, tuple[int, int]]] = {}  # round -> acceptor -> its vote
     voted_in: set[tuple[int, int]] = set()
     for m in sorted(s.msgs):
         kind = m[0]
@@ -106,6 +111,7 @@ def enabled_actions(s: FastPaxosState, fast: tuple[bool, ...], n_values: int,
             two_a.append((m[1], m[2]))
         else:
             voted_in.add((m[1], m[2]))
+            two_b.setdefault(m[2], {}).setdefault(m[1], (m[2], m[3]))
     free_classic = props if rules.proposed_values_only else range(n_values)
     out: list[tuple] = [("Propose", v) for v in range(n_values)]
     sent_2a = {i for i, _ in two_a}
@@ -118,8 +124,12 @@ def enabled_actions(s: FastPaxosState, fast: tuple[bool, ...], n_values: int,
         if i == 1:
             out.extend(("Phase2a", i, v, ()) for v in free)
             continue
-        reports = one_b.get(i)
-        if reports is None:
+        reports = one_b.get(i, {})
+        if fast[i - 1] and not fast[i]:
+            # Coordinated recovery: round i - 1's votes stand in for missing 1b
+            # messages (an acceptor that sent both reports the same vote in each).
+            reports = {**two_b.get(i - 1, {}), **reports}
+        if not reports:
             continue
         for q in quorums:
             if all(a in reports for a in q):

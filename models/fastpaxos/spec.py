@@ -8,15 +8,17 @@ for the first client proposal that reaches it, and a value is chosen when a fast
 quorum votes for it. Clients that propose different values at once can make the
 acceptors' votes collide, so that no fast quorum agrees.
 
-Recovery is coordinated (§3.3-§3.4 of the paper in its general form): a collision is
-recovered by a later classic round, whose coordinator runs phase 1 with a classic
-quorum Q and picks the value with the fast-round rule: with k the highest round in
-which an acceptor of Q voted and V the values they voted in k, pick V's value if it has
-one, else the v with O4(v), "some fast quorum R has every acceptor of R ∩ Q voting v
-in k" (v may have been chosen by R), else any proposed value. The paper's shortcut in
-which the coordinator of round k reads round k's 2b messages as round k+1's 1b
-messages is not modelled: it skips phase 1 but picks by the same rule. Uncoordinated
-recovery (acceptors applying the rule themselves) is not modelled either.
+Recovery is coordinated (§3.3): a collision is recovered by a later classic round,
+whose coordinator learns the votes of a classic quorum Q and picks the value with the
+fast-round rule: with k the highest round in which an acceptor of Q voted and V the
+values they voted in k, pick V's value if it has one, else the v with O4(v), "some fast
+quorum R has every acceptor of R ∩ Q voting v in k" (v may have been chosen by R), else
+any proposed value. It learns them by phase 1, or, when the collision was in the round
+just before (fast round i, classic round i + 1), from round i's 2b messages
+themselves, which serve as round i + 1's 1b messages (the paper's coordinated
+recovery, one message delay shorter). Uncoordinated recovery, in which the acceptors
+apply the rule to each other's round-i votes and vote in round i + 1 with no
+coordinator, is not modelled.
 
 Safety needs the Quorum Requirement (§3.1): any two classic quorums meet, and any
 classic quorum and two fast quorums have an acceptor in common (classic quorums of
@@ -150,7 +152,12 @@ SPEC = ModelSpec(
     build=build,
     property_ids=ids(PROPERTIES),
     notes=("Coordinated recovery: a collision in a fast round is recovered by a later "
-           "classic round whose coordinator runs phase 1 and picks the value by the "
-           "fast-round rule (O4); round 1 skips phase 1. Symmetry over acceptors and "
-           "values is on by default (--no-symmetry for plain counts)."),
+           "classic round whose coordinator picks the value by the fast-round rule "
+           "(O4), from phase 1 or, for the round right after the fast one, from the "
+           "fast round's 2b messages; uncoordinated recovery is not modelled. Round 1 "
+           "skips phase 1. Symmetry over acceptors and values is on by default "
+           "(--no-symmetry for plain counts)."),
+    tolerates=("crash and omission faults (the sent set: loss, duplication, reordering); "
+               "classic rounds progress with E and fast rounds with F acceptors down when "
+               "n > 2E and n > 2F + E (default quorums, n = 4: E = F = 1); not Byzantine"),
 )
