@@ -14,7 +14,7 @@ check a single satisfiability query without quantifier alternation:
 
 - intersection: is there a phase-1 set X and a phase-2 set Y with |X ∩ Y| < k? UNSAT
   is a proof; a model is two concrete quorums, shrunk to minimal ones for the report.
-- fast intersection (Fast Paxos, Lamport 2006 §3.1, a system with fast quorums): is
+- fast intersection (Fast Paxos, Lamport 2006 §3, a system with fast quorums): is
   there a classic quorum Q and fast quorums R1, R2 with Q ∩ R1 ∩ R2 = ∅? The classic
   quorums must also meet each other, which is the intersection check above.
 - availability: is there a failure set F with |F| <= f whose complement is not a
@@ -127,7 +127,7 @@ def check_intersection(system: QuorumSystem) -> Finding:
 
 def check_fast_intersection(system: QuorumSystem) -> Finding:
     """Fast Paxos's Quorum Requirement (b): any classic quorum and any two fast quorums
-    have a common acceptor (Lamport 2006 §3.1). Its part (a), two classic quorums meet,
+    have a common acceptor (Lamport 2006 §3). Its part (a), two classic quorums meet,
     is `check_intersection`."""
     if system.fast is None:
         raise ValueError(f"quorum system {system.name} has no fast quorums")
@@ -318,7 +318,7 @@ def symbolic_proofs() -> list[Finding]:
 
 
 def fast_proofs() -> list[Finding]:
-    """Fast Paxos's quorum sizes, from its Quorum Requirement (Lamport 2006 §3.1): with
+    """Fast Paxos's quorum sizes, from its Quorum Requirement (Lamport 2006 §3): with
     classic quorums of c and fast quorums of f acceptors (tolerating E = n - c and
     F = n - f failures) it is 2c > n and c + 2f > 2n, i.e. n > 2E and n > 2F + E."""
     n, c, f, q = z3.Ints("n c f q")

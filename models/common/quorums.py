@@ -15,7 +15,7 @@ The text form used by `-p quorums=...` and by `smrcheck quorums`:
 `weighted:weights=2/1/1,threshold=3`, `threshold:q=2` (every q nodes), and for models
 with fast rounds only (`parse(..., fast=True)`) `fast:classic=3,fast=3`.
 
-Fast Paxos (Lamport, "Fast Paxos", Distributed Computing 19(2), 2006, §3.1) has two
+Fast Paxos (Lamport, "Fast Paxos", Distributed Computing 19(2), 2006, §3) has two
 kinds of quorums: classic quorums, used by classic rounds and by phase 1 of every
 round, and fast quorums, which choose a value in a fast round. Its Quorum Requirement
 is that any two classic quorums meet and that any classic quorum and any two fast

@@ -1,23 +1,25 @@
-"""The steps of Fast Paxos (Lamport 2006, §2.2 and §3), one function each.
+"""The steps of Fast Paxos, one function each (Lamport 2006: §2 for the classic steps,
+§3 for the fast ones).
 
 As in `models/paxos/actions.py`, each function is an action with its existential
 witnesses as arguments: `enabled_actions` lists every witness that satisfies the
 enabling condition, and the function computes the effect.
 
-- Propose(v): a client sends its value v to the coordinators and the acceptors (§3.1:
+- Propose(v): a client sends its value v to the coordinators and the acceptors (§3:
   in a fast round proposers send straight to the acceptors).
 - Phase1a(i): the coordinator of round i asks the acceptors to join it.
 - Phase1b(a, i): on a 1a with i > rnd[a], acceptor a joins round i and reports its
   last vote <<vrnd[a], vval[a]>>.
 - Phase2a(i, v, Q): with 1b messages of round i from a classic quorum Q, the
-  coordinator sends v, a value its picking rule allows (`pick`, §3.3); where the rule
-  allows any value it sends "any" in a fast round and a proposed value in a classic
-  one. At most one 2a per round. The lowest round needs no phase 1: every value is
-  safe at it, so Q is empty there. Coordinated recovery (§3.3): when round i - 1 is
-  fast and round i classic, with one coordinator, an acceptor's round i - 1 2b
-  message serves as its round i 1b message, so the coordinator can pick round i's
-  value from the colliding votes themselves, without a phase 1. It may: the vote is
-  the acceptor's last, and having voted in round i - 1 it votes in no lower round.
+  coordinator sends v, a value its picking rule allows (`pick`; §3, "Picking a Value
+  in Phase 2a"); where the rule allows any value it sends "any" in a fast round and a
+  proposed value in a classic one. At most one 2a per round. The lowest round needs
+  no phase 1: every value is safe at it, so Q is empty there. Coordinated recovery
+  (§3, "Collision Recovery"): when round i - 1 is fast and round i classic, with one
+  coordinator, an acceptor's round i - 1 2b message serves as its round i 1b message,
+  so the coordinator can pick round i's value from the colliding votes themselves,
+  without a phase 1. It may: the vote is the acceptor's last, and having voted in
+  round i - 1 it votes in no lower round.
 - Phase2b(a, i, v): on a 2a of round i with value v and i >= rnd[a], a votes v.
 - Phase2bAny(a, i, v): on round i's "any" message, with i >= rnd[a] and no vote of a
   in round i yet, a votes for a proposal v it has received: any proposal may be the
@@ -26,7 +28,9 @@ enabling condition, and the function computes the effect.
 Phase 1 of every round uses a classic quorum: what the picking rule needs of Q is to
 meet every quorum of a lower round, and for a fast round k to meet any two of its
 quorums together, which is the Quorum Requirement with Q classic (a fast quorum at
-least as large as a classic one contains one, so waiting for it adds nothing).
+least as large as a classic one contains one, so waiting for it adds nothing). Howard
+and Mortier's Fast Flexible Paxos (2020) makes the same observation: phase-1 quorums
+need only meet each pair of fast quorums.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ def phase2b(s: FastPaxosState, a: int, i: int, v: int) -> FastPaxosState:
 def pick(reports: dict[int, tuple[int, int]], q: tuple[int, ...],
          quorums_of: tuple[Quorums, ...], rules: Rules) -> tuple[int, ...] | None:
     """The values the coordinator may send on the 1b `reports` (acceptor -> its
-    <<vrnd, vval>>) of classic quorum Q: Lamport's rule (§3.3), or FREE for any value.
+    <<vrnd, vval>>) of classic quorum Q: Lamport's rule (§3), or FREE for any value.
 
     k is the highest round in which an acceptor of Q voted, V the values they voted in
     it. No vote: any value. One value: that value. Several (a collision in fast round

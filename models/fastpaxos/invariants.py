@@ -4,7 +4,7 @@ property.
 Lamport ("Fast Paxos", 2006, §2.1) requires Nontriviality (only a proposed value may
 be chosen) and Consistency (at most one value is chosen), where a value is chosen in
 a round when a quorum of that round voted for it in it: a classic quorum in a classic
-round, a fast quorum in a fast round. His proof (§2.2, §3.3) rests on every vote
+round, a fast quorum in a fast round. His proof (§2 and §3) rests on every vote
 being for a value safe at its round, v being safe at round i when no value other than
 v has been or might yet be chosen in any round below i. We check those and the
 facts they rest on, split so that a failure names the rule that broke:

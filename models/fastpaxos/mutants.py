@@ -19,7 +19,7 @@ class Rules:
     # Quorum Requirement (a classic and two fast quorums share an acceptor).
     full_fast_quorums: bool = True
     # Phase2a after a collision (several values voted in round k): pick v only if
-    # O4(v), some fast quorum R has every acceptor of R ∩ Q voting v in round k (§3.3).
+    # O4(v), some fast quorum R has every acceptor of R ∩ Q voting v in round k (§3).
     fast_rule: bool = True
     # Phase2b in a round with an "any" message: an acceptor votes once per round, for
     # the first proposal it receives.

@@ -8,19 +8,19 @@ for the first client proposal that reaches it, and a value is chosen when a fast
 quorum votes for it. Clients that propose different values at once can make the
 acceptors' votes collide, so that no fast quorum agrees.
 
-Recovery is coordinated (§3.3): a collision is recovered by a later classic round,
-whose coordinator learns the votes of a classic quorum Q and picks the value with the
-fast-round rule: with k the highest round in which an acceptor of Q voted and V the
-values they voted in k, pick V's value if it has one, else the v with O4(v), "some fast
-quorum R has every acceptor of R ∩ Q voting v in k" (v may have been chosen by R), else
-any proposed value. It learns them by phase 1, or, when the collision was in the round
-just before (fast round i, classic round i + 1), from round i's 2b messages
-themselves, which serve as round i + 1's 1b messages (the paper's coordinated
-recovery, one message delay shorter). Uncoordinated recovery, in which the acceptors
+Recovery is coordinated (§3, "Collision Recovery"): a collision is recovered by a
+later classic round, whose coordinator learns the votes of a classic quorum Q and
+picks the value with the fast-round rule: with k the highest round in which an
+acceptor of Q voted and V the values they voted in k, pick V's value if it has one,
+else the v with O4(v), "some fast quorum R has every acceptor of R ∩ Q voting v in k"
+(v may have been chosen by R), else any proposed value. It learns the votes by phase
+1, or, when the collision was in the round just before (fast round i, classic round
+i + 1), from round i's 2b messages themselves, which serve as round i + 1's 1b
+messages (one message delay shorter). Uncoordinated recovery, in which the acceptors
 apply the rule to each other's round-i votes and vote in round i + 1 with no
 coordinator, is not modelled.
 
-Safety needs the Quorum Requirement (§3.1): any two classic quorums meet, and any
+Safety needs the Quorum Requirement (§3): any two classic quorums meet, and any
 classic quorum and two fast quorums have an acceptor in common (classic quorums of
 c and fast quorums of f acceptors out of n: 2c > n and c + 2f > 2n;
 `smrcheck quorums --system fast` proves it for given sizes, `--symbolic` for all).

@@ -1,7 +1,7 @@
 """The state of Fast Paxos: each acceptor's rnd, vrnd and vval, and the messages sent.
 
 The variables are those of Lamport's "Fast Paxos" (Distributed Computing 19(2), 2006;
-MSR-TR-2005-112) §2.2 and §3: `rnd[a]`, the highest round acceptor `a` has taken part
+MSR-TR-2005-112), §2 and §3: `rnd[a]`, the highest round acceptor `a` has taken part
 in; `vrnd[a]` and `vval[a]`, the round and value of its last vote (0 and None if it
 never voted). Rounds are numbered 1, 2, ... as in the paper, so 0 means "no round".
 As in Paxos.tla, `msgs` is the set of every message ever sent and only grows: for
