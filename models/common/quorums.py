@@ -16,10 +16,11 @@ The text form used by `-p quorums=...` and by `smrcheck quorums`:
 with fast rounds only (`parse(..., fast=True)`) `fast:classic=3,fast=3`.
 
 Fast Paxos (Lamport, "Fast Paxos", Distributed Computing 19(2), 2006, §3) has two
-kinds of quorums: classic quorums, used by classic rounds and by phase 1 of every
-round, and fast quorums, which choose a value in a fast round. Its Quorum Requirement
-is that any two classic quorums meet and that any classic quorum and any two fast
-quorums have an acceptor in common. With sizes over n acceptors that is 2c > n and
+kinds of quorums: classic quorums, used by classic rounds (and, in models/fastpaxos,
+by phase 1 of every round), and fast quorums, which choose a value in a fast round.
+Its Quorum Requirement, for phase-1 quorums that are classic, is that any two classic
+quorums meet and that any classic quorum and any two fast quorums have an acceptor in
+common. With sizes over n acceptors that is 2c > n and
 c + 2f > 2n; the defaults are the well-known majority classic quorums and fast quorums
 of ceil(3n/4) acceptors, the smallest that meet a majority's requirement.
 
