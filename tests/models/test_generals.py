@@ -5,7 +5,8 @@ Evidence, from the strongest:
 1. An independent transcription of OM(m) as the paper writes it (a recursive function,
    every message of every call sent, every traitor message a free choice, all choices
    enumerated) gives, for every small configuration, exactly the set of (traitors,
-   order, decisions) outcomes that the model's decided states hold.
+   order, decisions) outcomes that the model's decided states hold; so does one of
+   SM(m) whose adversary sends any subset of what it can sign, received in any order.
 2. The paper's results: OM(m) holds with more than 3m generals and fails with 3m
    (three generals and one traitor; six and two), and SM(m) holds for any number of
    generals. The three-general counterexamples are the paper's Figures 1 and 2.
@@ -16,7 +17,7 @@ Evidence, from the strongest:
 from __future__ import annotations
 
 import json
-from itertools import combinations, product
+from itertools import combinations, permutations, product
 
 import pytest
 
@@ -88,8 +89,9 @@ def reference_outcomes(n: int, max_traitors: int, m: int) -> set[tuple]:
     return out
 
 
-def model_outcomes(n: int, max_traitors: int, m: int) -> set[tuple]:
-    states = reachable_states(GeneralsOM(n, max_traitors, m, symmetry=False))
+def model_outcomes(n: int, max_traitors: int, m: int, mutant: str | None = None
+                   ) -> set[tuple]:
+    states = reachable_states(GeneralsOM(n, max_traitors, m, mutant, symmetry=False))
     return {(frozenset(g for g in range(n) if s.traitors >> g & 1), s.order, s.decision)
             for s in states if s.decided}
 
@@ -109,10 +111,101 @@ def test_om_decides_what_the_recursion_decides_deeper(config, seconds, slow_size
     assert model_outcomes(*config) == reference_outcomes(*config)
 
 
+@pytest.mark.parametrize("mutant", ["no-relay", "ignore-own-value"])
+def test_the_om_comparison_can_fail(mutant):
+    assert model_outcomes(4, 1, 1, mutant) != reference_outcomes(4, 1, 1)
+
+
 def test_the_reference_sees_the_papers_failure():
     """The transcription is no copy of the model's mistakes: three generals split."""
     outcomes = reference_outcomes(3, 1, 1)
     assert (frozenset({2}), ATTACK, (NONE, RETREAT, NONE)) in outcomes
+
+
+# -- and of SM(m) ---------------------------------------------------------------------
+
+
+def sm_reference_outcomes(n: int, max_traitors: int, m: int) -> set[tuple]:
+    """SM(m) as §4 writes it, with the adversary written differently from the model's:
+    in each round the traitors send any subset of the messages they can sign (any
+    chain, commander first and a traitor last, whose every loyal signer's prefix they
+    hold, prefixes of what they hold included), and every lieutenant takes its
+    messages in any order."""
+    out = set()
+    for k in range(max_traitors + 1):
+        for group in combinations(range(n), k):
+            traitors = frozenset(group)
+            for order in ((NONE,) if 0 in traitors else (RETREAT, ATTACK)):
+                out |= sm_runs(n, m, traitors, order)
+    return out
+
+
+def signable(n: int, traitors: frozenset, k: int, known: frozenset) -> list[tuple]:
+    held = {(v, c[:j]) for v, c in known for j in range(1, len(c) + 1)}
+    return [(v, chain) for rest in permutations(range(1, n), k) for chain in [(0,) + rest]
+            if chain[-1] in traitors for v in (RETREAT, ATTACK)
+            if all(g in traitors or (v, chain[:j + 1]) in held for j, g in enumerate(chain))]
+
+
+def sm_runs(n: int, m: int, traitors: frozenset, order: int) -> set[tuple]:
+    loyal = [i for i in range(1, n) if i not in traitors]
+    out, seen = set(), set()
+    signed0 = {(r, order, (0,)) for r in range(1, n)} if order != NONE else set()
+    stack = [(0, (frozenset(),) * n,
+              frozenset((v, c) for r, v, c in signed0 if r in traitors),
+              frozenset(x for x in signed0 if x[0] not in traitors))]
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        k, sets, known, loyal_msgs = key
+        if k > m:
+            out.add((traitors, order, tuple(
+                (min(sets[i]) if len(sets[i]) == 1 else RETREAT) if i in loyal else NONE
+                for i in range(n))))
+            continue
+        options = [(r, v, c) for v, c in signable(n, traitors, k, known) for r in loyal
+                   if r not in c]
+        for size in range(len(options) + 1):
+            for sent in combinations(options, size):
+                inbox = set(loyal_msgs) | set(sent)
+                for takes in product(*(permutations(sorted(x for x in inbox if x[0] == r))
+                                       for r in loyal)):
+                    new, relays = list(sets), []
+                    for r, v, c in (x for take in takes for x in take):
+                        if v not in new[r]:
+                            new[r] |= {v}
+                            if k < m:
+                                relays += [(q, v, c + (r,)) for q in range(1, n)
+                                           if q not in c + (r,)]
+                    stack.append((k + 1, tuple(new),
+                                  known | {(v, c) for q, v, c in relays if q in traitors},
+                                  frozenset(x for x in relays if x[0] not in traitors)))
+    return out
+
+
+def sm_model_outcomes(n: int, max_traitors: int, m: int, mutant: str | None = None
+                      ) -> set[tuple]:
+    states = reachable_states(GeneralsSM(n, max_traitors, m, mutant, symmetry=False))
+    return {(frozenset(g for g in range(n) if s.traitors >> g & 1), s.order, s.decision)
+            for s in states if s.round == m + 2}
+
+
+@pytest.mark.parametrize("config", [(3, 1, 1), (4, 1, 1), (3, 2, 1), (4, 2, 1), (4, 2, 2)])
+def test_sm_decides_what_the_papers_algorithm_decides(config):
+    assert sm_model_outcomes(*config) == sm_reference_outcomes(*config)
+
+
+@pytest.mark.parametrize("mutant", ["sm-forged", "sm-no-relay"])
+def test_the_sm_comparison_can_fail(mutant):
+    assert sm_model_outcomes(4, 1, 1, mutant) != sm_reference_outcomes(4, 1, 1)
+
+
+def test_the_sm_reference_sees_a_split():
+    """SM(1) against two traitors: a lieutenant's late order splits the loyal ones."""
+    assert any(len({d for d in dec if d != NONE}) == 2
+               for _, _, dec in sm_reference_outcomes(4, 2, 1))
 
 
 # -- 2. the paper's verdicts -----------------------------------------------------------
