@@ -92,6 +92,9 @@ def forgeable(c: Setup, s: SMState) -> list[tuple[int, tuple[int, ...]]]:
     """The (order, chain) messages of round `s.round` that traitors can sign and send:
     k+1 distinct signers, the commander first and a traitor last."""
     length = s.round + 1
+    # A chain is signable when its part up to its last loyal signer is a message the
+    # traitors hold (a `base`): after that signer come only traitors, who sign for one
+    # another. Without signature checks (the sm-forged mutant) anyone "signs".
     signers = tuple(g for g in range(1, c.n) if is_traitor(s.traitors, g)
                     or not c.rules.check_signatures)
     bases: set[tuple[int, tuple[int, ...]]] = set()
