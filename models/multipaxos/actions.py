@@ -48,30 +48,9 @@ applied to every slot at once, or to one slot:
   crashed replica restarts with its acceptor state (promise, accepted values) intact
   and its leadership forgotten.
 
-Faults other than crashes (`-p faults=omission|byzantine -p faulty=K`, the last K
-replicas; see `models/common/faults.py`):
-
-- omission: a faulty replica follows the protocol but may fail to send or receive.
-  A receive omission is a step not taken, which every run may already do. With the
-  sent-set network a message that no one receives is already a behaviour, and a 1a
-  or 2a the faulty leader fails to send is exactly that (its own record of having
-  proposed, kept in msgs, stays: it remembers what it proposed). A 2b is read only
-  by the learners and the properties, for which the 2bs in msgs are the record of
-  what each acceptor accepted (as in Paxos.tla, where `chosen` is defined on them);
-  a learner that misses one lags, which recovery=durable models. What is new is a
-  promise whose 1b is lost, the acceptor's promise raised all the same:
-  PromiseLost(a, b). Such a state is a fault-free state with one 1b fewer in msgs,
-  and the guards of the correct steps only ever need messages to be present, so
-  omission adds states but no way to break agreement. (With bag and fifo, Drop
-  already loses any copy in flight.)
-- byzantine: a faulty replica's acceptor has sent, from the start, every 1b and 2b
-  of the bounded universe under its own name (`lies`): a 1b for any ballot reporting
-  any value per slot at any lower ballot (or none), a 2b for any ballot, slot and
-  value (a command or the no-op). In the sent-set network, where nothing forces a
-  receiver to read a message, an acceptor that sent more is never weaker, so this is
-  the strongest adversary of the universe, with no state of its own: the liar takes
-  no step, leads no ballot and learns nothing. A leader that leads on a quorum with
-  a liar in it may read any of its 1bs for the ballot (Lead enumerates them).
+Omission and Byzantine faults (`-p faults=omission|byzantine -p faulty=K`) add
+PromiseLost(a, b), a promise whose 1b is lost, and liars whose messages are sent
+from the start; `faults.py` explains both.
 
 The network is a parameter (`network`): each step receives at most one message
 (Promise a 1a, Accept a 2a; Lead the 1bs of its quorum) and sends some, and the
@@ -81,6 +60,10 @@ in flight; with bag and fifo its own Drop and Duplicate steps interleave with th
 Each step is a guard (`*_enabled`, which appends the step's enabled witnesses to
 `out`) beside its effect, enabling condition first as in Paxos.tla; `step` refuses
 an action it does not know. Mutants flip one `Rules` switch; the code path is the same.
+
+Size: the whole step relation of one protocol, ten steps (eight of the paper's, the
+crash and restart, and PromiseLost) each a guard beside its effect so that each reads
+against the paper; splitting them across modules would part guards from effects.
 """
 
 from __future__ import annotations
@@ -89,6 +72,7 @@ from collections.abc import Callable, Collection
 from itertools import product
 
 from ..common.ids import NONE
+from .faults import lies
 from .messages import NOOP, P1A, P1B, P2A, P2B
 from .mutants import Rules
 from .network import Network
@@ -119,7 +103,8 @@ class Config:
         self.omitting, self.liars = omitting, liars
         self.faulty = omitting | liars  # never renamed into a correct replica
         self.acting = tuple(r for r in range(n) if r not in liars)
-        self.lies = frozenset(m for a in sorted(liars) for m in lies(self, a))
+        self.lies = frozenset(m for a in sorted(liars)
+                              for m in lies(a, max_round, slots, commands))
         # ballot -> liar -> every report its 1bs for the ballot make.
         self.lie_reports = {b: {a: tuple(sorted(m[3] for m in self.lies
                                                 if m[0] == P1B and m[1] == a and m[2] == b))
@@ -130,18 +115,6 @@ class Config:
         """Whether `acceptors`, having accepted one value in one ballot, chose it: a
         phase-2 quorum (§2.3), by size, as `spec._size_quorums` makes every quorum."""
         return len(acceptors) >= self.quorum_size
-
-
-def lies(cfg: Config, a: int) -> list[tuple]:
-    """Every 1b and 2b a Byzantine acceptor a can send: well formed (a 1b reports
-    votes at ballots below its own), under its own name, any values."""
-    values = (NOOP, *range(cfg.commands))
-    out: list[tuple] = []
-    for b in range(cfg.max_round):
-        per_slot = [(NONE, NONE)] + [(vb, v) for vb in range(b) for v in values]
-        out += [(P1B, a, b, acc) for acc in product(per_slot, repeat=cfg.slots)]
-        out += [(P2B, a, b, slot, v) for slot in range(cfg.slots) for v in values]
-    return out
 
 
 # -- what the steps share ---------------------------------------------------------------
