@@ -25,7 +25,7 @@ from smrcheck.checker.cli import main
 from smrcheck.checker.errors import UsageError
 from smrcheck.checker.search import Options, check, reachable_states, replays
 from smrcheck.models.generals.spec import SPEC, GeneralsOM, GeneralsSM
-from smrcheck.models.generals.state import ATTACK, RETREAT
+from smrcheck.models.generals.state import ATTACK, RETREAT, OMFrame, OMState, SMState
 from smrcheck.models.generals.symmetry import om_canonical, sm_canonical
 
 NONE = -1
@@ -306,6 +306,36 @@ def test_sm_symmetry_is_exact(config):
     assert len({sm_canonical(config[0])(s) for s in plain}) == check(
         GeneralsSM(*config), Options()).distinct_states
     assert len({hash(s) for s in plain}) == len(plain)
+
+
+def renamed(s, new: tuple[int, ...]):
+    """`s` with general g renamed new[g] (the commander stays 0)."""
+    n = len(s.decision)
+    old = [new.index(g) for g in range(n)]
+    traitors = sum(1 << new[g] for g in range(n) if s.traitors >> g & 1)
+    decision = tuple(s.decision[old[g]] for g in range(n))
+    if isinstance(s, OMState):
+        frames = tuple(OMFrame(tuple(f.received[old[g]] for g in range(n)),
+                               tuple(f.attacks[old[g]] for g in range(n)),
+                               sum(1 << new[g] for g in range(n) if f.done >> g & 1))
+                       for f in s.frames)
+        return OMState(traitors, s.order, tuple(new[g] for g in s.path), frames, decision,
+                       s.decided)
+    return SMState(traitors, s.order, s.round, tuple(s.values[old[g]] for g in range(n)),
+                   frozenset((new[r], v, tuple(new[g] for g in c)) for r, v, c in s.inbox),
+                   frozenset((v, tuple(new[g] for g in c)) for v, c in s.known), decision)
+
+
+@pytest.mark.parametrize("model", [GeneralsOM(5, 2, 2, symmetry=False),
+                                   GeneralsSM(4, 2, 2, symmetry=False)],
+                         ids=["om", "sm"])
+def test_canonical_forms_are_the_same_for_renamed_states(model):
+    n = model.setup.n
+    canonical = om_canonical if isinstance(model, GeneralsOM) else sm_canonical(n)
+    renamings = [(0, *p) for p in permutations(range(1, n))]
+    for k, s in enumerate(sorted(reachable_states(model))):
+        new = renamings[k % len(renamings)]
+        assert canonical(renamed(s, new)) == canonical(s)
 
 
 def test_unreduced_runs_agree():
