@@ -4,9 +4,12 @@ A commander sends an order to n-1 lieutenants; some generals, perhaps the comman
 are traitors. An algorithm must make (IC1) all loyal lieutenants obey the same order
 and (IC2) every loyal lieutenant obey the commander's order if he is loyal. With oral
 messages, OM(m) (§3, `om.py`) achieves this for at most m traitors iff there are more
-than 3m generals: three generals cannot cope with one traitor (§2), which the checker
-shows with the paper's two scenarios. With signed messages, SM(m) (§4, `sm.py`)
-achieves it for any number of generals and at most m traitors.
+than 3m generals. Three generals cannot cope with one traitor (§2): the checker finds
+OM(1) breaking IC2 in the paper's Figure 1 (a traitorous lieutenant's lie ties the
+loyal one, who retreats), and the tie-break that would mend it, obeying the
+commander's own message (the tie-own-value mutant), breaking IC1 in Figure 2 (a
+traitorous commander). With signed messages, SM(m) (§4, `sm.py`) achieves IC1 and
+IC2 for any number of generals and at most m traitors.
 
 Parameters: `generals` n, `traitors` (the adversary makes any set of at most that
 many generals traitors, the commander included, as the initial choice), `algorithm`
@@ -98,7 +101,7 @@ class GeneralsOM:
 class GeneralsSM:
     """SM(m) as a `Model`: states are `SMState`s, actions tuples."""
 
-    def __init__(self, generals: int = 3, traitors: int = 1, m: int | None = None,
+    def __init__(self, generals: int = 4, traitors: int = 1, m: int | None = None,
                  mutant: str | None = None, symmetry: bool = True) -> None:
         self.setup = _setup(generals, traitors, m, mutant)
         self._properties = bind(PROPERTIES, self.setup)
