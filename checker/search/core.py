@@ -148,9 +148,11 @@ class Outcome:
     worker_peak_rss_mb: float = 0.0  # the workers' peaks, summed
 
 
-# Entries of the raw-hash cache below (about 7 MB when full; then it is cleared): the
-# copies it catches are recent, a larger cache caught no more on multipaxos.
-_CANON_CACHE = 1 << 16
+# Entries of each generation of the raw-hash cache below (about 25 MB for both when
+# full). The copies it catches are recent: on paxos with ballots 0..3, two generations
+# of 2^17 call `canonical` 1.31 times a distinct state, as often as an unbounded cache,
+# where one of 2^16 cleared when full called it 2.0 times.
+_CANON_CACHE = 1 << 17
 
 
 def fingerprint_of(canonical: Callable[[Any], Any] | None) -> Callable[[Hashable], int]:
@@ -162,16 +164,22 @@ def fingerprint_of(canonical: Callable[[Any], Any] | None) -> Callable[[Hashable
     every fingerprint already takes (TLC's too)."""
     if canonical is None:
         return hash
-    cache: dict[int, int] = {}
-    get = cache.get
+    # Two generations: when the young one fills it becomes the old one, so a full cache
+    # still remembers the last _CANON_CACHE states instead of forgetting everything.
+    young: dict[int, int] = {}
+    old: dict[int, int] = {}
 
     def fingerprint(state: Hashable) -> int:
+        nonlocal young, old
         raw = hash(state)
-        fp = get(raw)
+        fp = young.get(raw)
         if fp is None:
-            if len(cache) >= _CANON_CACHE:
-                cache.clear()
-            fp = cache[raw] = hash(canonical(state))
+            fp = old.get(raw)
+            if fp is None:
+                fp = hash(canonical(state))
+            if len(young) >= _CANON_CACHE:
+                old, young = young, {}
+            young[raw] = fp
         return fp
 
     return fingerprint

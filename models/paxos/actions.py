@@ -27,8 +27,16 @@ def _set(t: tuple[int, ...], i: int, x: int) -> tuple[int, ...]:
     return t[:i] + (x,) + t[i + 1 :]
 
 
+# The constructor, not _replace: next_state runs for every generated state, and
+# namedtuple's _replace costs a keyword-dict round trip.
 def phase1a(s: PaxosState, b: int) -> PaxosState:
-    return s._replace(msgs=s.msgs | {(T1A, b)})
+    # Phase1a stays enabled after its 1a is sent (as in the spec), so it is mostly a
+    # stutter: returning s itself, not an equal copy, spares building a set whose hash
+    # frozenset then has to compute afresh.
+    m = (T1A, b)
+    if m in s.msgs:
+        return s
+    return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {m})
 
 
 def phase1b(s: PaxosState, a: int, b: int, rules: Rules) -> PaxosState:
@@ -42,7 +50,7 @@ def phase1b(s: PaxosState, a: int, b: int, rules: Rules) -> PaxosState:
 
 
 def phase2a(s: PaxosState, b: int, v: int) -> PaxosState:
-    return s._replace(msgs=s.msgs | {(T2A, b, v)})
+    return PaxosState(s.max_bal, s.max_vbal, s.max_val, s.msgs | {(T2A, b, v)})
 
 
 def phase2b(s: PaxosState, a: int, b: int, v: int, rules: Rules) -> PaxosState:
@@ -89,7 +97,9 @@ def enabled_actions(
     one_a: list[int] = []
     one_b: dict[int, dict[int, list[tuple[int, int]]]] = {}
     two_a: list[tuple[int, int]] = []
-    for m in sorted(s.msgs):
+    # Only one_a and two_a need an order (they order the actions); safe_values reads
+    # the 1b reports as a set. Sorting them, not all of msgs, keeps Next's order.
+    for m in s.msgs:
         kind = m[0]
         if kind == T1A:
             one_a.append(m[1])
@@ -97,6 +107,8 @@ def enabled_actions(
             one_b.setdefault(m[2], {}).setdefault(m[1], []).append((m[3], m[4]))
         elif kind == T2A:
             two_a.append((m[1], m[2]))
+    one_a.sort()
+    two_a.sort()
     proposed = {b for b, _ in two_a}
     out: list[tuple] = []
     for b in ballots:

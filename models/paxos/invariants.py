@@ -28,14 +28,49 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ...checker.model import Property
 from ..common.ids import NONE, acceptor_name, node_set, value_name
 from ..common.properties import PropertySpec, bind, first_of, last_state, none_of
-from .state import T1B, T2A, PaxosState, votes
+from .state import T1B, T2A, T2B, PaxosState, votes
 
 Quorums = tuple[tuple[int, ...], ...]
 Votes = list[set[tuple[int, int]]]  # votes[a]: the <<bal, val>> pairs acceptor a voted for
+
+
+class Facts(NamedTuple):
+    """What the properties read off `msgs`, gathered in one pass per state: every
+    property of a new state is checked, and each used to walk the messages again."""
+
+    votes: Votes  # Paxos.tla's refinement mapping, votes[a]
+    voters: dict[tuple[int, int], int]  # <<bal, val>> -> bit set of its voters
+    one_b: list[tuple[int, ...]]  # the 1b messages, sorted
+    two_a: list[tuple[int, int]]  # <<bal, val>> of the 2a messages, sorted
+    voted_in: dict[int, int]  # ballot -> bit set of the acceptors that voted in it
+
+
+def facts(s: PaxosState) -> Facts:
+    vts: Votes = [set() for _ in s.max_bal]
+    voters: dict[tuple[int, int], int] = {}
+    voted_in: dict[int, int] = {}
+    one_b = []
+    two_a = []
+    for m in s.msgs:
+        kind = m[0]
+        if kind == T2B:
+            vote = (m[2], m[3])
+            vts[m[1]].add(vote)
+            bit = 1 << m[1]
+            voters[vote] = voters.get(vote, 0) | bit
+            voted_in[m[2]] = voted_in.get(m[2], 0) | bit
+        elif kind == T1B:
+            one_b.append(m)
+        elif kind == T2A:
+            two_a.append((m[1], m[2]))
+    one_b.sort()
+    two_a.sort()
+    return Facts(vts, voters, one_b, two_a, voted_in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +78,24 @@ class Consts:
     """What the properties read besides the state. Votes choose a value on a phase-2
     quorum (`quorums2`). Safety is shown, and "no other value choosable" witnessed, on
     a phase-1 quorum (`quorums`): it meets every phase-2 quorum, so one of its members
-    blocks any other value's phase-2 quorum. Paxos.tla is the case Q1 = Q2."""
+    blocks any other value's phase-2 quorum. Paxos.tla is the case Q1 = Q2.
+
+    `has_q1[mask]` / `has_q2[mask]`: whether the acceptors of bit set `mask` include a
+    phase-1 / phase-2 quorum. SafeAt and chosen ask "does some quorum satisfy P" for
+    every vote of every state; one pass over the acceptors builds the mask of those
+    that satisfy P and a table lookup answers, instead of a pass per quorum."""
 
     quorums: Quorums
     quorums2: Quorums
-    votes: Callable[[PaxosState], Votes]  # the state's votes, once per state
+    facts: Callable[[PaxosState], Facts]  # once per state
+    has_q1: tuple[bool, ...] = ()
+    has_q2: tuple[bool, ...] = ()
+
+
+def quorum_table(n: int, quorums: Quorums) -> tuple[bool, ...]:
+    """table[mask]: the acceptors in bit set `mask` include one of `quorums`."""
+    qmasks = [sum(1 << a for a in q) for q in quorums]
+    return tuple(any(mask & qm == qm for qm in qmasks) for mask in range(1 << n))
 
 
 def chosen(
@@ -70,14 +118,20 @@ def chosen(
 # -- PAXOS-AGREEMENT: Consensus.tla's Inv, at most one value chosen ------------------
 
 
+def chosen_values(c: Consts, s: PaxosState) -> set[int]:
+    """The values some phase-2 quorum voted for in one ballot (`chosen`'s keys)."""
+    has_q2 = c.has_q2
+    return {v for (_, v), mask in c.facts(s).voters.items() if has_q2[mask]}
+
+
 def agreement(c: Consts, s: PaxosState) -> bool:
-    return len(chosen(s, c.quorums2, c.votes(s))) <= 1
+    return len(chosen_values(c, s)) <= 1
 
 
 def explain_agreement(c: Consts, s: PaxosState) -> str:
     parts = [
         f"{value_name(v)} in ballot {b} by {node_set(q)}"
-        for v, (b, q) in sorted(chosen(s, c.quorums2, c.votes(s)).items())
+        for v, (b, q) in sorted(chosen(s, c.quorums2, c.facts(s).votes).items())
     ]
     return "two values chosen: " + "; ".join(parts)
 
@@ -86,7 +140,7 @@ def explain_agreement(c: Consts, s: PaxosState) -> str:
 
 
 def inv2_breakers(c: Consts, s: PaxosState) -> list[int]:
-    vts = c.votes(s)
+    vts = c.facts(s).votes
     bad = []
     for a, (vb, vv) in enumerate(zip(s.max_vbal, s.max_val)):
         ok = vv == NONE if vb == -1 else (vb, vv) in vts[a]
@@ -107,12 +161,12 @@ def explain_inv2(c: Consts, s: PaxosState) -> str:
 
 
 def bad_1b(c: Consts, s: PaxosState) -> list[tuple[int, ...]]:
-    vts = c.votes(s)
+    vts = c.facts(s).votes
+    max_bal = s.max_bal
     return [
         m
-        for m in sorted(s.msgs)
-        if m[0] == T1B
-        and (s.max_bal[m[1]] < m[2] or (m[3] >= 0 and (m[3], m[4]) not in vts[m[1]]))
+        for m in c.facts(s).one_b
+        if max_bal[m[1]] < m[2] or (m[3] >= 0 and (m[3], m[4]) not in vts[m[1]])
     ]
 
 
@@ -133,25 +187,31 @@ def explain_1b(c: Consts, s: PaxosState) -> str:
 
 
 def shows_safe_at(s: PaxosState, vts: Votes, q: tuple[int, ...], b: int, v: int) -> bool:
-    """Voting.tla's ShowsSafeAt(Q, b, v) under Paxos's refinement mapping."""
-    if any(s.max_bal[a] < b for a in q):
-        return False
-    for c in range(-1, b):
-        if c != -1 and not any((c, v) in vts[a] for a in q):
-            continue
-        if all(vb[0] <= c or vb[0] >= b for a in q for vb in vts[a]):
-            return True
-    return False
+    """Voting.tla's ShowsSafeAt(Q, b, v) under Paxos's refinement mapping.
+
+    The spec asks for a c in -1..b-1 such that no member of Q voted in a ballot
+    strictly between c and b, and (c = -1 or some member voted for v in c). With m
+    the highest ballot below b in which a member of Q voted (-1 if none), the first
+    condition is c >= m, and no vote of Q lies in m+1..b-1, so the witness can only
+    be c = m: v is shown safe iff m = -1 or some member of Q voted for v in m."""
+    max_bal = s.max_bal
+    top = -1
+    for a in q:
+        if max_bal[a] < b:
+            return False
+        for vb, _ in vts[a]:
+            if top < vb < b:
+                top = vb
+    return top == -1 or any((top, v) in vts[a] for a in q)
 
 
 def bad_2a(c: Consts, s: PaxosState) -> list[str]:
-    vts = c.votes(s)
-    two_a = sorted(m for m in s.msgs if m[0] == T2A)
+    vts, _, _, two_a, _ = c.facts(s)
     out = []
-    for _, b, v in two_a:
+    for b, v in two_a:
         if not any(shows_safe_at(s, vts, q, b, v) for q in c.quorums):
             out.append(f"2a for ballot {b} proposes {value_name(v)}, which is not safe")
-        others = [w for _, bb, w in two_a if bb == b and w != v]
+        others = [w for bb, w in two_a if bb == b and w != v]
         if others:
             out.append(
                 f"two 2a messages in ballot {b}: {value_name(v)} and {value_name(others[0])}"
@@ -162,29 +222,30 @@ def bad_2a(c: Consts, s: PaxosState) -> list[str]:
 # -- PAXOS-VOTES-SAFE: Voting.tla's VotesSafe (Inv!4) ---------------------------------
 
 
-def safe_at(c: Consts, vts: Votes, max_bal: tuple[int, ...], b: int, v: int) -> bool:
-    """Voting.tla's SafeAt(b, v): no other value chosen or choosable below b."""
-    for cb in range(b):
-        if not any(
-            all(
-                (cb, v) in vts[a]
-                or (max_bal[a] > cb and not any(vb[0] == cb for vb in vts[a]))
-                for a in q
-            )
-            for q in c.quorums
-        ):
-            return False
-    return True
-
-
 def unsafe_votes(c: Consts, s: PaxosState) -> list[tuple[int, int, int]]:
-    vts = c.votes(s)
-    return [
-        (a, b, v)
-        for a in range(len(vts))
-        for b, v in sorted(vts[a])
-        if not safe_at(c, vts, s.max_bal, b, v)
-    ]
+    """The votes <<a, b, v>> for a value not safe at their ballot: SafeAt(b, v) needs,
+    for every ballot cb below b, a phase-1 quorum whose every member voted for v in
+    cb or moved past cb (maxBal > cb) without voting in it (Voting.tla's
+    NoneOtherChoosableAt). Each <<b, v>> is judged once, however many voted for it."""
+    vts, voters, _, _, voted_in = c.facts(s)
+    max_bal, has_q1 = s.max_bal, c.has_q1
+    past: dict[int, int] = {}  # cb -> the acceptors past cb that did not vote in it
+    bad = set()
+    for b, v in voters:
+        for cb in range(b):
+            moved = past.get(cb)
+            if moved is None:
+                moved = 0
+                for a, mb in enumerate(max_bal):
+                    if mb > cb:
+                        moved |= 1 << a
+                moved = past[cb] = moved & ~voted_in.get(cb, 0)
+            if not has_q1[voters.get((cb, v), 0) | moved]:
+                bad.add((b, v))
+                break
+    if not bad:
+        return []
+    return [(a, b, v) for a in range(len(vts)) for b, v in sorted(vts[a]) if (b, v) in bad]
 
 
 def explain_votes_safe(c: Consts, s: PaxosState) -> str:
@@ -200,16 +261,17 @@ def explain_votes_safe(c: Consts, s: PaxosState) -> str:
 
 
 def split_ballots(c: Consts, s: PaxosState) -> list[int]:
-    per_ballot: dict[int, set[int]] = {}
-    for vs in c.votes(s):
-        for b, v in vs:
-            per_ballot.setdefault(b, set()).add(v)
-    return sorted(b for b, vs in per_ballot.items() if len(vs) > 1)
+    seen: dict[int, int] = {}
+    split = set()
+    for b, v in c.facts(s).voters:
+        if seen.setdefault(b, v) != v:
+            split.add(b)
+    return sorted(split)
 
 
 def explain_split(c: Consts, s: PaxosState) -> str:
     b = split_ballots(c, s)[0]
-    vts = c.votes(s)
+    vts = c.facts(s).votes
     who = sorted(
         f"{acceptor_name(a)}:{value_name(v)}" for a in range(len(vts)) for bb, v in vts[a] if bb == b
     )
@@ -220,7 +282,7 @@ def explain_split(c: Consts, s: PaxosState) -> str:
 
 
 def some_value_chosen(c: Consts, s: PaxosState) -> bool:
-    return bool(chosen(s, c.quorums2, c.votes(s)))
+    return bool(chosen_values(c, s))
 
 
 PROPERTIES: tuple[PropertySpec[PaxosState], ...] = (
@@ -245,9 +307,13 @@ PROPERTIES: tuple[PropertySpec[PaxosState], ...] = (
 )
 
 
-def make_properties(quorums: Quorums, quorums2: Quorums) -> list[Property]:
+def make_properties(quorums: Quorums, quorums2: Quorums, n: int | None = None
+                    ) -> list[Property]:
     """The properties over phase-1 `quorums` and phase-2 `quorums2` (equal in Paxos.tla;
     Flexible Paxos lets them differ as long as every phase-1 quorum meets every phase-2
     quorum)."""
-    state_votes = last_state(lambda s: votes(s.msgs, len(s.max_bal)))
-    return bind(PROPERTIES, Consts(quorums, quorums2, state_votes))
+    state_facts = last_state(facts)
+    if n is None:  # the acceptors the quorums name
+        n = 1 + max(a for q in quorums + quorums2 for a in q)
+    return bind(PROPERTIES, Consts(quorums, quorums2, state_facts,
+                                   quorum_table(n, quorums), quorum_table(n, quorums2)))
