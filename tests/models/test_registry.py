@@ -11,7 +11,7 @@ import pytest
 
 from smrcheck.models.registry import MODELS
 
-PROTOCOLS = ("paxos", "multipaxos", "pbft")
+PROTOCOLS = ("paxos", "multipaxos", "pbft", "generals", "fastpaxos")
 
 
 def loaded_models(code: str) -> list[str]:
@@ -31,7 +31,7 @@ def test_models_load_when_used():
 
 
 def test_registry_lists_every_model_by_its_name():
-    assert list(MODELS) == list(PROTOCOLS) and len(MODELS) == 3
+    assert list(MODELS) == list(PROTOCOLS) and len(MODELS) == len(PROTOCOLS)
     assert [spec.name for spec in MODELS.values()] == list(PROTOCOLS)
     assert MODELS.get("nope") is None and "nope" not in MODELS
 
