@@ -90,6 +90,10 @@ class Consts:
     facts: Callable[[PaxosState], Facts]  # once per state
     has_q1: tuple[bool, ...] = ()
     has_q2: tuple[bool, ...] = ()
+    # Byzantine acceptors (faults=byzantine), as a bit set: their votes count towards
+    # `chosen`, but VotesSafe and OneValuePerBallot speak of the correct acceptors'
+    # votes only (a liar voted for everything; see `faults.py`).
+    liars: int = 0
 
 
 def quorum_table(n: int, quorums: Quorums) -> tuple[bool, ...]:
@@ -129,11 +133,39 @@ def agreement(c: Consts, s: PaxosState) -> bool:
 
 
 def explain_agreement(c: Consts, s: PaxosState) -> str:
-    parts = [
-        f"{value_name(v)} in ballot {b} by {node_set(q)}"
-        for v, (b, q) in sorted(chosen(s, c.quorums2, c.facts(s).votes).items())
-    ]
-    return "two values chosen: " + "; ".join(parts)
+    ch = chosen(s, c.quorums2, c.facts(s).votes)
+    parts = [f"{value_name(v)} in ballot {b} by {node_set(q)}" for v, (b, q) in sorted(ch.items())]
+    text = "two values chosen: " + "; ".join(parts)
+    return text + ". " + explain_lie(c, s, ch) if c.liars else text
+
+
+def explain_lie(c: Consts, s: PaxosState, ch: dict[int, tuple[int, tuple[int, ...]]]) -> str:
+    """With Byzantine acceptors: which acceptors the two quorums share, and the lie
+    that let the later ballot's leader propose another value."""
+    (b1, q1, v1), (b2, q2, v2) = sorted((b, q, v) for v, (b, q) in ch.items())[:2]
+    both = sorted(set(q1) & set(q2))
+    liars = [a for a in both if c.liars >> a & 1] or [
+        a for a in q2 if c.liars >> a & 1]
+    who = ", ".join(acceptor_name(a) for a in liars)
+    # The liars' highest report of a vote for v2 to ballot b2's leader (Phase2a reads
+    # every 1b of its quorum): what let it propose v2.
+    told = max(((m[3], m[1]) for m in c.facts(s).one_b if m[2] == b2 and m[1] in liars
+                and m[4] == v2), default=None)
+    if told is None:
+        lie = "reported no vote, hiding its vote for " + value_name(v1)
+    else:
+        proposed = (told[0], v2) in c.facts(s).two_a
+        lie = (f"reported <<{told[0]}, {value_name(v2)}>>, a vote for {value_name(v2)} "
+               f"in ballot {told[0]}" + ("" if proposed else " that no 2a proposed"))
+    if all(c.liars >> a & 1 for a in both):
+        return (f"The quorums meet only in {who}, which is Byzantine: its 2bs count for "
+                f"{value_name(v1)} in ballot {b1} and for {value_name(v2)} in ballot {b2}, "
+                f"and its 1b for ballot {b2} {lie} (a correct acceptor would have "
+                f"reported its vote for {value_name(v1)} in ballot {b1}, and ballot {b2} "
+                f"could then only propose {value_name(v1)})")
+    return (f"The quorums meet in {node_set(tuple(both))}, and Byzantine {who}'s 1b for "
+            f"ballot {b2} {lie}: a correct acceptor of the first quorum voted for "
+            f"{value_name(v2)} in ballot {b2} because ballot {b2}'s leader read it")
 
 
 # -- PAXOS-INV2: <<maxVBal[a], maxVal[a]>> is a vote a cast, or <<-1, None>> ---------
@@ -231,7 +263,7 @@ def unsafe_votes(c: Consts, s: PaxosState) -> list[tuple[int, int, int]]:
     max_bal, has_q1 = s.max_bal, c.has_q1
     past: dict[int, int] = {}  # cb -> the acceptors past cb that did not vote in it
     bad = set()
-    for b, v in voters:
+    for b, v in cast_by_correct(c, voters):
         for cb in range(b):
             moved = past.get(cb)
             if moved is None:
@@ -245,7 +277,8 @@ def unsafe_votes(c: Consts, s: PaxosState) -> list[tuple[int, int, int]]:
                 break
     if not bad:
         return []
-    return [(a, b, v) for a in range(len(vts)) for b, v in sorted(vts[a]) if (b, v) in bad]
+    return [(a, b, v) for a in range(len(vts)) if not c.liars >> a & 1
+            for b, v in sorted(vts[a]) if (b, v) in bad]
 
 
 def explain_votes_safe(c: Consts, s: PaxosState) -> str:
@@ -260,10 +293,21 @@ def explain_votes_safe(c: Consts, s: PaxosState) -> str:
 # -- PAXOS-ONE-VALUE-PER-BALLOT: Voting.tla's OneValuePerBallot (Inv!4) ---------------
 
 
+def cast_by_correct(c: Consts, voters: dict[tuple[int, int], int]
+                    ) -> dict[tuple[int, int], int]:
+    """The votes some correct acceptor cast: all of them without Byzantine acceptors.
+    A liar voted for everything, so VotesSafe and OneValuePerBallot judge only the
+    correct acceptors' votes; SafeAt still counts the liar in every quorum, as one
+    that voted for the value (a wildcard: the liar may claim anything)."""
+    if not c.liars:
+        return voters
+    return {vote: who for vote, who in voters.items() if who & ~c.liars}
+
+
 def split_ballots(c: Consts, s: PaxosState) -> list[int]:
     seen: dict[int, int] = {}
     split = set()
-    for b, v in c.facts(s).voters:
+    for b, v in cast_by_correct(c, c.facts(s).voters):
         if seen.setdefault(b, v) != v:
             split.add(b)
     return sorted(split)
@@ -273,7 +317,8 @@ def explain_split(c: Consts, s: PaxosState) -> str:
     b = split_ballots(c, s)[0]
     vts = c.facts(s).votes
     who = sorted(
-        f"{acceptor_name(a)}:{value_name(v)}" for a in range(len(vts)) for bb, v in vts[a] if bb == b
+        f"{acceptor_name(a)}:{value_name(v)}" for a in range(len(vts)) for bb, v in vts[a]
+        if bb == b and not c.liars >> a & 1
     )
     return f"acceptors voted for different values in ballot {b}: {', '.join(who)}"
 
@@ -307,8 +352,8 @@ PROPERTIES: tuple[PropertySpec[PaxosState], ...] = (
 )
 
 
-def make_properties(quorums: Quorums, quorums2: Quorums, n: int | None = None
-                    ) -> list[Property]:
+def make_properties(quorums: Quorums, quorums2: Quorums, n: int | None = None,
+                    liars: frozenset[int] = frozenset()) -> list[Property]:
     """The properties over phase-1 `quorums` and phase-2 `quorums2` (equal in Paxos.tla;
     Flexible Paxos lets them differ as long as every phase-1 quorum meets every phase-2
     quorum)."""
@@ -316,4 +361,5 @@ def make_properties(quorums: Quorums, quorums2: Quorums, n: int | None = None
     if n is None:  # the acceptors the quorums name
         n = 1 + max(a for q in quorums + quorums2 for a in q)
     return bind(PROPERTIES, Consts(quorums, quorums2, state_facts,
-                                   quorum_table(n, quorums), quorum_table(n, quorums2)))
+                                   quorum_table(n, quorums), quorum_table(n, quorums2),
+                                   sum(1 << a for a in liars)))

@@ -9,6 +9,12 @@ majorities. With these constants the reachable state space is exactly TLC's on
 MCPaxos (the test pins TLC's published counts), which is our evidence the
 transcription is faithful.
 
+Faults are a parameter (`faults.py`): `-p faults=crash|omission|byzantine -p faulty=K`
+adds crashes (a budget of K), lost 1b and 2b messages (the last K acceptors) or lying
+acceptors (the last K) to Paxos.tla, which has none; the defaults add nothing. With
+three acceptors Paxos keeps agreement under one crash or one omission-faulty
+acceptor and loses it with one Byzantine acceptor.
+
 Symmetry (`symmetry.py`) is offered but not applied by default: MCPaxos.cfg names no
 symmetry set, so TLC's plain counts (which the README quotes) are the ones to compare
 with; `check paxos --symmetry` opts in, as TLC's SYMMETRY option does.
@@ -21,13 +27,15 @@ from typing import Any
 
 from ...checker.errors import UsageError
 from ...checker.model import ModelSpec, Param
+from ..common.faults import CRASH, fault_params
 from ..common.ids import acceptor_name, node_set, value_name
 from ..common.properties import ids
 from ..common.quorums import EXAMPLES, QuorumSystem, Threshold, parse
 from . import actions as act
+from .faults import Faults
 from .invariants import PROPERTIES, make_properties
 from .mutants import MUTANTS, rules_for
-from .state import PaxosState, describe, initial
+from .state import PaxosState, describe
 from .symmetry import acceptor_group, make_canonical
 
 
@@ -42,10 +50,11 @@ class PaxosModel:
 
     def __init__(self, acceptors: int = 3, values: int = 2, max_ballot: int = 1,
                  mutant: str | None = None, quorums: str = "majority",
-                 symmetry: bool = False) -> None:
+                 symmetry: bool = False, faults: str = CRASH, faulty: int = 0) -> None:
         self.n = acceptors
         self.n_values = values
         self.ballots = range(max_ballot + 1)
+        self.faults = Faults(faults, faulty, acceptors, self.ballots, values)
         self.rules = rules_for(mutant)
         if self.rules.majority_quorums:
             try:
@@ -62,19 +71,22 @@ class PaxosModel:
         # is chosen by votes of a phase-2 quorum. Paxos.tla is the case Q1 = Q2.
         self.quorums = self.quorum_system.minimal_quorums(1)
         self.quorums2 = self.quorum_system.minimal_quorums(2)
-        self._properties = make_properties(self.quorums, self.quorums2, acceptors)
+        self._properties = make_properties(self.quorums, self.quorums2, acceptors,
+                                           self.faults.liars)
         # None where no renaming is a symmetry: the CLI then says --symmetry is ignored.
         self.canonical = make_canonical(
             acceptors, values,
             acceptor_group(acceptors, self.quorums, self.quorums2,
-                           _uniform(self.quorum_system)),
+                           _uniform(self.quorum_system),
+                           self.faults.omitting | self.faults.liars),
         ) if symmetry else None
 
     def init_states(self) -> list[PaxosState]:
-        return [initial(self.n)]
+        return [self.faults.initial(self.n)]
 
     def actions(self, s: PaxosState) -> list[tuple]:
-        return act.enabled_actions(s, self.ballots, self.n_values, self.quorums, self.rules)
+        out = act.enabled_actions(s, self.ballots, self.n_values, self.quorums, self.rules)
+        return self.faults.actions(s, out) if self.faults.any else out
 
     def next_state(self, s: PaxosState, a: tuple) -> PaxosState:
         # An if-chain, not a table of lambdas: one Python frame less per generated state.
@@ -85,13 +97,21 @@ class PaxosModel:
             return act.phase1b(s, a[1], a[2], self.rules)
         if name == "Phase1a":
             return act.phase1a(s, a[1])
-        return act.phase2a(s, a[1], a[2])
+        if name == "Phase2a":
+            return act.phase2a(s, a[1], a[2])
+        return self.faults.step(s, a, self.next_state)
 
     def properties(self):
         return self._properties
 
     def describe(self, s: PaxosState) -> dict[str, Any]:
-        return describe(s)
+        lies = self.faults.lies
+        if not lies:
+            return self.faults.describe(describe(s), s)
+        # The liars' messages, there from the start, are shown once and apart.
+        out = self.faults.describe(describe(s._replace(msgs=s.msgs - lies)), s)
+        out["lies"] = describe(s._replace(msgs=lies))["msgs"]
+        return out
 
     def format_action(self, a: tuple) -> str:
         name = a[0]
@@ -101,6 +121,8 @@ class PaxosModel:
             return f"Phase1b(a={acceptor_name(a[1])}, on 1a bal={a[2]})"
         if name == "Phase2a":
             return f"Phase2a(b={a[1]}, v={value_name(a[2])}, Q={node_set(a[3])})"
+        if name not in ("Phase1b", "Phase2b"):
+            return self.faults.format_action(a, self.format_action)
         return f"Phase2b(a={acceptor_name(a[1])}, on 2a bal={a[2]} val={value_name(a[3])})"
 
 
@@ -113,7 +135,8 @@ def _uniform(qs: QuorumSystem) -> bool:
 
 def build(params: Mapping[str, Any], mutant: str | None) -> PaxosModel:
     return PaxosModel(params["acceptors"], params["values"], params["max_ballot"], mutant,
-                      params["quorums"], symmetry=True)
+                      params["quorums"], symmetry=True, faults=params["faults"],
+                      faulty=params["faulty"])
 
 
 SPEC = ModelSpec(
@@ -125,6 +148,7 @@ SPEC = ModelSpec(
         Param("max_ballot", 1, "ballots are 0..max_ballot", minimum=0, maximum=9),
         Param("quorums", "majority", "quorum system (Flexible Paxos: phase-1/phase-2 sizes)",
               text=", ".join(v for k, v in EXAMPLES.items() if k != "bft")),
+        *fault_params("acceptors", 7),
     ),
     mutants=MUTANTS.infos(),
     build=build,
@@ -135,4 +159,7 @@ SPEC = ModelSpec(
     # MCPaxos.cfg declares no SYMMETRY, so TLC's published and README counts (3,921
     # states for the defaults) are plain ones: reduce only when --symmetry asks.
     symmetry=False,
+    tolerates=("crash and omission faults of f acceptors with n = 2f + 1 (majority "
+               "quorums); not Byzantine: one liar among 3 acceptors breaks PAXOS-AGREEMENT "
+               "(see -p faults=byzantine)"),
 )

@@ -45,21 +45,25 @@ from .state import T1A, T1B, T2A, T2B, PaxosState
 Quorums = tuple[tuple[int, ...], ...]
 
 
-def acceptor_group(n: int, quorums: Quorums, quorums2: Quorums,
-                   uniform: bool) -> tuple[tuple[int, ...], ...] | None:
-    """The renamings of acceptors 0..n-1 that keep both phases' quorums, each as the
-    tuple `p` with acceptor a renamed p[a]; None when every renaming does.
+def acceptor_group(n: int, quorums: Quorums, quorums2: Quorums, uniform: bool,
+                   faulty: frozenset[int] = frozenset()
+                   ) -> tuple[tuple[int, ...], ...] | None:
+    """The renamings of acceptors 0..n-1 that keep both phases' quorums and the set
+    of `faulty` acceptors (omission or Byzantine faults: a renaming that swapped a
+    faulty acceptor with a correct one would map a behaviour to one that is not),
+    each as the tuple `p` with acceptor a renamed p[a]; None when every renaming does.
 
     `uniform`: the quorum system is a threshold with equal weights (majority,
-    threshold, flexible, the minority mutant), which every renaming keeps, so the
-    n! renamings need not be tried."""
-    if uniform:
+    threshold, flexible, the minority mutant), which every renaming keeps, so with
+    no faulty acceptor the n! renamings need not be tried."""
+    if uniform and not faulty:
         return None
     q1 = frozenset(frozenset(q) for q in quorums)
     q2 = frozenset(frozenset(q) for q in quorums2)
     group = tuple(
         p for p in permutations(range(n))
-        if frozenset(frozenset(p[a] for a in q) for q in q1) == q1
+        if all(p[a] in faulty for a in faulty)
+        and frozenset(frozenset(p[a] for a in q) for q in q1) == q1
         and frozenset(frozenset(p[a] for a in q) for q in q2) == q2
     )
     return None if len(group) == factorial(n) else group
