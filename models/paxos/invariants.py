@@ -18,6 +18,14 @@ names the rule that broke:
 - PAXOS-CHOSEN (sometimes): some value does get chosen, so the checks are not vacuous.
 
 Inv!1 is TypeOK: our state types enforce it by construction, so it is not checked.
+
+With Byzantine acceptors (`faults.py`) a liar's 2bs count towards `chosen`: that is
+how one liar breaks agreement when two quorums meet in it alone. The invariants keep
+speaking of the correct acceptors: a liar's maxBal is above every ballot and it voted
+for everything, so Inv!2, Inv!3 and SafeAt's quorums count it as a member that
+satisfies whatever is asked of it, and VotesSafe and OneValuePerBallot judge only the
+votes of correct acceptors. So they still catch a correct acceptor or leader that
+breaks a rule, and the first violation the liar causes is PAXOS-AGREEMENT itself.
 Every property uses the model's own quorums: a mutant with smaller quorums also has
 learners that consider a value chosen on a smaller quorum. With Flexible Paxos
 quorums, `chosen` counts votes on phase-2 quorums and Voting's NoneOtherChoosableAt
@@ -136,7 +144,8 @@ def explain_agreement(c: Consts, s: PaxosState) -> str:
     ch = chosen(s, c.quorums2, c.facts(s).votes)
     parts = [f"{value_name(v)} in ballot {b} by {node_set(q)}" for v, (b, q) in sorted(ch.items())]
     text = "two values chosen: " + "; ".join(parts)
-    return text + ". " + explain_lie(c, s, ch) if c.liars else text
+    lie = explain_lie(c, s, ch) if c.liars else ""
+    return f"{text}. {lie}" if lie else text
 
 
 def explain_lie(c: Consts, s: PaxosState, ch: dict[int, tuple[int, tuple[int, ...]]]) -> str:
@@ -146,6 +155,8 @@ def explain_lie(c: Consts, s: PaxosState, ch: dict[int, tuple[int, tuple[int, ..
     both = sorted(set(q1) & set(q2))
     liars = [a for a in both if c.liars >> a & 1] or [
         a for a in q2 if c.liars >> a & 1]
+    if not liars:  # a mutant broke agreement without the liars' help
+        return ""
     who = ", ".join(acceptor_name(a) for a in liars)
     # The liars' highest report of a vote for v2 to ballot b2's leader (Phase2a reads
     # every 1b of its quorum): what let it propose v2.
