@@ -174,9 +174,11 @@ def explain_lie(c: Consts, s: PaxosState, ch: dict[int, tuple[int, tuple[int, ..
                 f"and its 1b for ballot {b2} {lie} (a correct acceptor would have "
                 f"reported its vote for {value_name(v1)} in ballot {b1}, and ballot {b2} "
                 f"could then only propose {value_name(v1)})")
+    honest = ", ".join(acceptor_name(a) for a in both if not c.liars >> a & 1)
     return (f"The quorums meet in {node_set(tuple(both))}, and Byzantine {who}'s 1b for "
-            f"ballot {b2} {lie}: a correct acceptor of the first quorum voted for "
-            f"{value_name(v2)} in ballot {b2} because ballot {b2}'s leader read it")
+            f"ballot {b2} {lie}: ballot {b2}'s leader read it beside correct {honest}'s "
+            f"report of its vote for {value_name(v1)}, a vote no higher, so it could "
+            f"propose {value_name(v2)}")
 
 
 # -- PAXOS-INV2: <<maxVBal[a], maxVal[a]>> is a vote a cast, or <<-1, None>> ---------

@@ -118,6 +118,24 @@ def test_the_byzantine_counterexample_names_the_lie_and_the_quorums():
     assert first["maxBal"]["a3"] == "byzantine"
 
 
+def test_four_acceptors_do_not_make_paxos_byzantine_tolerant():
+    # n = 3f + 1 makes two quorums of three meet in a correct acceptor, but Paxos's
+    # leader trusts the highest report: the liar claims a vote for v2 in ballot 0
+    # beside a2's real vote for v1 there, and ballot 1 may propose v2. A correct
+    # acceptor's vote is then unsafe (VotesSafe, 10 steps), then two values are chosen.
+    model = PaxosModel(4, 2, 1, faults="byzantine", faulty=1)
+    r = check(model, Options())
+    assert (r.violation.property, steps(r)) == ("PAXOS-VOTES-SAFE", 10)
+    r = check(model, Options(properties=["PAXOS-AGREEMENT"]))
+    assert (r.violation.property, steps(r)) == ("PAXOS-AGREEMENT", 12)
+    assert r.violation.message == (
+        "two values chosen: v1 in ballot 0 by {a2, a3, a4}; v2 in ballot 1 by "
+        "{a1, a2, a4}. The quorums meet in {a2, a4}, and Byzantine a4's 1b for ballot 1 "
+        "reported <<0, v2>>, a vote for v2 in ballot 0 that no 2a proposed: ballot 1's "
+        "leader read it beside correct a2's report of its vote for v1, a vote no higher, "
+        "so it could propose v2")
+
+
 @pytest.mark.parametrize("faults", ["crash", "omission", "byzantine"])
 def test_no_faulty_acceptor_changes_nothing(faults):
     r = check(paxos(faults, 0), Options(symmetry=False))
