@@ -160,6 +160,6 @@ SPEC = ModelSpec(
     # states for the defaults) are plain ones: reduce only when --symmetry asks.
     symmetry=False,
     tolerates=("crash and omission faults of f acceptors with n = 2f + 1 (majority "
-               "quorums); not Byzantine: one liar among 3 acceptors breaks PAXOS-AGREEMENT "
-               "(see -p faults=byzantine)"),
+               "quorums); not Byzantine, with any n: one liar among 3 or 4 acceptors breaks "
+               "PAXOS-AGREEMENT (see -p faults=byzantine)"),
 )

@@ -48,9 +48,11 @@ def test_models_json_lists_params_properties_mutants(capsys):
     code, models = run_json(capsys, "models")
     assert code == 0
     paxos = next(m for m in models if m["name"] == "paxos")
-    assert [p["name"] for p in paxos["params"]] == ["acceptors", "values", "max_ballot", "quorums"]
+    assert [p["name"] for p in paxos["params"]] == ["acceptors", "values", "max_ballot", "quorums",
+                                                    "faults", "faulty"]
     assert {p["name"]: p["default"] for p in paxos["params"]} == {
-        "acceptors": 3, "values": 2, "max_ballot": 1, "quorums": "majority"}
+        "acceptors": 3, "values": 2, "max_ballot": 1, "quorums": "majority",
+        "faults": "crash", "faulty": 0}
     assert "PAXOS-AGREEMENT" in paxos["properties"]
     names = {m["name"] for m in paxos["mutants"]}
     assert {"ignore-1b-values", "minority-quorums", "vote-below-promise"} <= names
@@ -68,7 +70,8 @@ def test_check_default_paxos_ok(capsys):
     assert CHECK_FIELDS <= set(data)
     assert data["result"] == "ok" and data["violation"] is None
     assert data["distinct_states"] == 3921 and data["generated_states"] == 23467
-    assert data["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1, "quorums": "majority"}
+    assert data["params"] == {"acceptors": 3, "values": 2, "max_ballot": 1, "quorums": "majority",
+                              "faults": "crash", "faulty": 0}
 
 
 def test_check_mutant_violation_json_and_itf(capsys, tmp_path):
