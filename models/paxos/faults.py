@@ -43,7 +43,8 @@ enough for crashes; Byzantine faults need n >= 3f + 1, as PBFT has).
 
 from __future__ import annotations
 
-from ..common.faults import BYZANTINE, CRASH, OMISSION, faulty_nodes
+from ...checker.errors import UsageError
+from ..common.faults import BYZANTINE, CRASH, FAULTS, OMISSION, faulty_nodes
 from ..common.ids import NONE, acceptor_name
 from .state import T1B, T2B, PaxosState, initial
 
@@ -70,7 +71,8 @@ class Faults:
 
     def __init__(self, kind: str, k: int, n: int, ballots: range, n_values: int) -> None:
         if kind not in (CRASH, OMISSION, BYZANTINE):
-            raise ValueError(kind)
+            raise UsageError(f"parameter faults must be one of {', '.join(FAULTS)}; "
+                             f"got {kind!r}")
         self.kind = kind
         self.crashes = k if kind == CRASH else 0
         fixed = faulty_nodes(n, k, "acceptors")  # also the usage error for k > n

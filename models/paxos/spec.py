@@ -10,10 +10,11 @@ MCPaxos (the test pins TLC's published counts), which is our evidence the
 transcription is faithful.
 
 Faults are a parameter (`faults.py`): `-p faults=crash|omission|byzantine -p faulty=K`
-adds crashes (a budget of K), lost 1b and 2b messages (the last K acceptors) or lying
+adds crashes (a budget of K), lost 1b messages (the last K acceptors) or lying
 acceptors (the last K) to Paxos.tla, which has none; the defaults add nothing. With
 three acceptors Paxos keeps agreement under one crash or one omission-faulty
-acceptor and loses it with one Byzantine acceptor.
+acceptor and loses it with one Byzantine acceptor (with four too: its leader trusts
+the highest vote reported).
 
 Symmetry (`symmetry.py`) is offered but not applied by default: MCPaxos.cfg names no
 symmetry set, so TLC's plain counts (which the README quotes) are the ones to compare
