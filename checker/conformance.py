@@ -103,6 +103,7 @@ class NoRoom(OutsideModel):
 
 
 ROOM_TRIES = 4  # one event may lack room for a slot, a ballot and a command at once
+_STOPPED = object()  # Conformance.step: the event took conformance outside the model
 
 
 class Successors:
@@ -158,24 +159,18 @@ class Conformance:
         """Advance by one event; False (and `failure` set) when no state explains it."""
         if self.failure is not None or self.outside is not None:
             return False
+        # Called once per event, and most events are stutters: the first try is the
+        # plain call, the window slides only when the map says it lacks room.
         try:
-            for tries in range(ROOM_TRIES):
-                try:
-                    match = self.map.match(ev)
-                    break
-                except NoRoom:
-                    if tries == ROOM_TRIES - 1:
-                        raise
-                    # Every state forgets the same prefix and is renamed the same way,
-                    # so the frontier stays the set of (windows of) states the log allows.
-                    self.frontier = self.map.compact(self.frontier)
-                    self.compactions += 1
+            match = self.map.match(ev)
+        except NoRoom:
+            match = self._with_room(ev)
         except OutsideModel as why:
-            path, line = ev.get("_loc", ("?", 0))
-            self.outside = f"{path} line {line}: {why}"
-            return False
+            match = self._outside(ev, why)
         if match is STUTTER:
             return True
+        if match is _STOPPED:
+            return False
         model = self.model
         nxt = set()
         successors = getattr(match, "successors", None)
@@ -203,6 +198,28 @@ class Conformance:
         self.frontier = nxt
         self.peak = max(self.peak, len(nxt))
         return True
+
+    def _with_room(self, ev: dict) -> Any:
+        """Slide the window and map `ev` again, up to ROOM_TRIES tries in all."""
+        try:
+            for tries in range(1, ROOM_TRIES):
+                # Every state forgets the same prefix and is renamed the same way, so
+                # the frontier stays the set of (windows of) states the log allows.
+                self.frontier = self.map.compact(self.frontier)
+                self.compactions += 1
+                try:
+                    return self.map.match(ev)
+                except NoRoom:
+                    if tries == ROOM_TRIES - 1:
+                        raise
+        except OutsideModel as why:
+            return self._outside(ev, why)
+        raise AssertionError("unreachable")
+
+    def _outside(self, ev: dict, why: OutsideModel) -> Any:
+        path, line = ev.get("_loc", ("?", 0))
+        self.outside = f"{path} line {line}: {why}"
+        return _STOPPED
 
     def _fail(self, ev: dict) -> None:
         shown = sorted(self.frontier, key=repr)[:3]

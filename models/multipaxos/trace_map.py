@@ -392,15 +392,24 @@ class MultiPaxosTraceMap:
     # -- events ------------------------------------------------------------------------
 
     def match(self, ev: dict):
-        kind, node = ev["kind"], ev["node"]
-        r = self.replica.get(node)
+        # Called for every event: the kinds in the order of their share of a run (recv,
+        # decide, send, execute), the common cases answered here.
+        r = self.replica.get(ev["node"])
         if r is None:
             return None  # clients: every command is pending from the start
+        kind = ev["kind"]
         if kind == "recv":
             send = ev["_send"]
             if send is not None and send["msg"]["type"] == "accepted" and "_fault" not in ev:
                 return None  # most recvs: a learner hears a vote
             return self._received(r, ev)
+        if kind == "decide":
+            # a replica decides a slot again (it learns, then hears the decide): one
+            # below the watermark needs no IdSet.add
+            done, i = self.decided[r], ev["slot"]
+            if i >= done.low:
+                done.add(i)
+            return None
         if kind == "send":
             msg = ev["msg"]
             t = msg["type"]
@@ -409,15 +418,12 @@ class MultiPaxosTraceMap:
             if t == "accept":
                 return self._accept(r, msg)
             if t == "prepare":
-                return self._prepare(r, msg, node in ev["to"])
+                return self._prepare(r, msg, ev["node"] in ev["to"])
             if t == "promise":
                 return self._promise(r, msg)
             return None  # nack, decide, reply, heartbeat: the model has no step for them
         if kind == "execute":
             return self._execute(r, ev)
-        if kind == "decide":
-            self.decided[r].add(ev["slot"])
-            return None
         if kind == "crash":
             return ("Crash", r).__eq__
         if kind == "restart":
