@@ -110,10 +110,19 @@ class Successors:
     """A trace map's answer for an event that is several model steps, a check on the
     state, or none: the states the event can lead to from a state, `fn(model, s)`."""
 
-    __slots__ = ("fn", "text")
+    __slots__ = ("fn", "_text")
 
-    def __init__(self, fn: Callable[[Any, Any], Iterable[Any]], text: str) -> None:
-        self.fn, self.text = fn, text
+    def __init__(self, fn: Callable[[Any, Any], Iterable[Any]],
+                 text: str | Callable[[], str]) -> None:
+        # `text` may be a function that writes it: a map answers every event, and the
+        # text is read only to describe a failure (formatting it each time cost more
+        # than the step on the hot events).
+        self.fn, self._text = fn, text
+
+    @property
+    def text(self) -> str:
+        t = self._text
+        return t if t.__class__ is str else t()
 
     def successors(self, model: Any, s: Any) -> Iterable[Any]:
         return self.fn(model, s)

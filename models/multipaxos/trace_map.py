@@ -575,9 +575,10 @@ class MultiPaxosTraceMap:
                         for t in _propose(model.cfg, led, r, b, slot, v)]
             return _propose(model.cfg, s, r, b, slot, v)
 
-        return Successors(successors, f"2a(b={b + 1}, slot={slot}, {value_name(v)}) by r{r}: "
-                                      "sent by Lead already, or Propose (in its next slot, or a "
-                                      "slot its phase 1 left free), or Lead then that")
+        return Successors(successors, lambda: f"2a(b={b + 1}, slot={slot}, {value_name(v)}) by "
+                                              f"r{r}: sent by Lead already, or Propose (in its next "
+                                              "slot, or a slot its phase 1 left free), or Lead then "
+                                              "that")
 
     def _accepted(self, r: int, msg: dict):
         if msg["slot"] < self.base:
@@ -602,8 +603,9 @@ class MultiPaxosTraceMap:
                 return [model.next_state(s, act)]
             return []
 
-        return Successors(successors, f"Accept(r{r}, b={b + 1}, slot={slot}, {value_name(v)}), "
-                                      "or a stutter if it has just accepted it")
+        return Successors(successors, lambda: f"Accept(r{r}, b={b + 1}, slot={slot}, "
+                                              f"{value_name(v)}), or a stutter if it has just "
+                                              "accepted it")
 
     def _got_2a(self, a: int, msg: dict) -> bool:
         """Whether acceptor a had the 2a it accepts: received it, or sent it itself (its
@@ -768,8 +770,8 @@ class MultiPaxosTraceMap:
                 return out
             return [s] if len(log) > slot and log[slot] == logged else []
 
-        return Successors(successors, f"r{r}'s log holds {value_name(logged)} at slot {slot} "
-                                      "(or Execute, while it catches up)")
+        return Successors(successors, lambda: f"r{r}'s log holds {value_name(logged)} at slot "
+                                              f"{slot} (or Execute, while it catches up)")
 
     def _catching_up(self, r: int, i: int, seen: tuple):
         """r executes a slot the window has passed: the one it must execute next, and
