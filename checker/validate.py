@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import deque
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -86,8 +85,6 @@ def invalid_input(message: str, files: Sequence[str] = (), protocol: str = "") -
 
 # -- the driver -------------------------------------------------------------------------
 
-_consume = deque  # deque(iterator, 0) runs an iterator to its end in C, keeping nothing
-
 
 def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
              files: Sequence[str], conformance: Conformance | None = None,
@@ -101,24 +98,8 @@ def validate(events: Iterable[dict], monitor: EventMonitor, *, protocol: str,
     # millions of events are allocated (a third of the run, measured). Paused here.
     collecting = gc.isenabled()
     gc.disable()
-    # The reader's batches, when it has them: a list walked by `map` in C (invariants)
-    # costs no bytecode per event, where the flat iterator cost a loop turn and a count.
-    batches = getattr(events, "batches", None)
     try:
-        if batches is not None:
-            if conformance is None:
-                for batch in batches():
-                    count += len(batch)
-                    _consume(map(step, batch), 0)
-            else:
-                # The map's queries read the monitor as of the event: one event at a time.
-                conform = conformance.step
-                for batch in batches():
-                    count += len(batch)
-                    for ev in batch:
-                        step(ev)
-                        conform(ev)
-        elif conformance is None:
+        if conformance is None:
             for ev in events:
                 step(ev)
                 count += 1

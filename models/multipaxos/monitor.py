@@ -236,17 +236,16 @@ class MultiPaxosMonitor(Monitor):
             send = ev["_send"]
             if send is not None:
                 t = send.get("_lc")
-                if t is not None:
-                    clock = self.clock
-                    if t > clock[ev["node"]]:
-                        clock[ev["node"]] = t
+                if t is not None and t > self.clock[ev["node"]]:
+                    self.clock[ev["node"]] = t
             if "_fault" in ev:
                 self.on_recv(ev)
                 return
             msg = send["msg"] if send is not None else ev["msg"]
             t = msg["type"]
             if t == "accepted":
-                if ev["from"] in self.acceptors:
+                a = ev["from"]
+                if a in self.acceptors:
                     i = msg["slot"]
                     s = self.slots.get(i)
                     if s is None:
@@ -254,19 +253,13 @@ class MultiPaxosMonitor(Monitor):
                         if s is None:
                             return
                     c = msg["cmd"]
+                    ck = None if c is None else (c["client"], c["req"], c["op"])
                     learner = ev["node"]
                     k = s.known.get(learner, 0)
-                    # what the learner knows chosen there, compared field by field: the
-                    # (client, req, op) key is built only for a vote still counted
-                    if k != 0 and c is not None and k is not None and k[1] == c["req"] \
-                            and k[0] == c["client"] and k[2] == c["op"]:
-                        return
-                    ck = None if c is None else (c["client"], c["req"], c["op"])
                     if k == ck:
                         return
                     if k != 0 and s.known_more is not None and (learner, ck) in s.known_more:
                         return
-                    a = ev["from"]
                     b = msg["ballot"]
                     key = (learner, b[0], b[1], ck)
                     votes = s.votes
