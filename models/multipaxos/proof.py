@@ -398,18 +398,10 @@ def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
     """z3's model as a concrete MultiPaxos instance (ballots numbered in `le` order
     from none = -1, values c0, c1, ...), the state before (Inv holds) and after the
     action (the named conjunct fails)."""
-    rels, m1, m2, univ, ids = P.read_structure(m, L, S)
-    F = Finite({s: sorted(ids[s].values()) for s in SORTS}, RELATIONS)
-    n, slots = len(univ["A"]), len(univ["S"])
-    before = F.structure(rels, m1, m2)
-    if act is None and init:  # the initial state does not hold the conjunct
-        before = initial(F, before)
-    args = {k: ids[sort][str(m.eval(p[k], model_completion=True))]
-            for k, sort in (act.params + act.witnesses if act else ())}
-    after = None
-    if act is not None:
-        after = describe_relations(F.extension(SimpleNamespace(
-            **{**vars(before), **act.update(F, before, args)})), n, slots)
+    cti = P.cti_structures(m, L, S, act, p, init, SORTS, RELATIONS, initial)
+    F, before, args, m1, m2, ids = cti.F, cti.before, cti.args, cti.m1, cti.m2, cti.ids
+    n, slots = len(cti.univ["A"]), len(cti.univ["S"])
+    after = None if cti.after is None else describe_relations(cti.after, n, slots)
     return {
         "constants": {
             "replicas": [replica_name(a) for a in range(n)],

@@ -625,23 +625,34 @@ def read_structure(m, L: Z3Logic, S):
     return rels, ext(S.m1, ("A", "Q1")), ext(S.m2, ("A", "Q2")), univ, ids
 
 
-def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
-             init: bool) -> dict[str, Any]:
-    """z3's model as a concrete Paxos instance (`read_structure`), the state before
-    (Inv holds) and after the action (the named conjunct fails), described as
-    `check` describes states."""
+def cti_structures(m, L: Z3Logic, S, act: Action | None, p: dict, init: bool,
+                   sorts=SORTS, relations=None, initial_of=None) -> SimpleNamespace:
+    """z3's model `m` of a failed query, read back (`read_structure`) as one finite
+    structure before the step and, for an action, the one after it, with the action's
+    arguments as ints. Shared by every model's proof: only the sorts, the relations and
+    the initial state (`initial_of`, this module's `initial` by default) differ."""
     rels, m1, m2, univ, ids = read_structure(m, L, S)
-    F = Finite({s: sorted(ids[s].values()) for s in SORTS})
-    n = len(univ["A"])
+    F = Finite({s: sorted(ids[s].values()) for s in sorts}, relations)
     before = F.structure(rels, m1, m2)
     if act is None and init:  # the initial state does not hold the conjunct
-        before = initial(F, before)
+        before = (initial_of or initial)(F, before)
     args = {k: ids[sort][str(m.eval(p[k], model_completion=True))]
             for k, sort in (act.params + act.witnesses if act else ())}
-    after = None
-    if act is not None:
-        after = describe_relations(F.extension(SimpleNamespace(
-            **{**vars(before), **act.update(F, before, args)})), n)
+    after = None if act is None else F.extension(SimpleNamespace(
+        **{**vars(before), **act.update(F, before, args)}))
+    return SimpleNamespace(F=F, before=before, after=after, args=args, m1=m1, m2=m2,
+                           univ=univ, ids=ids)
+
+
+def read_cti(m, L: Z3Logic, S, act: Action | None, p: dict, conjunct: str,
+             init: bool) -> dict[str, Any]:
+    """z3's model as a concrete Paxos instance (`cti_structures`), the state before
+    (Inv holds) and after the action (the named conjunct fails), described as
+    `check` describes states."""
+    cti = cti_structures(m, L, S, act, p, init)
+    F, before, args, m1, m2, ids = cti.F, cti.before, cti.args, cti.m1, cti.m2, cti.ids
+    n = len(cti.univ["A"])
+    after = None if cti.after is None else describe_relations(cti.after, n)
     return {
         "constants": {
             "acceptors": [acceptor_name(a) for a in range(n)],
