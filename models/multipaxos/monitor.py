@@ -154,6 +154,7 @@ class MultiPaxosMonitor(Monitor):
         self.low_promise: dict[str, tuple[BKey, int, tuple, str]] = {}  # forgotten slots' top
         self.p1r: dict[str, OrderedDict[BKey, _Phase1]] = {}  # proposer -> range 1b heard
         self.decided_ids: dict[str, IdSet] = {x: IdSet() for x in m.learners}
+        self.watermarks = tuple(self.decided_ids.values())  # for _collect's min
         self.next_exec: dict[str, int] = {}  # nodes that execute -> next slot
         self.ticks = COLLECT_EVERY
         self.stairs_long = False  # some acceptor holds more than one range step
@@ -236,8 +237,11 @@ class MultiPaxosMonitor(Monitor):
             send = ev["_send"]
             if send is not None:
                 t = send.get("_lc")
-                if t is not None and t > self.clock[ev["node"]]:
-                    self.clock[ev["node"]] = t
+                if t is not None:
+                    clock = self.clock
+                    node = ev["node"]
+                    if t > clock[node]:
+                        clock[node] = t
             if "_fault" in ev:
                 self.on_recv(ev)
                 return
@@ -330,7 +334,9 @@ class MultiPaxosMonitor(Monitor):
                 self.service.on_reply(ev)
             return
         if kind == "execute":
-            self.execute_event(ev)
+            self.on_execute(ev)  # Monitor.execute_event, one call less
+            if self.service is not None:
+                self.service.on_execute(ev)
             return
         h = self.handlers.get(kind)
         if h is not None:
@@ -447,63 +453,82 @@ class MultiPaxosMonitor(Monitor):
     def _accepted(self, ev: dict, msg: dict) -> None:
         node = ev["node"]
         i = msg["slot"]
+        s = self.slots.get(i)
+        if s is None:
+            s = self.slot(i)  # held from here on, whoever sent it
+        if s is None or node not in self.acceptors:
+            return
         bb = msg["ballot"]
         b = (bb[0], self.index.get(bb[1], -1))
         c = msg["cmd"]
-        c = None if c is None else (c["client"], c["req"], c["op"])
-        s = self.slots.get(i)
-        if s is None:
-            s = self.slot(i)
-        if node not in self.acceptors:
-            return
-        if s is not None:
-            # MP-PROMISE: its promise in slot i is the highest of its range promise
-            # covering i, its per-slot promise and its highest accept there; only when
-            # one is above b is the exact one (promised_at) looked up, to report it
-            top = s.acc.get(node)  # also its promise there (promise_of)
+        if c is not None:
+            c = (c["client"], c["req"], c["op"])
+        # MP-PROMISE: its promise in slot i is the highest of its range promise
+        # covering i, its per-slot promise and its highest accept there; only when
+        # one is above b is the exact one (promised_at) looked up, to report it
+        acc = s.acc
+        top = acc.get(node)  # also its promise there (promise_of)
+        above = top is not None and top[0] > b
+        if not above and s.promised:
             p = s.promised.get(node)
-            above = (top is not None and top[0] > b) or (p is not None and p[0] > b)
-            if not above:
-                stairs = self.ranges.get(node)
-                if stairs:
-                    for k, rb, _ in reversed(stairs):
-                        if k <= i:
-                            above = rb > b
-                            break
-            if above:
-                prev = self.promised_at(node, i, s)
-                if prev is not None and prev[0] > b:
-                    self._below(ev, b, i, prev, "accepts")
-            if top is None or b >= top[0]:
-                s.acc[node] = (b, c, ev["_loc"])
-            self._chosen_by_votes(ev, i, s, node, b, c)
-            self._vote_in(s, node, node, msg)  # a learner knows its own acceptor's vote
-
-    def _chosen_by_votes(self, ev: dict, i: int, s: _Slot, a: str, b: BKey, c: Cmd) -> None:
-        """MP-AGREEMENT over the acceptors' own 2b sends (Paxos.tla's Consistency): a
-        value is chosen once a phase-2 quorum voted it in one ballot, whether or not a
-        learner ever hears of it, and only one value may be chosen in a slot."""
+            above = p is not None and p[0] > b
+        if not above:
+            stairs = self.ranges.get(node)
+            if stairs:
+                for k, rb, _ in reversed(stairs):
+                    if k <= i:
+                        above = rb > b
+                        break
+        if above:
+            prev = self.promised_at(node, i, s)
+            if prev is not None and prev[0] > b:
+                self._below(ev, b, i, prev, "accepts")
+        if top is None or b >= top[0]:
+            acc[node] = (b, c, ev["_loc"])
+        # MP-AGREEMENT over the acceptors' own 2b sends (Paxos.tla's Consistency): a
+        # value is chosen once a phase-2 quorum voted it in one ballot, whether or not
+        # a learner ever hears of it, and only one value may be chosen in a slot
         votes = s.ballots
         if votes is None:
             votes = s.ballots = {}
-        heard = votes.get((b, c))
+        vk = (b, c)
+        heard = votes.get(vk)
         if heard is None:
-            heard = votes[(b, c)] = set()
-        if a in heard:
+            heard = votes[vk] = {node}
+            counted = True
+        elif node in heard:
+            counted = False
+        else:
+            heard.add(node)
+            counted = True
+        if counted and len(heard) >= self.need2 and (self.count2 or self.members.is_quorum(heard, 2)):
+            chosen = s.chosen
+            if chosen is None:
+                s.chosen = (b, c, ev["_loc"])
+            elif chosen[1] != c:
+                self._two_chosen(ev, i, chosen, node, b, c, heard)
+        # a learner knows its own acceptor's vote: _vote_in, inline
+        k = s.known.get(node, 0)
+        if k == c or (k != 0 and s.knows(node, c)):
             return
-        heard.add(a)
-        if len(heard) < self.need2 or not (self.count2 or self.members.is_quorum(heard, 2)):
-            return
-        if s.chosen is None:
-            s.chosen = (b, c, ev["_loc"])
-        elif s.chosen[1] != c:
-            cb, cc, cloc = s.chosen
-            self.report("MP-AGREEMENT",
-                        f"{a}'s vote makes {cmd_text(c)} chosen in slot {i} in ballot "
-                        f"{self.btext(b)} (accepted by {', '.join(sorted(heard))}), but "
-                        f"{cmd_text(cc)} was chosen there in ballot {self.btext(cb)} "
-                        f"({where(cloc)}): only a single value may be chosen (Paxos Made "
-                        "Simple §2.1)", ev["_loc"], cloc)
+        key = (node, bb[0], bb[1], c)
+        heard = s.votes.get(key)
+        if heard is None:
+            heard = s.votes[key] = {node}
+        else:
+            heard.add(node)
+        if len(heard) >= self.need2 and (self.count2 or self.members.is_quorum(heard, 2)):
+            s.learn(node, c)
+
+    def _two_chosen(self, ev: dict, i: int, chosen: tuple, a: str, b: BKey, c: Cmd,
+                    heard: set[str]) -> None:
+        cb, cc, cloc = chosen
+        self.report("MP-AGREEMENT",
+                    f"{a}'s vote makes {cmd_text(c)} chosen in slot {i} in ballot "
+                    f"{self.btext(b)} (accepted by {', '.join(sorted(heard))}), but "
+                    f"{cmd_text(cc)} was chosen there in ballot {self.btext(cb)} "
+                    f"({where(cloc)}): only a single value may be chosen (Paxos Made "
+                    "Simple §2.1)", ev["_loc"], cloc)
 
     def _promise(self, ev: dict, msg: dict) -> None:
         a = ev["node"]
@@ -691,23 +716,25 @@ class MultiPaxosMonitor(Monitor):
 
     def _decided(self, ev: dict, slot: int, c: Cmd, s: _Slot, *, executed: bool = False) -> None:
         node = ev["node"]
-        mine = s.decided_by.get(node, 0)
+        decided_by = s.decided_by
+        mine = decided_by.get(node, 0)
         if mine == 0:
-            s.decided_by[node] = c
+            decided_by[node] = c
         k = s.known.get(node, 0)
         if k != c and not (k != 0 and s.known_more is not None and (node, c) in s.known_more):
             self.report("MP-QUORUM-CERT",
                         f"{node} {'executes' if executed else 'decides'} {cmd_text(c)} in slot "
                         f"{slot} without accepted messages for it from {self.members.describe(2)} "
                         "in one ballot, nor a decide it received", ev["_loc"])
-        if s.decided is None:
+        first = s.decided
+        if first is None:
             s.decided = (c, ev["_loc"])
         elif mine != 0 and mine != c:
             self.report("MP-AGREEMENT",
                         f"{node} decides {cmd_text(c)} in slot {slot}, but it decided "
                         f"{cmd_text(mine)} there before: a value once chosen is chosen for good",
                         ev["_loc"], s.decided[1])
-        elif s.decided[0] != c:
+        elif first[0] != c:
             self.report("MP-AGREEMENT",
                         f"{node} decides {cmd_text(c)} in slot {slot}, but {cmd_text(s.decided[0])} "
                         f"was decided there ({where(s.decided[1])}): two values chosen in one slot",
@@ -719,12 +746,18 @@ class MultiPaxosMonitor(Monitor):
                                  f"{node} decides {cmd_text(c)} in slot {slot}, which its client "
                                  "never issued (no request event with that req and op)", ev["_loc"])
         ids = self.decided_ids.get(node)
-        if ids is not None and slot >= ids.low and slot not in ids.above:
+        if ids is None:
+            return
+        if slot == ids.low and not ids.above:
+            ids.low = slot + 1  # IdSet.add's common case: the next id, none above
+        elif slot >= ids.low and slot not in ids.above:
             ids.add(slot)
-            self.ticks -= 1
-            if self.ticks <= 0:
-                self.ticks = COLLECT_EVERY
-                self._collect()
+        else:
+            return
+        self.ticks -= 1
+        if self.ticks <= 0:
+            self.ticks = COLLECT_EVERY
+            self._collect()
 
     def on_decide(self, ev: dict) -> None:
         s = self.slots.get(ev["slot"])
@@ -746,7 +779,8 @@ class MultiPaxosMonitor(Monitor):
         node, i = ev["node"], ev["slot"]
         c = ev["cmd"]
         c = None if c is None else (c["client"], c["req"], c["op"])
-        expect = self.next_exec.get(node, 0)
+        next_exec = self.next_exec
+        expect = next_exec.get(node, 0)
         if i != expect:
             self.report("MP-LOG-PREFIX",
                         f"{node} executes slot {i} but its next slot is {expect}: a replica "
@@ -768,16 +802,23 @@ class MultiPaxosMonitor(Monitor):
                     self.check_valid(c, "MP-VALIDITY",
                                      f"{node} executes {cmd_text(c)} in slot {i}, which its client "
                                      "never issued", ev["_loc"])
-            if s.executed is None:
+            done = s.executed
+            if done is None:
                 s.executed = (c, ev["_loc"])
-            elif s.executed[0] != c:
+            elif done[0] != c:
                 self.report("MP-LOG-PREFIX",
                             f"{node} executes {cmd_text(c)} in slot {i}, but "
                             f"{cmd_text(s.executed[0])} was executed there ({where(s.executed[1])}): "
                             "executed logs diverge", ev["_loc"], s.executed[1])
-        self.check_applied(ev, c)
+        if c is not None:
+            # Monitor.check_applied's common case inline: the client's next request id
+            ids = self.applied[node].get(c[0])
+            if ids is not None and c[1] == ids.low and not ids.above and "applied" not in ev:
+                ids.low += 1
+            else:
+                self.check_applied(ev, c)
         if i >= expect:
-            self.next_exec[node] = i + 1
+            next_exec[node] = i + 1
             self.ticks -= 1
             if self.ticks <= 0:
                 self.ticks = COLLECT_EVERY
@@ -794,13 +835,18 @@ class MultiPaxosMonitor(Monitor):
     def _collect(self) -> None:
         """A slot every learner decided and every executing node executed is collected:
         its votes are dropped at once, the rest RETIRED_SLOTS slots later."""
-        gone = self.gone
-        low = min((ids.low for ids in self.decided_ids.values()), default=gone)
+        gone = low = self.gone
+        watermarks = self.watermarks
+        if watermarks:
+            low = watermarks[0].low
+            for ids in watermarks:
+                if ids.low < low:
+                    low = ids.low
         if self.next_exec:
             low = min(low, min(self.next_exec.values()))
         if gone >= low:
             return
-        pop, retired, forget = self.slots.pop, self.retired, self._forget
+        pop, retired = self.slots.pop, self.retired
         while gone < low:
             s = pop(gone, None)
             if s is not None:
@@ -808,10 +854,17 @@ class MultiPaxosMonitor(Monitor):
                 s.ballots = None
                 s.offered = None
                 retired[gone] = s
-                if len(retired) > RETIRED_SLOTS:
-                    forget(*retired.popitem(last=False))
             gone += 1
         self.gone = gone
+        over = len(retired) - RETIRED_SLOTS
+        if over <= 0:
+            return
+        old = [retired.popitem(last=False) for _ in range(over)]
+        if self.stairs_long:
+            for i, s in old:
+                self._forget(i, s)
+        else:
+            self._forget_all(old)
 
     def _forget(self, i: int, s: _Slot) -> None:
         """Slot i leaves memory: each acceptor's promise there (a per-slot promise, or
@@ -837,6 +890,28 @@ class MultiPaxosMonitor(Monitor):
                     if low is None or b >= low[0]:
                         low_promise[a] = (b, stairs[0][0] - 1, loc, "promise")
                 self.stairs_long |= len(stairs) > 1
+
+    def _forget_all(self, old: list[tuple[int, _Slot]]) -> None:
+        """`_forget` of each slot in `old` (in slot order) when no range step is due:
+        the floor each acceptor ends with is the last of its highest-ballot records,
+        so the slots are read newest first and a record is built only for a higher
+        ballot (not one per acceptor per slot)."""
+        best: dict[str, tuple] = {}
+        for i, s in reversed(old):
+            if s.promised:  # folded after the accepts of its slot: read before them here
+                for a, rec in s.promised.items():
+                    got = best.get(a)
+                    if got is None or rec[0] > got[0]:
+                        best[a] = (rec[0], i, rec[1], "promise")
+            for a, rec in s.acc.items():
+                got = best.get(a)
+                if got is None or rec[0] > got[0]:
+                    best[a] = (rec[0], i, rec[2], "accept")
+        low_promise = self.low_promise
+        for a, rec in best.items():
+            low = low_promise.get(a)
+            if low is None or rec[0] >= low[0]:
+                low_promise[a] = rec
 
 def _cmd(c: Cmd) -> dict | None:
     return None if c is None else {"client": c[0], "req": c[1], "op": c[2]}
