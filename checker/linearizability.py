@@ -511,18 +511,18 @@ def _link(ops: Sequence[Operation], read_only: Any
             call.pbit = pbit
             pbit <<= 1
             if not call.ro:
-                keyed.append(((op.call, 0, i), call))
+                keyed.append((op.call, 0, i, call))
         else:
-            keyed.append(((op.call, 0, i), call))
+            keyed.append((op.call, 0, i, call))
             call.cid = cid
             cid += 1
             ret = _Entry(i, None)
             call.ret = ret
-            keyed.append(((op.ret, 1, i), ret))
-    keyed.sort(key=lambda p: p[0])
+            keyed.append((op.ret, 1, i, ret))
+    keyed.sort()  # (time, call or return, i) is unique: the entries are never compared
     head, phead = _Entry(-1, None), _Entry(-1, None)
     last, plast = head, phead
-    for pos, (_, e) in enumerate(keyed):
+    for pos, (_, _, _, e) in enumerate(keyed):
         e.pos = pos
         if e.pbit:
             plast.next = e
@@ -634,7 +634,16 @@ def _search(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int
                             stack.append((entry, state, base, window, plin, left, block,
                                           entry.ro))
                             state, base, window, left = new_state, nb, nw, left - 1
-                            _lift(entry)
+                            # _lift(entry), inlined: the search's most frequent step
+                            p, n = entry.prev, entry.next
+                            p.next = n
+                            if n is not None:
+                                n.prev = p
+                            r = entry.ret
+                            p, n = r.prev, r.next
+                            p.next = n
+                            if n is not None:
+                                n.prev = p
                             entry = head.next
                             continue
                         if not entry.ro:
@@ -679,7 +688,15 @@ def _search(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int
                 forced = True
                 while forced and stack:
                     entry, state, base, window, plin, left, block, forced = stack.pop()
-                    _unlift(entry)
+                    # _unlift(entry), inlined as _lift is above
+                    r = entry.ret
+                    if r is not None:
+                        r.prev.next = r
+                        if r.next is not None:
+                            r.next.prev = r
+                    entry.prev.next = entry
+                    if entry.next is not None:
+                        entry.next.prev = entry
                 if forced:  # the stack is empty and every choice was tried
                     break
                 entry = entry.next

@@ -86,6 +86,7 @@ handed both, event by event.
 from __future__ import annotations
 
 from collections import OrderedDict
+from operator import attrgetter
 from typing import Any
 
 from ...checker.conformance import Loc, Violations
@@ -178,8 +179,7 @@ class _Op:
                          where(self.loc), "" if ret is None else where(self.ret_loc))
 
 
-def _order(op: _Op) -> tuple[int, str]:
-    return op.call, op.id
+_order = attrgetter("call", "id")  # the search's order: by call, ties by id
 
 
 class ServiceMonitor:
