@@ -245,13 +245,14 @@ class Monitor:
         client, req, result = ev["node"], ev["req"], ev["result"]
         key = (client, req)
         got = self.replies.pop(key, None)
-        if got is None:
-            got = {}
         need = self.replies_needed()
         n = 0
-        for res, _ in got.values():
-            if res == result:
-                n += 1
+        if got is None:
+            got = {}
+        else:
+            for res, _ in got.values():
+                if res == result:
+                    n += 1
         if n < need:
             matching = [(r, loc) for r, (res, loc) in sorted(got.items()) if res == result]
             others = ", ".join(f"{r} said {res!r}" for r, (res, _) in sorted(got.items())) or "none"
@@ -266,10 +267,14 @@ class Monitor:
             ids = self.requested.get(client)
             if ids is None:
                 ids = self.requested[client] = IdSet()
-            ids.add(req)
-            self.retired_ops[key] = live[0]
-            if len(self.retired_ops) > RETIRED_OPS:
-                self.retired_ops.popitem(last=False)
+            if req == ids.low and not ids.above:
+                ids.low = req + 1  # IdSet.add's common case: the next id, none above
+            else:
+                ids.add(req)
+            retired = self.retired_ops
+            retired[key] = live[0]
+            if len(retired) > RETIRED_OPS:
+                retired.popitem(last=False)
 
     def check_applied(self, ev: dict, c: Cmd) -> None:
         """At-most-once: a replica applies a command at most once."""

@@ -62,7 +62,8 @@ class _Slot:
         self.executed: tuple[Cmd, tuple] | None = None
         self.acc: dict[str, tuple[BKey, Cmd, tuple]] = {}  # acceptor -> its highest 2b sent
         self.offered: list[tuple[str, dict]] | None = None  # (acceptor, 2a) received
-        self.promised: dict[str, tuple[BKey, tuple, str]] = {}  # acceptor -> its promise here
+        # acceptor -> its promise here; None until one (a per-slot prepare is rare)
+        self.promised: dict[str, tuple[BKey, tuple, str]] | None = None
         self.p1: dict[tuple[str, BKey], dict[str, tuple | None]] | None = None  # per-slot 1b heard
         self.proposed: dict[tuple[str, BKey], Cmd] | None = None  # (proposer, b) -> its 2a value
         # (ballot, cmd) -> acceptors whose 2b sends voted it; the first value chosen
@@ -72,7 +73,7 @@ class _Slot:
     def promise_of(self, a: str) -> tuple[BKey, tuple, str] | None:
         """a's promise in this slot: its per-slot promise or its highest accept (which
         promises that ballot in this slot only), whichever is higher."""
-        p = self.promised.get(a)
+        p = None if self.promised is None else self.promised.get(a)
         acc = self.acc.get(a)
         if acc is not None and (p is None or acc[0] > p[0]):
             return acc[0], acc[2], "accept"
@@ -235,11 +236,11 @@ class MultiPaxosMonitor(Monitor):
         kind = ev["kind"]
         if kind == "recv":
             send = ev["_send"]
+            node = ev["node"]
             if send is not None:
                 t = send.get("_lc")
                 if t is not None:
                     clock = self.clock
-                    node = ev["node"]
                     if t > clock[node]:
                         clock[node] = t
             if "_fault" in ev:
@@ -258,7 +259,7 @@ class MultiPaxosMonitor(Monitor):
                             return
                     c = msg["cmd"]
                     ck = None if c is None else (c["client"], c["req"], c["op"])
-                    learner = ev["node"]
+                    learner = node
                     k = s.known.get(learner, 0)
                     if k == ck:
                         return
@@ -286,11 +287,10 @@ class MultiPaxosMonitor(Monitor):
                         return
                 o = s.offered
                 if o is None:
-                    s.offered = [(ev["node"], msg)]
+                    s.offered = [(node, msg)]
                 else:
-                    o.append((ev["node"], msg))  # keyed only when a promise needs it (rare)
+                    o.append((node, msg))  # keyed only when a promise needs it (rare)
             elif t == "reply":
-                node = ev["node"]
                 if node in self.clients:
                     key = (node, msg["req"])
                     if msg["client"] == node and key in self.requests:  # late replies: ignored
@@ -559,6 +559,8 @@ class MultiPaxosMonitor(Monitor):
         elif hi is not None:
             s = self.slot(lo)
             if s is not None:
+                if s.promised is None:
+                    s.promised = {}
                 s.promised[a] = (b, ev["_loc"], "promise")
         else:
             stairs = [e for e in self.ranges.get(a, ()) if e[0] < lo]
