@@ -127,13 +127,6 @@ class _Computed:
         self.done: dict[str, Loc] = {node: loc}
         self.odd: dict[str, str] | None = None
 
-    def of(self, node: str) -> tuple[str, Loc] | None:
-        loc = self.done.get(node)
-        if loc is None:
-            return None
-        odd = self.odd
-        return (odd[node] if odd is not None and node in odd else self.result), loc
-
 
 class _Key:
     """One key's client history since its last cut (module docstring, Memory): the
@@ -266,7 +259,8 @@ class ServiceMonitor:
         op = self.ops[(client, req)] = _Op(client, req, inp, t, ev["_loc"], log)
         log.ops.append(op)
         first = log.first
-        if first is None or (t, op.id) < first:
+        # (t, op.id) < first, without building the pair: a client's clock only grows
+        if first is None or t <= first[0] and (t < first[0] or op.id < first[1]):
             log.first = (t, op.id)
 
     def on_result(self, ev: dict) -> None:
@@ -320,10 +314,12 @@ class ServiceMonitor:
             self.executes_logged = True
             self._flush_early()
         c = ev["cmd"]
-        mine = self.executed.get(ev["node"])
+        node = ev["node"]
+        mine = self.executed.get(node)
         if c is None or mine is None:  # a no-op, or a Byzantine replica
             return
-        node, client, req = ev["node"], c["client"], c["req"]
+        client = c["client"]
+        req = c["req"]
         ids = mine.get(client)
         if ids is None:
             ids = mine[client] = IdSet()
@@ -335,14 +331,17 @@ class ServiceMonitor:
         if result is None:
             return
         self.results_logged = True
-        loc, key = ev["_loc"], (client, req)
+        key = (client, req)
         slot = ev["slot"] if "slot" in ev else ev.get("n")
         slots = self.slots
         rec = slots.get(slot)
-        if rec is None or rec.key != key:  # first here (or another command: agreement's)
+        # Whether rec is the slot's record: only then does a differing result break
+        # determinism there, and all learners' executions release the slot.
+        at_slot = rec is not None and rec.key == key
+        if not at_slot:  # first here (or another command: agreement's)
             rec = self.computed.get(key)
             if rec is None:
-                rec = self.computed[key] = _Computed(key, result, node, loc)
+                rec = self.computed[key] = _Computed(key, result, node, ev["_loc"])
                 if len(self.computed) > KEPT_REQUESTS:
                     self.computed.popitem(last=False)
                 if slot not in slots:
@@ -353,19 +352,19 @@ class ServiceMonitor:
         done = rec.done
         if node in done:
             return  # its own second execution: at-most-once and log checks judge it
-        done[node] = loc
+        loc = done[node] = ev["_loc"]
         if result != rec.result:
             if rec.odd is None:
                 rec.odd = {}
             rec.odd[node] = result
-            if slots.get(slot) is rec:
+            if at_slot:
                 self.found.add(
                     "SMR-DETERMINISM",
                     f"{node} computes {result!r} for {client}#{req} {c['op']!r} at slot {slot}, "
                     f"but {rec.node} computed {rec.result!r} there ({where(rec.loc)}): replicas "
                     "that execute one command from one state must compute one result (a "
                     "non-deterministic state machine)", loc, (rec.loc,))
-        if len(done) >= self.learners and slots.get(slot) is rec:
+        if at_slot and len(done) >= self.learners:
             del slots[slot]
 
     # -- replies ---------------------------------------------------------------------
@@ -378,20 +377,27 @@ class ServiceMonitor:
         msg = ev["msg"]
         client, req = msg["client"], msg["req"]
         ids = self.executed[node].get(client)
-        if ids is None or req not in ids:
+        # `req in ids` (IdSet.__contains__), inlined: every reply asks it
+        if ids is None or not (req < ids.low or req in ids.above):
             if self.executes_logged:
                 self._replied_early(node, client, req, ev["_loc"])
             elif len(self.early) < EARLY_REPLIES:
                 self.early.append((node, client, req, ev["_loc"]))
             return
         rec = self.computed.get((client, req))
-        computed = None if rec is None else rec.of(node)
-        if computed is not None and computed[0] != msg["result"]:
+        if rec is None:
+            return  # its computed result is forgotten, or was never logged
+        loc = rec.done.get(node)  # _Computed.of, inlined: every reply asks it
+        if loc is None:
+            return
+        odd = rec.odd
+        result = odd[node] if odd is not None and node in odd else rec.result
+        if result != msg["result"]:
             self.found.add("SMR-REPLY-RESULT",
                            f"{node} replies {msg['result']!r} to {client}#{req}, but it "
-                           f"computed {computed[0]!r} when it executed it "
-                           f"({where(computed[1])}): a reply carries the executed result",
-                           ev["_loc"], (computed[1],))
+                           f"computed {result!r} when it executed it "
+                           f"({where(loc)}): a reply carries the executed result",
+                           ev["_loc"], (loc,))
 
     def _replied_early(self, node: str, client: str, req: int, loc: Loc) -> None:
         self.found.add("SMR-REPLY-AFTER-EXECUTE",
