@@ -257,8 +257,10 @@ class MultiPaxosMonitor(Monitor):
                         s = self.slot(i)
                         if s is None:
                             return
-                    c = msg["cmd"]
-                    ck = None if c is None else (c["client"], c["req"], c["op"])
+                    ck = send.get("_ck", 0) if send is not None else 0
+                    if ck == 0:  # a 2b whose send _accepted did not see
+                        c = msg["cmd"]
+                        ck = None if c is None else (c["client"], c["req"], c["op"])
                     learner = node
                     k = s.known.get(learner, 0)
                     if k == ck:
@@ -463,6 +465,7 @@ class MultiPaxosMonitor(Monitor):
         c = msg["cmd"]
         if c is not None:
             c = (c["client"], c["req"], c["op"])
+        ev["_ck"] = c  # its recvs' command key (on_event), built once
         # MP-PROMISE: its promise in slot i is the highest of its range promise
         # covering i, its per-slot promise and its highest accept there; only when
         # one is above b is the exact one (promised_at) looked up, to report it
