@@ -489,8 +489,8 @@ class _Entry:
         self.ro = False  # read-only (Spec.read_only)
         if op is not None:
             self.inp = op.input
-            self.out = op.output
-            self.any = op.pending or op.output is UNKNOWN
+            out = self.out = op.output
+            self.any = op.ret is None or out is UNKNOWN  # pending, or any output fits
 
 
 def _link(ops: Sequence[Operation], read_only: Any
