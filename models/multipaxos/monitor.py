@@ -478,10 +478,14 @@ class MultiPaxosMonitor(Monitor):
         if not above:
             stairs = self.ranges.get(node)
             if stairs:
-                for k, rb, _ in reversed(stairs):
-                    if k <= i:
-                        above = rb > b
-                        break
+                step = stairs[-1]  # the highest step, mostly the only one
+                if step[0] <= i:
+                    above = step[1] > b
+                else:
+                    for k, rb, _ in reversed(stairs):
+                        if k <= i:
+                            above = rb > b
+                            break
         if above:
             prev = self.promised_at(node, i, s)
             if prev is not None and prev[0] > b:
