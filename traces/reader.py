@@ -110,9 +110,12 @@ def _command(v: Any) -> bool:
     # inlined field checks: a command sits in most hot events
     if v.__class__ is not dict or len(v) != 3:
         return False
-    client, req = v.get("client"), v.get("req")
-    return (client.__class__ is str and client != "" and req.__class__ is int and req >= 0
-            and v.get("op").__class__ is str)
+    try:  # subscripts, cheaper than .get: a missing field is a KeyError
+        client, req = v["client"], v["req"]
+        return (client.__class__ is str and client != "" and req.__class__ is int and req >= 0
+                and v["op"].__class__ is str)
+    except KeyError:
+        return False
 
 
 def _cmd_or_null(v: Any) -> bool:
@@ -237,13 +240,16 @@ def _vote_check(nodes: frozenset[str] | None) -> Any:
     """MultiPaxos accept / accepted: ballot, slot, cmd; with `nodes`, the ballot's node
     must be one of them (Merger: a format rule the tables leave to `_ballot_strays`)."""
     def ok(m: dict) -> bool:
-        b = m.get("ballot")
-        slot = m.get("slot")
+        try:
+            b = m["ballot"]
+            slot = m["slot"]
+            c = m["cmd"]
+        except KeyError:
+            return False
         if (b.__class__ is not list or len(b) != 2 or b[0].__class__ is not int or b[0] < 0
                 or b[1].__class__ is not str or not b[1] or slot.__class__ is not int or slot < 0
-                or "cmd" not in m or (nodes is not None and b[1] not in nodes)):
+                or (nodes is not None and b[1] not in nodes)):
             return False
-        c = m["cmd"]
         return c is None or _command(c)
 
     return ok
@@ -272,10 +278,13 @@ def _execute_tail_ok(e: dict) -> bool:
 def _mp_decide_check(nodes: frozenset[str] | None) -> Any:
     """MultiPaxos decide: slot, cmd, optional ballot (with `nodes`: of one of them)."""
     def ok(e: dict) -> bool:
-        slot = e.get("slot")
-        if slot.__class__ is not int or slot < 0 or "cmd" not in e:
+        try:
+            slot = e["slot"]
+            c = e["cmd"]
+        except KeyError:
             return False
-        c = e["cmd"]
+        if slot.__class__ is not int or slot < 0:
+            return False
         if c is not None and not _command(c):
             return False
         if "ballot" not in e:
@@ -291,10 +300,13 @@ _mp_decide_ok = _mp_decide_check(None)
 
 def _mp_execute_ok(e: dict) -> bool:
     """MultiPaxos execute: slot, cmd, optional applied and result."""
-    slot = e.get("slot")
-    if slot.__class__ is not int or slot < 0 or "cmd" not in e:
+    try:
+        slot = e["slot"]
+        c = e["cmd"]
+    except KeyError:
         return False
-    c = e["cmd"]
+    if slot.__class__ is not int or slot < 0:
+        return False
     return (c is None or _command(c)) and _execute_tail_ok(e)
 
 
@@ -484,11 +496,10 @@ class Source:
     # A header line inside the file started another section (a concatenated run): the
     # file may hold any node's events further on, so it is never paused for one node.
     sectioned: bool = False
-    # Per node, in this file: the seq its next event must have, and the line of its
-    # last one. Per file, so that a node's events in a second file are a fault even
+    # Per node, in this file (`at`): the seq its next event must have, and the line of
+    # its last one. Per file, so that a node's events in a second file are a fault even
     # when their seqs continue the first file's.
-    next_seq: dict[str, int] = field(default_factory=dict)
-    last_line: dict[str, int] = field(default_factory=dict)
+    at: dict[str, list[int]] = field(default_factory=dict)  # node -> [next seq, last line]
 
     def __post_init__(self) -> None:
         if self.chunks is None:  # a handle positioned after the header (tests build these)
@@ -942,7 +953,7 @@ class Merger:
         `_explain` like any other bad field)."""
         path = src.path
         payloads, names, other_kinds = self.payloads, self.names, self.other_kinds
-        next_seq, last_line, only = src.next_seq, src.last_line, src.node
+        at, only = src.at, src.node
         pending, sent, out, blocked = self.pending, self.sent, self.out, self.blocked
         crashed, retired = self.crashed, self.retired
         budget = self.batch
@@ -962,28 +973,30 @@ class Merger:
                         ev = self._careful_line(src, lineno, raw)
                         if ev is None:
                             continue
+                    # Fields are read by subscript, cheaper than .get: a missing one raises
+                    # KeyError, a line that is no object TypeError, and _bad names the fault.
                     try:
-                        kind = ev.get("kind")
-                        node = ev.get("node")
-                        seq = ev.get("seq")
+                        kind = ev["kind"]
                         if kind == "recv":
-                            sender = ev.get("from")
-                            msg_id = ev.get("msg_id")
+                            node = ev["node"]
+                            seq = ev["seq"]
+                            sender = ev["from"]
+                            msg_id = ev["msg_id"]
+                            copy = "msg" in ev  # a payload copy: checked against the send
                             if (sender not in names or msg_id.__class__ is not str or not msg_id
-                                    or ("msg" in ev and not _obj_or_null(ev["msg"]))
+                                    or (copy and not _obj_or_null(ev["msg"]))
                                     or node not in names):
                                 raise self._explain(src, lineno, ev)
                         elif kind == "send":
-                            msg_id = ev.get("msg_id")
-                            to = ev.get("to")
-                            msg = ev.get("msg")
+                            node = ev["node"]
+                            seq = ev["seq"]
+                            msg_id = ev["msg_id"]
+                            to = ev["to"]
+                            msg = ev["msg"]
                             if (msg_id.__class__ is not str or not msg_id or to.__class__ is not list
-                                    or not to or msg.__class__ is not dict):
+                                    or not to or msg.__class__ is not dict or not names.issuperset(to)):
                                 raise self._explain(src, lineno, ev)
-                            for x in to:
-                                if x not in names:
-                                    raise self._explain(src, lineno, ev)
-                            ok = payloads.get(msg.get("type"))
+                            ok = payloads.get(msg["type"])
                             if ok is None or not ok(msg) or node not in names:
                                 raise self._explain(src, lineno, ev)
                         else:
@@ -993,28 +1006,27 @@ class Merger:
                                     only = self._section(src, lineno, ev)
                                     continue
                                 raise self._explain(src, lineno, ev)
-                            if node not in held:  # no name, or a name of the other role
+                            node = ev["node"]
+                            seq = ev["seq"]
+                            if node not in held:  # a name of the other role, or no name
                                 raise self._node_fault(src, lineno, ev, kind, node)
-                        if next_seq.get(node) != seq or seq.__class__ is not int:
+                        # The node's next seq and the line of its last event, in one list
+                        mine = at.get(node)
+                        if mine is None or mine[0] != seq or seq.__class__ is not int:
                             if seq.__class__ is not int or seq < 0:
                                 raise self._explain(src, lineno, ev)
                             if only is not None and node != only:
                                 raise self._fail(src, lineno, f"field node: {node!r} in the per-node "
                                                  f"file of {only}")
                             self._seq_fault(src, lineno, node, seq)  # raises, unless its first event
+                            mine = at[node] = [0, 0]
                         elif only is not None and node != only:
                             raise self._fail(src, lineno, f"field node: {node!r} in the per-node file "
                                              f"of {only}")
-                    except AttributeError:
-                        if ev.__class__ is dict:
-                            raise
-                        src.lineno = lineno
-                        raise self._fail(src, lineno, "expected a JSON object, got "
-                                         f"{type(ev).__name__}") from None
-                    except TypeError:  # a value that cannot be hashed where a name goes
-                        raise self._explain(src, lineno, ev) from None
-                    next_seq[node] = seq + 1
-                    last_line[node] = lineno
+                    except (KeyError, TypeError, AttributeError):
+                        raise self._bad(src, lineno, ev) from None
+                    mine[0] = seq + 1
+                    mine[1] = lineno
                     ev["_loc"] = (path, lineno)
                     if crashed and node in crashed:
                         self._while_crashed(src, lineno, node, kind)  # raises, unless a restart
@@ -1028,7 +1040,7 @@ class Merger:
                         # The common case: the send is known, from the named sender, to this
                         # node, and the recv carries no payload copy.
                         entry = sent.get(msg_id)
-                        if entry is not None and "msg" not in ev:
+                        if entry is not None and not copy:
                             send, left = entry
                             if send["node"] == sender and node in left:
                                 ev["_send"] = send
@@ -1051,7 +1063,15 @@ class Merger:
                             self._pair(ev)
                             out.append(ev)
                     elif kind == "send":
-                        self._deliver_send_only(ev)
+                        # _deliver_send_only, inline: a msg_id is new, or sent twice (it raises)
+                        if (msg_id in sent or msg_id in retired or msg_id in self.retired_old
+                                or self.parked is not None):
+                            self._deliver_send_only(ev)
+                        else:
+                            sent[msg_id] = [ev, set(to)]
+                            if len(sent) > SENT_IN_MEMORY:
+                                self._park()
+                            out.append(ev)
                         if blocked:
                             waiting = blocked.pop(msg_id, None)
                             if waiting:
@@ -1078,6 +1098,14 @@ class Merger:
                              "object of a few levels") from None
         src.lineno = lineno
         return self.batch - budget, done
+
+    def _bad(self, src: Source, lineno: int, ev: Any) -> InvalidTrace:
+        """A line whose fields could not be read: no JSON object, or a field missing or
+        of a type that cannot stand where it does."""
+        src.lineno = lineno
+        if ev.__class__ is not dict:
+            return self._fail(src, lineno, f"expected a JSON object, got {type(ev).__name__}")
+        return self._explain(src, lineno, ev)
 
     def _careful_line(self, src: Source, lineno: int, raw: bytes) -> Any:
         """A line read by json, as every line was before orjson (see _LOADS): the event,
@@ -1116,7 +1144,8 @@ class Merger:
         known only further down, so the rest of the file is read, without merging,
         to tell them apart: only on this error path, in constant memory."""
         src.lineno = lineno
-        expect = src.next_seq.get(node)
+        mine = src.at.get(node)
+        expect = None if mine is None else mine[0]
         if expect is None:
             first_file = self.home.setdefault(node, src.path)
             if first_file != src.path:
@@ -1126,7 +1155,7 @@ class Merger:
                 return
             expect = 0
         elif seq < expect:
-            prev, line = expect - 1, src.last_line[node]
+            prev, line = expect - 1, mine[1]
             if seq == prev:
                 msg = f"duplicate seq {seq} for {node} (also at line {line})"
             else:
@@ -1146,7 +1175,7 @@ class Merger:
         if expect == 0:
             msg = f"{node}'s first event has seq {seq}: {gap} (seq counts from 0; they are {where})"
         else:
-            msg = (f"seq {seq} for {node} after seq {expect - 1} (line {src.last_line[node]}): "
+            msg = (f"seq {seq} for {node} after seq {expect - 1} (line {mine[1]}): "
                    f"{gap} (they are {where})")
         raise self._fail(src, lineno, f"field seq: {msg}")
 
