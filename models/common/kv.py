@@ -91,11 +91,15 @@ class KVSpec(Spec):
         """A command of a trace (`request`'s `op`) as an input, split exactly as
         `KVStore.apply` splits it."""
         parts = op.split(" ", 2)
-        verb = parts[0]
-        if verb == "get" and len(parts) == 2:
+        n = len(parts)
+        if n == 3:
+            verb = parts[0]
+            if verb == "put":  # the verbs as constants: the search compares them often
+                return ("put", parts[1], parts[2])
+            if verb == "append":
+                return ("append", parts[1], parts[2])
+        elif n == 2 and parts[0] == "get":
             return ("get", parts[1], None)
-        if verb in ("put", "append") and len(parts) == 3:
-            return (verb, parts[1], parts[2])
         return ("invalid", op, None)
 
     # Jepsen / Porcupine client histories.
