@@ -685,21 +685,34 @@ def _search(spec: Any, ops: Sequence[Operation], starts: Sequence[tuple[Any, int
                         deepest = _snapshot(head, phead, block, stack, state, s_index)
                 # Backtrack: undo the last choice and try the next candidate after it;
                 # a forced one was no choice, so undo the one before it as well.
-                forced = True
-                while forced and stack:
-                    entry, state, base, window, plin, left, block, forced = stack.pop()
-                    # _unlift(entry), inlined as _lift is above
-                    r = entry.ret
-                    if r is not None:
-                        r.prev.next = r
-                        if r.next is not None:
-                            r.next.prev = r
-                    entry.prev.next = entry
-                    if entry.next is not None:
-                        entry.next.prev = entry
+                while True:
+                    forced = True
+                    while forced and stack:
+                        entry, state, base, window, plin, left, block, forced = stack.pop()
+                        # _unlift(entry), inlined as _lift is above
+                        r = entry.ret
+                        if r is not None:
+                            r.prev.next = r
+                            if r.next is not None:
+                                r.next.prev = r
+                        entry.prev.next = entry
+                        if entry.next is not None:
+                            entry.next.prev = entry
+                    if forced:
+                        break
+                    entry = entry.next
+                    # The loop's next step, taken here where all it does is note a return
+                    # as the block and backtrack again (no pending candidate, nothing to
+                    # explain): most steps of a collecting search unwinding its stack.
+                    if entry is None or entry.op is not None or explain or \
+                            phead.next is not None:
+                        break
+                    steps += 1
+                    if steps == limit:
+                        return _Outcome("budget", steps, ends, deepest)
+                    block = entry
                 if forced:  # the stack is empty and every choice was tried
                     break
-                entry = entry.next
             for e in reversed(applied):
                 _unlift(e)
     except TypeError as exc:
