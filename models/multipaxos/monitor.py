@@ -232,7 +232,9 @@ class MultiPaxosMonitor(Monitor):
         # or skipped once its learner knows that command chosen), of a 2a (kept for
         # MP-PROMISE-REPORT), a decide the node already made, a send. A recv with a
         # fault goes through Monitor.on_recv; the rare types through the handlers. Every
-        # recv and send also keeps the service's Lamport clock (Monitor.attach).
+        # recv and send also keeps the service's Lamport clock (Monitor.attach). A 2b's
+        # send carries its command key (`_ck`, from _accepted) to its recvs, so the key
+        # is built once per 2b rather than once per learner.
         kind = ev["kind"]
         if kind == "recv":
             send = ev["_send"]
@@ -465,7 +467,7 @@ class MultiPaxosMonitor(Monitor):
         c = msg["cmd"]
         if c is not None:
             c = (c["client"], c["req"], c["op"])
-        ev["_ck"] = c  # its recvs' command key (on_event), built once
+        ev["_ck"] = c  # for its recvs (on_event): one key per 2b, not one per learner
         # MP-PROMISE: its promise in slot i is the highest of its range promise
         # covering i, its per-slot promise and its highest accept there; only when
         # one is above b is the exact one (promised_at) looked up, to report it
