@@ -153,3 +153,18 @@ def test_settling_in_pieces_never_changes_the_verdict():
         verdicts[whole] += 1
         assert incrementally(history, rng) == whole, history
     assert min(verdicts.values()) > 100  # both kinds of history were tried
+
+
+def test_the_search_steps_stay_as_counted():
+    # The step counts are part of the report (validate prints them, budgets count
+    # them): a faster search must take the same steps. Pinned from the search before
+    # issue #13's speedups (inlined lifts, the unwinding shortcut).
+    rng = random.Random(11)
+    histories = [random_history(rng) for _ in range(200)]
+    assert sum(check(KV, h).steps for h in histories) == 1591
+    assert sum(settle(KV, h, None, 20).steps for h in histories) == 798
+    # A sequential segment with a stale read fails where the search says it does.
+    puts = [op(i, 2 * i + 1, 2 * i + 2, ("put", "x", str(i)), "ok") for i in range(5)]
+    read = op(5, 11, 12, ("get", "x", None), "3")
+    got = settle(KV, puts + [read], None, frontier=12)
+    assert (got.status, got.n, got.steps) == ("fail", 6, 12)
