@@ -275,17 +275,20 @@ def _execute_tail_ok(e: dict) -> bool:
     return True
 
 
+def _slot_cmd_ok(e: dict) -> bool:
+    """A MultiPaxos decide's or execute's slot and cmd (a command, or null for a no-op)."""
+    try:
+        slot = e["slot"]
+        c = e["cmd"]
+    except KeyError:
+        return False
+    return slot.__class__ is int and slot >= 0 and (c is None or _command(c))
+
+
 def _mp_decide_check(nodes: frozenset[str] | None) -> Any:
     """MultiPaxos decide: slot, cmd, optional ballot (with `nodes`: of one of them)."""
     def ok(e: dict) -> bool:
-        try:
-            slot = e["slot"]
-            c = e["cmd"]
-        except KeyError:
-            return False
-        if slot.__class__ is not int or slot < 0:
-            return False
-        if c is not None and not _command(c):
+        if not _slot_cmd_ok(e):
             return False
         if "ballot" not in e:
             return True
@@ -300,14 +303,7 @@ _mp_decide_ok = _mp_decide_check(None)
 
 def _mp_execute_ok(e: dict) -> bool:
     """MultiPaxos execute: slot, cmd, optional applied and result."""
-    try:
-        slot = e["slot"]
-        c = e["cmd"]
-    except KeyError:
-        return False
-    if slot.__class__ is not int or slot < 0:
-        return False
-    return (c is None or _command(c)) and _execute_tail_ok(e)
+    return _slot_cmd_ok(e) and _execute_tail_ok(e)
 
 
 def _pbft_execute_ok(e: dict) -> bool:
